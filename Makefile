@@ -1,0 +1,57 @@
+# Tsunagu. `make run` serves the demo at http://localhost:8000; `make test` runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test test-sqlite test-postgres install install-test chromium migrate demo messages bench admin clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+chromium:
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+migrate: install
+	$(VENV)/bin/piccolo migrations forwards all
+
+demo: migrate
+	$(PY) -m app demo
+
+run: demo
+	$(PY) -m app serve --host $(HOST) --port $(PORT)
+
+admin: migrate
+	$(PY) -m app admin
+
+# SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given.
+test: install-test chromium
+	$(PY) -m pytest -q
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded"; \
+		TSUNAGU_TEST_DB=postgres $(PY) -m pytest -q -m "not browser"; \
+	fi
+
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -o app/locale/messages.pot --no-location --sort-output --project=tsunagu .
+	$(VENV)/bin/pybabel update -i app/locale/messages.pot -d app/locale --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d app/locale --statistics
+
+bench: install-test
+	$(PY) bench/pages.py
+
+clean:
+	rm -rf $(VENV) var/ .pytest_cache

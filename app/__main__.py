@@ -1,0 +1,55 @@
+"""Command line: `python -m app serve | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from app.settings import Settings
+from db.engine import bind, make_engine
+
+
+def run_demo(settings: Settings) -> None:
+    from app.demo import load_demo_data
+
+    bind(make_engine(settings.database_url))
+    created = asyncio.run(load_demo_data())
+    print("demo data: " + ", ".join(f"{name} +{count}" for name, count in created.items()))
+
+
+def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    print(f"Tsunagu is running at {settings.base_url}  (stop with Ctrl+C)", flush=True)
+    uvicorn.run(
+        "app.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+        access_log=False,  # the app's own access log is one readable line per request
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Tsunagu")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    commands.add_parser("demo", help="load demo data (idempotent)")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    if args.command == "serve":
+        run_server(settings, args.host, args.port, args.workers)
+    elif args.command == "demo":
+        run_demo(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

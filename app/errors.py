@@ -1,0 +1,85 @@
+"""Every error a person can cause becomes a page in their language (or JSON for JSON clients)."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.utils.scope.state import ScopeState
+from markupsafe import escape
+
+from app.i18n import gettext as _
+
+log = logging.getLogger("tsunagu.errors")
+
+CSRF_FAILURE = "CSRF token verification failed"
+
+
+def _messages(status: int, detail: str) -> tuple[str, str]:
+    """(title, what to do) for a status; texts are translated when the error happens."""
+    if status == 403 and detail == CSRF_FAILURE:
+        return (
+            _("This form has expired"),
+            _("For your security the form could not be accepted. Reload the page and try again."),
+        )
+    table = {
+        400: (_("We could not read what was sent"), _("Check what you entered and try again.")),
+        401: (_("Please log in"), _("Log in with your passkey to see this page.")),
+        403: (_("You cannot open this page"), _("Your account does not have access to this page.")),
+        404: (_("Page not found"), _("The page may have moved or been removed. Try the home page.")),
+        405: (_("This action is not available here"), _("Go back and use the buttons on the page.")),
+        413: (_("What you sent is too large"), _("Make the file or text smaller and try again.")),
+        429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+    }
+    if status in table:
+        return table[status]
+    if status < 500:
+        return (_("The request could not be completed"), _("Check what you entered and try again."))
+    return (
+        _("Something went wrong on our side"),
+        _("Nothing you entered was lost on our side. Please try again in a little while."),
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _render(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
+    title, hint = _messages(status, detail)
+    if _wants_json(request):
+        return Response({"status": status, "title": title, "detail": hint}, status_code=status, headers=headers)
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    # Rendered here, not lazily, so that a failure in the error page itself still answers plainly.
+    try:
+        template = request.app.template_engine.get_template("errors/error.html")
+        body = template.render(
+            request=request,
+            status=status,
+            title=title,
+            hint=hint,
+            csrf_input=_csrf_input(request),
+        )
+    except Exception:
+        log.exception("the error page could not be rendered")
+        body = f"<!doctype html><meta charset=utf-8><title>{status}</title><h1>{escape(title)}</h1><p>{escape(hint)}</p>"
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=headers)
+
+
+def _csrf_input(request: Request) -> str:
+    token = ScopeState.from_scope(request.scope).csrf_token
+    if not isinstance(token, str):
+        return ""
+    return f'<input type="hidden" name="_csrf_token" value="{escape(token)}" />'
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    headers = dict(exc.headers or {})
+    return _render(request, exc.status_code, str(exc.detail), headers)
+
+
+def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _render(request, 500, "")

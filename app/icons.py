@@ -1,0 +1,44 @@
+"""App icons drawn from the region's colours, so a municipality's installed PWA wears its own theme."""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+
+from PIL import Image, ImageDraw
+
+ICON_SIZES = (192, 512)
+
+
+def _hex(color: str) -> tuple[int, int, int]:
+    value = color.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+
+
+@cache
+def draw_icon(size: int, theme: str, accent: str, maskable: bool = False) -> bytes:
+    """Two linked rings (つなぐ, to connect) on the theme colour.
+
+    A maskable icon fills the square and keeps its drawing inside the central 80% safe zone;
+    a plain icon is a rounded square with a transparent margin.
+    """
+    scale = 4  # draw large, then downsample for smooth edges
+    big = size * scale
+    image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    if maskable:
+        draw.rectangle((0, 0, big, big), fill=_hex(theme))
+        content = big * 0.62
+    else:
+        draw.rounded_rectangle((0, 0, big - 1, big - 1), radius=big * 0.22, fill=_hex(theme))
+        content = big * 0.74
+    ring = content * 0.56
+    width = max(2, int(ring * 0.16))
+    cy = big / 2
+    offset = content * 0.22
+    for cx, colour in ((big / 2 - offset, (255, 255, 255)), (big / 2 + offset, _hex(accent))):
+        draw.ellipse((cx - ring / 2, cy - ring / 2, cx + ring / 2, cy + ring / 2), outline=colour, width=width)
+    image = image.resize((size, size), Image.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

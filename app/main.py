@@ -1,0 +1,104 @@
+"""create_app(settings) -> Litestar. No import-time side effects: settings come in as an argument."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.htmx import HTMXRequest
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from app import errors, middleware
+from app.routes import ROUTE_HANDLERS
+from app.settings import Settings
+from app.templating import make_template_engine
+from db.engine import bind, close_pool, make_engine, open_pool
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_MAX_AGE_S = 60 * 60 * 24 * 30
+
+
+def make_stores(settings: Settings) -> dict:
+    """Sessions (and later rate limits) live outside the process when scaled out."""
+    if settings.redis_url:
+        root = RedisStore.with_client(url=settings.redis_url, namespace="tsunagu")
+        return {"sessions": root.with_namespace("sessions"), "rate_limit": root.with_namespace("rate_limit")}
+    return {
+        "sessions": FileStore(settings.var_dir / "sessions", create_directories=True),
+        "rate_limit": FileStore(settings.var_dir / "rate_limit", create_directories=True),
+    }
+
+
+def create_app(settings: Settings) -> Litestar:
+    engine = make_engine(settings.database_url)
+    bind(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar):
+        await open_pool(engine)
+        try:
+            yield
+        finally:
+            await close_pool(engine)
+
+    app = Litestar(
+        route_handlers=[
+            *ROUTE_HANDLERS,
+            create_static_files_router(
+                path="/static",
+                directories=[STATIC_DIR],
+                name="static",
+                # URLs carry ?v=<content hash> (see templating.static_url), so they can be kept long.
+                cache_control=None,
+            ),
+        ],
+        lifespan=[lifespan],
+        request_class=HTMXRequest,
+        template_config=TemplateConfig(engine=make_template_engine(settings)),
+        stores=make_stores(settings),
+        middleware=[
+            middleware.AccessLogMiddleware,
+            DefineMiddleware(middleware.SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            DefineMiddleware(middleware.LocaleMiddleware, default_locale=settings.default_locale),
+            ServerSideSessionConfig(
+                store="sessions",
+                key="tsunagu_session",
+                max_age=SESSION_MAX_AGE_S,
+                secure=settings.secure_cookies,
+                httponly=True,
+                samesite="lax",
+            ).middleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="tsunagu_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        exception_handlers={
+            HTTPException: errors.http_exception_handler,
+            Exception: errors.internal_error_handler,
+        },
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+            log_exceptions="debug",
+        ),
+        state=State({"settings": settings, "engine": engine}),
+        debug=settings.debug,
+    )
+    logging.getLogger("tsunagu").setLevel(settings.log_level)
+    return app

@@ -1,0 +1,47 @@
+"""Full page or fragment from the same template, as CONVENTIONS.md habit 4 asks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request
+from litestar.response import Redirect, Template
+
+
+def wants_fragment(request: Request) -> bool:
+    """An HTMX request that is neither boosted nor a history restore wants only the fragment."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+    cache: str = "no-cache",
+) -> Template:
+    """Render `template`, or only `fragment` for an HTMX request.
+
+    `cache="no-store"` keeps a page out of the browser's and the service worker's caches (staff pages,
+    one-time links); member pages stay "no-cache" so the service worker can keep them for offline use.
+    """
+    name = fragment if fragment and wants_fragment(request) else template
+    return Template(
+        template_name=name,
+        context=context or {},
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers={"Vary": "HX-Request, Cookie, Accept-Language", "Cache-Control": cache},
+    )
+
+
+def see_other(path: str) -> Redirect:
+    """The end of a POST that changed data: 303, so a plain form and a reload both behave."""
+    return Redirect(path=path, status_code=303)

@@ -1,0 +1,44 @@
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Response
+
+from app.i18n import LOCALE_COOKIE, LOCALES
+from app.rendering import see_other
+from db.tables import Area
+
+ONE_YEAR_S = 60 * 60 * 24 * 365
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths on this site: `//evil.example` and absolute URLs fall back to the home page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@get("/healthz", name="get_healthz", cache_control=None)
+async def get_healthz() -> Response:
+    try:
+        await Area.raw("SELECT 1")
+    except Exception as exc:  # report, don't raise: a health check answers, it does not crash
+        return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})
+
+
+@post("/locale", name="set_locale")
+async def set_locale(
+    request: Request, data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)
+) -> Response:
+    lang = data.get("lang", "")
+    response = see_other(safe_next(data.get("next")))
+    if lang in LOCALES:
+        settings = request.app.state.settings
+        response.cookies.append(
+            Cookie(key=LOCALE_COOKIE, value=lang, max_age=ONE_YEAR_S, samesite="lax", secure=settings.secure_cookies)
+        )
+    return response
+
+
+handlers = [get_healthz, set_locale]

@@ -1,0 +1,140 @@
+"""Settings: the only module that reads the environment.
+
+`Settings.from_env()` is called by the entry points; tests build `Settings(...)` directly.
+Secrets that are not given are generated on first run and kept under `var/` (see keyfile.py),
+so no installation ever runs on a key that ships with the code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from app.keyfile import load_or_create_secrets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Branding:
+    region_name: str = "苫小牧市"
+    site_name: str = "とまこまい つながる"
+    short_name: str = "つながる"
+    tagline: str = "都市と苫小牧を、行き来する暮らしへ。"
+    member_no_prefix: str = "TMK"
+    theme_color: str = "#0b6e69"
+    accent_color: str = "#f2a33a"
+    logo_url: str = ""
+
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str = ""
+    port: int = 587
+    username: str = ""
+    password: str = ""
+    starttls: bool = True
+    mail_from: str = "no-reply@localhost"
+
+    @property
+    def enabled(self) -> bool:
+        # Without a host, mail is written under var/mail so a fresh machine needs no mail server.
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str
+    vapid_private_key: str
+    vapid_public_key: str
+    signing_key: str
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    redis_url: str = ""
+    base_url: str = "http://localhost:8000"
+    webauthn_rp_id: str = ""
+    webauthn_origins: tuple[str, ...] = ()
+    vapid_subject: str = "mailto:admin@localhost"
+    default_locale: str = "ja"
+    smtp: Smtp = field(default_factory=Smtp)
+    branding: Branding = field(default_factory=Branding)
+    furusato_tax_url: str = "https://www.furusato-tax.jp/"
+    migration_url: str = "https://www.iju-join.jp/"
+    workation_url: str = "https://www.workation.env.go.jp/"
+    max_body_bytes: int = 10 * 1024 * 1024
+    log_level: str = "INFO"
+    debug: bool = False
+
+    def __post_init__(self) -> None:
+        # Derived values are filled here so tests that set only base_url get consistent ones.
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'tsunagu.sqlite3'}")
+        if not self.webauthn_rp_id:
+            object.__setattr__(self, "webauthn_rp_id", urlsplit(self.base_url).hostname or "localhost")
+        if not self.webauthn_origins:
+            parts = urlsplit(self.base_url)
+            object.__setattr__(self, "webauthn_origins", (f"{parts.scheme}://{parts.netloc}",))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.base_url).scheme == "https"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("TSUNAGU_VAR_DIR", str(ROOT / "var")))
+        secrets = load_or_create_secrets(
+            var_dir,
+            given={
+                "secret_key": env.get("SECRET_KEY", ""),
+                "vapid_private_key": env.get("VAPID_PRIVATE_KEY", ""),
+                "vapid_public_key": env.get("VAPID_PUBLIC_KEY", ""),
+                "signing_key": env.get("SIGNING_KEY", ""),
+            },
+        )
+        defaults = Branding()
+        origins = tuple(o.strip() for o in env.get("WEBAUTHN_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            **secrets,
+            var_dir=var_dir,
+            database_url=env.get("DATABASE_URL", ""),
+            redis_url=env.get("REDIS_URL", ""),
+            base_url=env.get("BASE_URL", "http://localhost:8000").rstrip("/"),
+            webauthn_rp_id=env.get("WEBAUTHN_RP_ID", ""),
+            webauthn_origins=origins,
+            vapid_subject=env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
+            default_locale=env.get("DEFAULT_LOCALE", "ja"),
+            smtp=Smtp(
+                host=env.get("SMTP_HOST", ""),
+                port=int(env.get("SMTP_PORT", "587")),
+                username=env.get("SMTP_USERNAME", ""),
+                password=env.get("SMTP_PASSWORD", ""),
+                starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
+                mail_from=env.get("MAIL_FROM", "no-reply@localhost"),
+            ),
+            branding=Branding(
+                region_name=env.get("REGION_NAME", defaults.region_name),
+                site_name=env.get("SITE_NAME", defaults.site_name),
+                short_name=env.get("SITE_SHORT_NAME", defaults.short_name),
+                tagline=env.get("SITE_TAGLINE", defaults.tagline),
+                member_no_prefix=env.get("MEMBER_NO_PREFIX", defaults.member_no_prefix),
+                theme_color=env.get("THEME_COLOR", defaults.theme_color),
+                accent_color=env.get("ACCENT_COLOR", defaults.accent_color),
+                logo_url=env.get("LOGO_URL", defaults.logo_url),
+            ),
+            furusato_tax_url=env.get("FURUSATO_TAX_URL", cls.furusato_tax_url),
+            migration_url=env.get("MIGRATION_URL", cls.migration_url),
+            workation_url=env.get("WORKATION_URL", cls.workation_url),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(10 * 1024 * 1024))),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
+        )

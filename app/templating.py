@@ -1,0 +1,81 @@
+"""The Jinja environment: translations, branding, static URLs with content hashes, the bottom navigation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from app import i18n
+from app.settings import Settings
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+# The member's bottom navigation: (route name, label, icon). An item shows once its route exists,
+# so each part of the product adds its own tab by registering the route, without touching this base.
+MEMBER_NAV = (
+    ("get_home", i18n.lazy_gettext("Home"), "home"),
+    ("list_programs", i18n.lazy_gettext("Programs"), "compass"),
+    ("get_wallet", i18n.lazy_gettext("Wallet"), "ticket"),
+    ("get_card", i18n.lazy_gettext("Card"), "card"),
+    ("get_inbox", i18n.lazy_gettext("News"), "bell"),
+)
+
+
+def static_hashes(directory: Path = STATIC_DIR) -> dict[str, str]:
+    """Content hash of every static file, computed once at start: `?v=` changes only when the file does."""
+    hashes = {}
+    for path in directory.rglob("*"):
+        if path.is_file():
+            hashes[path.relative_to(directory).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return hashes
+
+
+def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html", "xml", "svg"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    hashes = static_hashes()
+
+    def static_url(path: str) -> str:
+        version = hashes.get(path)
+        return f"/static/{path}?v={version}" if version else f"/static/{path}"
+
+    @pass_context
+    def has_route(context: Mapping[str, Any], name: str) -> bool:
+        return context["request"].app.get_handler_index_by_name(name) is not None
+
+    @pass_context
+    def member_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+        request = context["request"]
+        items = []
+        for name, label, icon in MEMBER_NAV:
+            if request.app.get_handler_index_by_name(name) is None:
+                continue
+            href = request.app.route_reverse(name)
+            current = request.url.path == href or (href != "/" and request.url.path.startswith(href))
+            items.append({"href": href, "label": str(label), "icon": icon, "current": current})
+        return items
+
+    env.globals.update(
+        branding=settings.branding,
+        site_settings=settings,
+        static_url=static_url,
+        has_route=has_route,
+        member_nav=member_nav,
+        current_locale=i18n.current_locale.get,
+        locale_names=i18n.LOCALE_NAMES,
+    )
+    env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime)
+    return JinjaTemplateEngine.from_environment(env)

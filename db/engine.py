@@ -1,0 +1,44 @@
+"""Builds the Piccolo engine from a database URL and binds every table to it.
+
+`db` never imports `app`: the URL is passed in by the caller (piccolo_conf.py or create_app).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine
+
+# Concurrent writers wait this long for SQLite's lock instead of failing at once.
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def make_engine(database_url: str) -> Engine:
+    parts = urlsplit(database_url)
+    if parts.scheme == "sqlite":
+        # sqlite:///relative/path or sqlite:////absolute/path
+        path = unquote(database_url.split("sqlite:///", 1)[1])
+        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    if parts.scheme in ("postgres", "postgresql"):
+        return PostgresEngine(config={"dsn": database_url})
+    raise ValueError(f"unsupported DATABASE_URL scheme: {parts.scheme!r}")
+
+
+def bind(engine: Engine) -> None:
+    """Point every table of the app at `engine` (tests and create_app choose the database at run time)."""
+    from db.piccolo_app import APP_CONFIG
+
+    for table in APP_CONFIG.table_classes:
+        table._meta.db = engine
+
+
+async def open_pool(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(min_size=2, max_size=20)
+
+
+async def close_pool(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
