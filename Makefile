@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+export TEST_DATABASE_URL
 
 .PHONY: run test test-sqlite test-postgres install install-test chromium migrate demo messages bench admin clean
 

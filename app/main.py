@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXRequest
 from litestar.static_files import create_static_files_router
@@ -68,9 +67,6 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(engine=make_template_engine(settings)),
         stores=make_stores(settings),
         middleware=[
-            middleware.AccessLogMiddleware,
-            DefineMiddleware(middleware.SecurityHeadersMiddleware, hsts=settings.secure_cookies),
-            DefineMiddleware(middleware.LocaleMiddleware, default_locale=settings.default_locale),
             ServerSideSessionConfig(
                 store="sessions",
                 key="tsunagu_session",
@@ -99,6 +95,14 @@ def create_app(settings: Settings) -> Litestar:
         ),
         state=State({"settings": settings, "engine": engine}),
         debug=settings.debug,
+    )
+    # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own
+    # OpenTelemetry plugin does) gives 404/405 pages the same locale, security headers and log line.
+    app.asgi_handler = middleware.AccessLogMiddleware(
+        middleware.SecurityHeadersMiddleware(
+            middleware.LocaleMiddleware(app.asgi_handler, default_locale=settings.default_locale),
+            hsts=settings.secure_cookies,
+        )
     )
     logging.getLogger("tsunagu").setLevel(settings.log_level)
     return app

@@ -2,6 +2,7 @@
 
 from litestar import Request, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from app.i18n import gettext as _
@@ -42,7 +43,7 @@ async def get_manifest(request: Request) -> Response:
 
 
 @get("/icons/{filename:str}", name="get_icon")
-async def get_icon(request: Request, filename: str) -> Response:
+async def get_icon(request: Request, filename: FromPath[str]) -> Response:
     branding = request.app.state.settings.branding
     known = {f"icon-{size}.png": (size, False) for size in ICON_SIZES}
     known.update({"maskable-512.png": (512, True), "apple-touch-icon.png": (180, True)})

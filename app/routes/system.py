@@ -1,7 +1,6 @@
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import URLEncodedBody
 from litestar.response import Response
 
 from app.i18n import LOCALE_COOKIE, LOCALES
@@ -28,9 +27,7 @@ async def get_healthz() -> Response:
 
 
 @post("/locale", name="set_locale")
-async def set_locale(
-    request: Request, data: dict[str, str] = Body(media_type=RequestEncodingType.URL_ENCODED)
-) -> Response:
+async def set_locale(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response:
     lang = data.get("lang", "")
     response = see_other(safe_next(data.get("next")))
     if lang in LOCALES:

@@ -1,0 +1,149 @@
+"""The base every page stands on: portal, errors that are pages, CSRF, security headers, PWA files."""
+
+from app.middleware import CONTENT_SECURITY_POLICY
+
+
+async def test_home_page_renders_in_japanese_by_default(client):
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert '<html lang="ja">' in response.text
+    assert "つながり方をえらぶ" in response.text
+    assert response.headers["vary"].startswith("HX-Request")
+
+
+async def test_home_page_follows_accept_language_english(client):
+    response = await client.get("/", headers={"Accept-Language": "en-US,en;q=0.9,ja;q=0.5"})
+    assert '<html lang="en">' in response.text
+    assert "Ways to connect" in response.text
+
+
+async def test_locale_cookie_wins_over_accept_language(client):
+    await client.get("/")
+    response = await client.submit("/locale", {"lang": "en", "next": "/"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    page = await client.get("/", headers={"Accept-Language": "ja"})
+    assert '<html lang="en">' in page.text
+
+
+async def test_locale_switch_refuses_to_redirect_off_site(client):
+    response = await client.submit("/locale", {"lang": "en", "next": "//evil.example/"}, follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+async def test_locale_switch_ignores_unknown_language(client):
+    response = await client.submit("/locale", {"lang": "xx", "next": "/"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "lang=" not in response.headers.get("set-cookie", "")
+
+
+async def test_unknown_url_gets_a_japanese_404_page(client):
+    response = await client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "ページが見つかりません" in response.text
+    assert 'data-testid="error-page"' in response.text
+
+
+async def test_wrong_method_gets_a_405_page(client):
+    response = await client.delete("/")
+    assert response.status_code == 405
+    assert "この操作はここでは使えません" in response.text
+
+
+async def test_post_without_csrf_token_gets_a_403_page(client):
+    await client.get("/")
+    response = await client.post("/locale", data={"lang": "en"})
+    assert response.status_code == 403
+    assert "フォームの有効期限が切れました" in response.text
+
+
+async def test_htmx_post_with_csrf_header_is_accepted(client):
+    response = await client.hx_post("/locale", {"lang": "en", "next": "/"}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+async def test_oversized_body_gets_a_413_page(client, settings):
+    token = await client.ensure_csrf()
+    body = "lang=en&_csrf_token=" + token + "&pad=" + "x" * (settings.max_body_bytes + 10)
+    response = await client.post(
+        "/locale", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 413
+    assert "送信されたデータが大きすぎます" in response.text
+
+
+async def test_json_clients_get_json_errors(client):
+    response = await client.get("/no-such-page", headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+
+
+async def test_every_response_carries_security_headers(client):
+    for path in ("/", "/no-such-page", "/static/css/app.css", "/sw.js"):
+        response = await client.get(path)
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_no_page_has_an_inline_script(client):
+    response = await client.get("/")
+    assert "<script>" not in response.text
+    assert " on" + "click=" not in response.text
+
+
+async def test_session_and_csrf_cookies_are_httponly_and_lax(client):
+    response = await client.get("/")
+    cookies = response.headers.get_list("set-cookie")
+    assert cookies, "the first visit sets the CSRF cookie"
+    for cookie in cookies:
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+
+
+async def test_healthz_reports_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_manifest_has_what_an_installable_app_needs(client):
+    response = await client.get("/manifest.webmanifest")
+    manifest = response.json()
+    assert response.headers["content-type"].startswith("application/manifest+json")
+    assert manifest["lang"] == "ja"
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/")
+    sizes = {(icon["sizes"], icon["purpose"]) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in manifest["icons"]:
+        image = await client.get(icon["src"])
+        assert image.status_code == 200
+        assert image.content.startswith(b"\x89PNG")
+
+
+async def test_unknown_icon_is_a_404(client):
+    response = await client.get("/icons/../../etc/passwd")
+    assert response.status_code == 404
+
+
+async def test_service_worker_is_served_uncached_with_a_version(client):
+    response = await client.get("/sw.js")
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["content-type"].startswith("text/javascript")
+    version = response.headers["x-sw-version"]
+    assert f'const SW_VERSION = "{version}";' in response.text
+    assert "addEventListener('fetch'" in response.text
+    assert "/static/css/app.css?v=" in response.text
+
+
+async def test_static_urls_carry_a_content_hash(client):
+    response = await client.get("/")
+    assert "/static/css/app.css?v=" in response.text
+    assert "/static/vendor/htmx-2.0.8.min.js?v=" in response.text
+
+
+async def test_offline_page_renders(client):
+    response = await client.get("/offline")
+    assert response.status_code == 200
+    assert "オフラインです" in response.text

@@ -1,0 +1,40 @@
+import json
+import stat
+
+from app.settings import Settings
+
+
+def test_secrets_are_generated_once_and_kept_private(tmp_path):
+    first = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
+    second = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
+    assert first.secret_key == second.secret_key
+    assert first.vapid_public_key == second.vapid_public_key
+    assert len(first.secret_key) >= 48
+    mode = stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_two_installations_never_share_a_secret(tmp_path):
+    a = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path / "a")})
+    b = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path / "b")})
+    assert a.secret_key != b.secret_key
+    assert a.signing_key != b.signing_key
+
+
+def test_secrets_from_the_environment_win_and_are_not_written(tmp_path):
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "SECRET_KEY": "from-env-" + "x" * 40})
+    assert settings.secret_key.startswith("from-env-")
+    stored = json.loads((tmp_path / "secrets.json").read_text())
+    assert not stored.get("secret_key")
+
+
+def test_webauthn_settings_derive_from_base_url(tmp_path):
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "BASE_URL": "https://tsunagu.example.jp/"})
+    assert settings.webauthn_rp_id == "tsunagu.example.jp"
+    assert settings.webauthn_origins == ("https://tsunagu.example.jp",)
+    assert settings.secure_cookies
+
+
+def test_database_defaults_to_sqlite_under_var(tmp_path):
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'tsunagu.sqlite3'}"
