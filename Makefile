@@ -47,7 +47,7 @@ test: install-test chromium
 	fi
 
 messages: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -o app/locale/messages.pot --no-location --sort-output --project=tsunagu .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o app/locale/messages.pot --no-location --sort-output --project=tsunagu .
 	$(VENV)/bin/pybabel update -i app/locale/messages.pot -d app/locale --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d app/locale --statistics
 

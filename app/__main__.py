@@ -18,6 +18,23 @@ def run_demo(settings: Settings) -> None:
     print("demo data: " + ", ".join(f"{name} +{count}" for name, count in created.items()))
 
 
+def run_admin(settings: Settings) -> None:
+    """The very first admin: an invitation link for the staff role, printed here. No default account exists."""
+    import qrcode
+
+    from app.services.one_time_links import create_invitation
+
+    bind(make_engine(settings.database_url))
+    token = asyncio.run(create_invitation("staff", created_by=None, note="command line"))
+    from app.main import create_app
+
+    link = settings.base_url + create_app(settings).route_reverse("get_invitation", token=token)
+    qr = qrcode.QRCode(border=1)
+    qr.add_data(link)
+    qr.print_ascii(invert=True)
+    print(f"\nOpen this link to register the administrator's passkey (single use, 7 days):\n{link}")
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -41,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("demo", help="load demo data (idempotent)")
+    commands.add_parser("admin", help="print a one-time link that makes a staff (admin) account")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -48,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         run_server(settings, args.host, args.port, args.workers)
     elif args.command == "demo":
         run_demo(settings)
+    elif args.command == "admin":
+        run_admin(settings)
     return 0
 
 

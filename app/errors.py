@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from urllib.parse import urlencode
+
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.response import Redirect
 from litestar.utils.scope.state import ScopeState
 from markupsafe import escape
 
@@ -77,7 +80,18 @@ def _csrf_input(request: Request) -> str:
 
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     headers = dict(exc.headers or {})
+    if exc.status_code == 401 and not _wants_json(request):
+        return _to_login(request)
     return _render(request, exc.status_code, str(exc.detail), headers)
+
+
+def _to_login(request: Request) -> Response:
+    """A page that needs a login sends the person to log in and brings them back afterwards."""
+    target = request.url.path if request.method == "GET" else ""
+    login = request.app.route_reverse("get_login") + (f"?{urlencode({'next': target})}" if target else "")
+    if request.headers.get("hx-request") == "true":
+        return Response("", status_code=401, headers={"HX-Redirect": login})
+    return Redirect(login, status_code=303)
 
 
 def internal_error_handler(request: Request, exc: Exception) -> Response:

@@ -19,6 +19,8 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from app import errors, middleware
+from app.auth import AuthMiddleware
+from app.rate_limit import rate_limit_config
 from app.routes import ROUTE_HANDLERS
 from app.settings import Settings
 from app.templating import make_template_engine
@@ -75,6 +77,8 @@ def create_app(settings: Settings) -> Litestar:
                 httponly=True,
                 samesite="lax",
             ).middleware,
+            AuthMiddleware(),
+            rate_limit_config(settings.auth_rate_limit_per_minute).middleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 
 def wants_fragment(request: Request) -> bool:
@@ -42,6 +42,12 @@ def page(
     )
 
 
-def see_other(path: str) -> Redirect:
-    """The end of a POST that changed data: 303, so a plain form and a reload both behave."""
+def see_other(request: Request, path: str) -> Response:
+    """The end of a POST that changed data: 303, so a plain form and a reload both behave.
+
+    An HTMX fragment request would follow a 303 inside its XHR and swap the next page into the form,
+    so it is told to navigate instead.
+    """
+    if wants_fragment(request):
+        return Response(b"", status_code=200, headers={"HX-Location": path})
     return Redirect(path=path, status_code=303)

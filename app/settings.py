@@ -64,6 +64,7 @@ class Settings:
     migration_url: str = "https://www.iju-join.jp/"
     workation_url: str = "https://www.workation.env.go.jp/"
     max_body_bytes: int = 10 * 1024 * 1024
+    auth_rate_limit_per_minute: int = 20
     log_level: str = "INFO"
     debug: bool = False
 
@@ -135,6 +136,7 @@ class Settings:
             migration_url=env.get("MIGRATION_URL", cls.migration_url),
             workation_url=env.get("WORKATION_URL", cls.workation_url),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", str(10 * 1024 * 1024))),
+            auth_rate_limit_per_minute=int(env.get("AUTH_RATE_LIMIT_PER_MINUTE", "20")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
         )

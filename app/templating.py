@@ -68,7 +68,19 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
             items.append({"href": href, "label": str(label), "icon": icon, "current": current})
         return items
 
+    @pass_context
+    def account(context: Mapping[str, Any]):
+        return context["request"].scope.get("state", {}).get("account")
+
+    @pass_context
+    def take_flash(context: Mapping[str, Any]) -> str | None:
+        """The one-off message a redirect left behind (shown once, then gone)."""
+        session = context["request"].scope.get("session")
+        return session.pop("flash", None) if isinstance(session, dict) else None
+
     env.globals.update(
+        account=account,
+        take_flash=take_flash,
         branding=settings.branding,
         site_settings=settings,
         static_url=static_url,

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 # Concurrent writers wait this long for SQLite's lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -42,3 +42,11 @@ async def open_pool(engine: Engine) -> None:
 async def close_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+def atomic(engine: Engine):
+    """A write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so two writers queue
+    on the busy timeout instead of one failing when both try to upgrade a read lock."""
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()

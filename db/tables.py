@@ -1,6 +1,18 @@
 """Tables. Singular PascalCase names, snake_case columns; what must never happen twice is a constraint."""
 
-from piccolo.columns import Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -28,3 +40,137 @@ class PortalBlock(Table):
     position = Integer(default=0)
     active = Boolean(default=True)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Shop(Table):
+    """A partner business (協力店舗) whose staff scan wallet QR codes."""
+
+    name = Varchar(length=100, required=True)
+    category = Varchar(length=32, default="")
+    address = Varchar(length=200, default="")
+    map_url = Varchar(length=500, default="")
+    opening_hours = Varchar(length=200, default="")
+    phone = Varchar(length=32, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Account(Table):
+    """Anyone who logs in: a member, shop staff, an editor or the secretariat. Passkeys only, no password.
+
+    A deleted account stays as an anonymised tombstone so that records others depend on still point somewhere.
+    """
+
+    role = Varchar(length=16, required=True, index=True)  # member | shop | editor | staff
+    status = Varchar(length=16, default="active")  # active | deleted
+    display_name = Varchar(length=50, required=True)
+    email = Varchar(length=254, null=True, default=None, index=True)
+    email_verified_at = Timestamptz(null=True, default=None)
+    webauthn_user_id = Varchar(length=64, unique=True, required=True)
+    area = ForeignKey(references=Area, null=True, on_delete=OnDelete.set_null)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class Member(Table):
+    """A furusato resident (ふるさと住民): the membership profile of an Account with role "member"."""
+
+    account = ForeignKey(references=Account, unique=True, on_delete=OnDelete.cascade)
+    member_no = Varchar(length=32, unique=True, required=True)
+    family_name = Varchar(length=50, default="")
+    given_name = Varchar(length=50, default="")
+    family_name_kana = Varchar(length=50, default="")
+    given_name_kana = Varchar(length=50, default="")
+    home_prefecture = Varchar(length=2, default="", index=True)  # JIS X 0401 code, "13" = Tokyo
+    home_municipality = Varchar(length=50, default="")
+    ties = JSON(default="[]")
+    ties_other = Varchar(length=100, default="")
+    interests = JSON(default="[]")
+    tier = Varchar(length=16, default="basic")  # basic | premium
+    premium_until = Date(null=True, default=None)
+    consent_version = Varchar(length=32, required=True)
+    consent_at = Timestamptz(default=TimestamptzNow())
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AreaFollow(Table):
+    """A member follows an area: programs there reach them first."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade)
+    area = ForeignKey(references=Area, on_delete=OnDelete.cascade)
+    # Unique (member, area) is a unique index made by a raw migration: SQLite cannot ALTER in a constraint.
+
+
+class Passkey(Table):
+    """A WebAuthn credential. The credential id is unique across the installation."""
+
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    credential_id = Varchar(length=1400, unique=True, required=True)  # base64url
+    public_key = Bytea(required=True)
+    sign_count = BigInt(default=0)
+    transports = JSON(default="[]")
+    aaguid = Varchar(length=36, default="")
+    device_type = Varchar(length=16, default="single_device")  # single_device | multi_device (synced)
+    backed_up = Boolean(default=False)
+    name = Varchar(length=60, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class AuthChallenge(Table):
+    """A WebAuthn challenge: random, single-use (consumed by a conditional delete), short-lived."""
+
+    challenge = Varchar(length=128, unique=True, required=True)
+    purpose = Varchar(length=16, required=True)  # register | login | add
+    expires_at = Timestamptz(required=True)
+
+
+class LoginSession(Table):
+    """A logged-in device. The cookie holds a random token; only its hash is stored."""
+
+    token_hash = Varchar(length=64, unique=True, required=True)
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    user_agent = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_seen_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+
+
+class OneTimeToken(Table):
+    """A single-use link: e-mail confirmation or passkey recovery (by mail or at the desk)."""
+
+    token_hash = Varchar(length=64, unique=True, required=True)
+    purpose = Varchar(length=16, required=True)  # confirm_email | recovery
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade)
+    email = Varchar(length=254, default="")
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class Invitation(Table):
+    """A single-use, expiring enrollment link for a role, made by staff; the invitee registers a passkey."""
+
+    token_hash = Varchar(length=64, unique=True, required=True)
+    role = Varchar(length=16, required=True)  # staff | editor | shop
+    area = ForeignKey(references=Area, null=True, on_delete=OnDelete.cascade)
+    shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.cascade)
+    note = Varchar(length=100, default="")
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+    used_at = Timestamptz(null=True, default=None)
+    used_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+
+
+class AuditLog(Table):
+    """Who did what to what, and when: staff decisions, exports, role changes."""
+
+    actor = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    action = Varchar(length=64, required=True, index=True)
+    target_type = Varchar(length=32, default="")
+    target_id = Varchar(length=64, default="")
+    detail = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)

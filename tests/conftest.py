@@ -35,7 +35,7 @@ def migrate(database_url: str, var_dir: Path) -> None:
         [sys.executable, "-m", "piccolo.main", "migrations", "forwards", "all"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
-    if result.returncode != 0 or "Error" in result.stdout:
+    if result.returncode != 0 or "failed" in result.stdout or "Error" in result.stdout:
         raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
 
 

@@ -1,5 +1,7 @@
 """Every route module's handlers, in one list for create_app."""
 
-from app.routes import portal, pwa, system
+from app.routes import account, auth, card, invite, passkeys, portal, pwa, recover, register, staff, system
 
-ROUTE_HANDLERS = [*portal.handlers, *pwa.handlers, *system.handlers]
+MODULES = (portal, pwa, system, auth, passkeys, register, recover, invite, account, card, staff)
+
+ROUTE_HANDLERS = [handler for module in MODULES for handler in module.handlers]

@@ -29,7 +29,7 @@ async def get_healthz() -> Response:
 @post("/locale", name="set_locale")
 async def set_locale(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response:
     lang = data.get("lang", "")
-    response = see_other(safe_next(data.get("next")))
+    response = see_other(request, safe_next(data.get("next")))
     if lang in LOCALES:
         settings = request.app.state.settings
         response.cookies.append(

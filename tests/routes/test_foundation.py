@@ -57,9 +57,10 @@ async def test_post_without_csrf_token_gets_a_403_page(client):
     assert "フォームの有効期限が切れました" in response.text
 
 
-async def test_htmx_post_with_csrf_header_is_accepted(client):
+async def test_htmx_post_with_csrf_header_is_accepted_and_told_where_to_go(client):
     response = await client.hx_post("/locale", {"lang": "en", "next": "/"}, follow_redirects=False)
-    assert response.status_code == 303
+    assert response.status_code == 200
+    assert response.headers["hx-location"] == "/"
 
 
 async def test_oversized_body_gets_a_413_page(client, settings):

@@ -12,6 +12,30 @@
     event.detail.headers['x-csrftoken'] = csrfToken();
   });
 
+  // A boosted navigation (or history restore) swaps only the body, so <html lang> would keep the old
+  // language after the language switch: screen readers, fonts and hyphenation follow this attribute.
+  const HTML_LANG = /<html\b[^>]*\slang="([^"]*)"/i;
+  function adoptLang(responseText) {
+    const match = HTML_LANG.exec(responseText || '');
+    if (match) document.documentElement.lang = match[1];
+  }
+  document.addEventListener('htmx:afterSwap', function (event) {
+    if (event.detail.boosted && event.detail.xhr) adoptLang(event.detail.xhr.responseText);
+  });
+  document.addEventListener('htmx:historyCacheMissLoad', function (event) {
+    adoptLang(event.detail.response);
+  });
+
+  // htmx leaves 4xx/5xx responses unswapped, so a boosted link or form that failed (404, expired
+  // CSRF token, 500) would do nothing at all. Our error responses are whole pages in the user's
+  // language: show them, as the same visit without JavaScript would.
+  document.addEventListener('htmx:beforeSwap', function (event) {
+    if (event.detail.boosted && event.detail.isError) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   function showConnectivity() {
     const banner = document.querySelector('[data-testid="offline-banner"]');
     if (banner) banner.hidden = navigator.onLine;

@@ -1,0 +1,59 @@
+"""Who is logged in: the auth cookie is resolved once per request into `request.state.account`."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.middleware import ASGIMiddleware
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.services import login_sessions
+from app.services.login_sessions import SESSION_TTL, CurrentAccount
+
+AUTH_COOKIE = "tsunagu_auth"
+
+
+def _cookie(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                name, _sep, token = part.strip().partition("=")
+                if name == AUTH_COOKIE and token:
+                    return token
+    return None
+
+
+class AuthMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = ("^/static/", "^/icons/", "^/sw.js$", "^/healthz$")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        token = _cookie(scope)
+        account = await login_sessions.resolve(token) if token else None
+        scope.setdefault("state", {})["account"] = account
+        await next_app(scope, receive, send)
+
+
+def current_account(request: Request) -> CurrentAccount | None:
+    return request.state.get("account")
+
+
+def auth_cookie(token: str, secure: bool) -> Cookie:
+    return Cookie(
+        key=AUTH_COOKIE,
+        value=token,
+        max_age=int(SESSION_TTL.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def cleared_auth_cookie(secure: bool) -> Cookie:
+    return Cookie(key=AUTH_COOKIE, value="", max_age=0, httponly=True, samesite="lax", secure=secure, path="/")
+
+
+def auth_token(request: Request) -> str | None:
+    return request.cookies.get(AUTH_COOKIE)

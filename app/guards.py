@@ -1,0 +1,52 @@
+"""Roles and scopes, checked in one place. Each guard is named for who may pass.
+
+No account → 401 (pages turn that into a trip to the login page); the wrong role → 403.
+Scopes (an editor's area, a shop's shop) are checked by the services that load the record.
+"""
+
+from __future__ import annotations
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from app.services.login_sessions import CurrentAccount
+
+ROLES = ("member", "shop", "editor", "staff")
+
+
+def _account(connection: ASGIConnection) -> CurrentAccount:
+    account = connection.scope.get("state", {}).get("account")
+    if account is None:
+        raise NotAuthorizedException()
+    return account
+
+
+def _require(connection: ASGIConnection, *roles: str) -> None:
+    if _account(connection).role not in roles:
+        raise PermissionDeniedException()
+
+
+def logged_in(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _account(connection)
+
+
+def member(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require(connection, "member")
+
+
+def shop_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require(connection, "shop")
+
+
+def editor_or_staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require(connection, "editor", "staff")
+
+
+def staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    _require(connection, "staff")
+
+
+def card_checker(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Who may check a member card QR: the desk, editors at their events, shops at the counter."""
+    _require(connection, "staff", "editor", "shop")

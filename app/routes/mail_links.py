@@ -1,0 +1,56 @@
+"""Mails that carry a link back into the app: the link is built from the route, the text translated."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request
+
+from app.i18n import gettext as _
+from app.services import mail, one_time_links
+from app.settings import Settings
+
+log = logging.getLogger("tsunagu.mail")
+
+
+def absolute(request: Request, route: str, **params) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.base_url + request.app.route_reverse(route, **params)
+
+
+async def _send(request: Request, to: str, subject: str, body: str) -> bool:
+    settings: Settings = request.app.state.settings
+    try:
+        await mail.send_mail(settings.smtp, settings.var_dir / "mail", to, subject, body)
+    except mail.MailError:
+        log.exception("mail to %s could not be sent", to.split("@")[-1])
+        return False
+    return True
+
+
+async def send_confirmation_mail(request: Request, account_id: int, email: str) -> bool:
+    """Returns False when the mail could not be sent; the member can ask for it again later."""
+    settings: Settings = request.app.state.settings
+    token = await one_time_links.issue("confirm_email", account_id, email=email)
+    link = absolute(request, "confirm_email", token=token)
+    body = _(
+        "Thank you for registering with %(site)s.\n\nOpen this link within 24 hours to confirm your e-mail address:\n%(link)s\n\n"
+        "A confirmed address lets you get back into your account if you lose your phone.\n"
+        "If you did not register, you can ignore this mail.",
+        site=settings.branding.site_name,
+        link=link,
+    )
+    return await _send(request, email, _("[%(site)s] Confirm your e-mail address", site=settings.branding.site_name), body)
+
+
+async def send_recovery_mail(request: Request, account_id: int, email: str) -> bool:
+    settings: Settings = request.app.state.settings
+    token = await one_time_links.issue("recovery", account_id, email=email)
+    link = absolute(request, "use_recovery_link", token=token)
+    body = _(
+        "Someone asked to get back into your %(site)s account.\n\nOpen this link within 15 minutes to set up a passkey on your new device:\n%(link)s\n\n"
+        "The link works once. If this was not you, ignore this mail: nothing changes.",
+        site=settings.branding.site_name,
+        link=link,
+    )
+    return await _send(request, email, _("[%(site)s] Get back into your account", site=settings.branding.site_name), body)
