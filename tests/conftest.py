@@ -126,3 +126,13 @@ class Client(AsyncTestClient):
 async def client(app):
     async with Client(app=app, base_url=BASE_URL, raise_server_exceptions=False) as client:
         yield client
+
+
+async def log_in(client: Client, account_id: int) -> str:
+    """Log a test client in as an account without a passkey ceremony (those are tested on their own)."""
+    from app.auth import AUTH_COOKIE
+    from app.services import login_sessions
+
+    token = await login_sessions.start(account_id, "pytest")
+    client.cookies.set(AUTH_COOKIE, token, domain="localhost")
+    return token

@@ -186,7 +186,7 @@ async def register_member(
 async def member_for_account(account_id: int) -> dict | None:
     return await Member.select(*Member.all_columns(), Member.account.email_verified_at).where(
         Member.account == account_id
-    ).first()
+    ).first().output(load_json=True)
 
 
 async def followed_areas(member_id: int) -> list[dict]:
@@ -260,7 +260,7 @@ async def export_data(account_id: int) -> dict:
     ).where(Account.id == account_id).first()
     member = await Member.select(*Member.all_columns(exclude=[Member.id, Member.account])).where(
         Member.account == account_id
-    ).first()
+    ).first().output(load_json=True)
     member_id = (await Member.select(Member.id).where(Member.account == account_id).first() or {}).get("id")
     areas = await followed_areas(member_id) if member_id else []
     passkeys = await Passkey.select(

@@ -1,0 +1,225 @@
+"""Real-browser fixtures: the app served at http://localhost:PORT, a headless Chromium on a phone viewport,
+and the helpers later tests need (virtual passkey authenticator, offline mode, notifications, service worker).
+
+Browser tests run once, on SQLite: with TSUNAGU_TEST_DB=postgres they are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from litestar import Litestar
+from playwright.sync_api import BrowserContext, CDPSession, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import USE_POSTGRES, make_settings, reset_database
+
+BROWSER_TESTS = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "ja-JP",
+}
+START_TIMEOUT_S = 15
+STOP_TIMEOUT_S = 10
+ACTION_TIMEOUT_MS = 10_000
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by the mark added here
+def pytest_collection_modifyitems(config, items):
+    """Marks the browser tests (skipped on PostgreSQL) and runs them last: once Playwright's sync API has
+    started, this thread counts as running its event loop, which asyncio.run() and async tests refuse."""
+    skip_on_postgres = pytest.mark.skip(reason="browser tests run once, on SQLite")
+    browser_tests = [item for item in items if BROWSER_TESTS in item.path.parents]
+    for item in browser_tests:
+        item.add_marker(pytest.mark.browser)
+        if USE_POSTGRES:
+            item.add_marker(skip_on_postgres)
+    in_browser = set(browser_tests)
+    items[:] = [item for item in items if item not in in_browser] + browser_tests
+
+
+@pytest.fixture(autouse=True)
+def clean_database(database_url):
+    """As in tests/conftest.py, but from a thread of its own, for the reason given above."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, reset_database()).result(timeout=30)
+    yield
+
+
+# --- the live server -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+    app: Litestar
+
+
+def bind_loopback(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def loopback_sockets(attempts: int = 20) -> list[socket.socket]:
+    """A free port bound on 127.0.0.1 and, where the machine has IPv6, on ::1 too."""
+    for _ in range(attempts):
+        v4 = bind_loopback(socket.AF_INET, "127.0.0.1", 0)
+        try:
+            v6 = bind_loopback(socket.AF_INET6, "::1", v4.getsockname()[1])
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                return [v4]  # no IPv6 loopback on this machine
+            v4.close()  # the port is taken on ::1 only: try another one
+            continue
+        return [v4, v6]
+    raise RuntimeError(f"no port free on both loopback addresses after {attempts} attempts")
+
+
+def wait_until_healthy(port: int, thread: threading.Thread, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Polls /healthz until it answers 200; fails early if the server thread died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("the live server stopped while starting; see the log above")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the live server did not answer /healthz within {timeout_s} s")
+
+
+@pytest.fixture(scope="session")
+def live_server(secrets, database_url, tmp_path_factory):
+    """The app served by uvicorn in a thread, reached as http://localhost:PORT (WebAuthn refuses IP addresses)."""
+    sockets = loopback_sockets()
+    port = sockets[0].getsockname()[1]
+    url = f"http://localhost:{port}"
+    settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, name="live-server", daemon=True)
+    thread.start()
+    try:
+        wait_until_healthy(port, thread)
+        yield LiveServer(url=url, settings=settings, app=app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=STOP_TIMEOUT_S)
+        for sock in sockets:
+            sock.close()
+
+
+# --- the browser -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's Chromium, headless, with a throwaway HOME (Playwright's own browser download is not used)."""
+    home = tmp_path_factory.mktemp("chromium-home")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser, live_server):
+    """A fresh phone-sized, Japanese-speaking browser profile pointed at the live server."""
+    context = browser.new_context(base_url=live_server.url, **PHONE)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context) -> Page:
+    """A tab in `context`."""
+    return context.new_page()
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def add_virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
+    """Adds a platform passkey authenticator (CTAP2, resident keys, user verified) to `page`; returns (cdp, id)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    result = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, result["authenticatorId"]
+
+
+def go_offline(context: BrowserContext) -> None:
+    """Cuts the network for every page (and service worker) of `context`."""
+    context.set_offline(True)
+
+
+def go_online(context: BrowserContext) -> None:
+    """Gives `context` its network back."""
+    context.set_offline(False)
+
+
+def grant_notifications(context: BrowserContext, origin: str) -> None:
+    """Lets `origin` show notifications without a permission prompt."""
+    context.grant_permissions(["notifications"], origin=origin)
+
+
+def wait_for_service_worker_control(page: Page, timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
+    """Waits until the service worker controls `page`, reloading once if clients.claim() has not reached it."""
+    controlled = "() => navigator.serviceWorker.controller !== null"
+    try:
+        page.wait_for_function(controlled, timeout=timeout_ms / 2)
+    except PlaywrightTimeoutError:
+        page.reload()
+        page.wait_for_function(controlled, timeout=timeout_ms / 2)
