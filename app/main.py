@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             cookie_samesite="lax",
         ),
         request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,  # a server-rendered app: no public schema of its internals
         exception_handlers={
             HTTPException: errors.http_exception_handler,
             Exception: errors.internal_error_handler,

@@ -69,7 +69,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         return items
 
     @pass_context
-    def account(context: Mapping[str, Any]):
+    def signed_in(context: Mapping[str, Any]):
         return context["request"].scope.get("state", {}).get("account")
 
     @pass_context
@@ -79,7 +79,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         return session.pop("flash", None) if isinstance(session, dict) else None
 
     env.globals.update(
-        account=account,
+        signed_in=signed_in,
         take_flash=take_flash,
         branding=settings.branding,
         site_settings=settings,

@@ -134,5 +134,5 @@ async def log_in(client: Client, account_id: int) -> str:
     from app.services import login_sessions
 
     token = await login_sessions.start(account_id, "pytest")
-    client.cookies.set(AUTH_COOKIE, token, domain="localhost")
+    client.cookies.set(AUTH_COOKIE, token)
     return token

@@ -160,7 +160,7 @@ def parse_credential(raw: bytes | str) -> dict:
         raise PasskeyError("malformed")
     try:
         credential = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON such as [[[[...]]]]
         raise PasskeyError("malformed") from None
     if not isinstance(credential, dict) or not isinstance(credential.get("response"), dict):
         raise PasskeyError("malformed")
@@ -187,7 +187,7 @@ async def verify_new_passkey(rp: RelyingParty, credential: dict, expected_challe
     credential_id = bytes_to_base64url(verified.credential_id)
     if await Passkey.exists().where(Passkey.credential_id == credential_id):
         raise PasskeyError("already_registered")
-    transports = credential["response"].get("transports") or []
+    transports = t if isinstance(t := credential["response"].get("transports"), list) else []
     return NewPasskey(
         credential_id=credential_id,
         public_key=verified.credential_public_key,
