@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.htmx import HTMXRequest
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -22,12 +21,15 @@ from app import errors, middleware
 from app.auth import AuthMiddleware
 from app.rate_limit import rate_limit_config
 from app.routes import ROUTE_HANDLERS
+from app.sessions import LazySessionConfig
 from app.settings import Settings
 from app.templating import make_template_engine
 from db.engine import bind, close_pool, make_engine, open_pool
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_MAX_AGE_S = 60 * 60 * 24 * 30
+# Files and machine endpoints: no session, no CSRF cookie (they are cached and fetched without one).
+NO_SESSION_PATHS = ["^/static/", "^/icons/", "^/sw.js$", "^/manifest.webmanifest$", "^/theme.css$", "^/healthz$"]
 
 
 def make_stores(settings: Settings) -> dict:
@@ -69,8 +71,9 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(engine=make_template_engine(settings)),
         stores=make_stores(settings),
         middleware=[
-            ServerSideSessionConfig(
+            LazySessionConfig(
                 store="sessions",
+                exclude=NO_SESSION_PATHS,
                 key="tsunagu_session",
                 max_age=SESSION_MAX_AGE_S,
                 secure=settings.secure_cookies,
@@ -86,6 +89,7 @@ def create_app(settings: Settings) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
+            exclude=NO_SESSION_PATHS,
         ),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,  # a server-rendered app: no public schema of its internals

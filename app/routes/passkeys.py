@@ -101,7 +101,7 @@ async def verify_login(request: Request) -> Response:
         result = await passkeys.authenticate(relying_party(request.app.state.settings), credential, expected)
     except PasskeyError as exc:
         return refusal(exc.code)
-    target = safe_next(credential.get("next")) if credential.get("next") else landing_for(request, result.role)
+    target = safe_next(str(credential["next"])) if credential.get("next") else landing_for(request, result.role)
     return await start_session(request, result.account_id, target)
 
 

@@ -36,6 +36,14 @@
     }
   });
 
+  // After a form comes back with errors, put the person on the first field to fix, as a screen reader would.
+  function focusFirstError(root) {
+    const field = (root || document).querySelector('[aria-invalid="true"]');
+    if (field) field.focus({ preventScroll: false });
+  }
+  document.addEventListener('htmx:afterSwap', function (event) { focusFirstError(event.detail.target); });
+  document.addEventListener('DOMContentLoaded', function () { focusFirstError(document); });
+
   function showConnectivity() {
     const banner = document.querySelector('[data-testid="offline-banner"]');
     if (banner) banner.hidden = navigator.onLine;
