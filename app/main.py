@@ -21,6 +21,7 @@ from app import errors, middleware
 from app.auth import AuthMiddleware
 from app.rate_limit import rate_limit_config
 from app.routes import ROUTE_HANDLERS
+from app.services.portal import PortalCache
 from app.sessions import LazySessionConfig
 from app.settings import Settings
 from app.templating import make_template_engine
@@ -102,7 +103,7 @@ def create_app(settings: Settings) -> Litestar:
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
             log_exceptions="debug",
         ),
-        state=State({"settings": settings, "engine": engine}),
+        state=State({"settings": settings, "engine": engine, "portal_cache": PortalCache()}),
         debug=settings.debug,
     )
     # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own

@@ -56,17 +56,23 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     def has_route(context: Mapping[str, Any], name: str) -> bool:
         return context["request"].app.get_handler_index_by_name(name) is not None
 
+    resolved_nav: list[tuple[str, Any, str]] = []
+
     @pass_context
     def member_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
         request = context["request"]
-        items = []
-        for name, label, icon in MEMBER_NAV:
-            if request.app.get_handler_index_by_name(name) is None:
-                continue
-            href = request.app.route_reverse(name)
-            current = request.url.path == href or (href != "/" and request.url.path.startswith(href))
-            items.append({"href": href, "label": str(label), "icon": icon, "current": current})
-        return items
+        if not resolved_nav:  # routes are fixed once the app exists: look them up on the first page only
+            app = request.app
+            resolved_nav.extend(
+                (app.route_reverse(name), label, icon)
+                for name, label, icon in MEMBER_NAV
+                if app.get_handler_index_by_name(name) is not None
+            )
+        path = request.url.path
+        return [
+            {"href": href, "label": str(label), "icon": icon, "current": path == href or (href != "/" and path.startswith(href))}
+            for href, label, icon in resolved_nav
+        ]
 
     @pass_context
     def signed_in(context: Mapping[str, Any]):

@@ -1,5 +1,6 @@
 from litestar import Request, get
 
+from app.i18n import current_locale
 from app.i18n import gettext as _
 from app.rendering import page
 from app.services.portal import LinkCard, load_portal
@@ -17,7 +18,10 @@ def default_links(settings: Settings) -> list[LinkCard]:
 @get("/", name="get_home")
 async def get_home(request: Request) -> object:
     settings: Settings = request.app.state.settings
-    portal = await load_portal(settings.branding.site_name, settings.branding.tagline, default_links(settings))
+    portal = await request.app.state.portal_cache.get(
+        current_locale.get(),
+        lambda: load_portal(settings.branding.site_name, settings.branding.tagline, default_links(settings)),
+    )
     return page(request, "portal/home.html", {"portal": portal})
 
 

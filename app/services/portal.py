@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from db.tables import PortalBlock
@@ -32,3 +34,25 @@ async def load_portal(default_title: str, default_body: str, default_links: list
         hero_body=hero["body"] if hero else default_body,
         links=links or default_links,
     )
+
+
+class PortalCache:
+    """The portal changes a few times a month and is read on every visit, so each process keeps it
+    for a few seconds. An edit clears the copy of the process that made it; the others catch up
+    within `ttl_s`. Keyed by locale because the default link cards are translated."""
+
+    def __init__(self, ttl_s: float = 10.0) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, Portal]] = {}
+
+    async def get(self, key: str, load: Callable[[], Awaitable[Portal]]) -> Portal:
+        entry = self._entries.get(key)
+        now = time.monotonic()
+        if entry and now - entry[0] < self.ttl_s:
+            return entry[1]
+        portal = await load()
+        self._entries[key] = (now, portal)
+        return portal
+
+    def clear(self) -> None:
+        self._entries.clear()
