@@ -38,6 +38,11 @@ async def get_manifest(request: Request) -> Response:
         "theme_color": branding.theme_color,
         "categories": ["lifestyle", "travel", "government"],
         "icons": icons,
+        # Shown by the browser's richer install dialog.
+        "screenshots": [
+            {"src": f"/static/screenshots/{name}-phone.png", "sizes": "390x844", "type": "image/png", "form_factor": "narrow", "label": label}
+            for name, label in (("home", "ポータル"), ("card", "会員証"))
+        ],
     }
     return Response(manifest, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})
 
