@@ -148,3 +148,26 @@ async def test_offline_page_renders(client):
     response = await client.get("/offline")
     assert response.status_code == 200
     assert "オフラインです" in response.text
+
+
+async def test_an_unexpected_error_is_a_japanese_500_page_and_is_logged(app, client, caplog):
+    from litestar import get
+
+    @get("/boom", name="boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.register(boom)
+    response = await client.get("/boom")
+    assert response.status_code == 500
+    assert "システムで問題が発生しました" in response.text
+    assert "a bug" not in response.text
+    assert any("unhandled error on GET /boom" in r.getMessage() for r in caplog.records)
+
+
+async def test_request_log_lines_are_readable(client, caplog):
+    caplog.set_level("INFO", logger="tsunagu.access")
+    await client.get("/no-such-page?token=secret")
+    line = next(r.getMessage() for r in caplog.records if r.name == "tsunagu.access")
+    assert line.startswith("GET /no-such-page 404 ")
+    assert "secret" not in line
