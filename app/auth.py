@@ -26,7 +26,10 @@ def _cookie(scope: Scope) -> str | None:
 
 class AuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/", "^/icons/", "^/sw.js$", "^/healthz$")
+    # Files and machine endpoints never need to know who is asking.
+    should_bypass_for_scope = staticmethod(
+        lambda scope: scope["path"].startswith(("/static/", "/icons/")) or scope["path"] in ("/sw.js", "/healthz")
+    )
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         token = _cookie(scope)

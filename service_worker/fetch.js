@@ -1,8 +1,11 @@
 // Static files: cache-first. Pages: network-first, then the cached copy, then the offline page.
 // Never cached: non-GET requests, HTMX fragments, and any response marked no-store (auth, staff, one-time links).
 
+// Besides /static and /icons, the theme and the manifest are precached files that pages need offline.
+const STATIC_PATHS = new Set(['/theme.css', '/manifest.webmanifest']);
+
 function isStatic(url) {
-  return url.pathname.startsWith('/static/') || url.pathname.startsWith('/icons/');
+  return url.pathname.startsWith('/static/') || url.pathname.startsWith('/icons/') || STATIC_PATHS.has(url.pathname);
 }
 
 function isFragment(request) {

@@ -22,7 +22,9 @@ from app.routes.mail_links import send_confirmation_mail
 
 CEREMONY = "ceremony"
 CEREMONY_TTL_S = 30 * 60
-LOGIN_CHALLENGE = "login_challenge"
+LOGIN_CHALLENGES = "login_challenges"
+# The login page may ask for options twice (autofill, then the button): the newest few stay answerable.
+PENDING_LOGINS = 3
 
 MESSAGES = {
     "challenge_invalid": _l("This attempt has expired. Please try again."),
@@ -86,18 +88,21 @@ def ceremony(request: Request) -> dict | None:
 @post("/passkeys/login/options", name="create_login_options", opt=RATE_LIMITED)
 async def create_login_options(request: Request) -> Response:
     challenge = await passkeys.issue_challenge("login")
-    request.session[LOGIN_CHALLENGE] = challenge
+    pending = request.session.get(LOGIN_CHALLENGES) or []
+    request.session[LOGIN_CHALLENGES] = [*pending[-(PENDING_LOGINS - 1):], challenge]
     options = passkeys.authentication_options(relying_party(request.app.state.settings), challenge)
     return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
 @post("/passkeys/login", name="verify_login", opt=RATE_LIMITED)
 async def verify_login(request: Request) -> Response:
-    expected = request.session.pop(LOGIN_CHALLENGE, None)
+    pending = request.session.get(LOGIN_CHALLENGES) or []
     try:
         credential = passkeys.parse_credential(await request.body())
-        if not expected:
+        expected = passkeys.client_challenge(credential)
+        if expected not in pending:
             raise PasskeyError("challenge_invalid")
+        request.session[LOGIN_CHALLENGES] = [c for c in pending if c != expected]
         result = await passkeys.authenticate(relying_party(request.app.state.settings), credential, expected)
     except PasskeyError as exc:
         return refusal(exc.code)

@@ -143,7 +143,7 @@ def _refusal(exc: WebAuthnException) -> PasskeyError:
     return PasskeyError("verification_failed", text)
 
 
-def _client_challenge(credential: dict) -> str:
+def client_challenge(credential: dict) -> str:
     """The challenge the browser signed, read from clientDataJSON, to find the one we issued."""
     try:
         client_data = json.loads(base64url_to_bytes(credential["response"]["clientDataJSON"]))
@@ -169,7 +169,7 @@ def parse_credential(raw: bytes | str) -> dict:
 
 async def verify_new_passkey(rp: RelyingParty, credential: dict, expected_challenge: str, purpose: str) -> NewPasskey:
     """Check a navigator.credentials.create() result against the challenge this browser was given."""
-    if _client_challenge(credential) != expected_challenge:
+    if client_challenge(credential) != expected_challenge:
         raise PasskeyError("challenge_invalid")
     await consume_challenge(expected_challenge, purpose)
     try:
@@ -216,7 +216,7 @@ def passkey_row(account_id: int, new: NewPasskey, name: str) -> Passkey:
 
 async def authenticate(rp: RelyingParty, credential: dict, expected_challenge: str) -> Authenticated:
     """Check a navigator.credentials.get() result; on success the passkey's counters are brought forward."""
-    if _client_challenge(credential) != expected_challenge:
+    if client_challenge(credential) != expected_challenge:
         raise PasskeyError("challenge_invalid")
     await consume_challenge(expected_challenge, "login")
     credential_id = credential.get("id") or credential.get("rawId")

@@ -16,6 +16,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Coroutine, TypeVar
 
 import pytest
 import uvicorn
@@ -64,11 +65,20 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for item in items if item not in in_browser] + browser_tests
 
 
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T], timeout_s: float = 30) -> T:
+    """Runs `coro` to completion from a sync browser test, on a thread of its own: Playwright's sync API
+    makes this thread look as if it ran an event loop, which asyncio.run() refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=timeout_s)
+
+
 @pytest.fixture(autouse=True)
 def clean_database(database_url):
-    """As in tests/conftest.py, but from a thread of its own, for the reason given above."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, reset_database()).result(timeout=30)
+    """As in tests/conftest.py, but through run_async(), for the reason given above."""
+    run_async(reset_database())
     yield
 
 
@@ -132,7 +142,10 @@ def live_server(secrets, database_url, tmp_path_factory):
     sockets = loopback_sockets()
     port = sockets[0].getsockname()[1]
     url = f"http://localhost:{port}"
-    settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url)
+    # One browser run logs in far more often than a person would: the per-address limit must not trip.
+    settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url).with_(
+        auth_rate_limit_per_minute=1000
+    )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, name="live-server", daemon=True)
@@ -180,8 +193,11 @@ def page(context) -> Page:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def add_virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
-    """Adds a platform passkey authenticator (CTAP2, resident keys, user verified) to `page`; returns (cdp, id)."""
+def add_virtual_authenticator(page: Page, transport: str = "internal") -> tuple[CDPSession, str]:
+    """Adds a passkey authenticator (CTAP2, resident keys, user verified) to `page`; returns (cdp, id).
+
+    The default is the phone's own (platform) authenticator; Chrome allows one "internal" authenticator per
+    page, so a second device is another transport ("usb" for a security key, "hybrid" for another phone)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     result = cdp.send(
@@ -189,7 +205,7 @@ def add_virtual_authenticator(page: Page) -> tuple[CDPSession, str]:
         {
             "options": {
                 "protocol": "ctap2",
-                "transport": "internal",
+                "transport": transport,
                 "hasResidentKey": True,
                 "hasUserVerification": True,
                 "isUserVerified": True,

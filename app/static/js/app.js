@@ -54,11 +54,16 @@
   document.addEventListener('DOMContentLoaded', showConnectivity);
 
   // A page that ends a session (logout, account deletion) marks itself so the worker forgets member pages.
-  document.addEventListener('DOMContentLoaded', function () {
-    if (document.querySelector('[data-forget-pages]') && navigator.serviceWorker && navigator.serviceWorker.controller) {
+  // The logout form is boosted, so that page usually arrives by an HTMX swap: htmx:load, not DOMContentLoaded.
+  function forgetPagesIfAsked() {
+    const marker = document.querySelector('[data-forget-pages]:not([data-pages-forgotten])');
+    if (marker && navigator.serviceWorker && navigator.serviceWorker.controller) {
+      marker.dataset.pagesForgotten = '1';
       navigator.serviceWorker.controller.postMessage({ type: 'forget-pages' });
     }
-  });
+  }
+  document.addEventListener('DOMContentLoaded', forgetPagesIfAsked);
+  document.addEventListener('htmx:load', forgetPagesIfAsked);
 
   if ('serviceWorker' in navigator) {
     window.addEventListener('load', function () {

@@ -112,12 +112,15 @@
 
   async function login(box, mediation) {
     const root = document.querySelector('[data-passkey-login]');
+    // The autofill request is abortable from the moment it starts, so a tap on the button always wins.
+    const controller = mediation ? new AbortController() : null;
+    if (controller) conditionalAbort = controller;
     const options = await postJSON(root.dataset.optionsUrl);
+    if (controller && controller.signal.aborted) return;
     const request = { publicKey: requestOptions(options) };
-    if (mediation) {
-      conditionalAbort = new AbortController();
+    if (controller) {
       request.mediation = 'conditional';
-      request.signal = conditionalAbort.signal;
+      request.signal = controller.signal;
     }
     const credential = await navigator.credentials.get(request);
     const result = await postJSON(root.dataset.verifyUrl, Object.assign(credentialJSON(credential), { next: root.dataset.next || '' }));
@@ -143,6 +146,7 @@
         if (button) button.disabled = true;
         return;
       }
+      button.disabled = false;
       button.addEventListener('click', function () {
         box.hidden = true;
         if (conditionalAbort) conditionalAbort.abort();
@@ -170,6 +174,7 @@
         button.disabled = true;
         return;
       }
+      button.disabled = false;
       button.addEventListener('click', function () {
         box.hidden = true;
         button.disabled = true;
