@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import unquote, urlsplit
+
+import asyncpg
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
@@ -50,3 +53,10 @@ def atomic(engine: Engine):
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
     return engine.transaction()
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A write refused by a unique constraint: the database's "this already happened" on either engine."""
+    if isinstance(exc, asyncpg.exceptions.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)

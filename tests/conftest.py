@@ -85,6 +85,19 @@ def settings(secrets, tmp_path, database_url) -> Settings:
     return make_settings(secrets, tmp_path / "var", database_url)
 
 
+async def _no_pool(engine) -> None:
+    """Neither open nor close a pool."""
+
+
+@pytest.fixture(autouse=True)
+def one_connection_per_query(monkeypatch):
+    """The test client runs the app on its own event loop (a blocking-portal thread) while tests also
+    query the database on pytest's loop. An asyncpg pool belongs to the loop that opened it, so apps made
+    in tests open a connection per query instead; tests/routes/test_lifespan.py covers the pool itself."""
+    monkeypatch.setattr("app.main.open_pool", _no_pool)
+    monkeypatch.setattr("app.main.close_pool", _no_pool)
+
+
 @pytest.fixture
 def app(settings):
     return create_app(settings)

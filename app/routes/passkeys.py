@@ -18,6 +18,7 @@ from app.services import login_sessions, membership, one_time_links, passkeys
 from app.services.devices import device_label
 from app.services.passkeys import PasskeyError, RelyingParty
 from app.settings import Settings
+from db.engine import is_unique_violation
 from app.routes.mail_links import send_confirmation_mail
 
 CEREMONY = "ceremony"
@@ -155,6 +156,17 @@ async def verify_new_passkey(request: Request) -> Response:
         request.session[CEREMONY] = flow
         return refusal(exc.code)
 
+    try:
+        return await finish_ceremony(request, flow, new, label)
+    except Exception as exc:
+        # Two devices finishing with the same credential at once: the unique index lets one through.
+        if is_unique_violation(exc):
+            return refusal("already_registered")
+        raise
+
+
+async def finish_ceremony(request: Request, flow: dict, new: passkeys.NewPasskey, label: str) -> Response:
+    settings: Settings = request.app.state.settings
     kind = flow["kind"]
     if kind == "register":
         profile = membership.profile_from_dict(flow["profile"])

@@ -141,3 +141,21 @@ async def test_deleting_an_account_removes_personal_data_and_keeps_an_anonymous_
     assert await LoginSession.count().where(LoginSession.account == registered.account_id) == 0
     assert await OneTimeToken.count().where(OneTimeToken.account == registered.account_id) == 0
     assert await AreaFollow.count() == 0
+
+
+async def test_two_registrations_with_one_credential_at_once_make_one_member_and_nothing_half_written():
+    import asyncio
+
+    from app.services.passkeys import new_user_handle
+    from db.engine import is_unique_violation
+
+    same = factories.fake_passkey()
+    profile = membership.Profile(display_name="同時", home_prefecture="13", ties=["other"])
+    results = await asyncio.gather(
+        *[membership.register_member(profile, new_user_handle(), same, "端末", "TMK") for _ in range(2)],
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1 and is_unique_violation(failures[0])
+    assert await Account.count() == 1
+    assert await Member.count() == 1
