@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.middleware import ASGIMiddleware
 from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.services import login_sessions

@@ -9,7 +9,6 @@ import sqlite3
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
-
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType

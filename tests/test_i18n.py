@@ -1,6 +1,5 @@
 """Catalogues: every Japanese message translated, and the committed .mo files match the .po files."""
 
-import io
 from pathlib import Path
 
 import pytest

@@ -13,13 +13,13 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rate_limit import RATE_LIMITED
 from app.rendering import page, see_other
+from app.routes.mail_links import send_confirmation_mail
 from app.routes.system import safe_next
 from app.services import login_sessions, membership, one_time_links, passkeys
 from app.services.devices import device_label
 from app.services.passkeys import PasskeyError, RelyingParty
 from app.settings import Settings
 from db.engine import is_unique_violation
-from app.routes.mail_links import send_confirmation_mail
 
 CEREMONY = "ceremony"
 CEREMONY_TTL_S = 30 * 60

@@ -9,7 +9,6 @@ from app.i18n import gettext as _
 from app.icons import ICON_SIZES, draw_icon
 from app.rendering import page
 from app.service_worker import build_service_worker
-from app.settings import Settings
 
 ICON_CACHE = "public, max-age=86400"
 PRECACHED_STATIC = ("css/app.css", "js/app.js", "vendor/htmx-2.0.8.min.js")

@@ -6,6 +6,7 @@ import pytest
 
 from app.services import clock, login_sessions, membership, one_time_links
 from app.services.membership import ProfileInvalid
+from db.engine import is_unique_violation
 from db.tables import Account, AreaFollow, LoginSession, Member, OneTimeToken, Passkey
 from tests import factories
 
@@ -73,11 +74,12 @@ async def test_a_failed_registration_leaves_no_half_written_member():
     await factories.member(email="", **{})
     await Passkey.update({Passkey.credential_id: taken.credential_id}).where(Passkey.id > 0)
     accounts_before = await Account.count()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as refused:  # noqa: B017 - the engines raise different types
         await membership.register_member(
             membership.Profile(display_name="重複", home_prefecture="13", ties=["other"]),
             "handle-x", taken, "端末", "TMK",
         )
+    assert is_unique_violation(refused.value)
     assert await Account.count() == accounts_before
     assert await Member.count() == 1
 
