@@ -41,10 +41,7 @@ async def get_profile(request: Request) -> object:
     profile = membership.Profile(
         display_name=account.display_name,
         email=account.email or "",
-        **{k: member[k] for k in (
-            "family_name", "given_name", "family_name_kana", "given_name_kana",
-            "home_prefecture", "home_municipality", "ties", "ties_other", "interests",
-        )},
+        **{name: member[name] for name in membership.MEMBER_FIELDS},
         area_ids=[a["id"] for a in areas],
     )
     context = await profile_form_context(profile, {})

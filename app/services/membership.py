@@ -43,6 +43,17 @@ class Profile:
         return asdict(self)
 
 
+# Profile fields stored on the Member row (display name and e-mail live on the Account).
+MEMBER_FIELDS = (
+    "family_name", "given_name", "family_name_kana", "given_name_kana",
+    "home_prefecture", "home_municipality", "ties", "ties_other", "interests",
+)
+
+
+def member_values(profile: Profile) -> dict:
+    return {name: getattr(profile, name) for name in MEMBER_FIELDS}
+
+
 class ProfileInvalid(Exception):
     def __init__(self, profile: Profile, errors: dict[str, str]) -> None:
         super().__init__("profile invalid: " + ", ".join(errors))
@@ -161,15 +172,7 @@ async def register_member(
         member = Member(
             account=account.id,
             member_no=f"pending-{user_handle[:24]}",
-            family_name=profile.family_name,
-            given_name=profile.given_name,
-            family_name_kana=profile.family_name_kana,
-            given_name_kana=profile.given_name_kana,
-            home_prefecture=profile.home_prefecture,
-            home_municipality=profile.home_municipality,
-            ties=profile.ties,
-            ties_other=profile.ties_other,
-            interests=profile.interests,
+            **member_values(profile),
             consent_version=PRIVACY_POLICY_VERSION,
             consent_at=now,
             created_at=now,
@@ -207,19 +210,9 @@ async def update_profile(account_id: int, profile: Profile) -> bool:
         if email_changed:
             changes.update({Account.email: profile.email or None, Account.email_verified_at: None})
         await Account.update(changes).where(Account.id == account_id)
-        await Member.update(
-            {
-                Member.family_name: profile.family_name,
-                Member.given_name: profile.given_name,
-                Member.family_name_kana: profile.family_name_kana,
-                Member.given_name_kana: profile.given_name_kana,
-                Member.home_prefecture: profile.home_prefecture,
-                Member.home_municipality: profile.home_municipality,
-                Member.ties: profile.ties,
-                Member.ties_other: profile.ties_other,
-                Member.interests: profile.interests,
-            }
-        ).where(Member.id == member["id"])
+        await Member.update({getattr(Member, name): value for name, value in member_values(profile).items()}).where(
+            Member.id == member["id"]
+        )
         await AreaFollow.delete().where(AreaFollow.member == member["id"])
         if profile.area_ids:
             await AreaFollow.insert(*[AreaFollow(member=member["id"], area=a) for a in profile.area_ids])
