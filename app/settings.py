@@ -65,6 +65,11 @@ class Settings:
     workation_url: str = "https://www.workation.env.go.jp/"
     max_body_bytes: int = 10 * 1024 * 1024
     auth_rate_limit_per_minute: int = 20
+    scan_rate_limit_per_minute: int = 60
+    # Where "home" is for the entry pass rule "visitors from outside only". An empty municipality
+    # means the whole prefecture is the region (a prefecture-run programme).
+    region_prefecture_code: str = "01"
+    region_municipality: str = "苫小牧市"
     log_level: str = "INFO"
     debug: bool = False
 
@@ -137,6 +142,9 @@ class Settings:
             workation_url=env.get("WORKATION_URL", cls.workation_url),
             max_body_bytes=int(env.get("MAX_BODY_BYTES", str(10 * 1024 * 1024))),
             auth_rate_limit_per_minute=int(env.get("AUTH_RATE_LIMIT_PER_MINUTE", "20")),
+            scan_rate_limit_per_minute=int(env.get("SCAN_RATE_LIMIT_PER_MINUTE", "60")),
+            region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),
+            region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
         )

@@ -16,15 +16,23 @@ from app.settings import Settings
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-# The member's bottom navigation: (route name, label, icon). An item shows once its route exists,
-# so each part of the product adds its own tab by registering the route, without touching this base.
+# The bottom navigation: (route name, label, icon) per role; visitors see the members' one. An item shows
+# once its route exists, so each part of the product adds its own tab by registering the route.
+_l = i18n.lazy_gettext
 MEMBER_NAV = (
-    ("get_home", i18n.lazy_gettext("Home"), "home"),
-    ("list_programs", i18n.lazy_gettext("Programs"), "compass"),
-    ("get_wallet", i18n.lazy_gettext("Wallet"), "ticket"),
-    ("get_card", i18n.lazy_gettext("Card"), "card"),
-    ("get_inbox", i18n.lazy_gettext("News"), "bell"),
+    ("get_home", _l("Home"), "home"),
+    ("list_programs", _l("Programs"), "compass"),
+    ("get_wallet", _l("Wallet"), "ticket"),
+    ("get_card", _l("Card"), "card"),
+    ("get_inbox", _l("News"), "bell"),
 )
+NAV_BY_ROLE = {
+    "member": MEMBER_NAV,
+    "shop": (("shop_home", _l("Today"), "home"), ("scan_wallet", _l("Scan"), "ticket"), ("get_account", _l("Account"), "user")),
+    "staff": (("staff_home", _l("Secretariat"), "shield"), ("list_members", _l("Members"), "user"),
+              ("verify_card", _l("Check a card"), "card"), ("get_account", _l("Account"), "user")),
+    "editor": (("get_home", _l("Home"), "home"), ("verify_card", _l("Check a card"), "card"), ("get_account", _l("Account"), "user")),
+}
 
 
 def static_hashes(directory: Path = STATIC_DIR) -> dict[str, str]:
@@ -56,22 +64,27 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     def has_route(context: Mapping[str, Any], name: str) -> bool:
         return context["request"].app.get_handler_index_by_name(name) is not None
 
-    resolved_nav: list[tuple[str, Any, str]] = []
+    resolved_nav: dict[str, list[tuple[str, Any, str]]] = {}
 
     @pass_context
-    def member_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    def bottom_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
         request = context["request"]
-        if not resolved_nav:  # routes are fixed once the app exists: look them up on the first page only
+        account = request.scope.get("state", {}).get("account")
+        role = account.role if account else "member"
+        if role not in resolved_nav:  # routes are fixed once the app exists: look each role's up once
             app = request.app
-            resolved_nav.extend(
+            resolved_nav[role] = [
                 (app.route_reverse(name), label, icon)
-                for name, label, icon in MEMBER_NAV
+                for name, label, icon in NAV_BY_ROLE.get(role, MEMBER_NAV)
                 if app.get_handler_index_by_name(name) is not None
-            )
+            ]
         path = request.url.path
+        # The tab whose address is the longest start of this page's is the current one (/shop/scan → Scan).
+        matches = [href for href, _label, _icon in resolved_nav[role] if path == href or (href != "/" and path.startswith(href + "/"))]
+        current = max(matches, key=len, default=None)
         return [
-            {"href": href, "label": str(label), "icon": icon, "current": path == href or (href != "/" and path.startswith(href))}
-            for href, label, icon in resolved_nav
+            {"href": href, "label": str(label), "icon": icon, "current": href == current}
+            for href, label, icon in resolved_nav[role]
         ]
 
     @pass_context
@@ -91,7 +104,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         site_settings=settings,
         static_url=static_url,
         has_route=has_route,
-        member_nav=member_nav,
+        bottom_nav=bottom_nav,
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,
     )

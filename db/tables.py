@@ -46,7 +46,9 @@ class Shop(Table):
     """A partner business (協力店舗) whose staff scan wallet QR codes."""
 
     name = Varchar(length=100, required=True)
-    category = Varchar(length=32, default="")
+    category = Varchar(length=32, default="")  # coworking | rental_car | rental_bicycle | tourism | restaurant | other
+    description = Text(default="")
+    photo_url = Varchar(length=500, default="")
     address = Varchar(length=200, default="")
     map_url = Varchar(length=500, default="")
     opening_hours = Varchar(length=200, default="")
@@ -174,3 +176,75 @@ class AuditLog(Table):
     target_id = Varchar(length=64, default="")
     detail = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class Offer(Table):
+    """One discount or perk (特典) at one shop."""
+
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    title = Varchar(length=100, required=True)
+    description = Text(default="")
+    terms = Text(default="")
+    limit_kind = Varchar(length=16, default="once")  # once | per_day | unlimited
+    limit_count = Integer(default=1)  # uses per day for per_day
+    valid_from = Date(null=True, default=None)
+    valid_to = Date(null=True, default=None)
+    image_url = Varchar(length=500, default="")
+    active = Boolean(default=True)
+    position = Integer(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Pass(Table):
+    """An entry pass (エントリーパス): a bundle of offers for visitors from outside the region."""
+
+    name = Varchar(length=100, required=True)
+    description = Text(default="")
+    validity_days = Integer(default=30)
+    # Only people whose home is outside the region may activate it (checked against the profile).
+    outside_residents_only = Boolean(default=True)
+    # The member declares the dates of their stay; the pass works only within them.
+    requires_stay = Boolean(default=False)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PassOffer(Table):
+    """Which offers a pass includes. Unique (pass, offer) by a raw migration."""
+
+    entry_pass = ForeignKey(references=Pass, on_delete=OnDelete.cascade)
+    offer = ForeignKey(references=Offer, on_delete=OnDelete.cascade)
+
+
+class WalletPass(Table):
+    """One member's activated copy of a pass. Unique (member, pass) by a raw migration."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    entry_pass = ForeignKey(references=Pass, on_delete=OnDelete.cascade)
+    short_code = Varchar(length=12, unique=True, required=True)  # typed at the counter when the camera fails
+    status = Varchar(length=16, default="active")  # active | suspended | revoked
+    status_reason = Varchar(length=200, default="")
+    activated_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+    stay_from = Date(null=True, default=None)
+    stay_to = Date(null=True, default=None)
+
+
+class Redemption(Table):
+    """One use of an offer, recorded when a shop scans a wallet.
+
+    "Never beyond the limit" is a unique index on (wallet pass, offer, limit key, slot): the limit key is
+    "once", the Tokyo date for per-day offers, or the row's own nonce for unlimited ones; slots run 1..N.
+    A scanner's retry sends the same nonce, unique per scanning account, and gets the first answer back.
+    """
+
+    wallet_pass = ForeignKey(references=WalletPass, on_delete=OnDelete.cascade, index=True)
+    offer = ForeignKey(references=Offer, on_delete=OnDelete.cascade)
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    limit_key = Varchar(length=64, required=True)
+    slot = Integer(default=1)
+    scanned_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    client_nonce = Varchar(length=64, required=True)
+    home_prefecture = Varchar(length=2, default="")  # snapshot, for analysis without personal data
+    redeemed_at = Timestamptz(default=TimestamptzNow(), index=True)
+    undone_at = Timestamptz(null=True, default=None)

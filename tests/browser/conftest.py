@@ -175,6 +175,29 @@ def browser(tmp_path_factory):
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def camera_clip(tmp_path_factory) -> Path:
+    """The video that `camera_browser` plays as its camera: write a .y4m here before starting the camera."""
+    return tmp_path_factory.mktemp("camera") / "camera.y4m"
+
+
+@pytest.fixture(scope="session")
+def camera_browser(browser, camera_clip, tmp_path_factory):
+    """A second Chromium whose camera plays `camera_clip` and whose camera prompts are accepted (a shop's
+    scanner). Chromium opens the file each time a page starts the camera, so tests may rewrite it."""
+    home = tmp_path_factory.mktemp("chromium-camera-home")
+    camera_args = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_clip}",
+    ]
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + camera_args, env={**os.environ, "HOME": str(home)}
+    )
+    yield camera_browser
+    camera_browser.close()
+
+
 @pytest.fixture
 def context(browser, live_server):
     """A fresh phone-sized, Japanese-speaking browser profile pointed at the live server."""

@@ -14,7 +14,7 @@ PUBLIC = {
     "set_locale", "get_login", "logout", "get_logged_out", "create_login_options", "verify_login",
     "get_new_passkey", "create_passkey_options", "verify_new_passkey", "get_register", "submit_registration",
     "get_welcome", "get_privacy", "get_recover", "request_recovery", "use_recovery_link", "get_invitation",
-    "accept_invitation", "confirm_email", "static",
+    "accept_invitation", "confirm_email", "static", "list_passes", "list_shops",
 }
 
 ALLOWED = {

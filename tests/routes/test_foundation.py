@@ -171,3 +171,10 @@ async def test_request_log_lines_are_readable(client, caplog):
     line = next(r.getMessage() for r in caplog.records if r.name == "tsunagu.access")
     assert line.startswith("GET /no-such-page 404 ")
     assert "secret" not in line
+
+
+async def test_static_files_are_gzipped_and_pages_are_not(client):
+    script = await client.get("/static/vendor/jsQR-1.4.0.js", headers={"Accept-Encoding": "gzip"})
+    assert script.headers.get("content-encoding") == "gzip"
+    home = await client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in home.headers

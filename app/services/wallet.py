@@ -1,0 +1,204 @@
+"""The member's side of the entry pass: who may activate which pass, activation, and the wallet view."""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.i18n import lazy_gettext as _l
+from app.i18n import to_tokyo
+from db.engine import is_unique_violation
+from db.tables import Member, Pass, PassOffer, Redemption, Shop, WalletPass
+
+# Crockford's base32 without look-alikes (no I, L, O, U): easy to read aloud and type at a counter.
+SHORT_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SHORT_CODE_LENGTH = 8
+MAX_STAY_DAYS = 366
+SHOP_CATEGORIES = ("coworking", "rental_car", "rental_bicycle", "tourism", "restaurant", "other")
+SHOP_CATEGORY_LABELS = {
+    "coworking": _l("Coworking space"),
+    "rental_car": _l("Rental car"),
+    "rental_bicycle": _l("Rental bicycle"),
+    "tourism": _l("Tourist facility"),
+    "restaurant": _l("Restaurant"),
+    "other": _l("Other"),
+}
+
+
+def category_label(code: str) -> str:
+    return str(SHOP_CATEGORY_LABELS.get(code, SHOP_CATEGORY_LABELS["other"]))
+
+
+class ActivationRefused(Exception):
+    def __init__(self, reason: str, field: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def tokyo_today(now: datetime) -> date:
+    return to_tokyo(now).date()
+
+
+def new_short_code() -> str:
+    return "".join(secrets.choice(SHORT_CODE_ALPHABET) for _ in range(SHORT_CODE_LENGTH))
+
+
+def normalise_short_code(typed: str) -> str:
+    """What a person types: lower case, spaces, dashes, and O/I/L for 0/1/1 are all accepted."""
+    text = unicodedata.normalize("NFKC", typed).upper()
+    text = text.translate(str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None}))
+    return text
+
+
+def lives_outside(region_prefecture: str, region_municipality: str, member: dict) -> bool:
+    """The entry pass is for visitors: a member whose home is the region itself may not activate it."""
+    if member["home_prefecture"] != region_prefecture:
+        return True
+    if not region_municipality:
+        return False
+
+    def fold(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).replace(" ", "").replace("　", "")
+
+    home, region = fold(member["home_municipality"]), fold(region_municipality)
+    # "苫小牧" and "苫小牧市" are the same place, whichever side leaves 市 out; an empty municipality cannot
+    # prove the member is outside.
+    return bool(home) and region not in (home, home + "市") and home != region + "市"
+
+
+async def open_passes() -> list[dict]:
+    passes = await Pass.select().where(Pass.active.eq(True)).order_by(Pass.id)
+    offers = await offers_by_pass([p["id"] for p in passes])
+    return [{**p, "offers": offers.get(p["id"], [])} for p in passes]
+
+
+async def offers_by_pass(pass_ids: list[int]) -> dict[int, list[dict]]:
+    if not pass_ids:
+        return {}
+    rows = await PassOffer.select(
+        PassOffer.entry_pass,
+        PassOffer.offer.id.as_alias("id"),
+        PassOffer.offer.title.as_alias("title"),
+        PassOffer.offer.description.as_alias("description"),
+        PassOffer.offer.terms.as_alias("terms"),
+        PassOffer.offer.limit_kind.as_alias("limit_kind"),
+        PassOffer.offer.limit_count.as_alias("limit_count"),
+        PassOffer.offer.valid_from.as_alias("valid_from"),
+        PassOffer.offer.valid_to.as_alias("valid_to"),
+        PassOffer.offer.active.as_alias("active"),
+        PassOffer.offer.shop.id.as_alias("shop_id"),
+        PassOffer.offer.shop.name.as_alias("shop_name"),
+        PassOffer.offer.shop.category.as_alias("shop_category"),
+        PassOffer.offer.shop.active.as_alias("shop_active"),
+    ).where(PassOffer.entry_pass.is_in(pass_ids)).order_by(PassOffer.offer.position).order_by(PassOffer.offer.id)
+    grouped: dict[int, list[dict]] = {}
+    for row in rows:
+        if row["active"] and row["shop_active"]:
+            grouped.setdefault(row["entry_pass"], []).append(row)
+    return grouped
+
+
+async def shops(category: str = "") -> list[dict]:
+    query = Shop.select().where(Shop.active.eq(True)).order_by(Shop.category).order_by(Shop.name)
+    if category in SHOP_CATEGORIES:
+        query = query.where(Shop.category == category)
+    return await query
+
+
+@dataclass(frozen=True)
+class Region:
+    prefecture: str
+    municipality: str
+
+
+async def activate(member_id: int, pass_id: int, region: Region, now: datetime,
+                   stay_from: date | None = None, stay_to: date | None = None) -> int:
+    """Activate a pass for a member. Returns the wallet pass id; refusals carry a reason (and the field)."""
+    entry_pass = await Pass.select().where((Pass.id == pass_id) & Pass.active.eq(True)).first()
+    if entry_pass is None:
+        raise ActivationRefused("unknown_pass")
+    member = await Member.select(Member.home_prefecture, Member.home_municipality).where(Member.id == member_id).first()
+    if member is None:
+        raise ActivationRefused("unknown_pass")
+    if entry_pass["outside_residents_only"] and not lives_outside(region.prefecture, region.municipality, member):
+        raise ActivationRefused("not_eligible")
+    today = tokyo_today(now)
+    if entry_pass["requires_stay"]:
+        if stay_from is None:
+            raise ActivationRefused("stay_missing", "stay_from")
+        if stay_to is None:
+            raise ActivationRefused("stay_missing", "stay_to")
+        if stay_to < stay_from:
+            raise ActivationRefused("stay_order", "stay_to")
+        if stay_to < today:
+            raise ActivationRefused("stay_past", "stay_to")
+        if (stay_to - stay_from).days >= MAX_STAY_DAYS:
+            raise ActivationRefused("stay_too_long", "stay_to")
+    else:
+        stay_from = stay_to = None
+    expires_at = now + timedelta(days=entry_pass["validity_days"])
+    for _attempt in range(5):  # a short code colliding with another is rare; five tries make it vanishing
+        try:
+            rows = await WalletPass.insert(
+                WalletPass(
+                    member=member_id,
+                    entry_pass=pass_id,
+                    short_code=new_short_code(),
+                    activated_at=now,
+                    expires_at=expires_at,
+                    stay_from=stay_from,
+                    stay_to=stay_to,
+                )
+            ).returning(WalletPass.id)
+            return rows[0]["id"]
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            if await WalletPass.exists().where((WalletPass.member == member_id) & (WalletPass.entry_pass == pass_id)):
+                raise ActivationRefused("already_active") from None
+    raise ActivationRefused("try_again")
+
+
+async def wallet(member_id: int, now: datetime) -> list[dict]:
+    """The member's passes with their offers and how much of each is used (today, for daily offers)."""
+    wallet_passes = await WalletPass.select(
+        *WalletPass.all_columns(), WalletPass.entry_pass.name.as_alias("pass_name"),
+        WalletPass.entry_pass.description.as_alias("pass_description"),
+    ).where(WalletPass.member == member_id).order_by(WalletPass.activated_at, ascending=False)
+    if not wallet_passes:
+        return []
+    offers = await offers_by_pass([w["entry_pass"] for w in wallet_passes])
+    today_key = tokyo_today(now).isoformat()
+    used = await Redemption.select(Redemption.wallet_pass, Redemption.offer, Redemption.limit_key).where(
+        Redemption.wallet_pass.is_in([w["id"] for w in wallet_passes]) & Redemption.undone_at.is_null()
+    )
+    result = []
+    for w in wallet_passes:
+        items = []
+        for offer in offers.get(w["entry_pass"], []):
+            mine = [u for u in used if u["wallet_pass"] == w["id"] and u["offer"] == offer["id"]]
+            items.append({**offer, **usage(offer, mine, today_key)})
+        days_left = max(0, (to_tokyo(w["expires_at"]).date() - tokyo_today(now)).days)
+        result.append({**w, "offers": items, "days_left": days_left, "live": w["status"] == "active" and w["expires_at"] > now})
+    return result
+
+
+def usage(offer: dict, rows: list[dict], today_key: str) -> dict:
+    """Used and remaining for one offer: all time for once-only, today for daily, just a count when unlimited."""
+    if offer["limit_kind"] == "once":
+        used = sum(1 for r in rows if r["limit_key"] == "once")
+        return {"used": used, "remaining": max(0, 1 - used)}
+    if offer["limit_kind"] == "per_day":
+        used = sum(1 for r in rows if r["limit_key"] == today_key)
+        return {"used": used, "remaining": max(0, offer["limit_count"] - used)}
+    return {"used": len(rows), "remaining": None}
+
+
+async def history(member_id: int, limit: int = 50) -> list[dict]:
+    return await Redemption.select(
+        Redemption.id, Redemption.redeemed_at, Redemption.undone_at,
+        Redemption.offer.title.as_alias("offer_title"), Redemption.shop.name.as_alias("shop_name"),
+    ).where(Redemption.wallet_pass.member == member_id).order_by(Redemption.redeemed_at, ascending=False).limit(limit)

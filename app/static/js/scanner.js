@@ -1,0 +1,96 @@
+// The shop's scanner: camera frames decoded with jsQR (BarcodeDetector is missing in many browsers),
+// then the page is asked for what this wallet can use here. Typing the code is always possible.
+(function () {
+  'use strict';
+  let stream = null;
+  let facing = 'environment';
+  let frameRequest = null;
+
+  function stop() {
+    if (frameRequest) cancelAnimationFrame(frameRequest);
+    frameRequest = null;
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+  }
+
+  function status(root, key) {
+    const box = root.querySelector('[data-scanner-status]');
+    box.textContent = box.dataset[key] || '';
+  }
+
+  function found(root, text) {
+    stop();
+    const url = root.dataset.scanUrl + '?code=' + encodeURIComponent(text);
+    window.location.assign(url);
+  }
+
+  function scan(root, video, canvas) {
+    const context = canvas.getContext('2d', { willReadFrequently: true });
+    function tick() {
+      if (!stream) return;
+      if (video.readyState === video.HAVE_ENOUGH_DATA && video.videoWidth) {
+        // Decode a reduced frame: fast enough on a cheap tablet, sharp enough for a phone-sized QR.
+        const scale = Math.min(1, 640 / video.videoWidth);
+        canvas.width = Math.round(video.videoWidth * scale);
+        canvas.height = Math.round(video.videoHeight * scale);
+        context.drawImage(video, 0, 0, canvas.width, canvas.height);
+        const image = context.getImageData(0, 0, canvas.width, canvas.height);
+        const code = window.jsQR(image.data, image.width, image.height, { inversionAttempts: 'dontInvert' });
+        if (code && code.data) { found(root, code.data); return; }
+      }
+      frameRequest = requestAnimationFrame(tick);
+    }
+    frameRequest = requestAnimationFrame(tick);
+  }
+
+  async function start(root) {
+    const video = root.querySelector('[data-scanner-video]');
+    const canvas = root.querySelector('[data-scanner-canvas]');
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.jsQR) {
+      status(root, 'msgNone');
+      return;
+    }
+    stop();
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: facing }, audio: false });
+    } catch (error) {
+      status(root, error && error.name === 'NotAllowedError' ? 'msgDenied' : 'msgNone');
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play().catch(function () { /* autoplay of a muted inline video is allowed; ignore odd refusals */ });
+    status(root, 'msgLooking');
+    const track = stream.getVideoTracks()[0];
+    const capabilities = track && track.getCapabilities ? track.getCapabilities() : {};
+    const torch = root.querySelector('[data-scanner-torch]');
+    torch.hidden = !capabilities.torch;
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    root.querySelector('[data-scanner-switch]').hidden = devices.filter(function (d) { return d.kind === 'videoinput'; }).length < 2;
+    scan(root, video, canvas);
+  }
+
+  function wire() {
+    const root = document.querySelector('[data-scanner]');
+    if (!root || root.dataset.wired) return;
+    root.dataset.wired = '1';
+    root.querySelector('[data-scanner-start]').addEventListener('click', function () { start(root); });
+    root.querySelector('[data-scanner-switch]').addEventListener('click', function () {
+      facing = facing === 'environment' ? 'user' : 'environment';
+      start(root);
+    });
+    let torchOn = false;
+    root.querySelector('[data-scanner-torch]').addEventListener('click', function () {
+      const track = stream && stream.getVideoTracks()[0];
+      if (!track) return;
+      torchOn = !torchOn;
+      track.applyConstraints({ advanced: [{ torch: torchOn }] }).catch(function () { torchOn = false; });
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', wire);
+  document.addEventListener('htmx:load', wire);
+  document.addEventListener('htmx:beforeRequest', stop);
+  window.addEventListener('pagehide', stop);
+  if (document.readyState !== 'loading') wire();
+})();

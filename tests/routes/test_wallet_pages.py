@@ -1,0 +1,144 @@
+"""The entry pass through the pages: activate, show the wallet, scan at the shop, use, refuse a second use."""
+
+import re
+
+from app.demo import load_wallet_demo
+from db.tables import Account, Offer, Pass, Redemption, Shop, WalletPass
+from tests import factories
+from tests.conftest import Client, log_in
+
+TOKEN = re.compile(r'value="([A-Z2-7]{40,})" data-testid="wallet-token"')
+
+
+async def demo_pass() -> dict:
+    await load_wallet_demo()
+    return await Pass.select().first()
+
+
+async def activated_member(client: Client) -> tuple[int, str]:
+    entry_pass = await demo_pass()
+    member = await factories.member("旅する花子", home_prefecture="13")
+    await log_in(client, member.account_id)
+    response = await client.submit(f"/passes/{entry_pass['id']}/activate", follow_redirects=True)
+    assert "ウォレット" in response.text
+    token = TOKEN.search(response.text).group(1)
+    return member.account_id, token
+
+
+async def shop_staff_for(shop_name: str) -> int:
+    shop = await Shop.select(Shop.id).where(Shop.name == shop_name).first()
+    return await factories.staff_account("店員 田中", role="shop", shop=shop["id"])
+
+
+async def test_passes_and_shops_are_public(client):
+    await demo_pass()
+    passes = await client.get("/passes")
+    assert "苫小牧エントリーパス 2026" in passes.text
+    shops = await client.get("/shops", params={"category": "restaurant"})
+    assert shops.text.count('data-testid="shop-row"') == 1
+    assert "海鮮食堂 ほっき屋" in shops.text
+
+
+async def test_a_member_from_tokyo_activates_the_pass_and_sees_qr_and_code(client):
+    _account, token = await activated_member(client)
+    wallet = await client.get("/wallet")
+    assert 'data-testid="wallet-qr"' in wallet.text
+    assert 'data-testid="wallet-short-code"' in wallet.text
+    assert "30日" in wallet.text
+    assert len(token) > 40
+    assert await WalletPass.count() == 1
+
+
+async def test_a_resident_of_the_city_cannot_activate_the_visitor_pass(client):
+    entry_pass = await demo_pass()
+    member = await factories.member("地元の人", home_prefecture="01", home_municipality="苫小牧市")
+    await log_in(client, member.account_id)
+    response = await client.submit(f"/passes/{entry_pass['id']}/activate")
+    assert response.status_code == 422
+    assert "市外にお住まいの方が対象です" in response.text
+    assert await WalletPass.count() == 0
+
+
+async def test_activating_twice_says_it_is_already_in_the_wallet(client):
+    entry_pass = await demo_pass()
+    member = await factories.member(home_prefecture="13")
+    await log_in(client, member.account_id)
+    await client.submit(f"/passes/{entry_pass['id']}/activate")
+    again = await client.submit(f"/passes/{entry_pass['id']}/activate")
+    assert again.status_code == 422
+    assert await WalletPass.count() == 1
+
+
+async def test_the_shop_scans_uses_an_offer_once_and_the_second_time_is_refused(app, client):
+    _account, token = await activated_member(client)
+    staff_id = await shop_staff_for("海鮮食堂 ほっき屋")
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        preview = await shop.get("/shop/scan", params={"code": token})
+        assert "旅する花子" in preview.text
+        assert preview.text.count('data-testid="scan-offer"') == 2  # only this shop's offers
+        offer = await Offer.select().where(Offer.title == "ほっきカレー 大盛り無料").first()
+        nonce = re.search(r'name="nonce" value="([^"]+)-\d+"', preview.text).group(1)
+        form = {"code": token, "offer": str(offer["id"]), "nonce": f"{nonce}-{offer['id']}"}
+        ok = await shop.submit("/shop/redeem", form)
+        assert ok.status_code == 200 and 'data-testid="redeem-ok"' in ok.text
+        retry = await shop.submit("/shop/redeem", form)
+        assert 'data-testid="redeem-ok"' in retry.text  # the same nonce: the same answer, not a second use
+        second = await shop.submit("/shop/redeem", {**form, "nonce": "another-scan"})
+        assert second.status_code == 409
+        assert "本日はすでに利用済みです" in second.text
+        assert await Redemption.count() == 1
+        home = await shop.get("/shop")
+        assert home.text.count('data-testid="today-row"') == 1
+    history = await client.get("/wallet", headers={"HX-Request": "true"})
+    assert "ほっきカレー" in history.text
+
+
+async def test_an_offer_of_another_shop_is_refused(app, client):
+    _account, token = await activated_member(client)
+    staff_id = await shop_staff_for("とまこまいレンタカー 駅前店")
+    other = await Offer.select().where(Offer.title == "ほっきカレー 大盛り無料").first()
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        refused = await shop.submit("/shop/redeem", {"code": token, "offer": str(other["id"]), "nonce": "n1"})
+        assert refused.status_code == 409
+        assert "このお店の特典ではありません" in refused.text
+
+
+async def test_the_short_code_works_when_the_camera_does_not(app, client):
+    await activated_member(client)
+    code = (await WalletPass.select(WalletPass.short_code).first())["short_code"]
+    staff_id = await shop_staff_for("ウトナイ湖サイクル")
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        typed = f"{code[:4].lower()}-{code[4:]}"
+        preview = await shop.get("/shop/scan", params={"code": typed})
+        assert "旅する花子" in preview.text
+
+
+async def test_bad_codes_are_explained_never_a_500(app, client):
+    staff_id = await shop_staff_for("ウトナイ湖サイクル") if await Shop.count() else None
+    if staff_id is None:
+        await load_wallet_demo()
+        staff_id = await shop_staff_for("ウトナイ湖サイクル")
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        for code in ("", "hello", "A" * 120, "ZZZZ-ZZZZ", "🙂" * 10):
+            response = await shop.get("/shop/scan", params={"code": code})
+            assert response.status_code == 200, code
+        for form in ({}, {"code": "x", "offer": "abc", "nonce": "n"}, {"code": "x", "offer": "1", "nonce": ""}):
+            response = await shop.submit("/shop/redeem", form)
+            assert response.status_code == 409, form
+            assert 'data-testid="redeem-refused"' in response.text
+
+
+async def test_a_suspended_pass_is_refused_at_the_next_scan(app, client):
+    _account, token = await activated_member(client)
+    staff_id = await shop_staff_for("海鮮食堂 ほっき屋")
+    await WalletPass.update({WalletPass.status: "suspended"}).where(WalletPass.id > 0)
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        preview = await shop.get("/shop/scan", params={"code": token})
+        assert 'data-testid="scan-problem"' in preview.text
+        assert "一時停止" in preview.text
+    assert await Account.count() == 2
