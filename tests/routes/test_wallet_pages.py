@@ -142,3 +142,19 @@ async def test_a_suspended_pass_is_refused_at_the_next_scan(app, client):
         assert 'data-testid="scan-problem"' in preview.text
         assert "一時停止" in preview.text
     assert await Account.count() == 2
+
+
+async def test_scanning_is_rate_limited_per_shop_account_not_a_500(settings):
+    from app.main import create_app
+
+    await load_wallet_demo()
+    staff_id = await shop_staff_for("ウトナイ湖サイクル")
+    app = create_app(settings.with_(scan_rate_limit_per_minute=3))
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        statuses = [(await shop.get("/shop/scan", params={"code": "ABCD-EFGH"})).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        page = await shop.get("/shop/scan", params={"code": "ABCD-EFGH"})
+        assert "操作が多すぎます" in page.text
+        # The shop's home page is not a scan and stays open.
+        assert (await shop.get("/shop")).status_code == 200
