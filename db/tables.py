@@ -248,3 +248,89 @@ class Redemption(Table):
     home_prefecture = Varchar(length=2, default="")  # snapshot, for analysis without personal data
     redeemed_at = Timestamptz(default=TimestamptzNow(), index=True)
     undone_at = Timestamptz(null=True, default=None)
+
+
+class Program(Table):
+    """A regional program (地域プログラム) or an online exchange meeting (交流会, kind "event").
+
+    `seats_taken` is moved only by conditional UPDATEs (never above `capacity`), so concurrent
+    applications for the last seat cannot over-fill it; it always equals the accepted and attended count.
+    """
+
+    area = ForeignKey(references=Area, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=16, default="program")  # program | event
+    title = Varchar(length=120, required=True)
+    summary = Varchar(length=300, default="")
+    body = Text(default="")  # Markdown, rendered safely
+    themes = JSON(default="[]")
+    place = Varchar(length=200, default="")
+    meeting_url = Varchar(length=500, default="")  # online events: shown to accepted registrants only
+    starts_at = Timestamptz(required=True)
+    ends_at = Timestamptz(required=True)
+    apply_from = Timestamptz(required=True)
+    apply_until = Timestamptz(required=True)
+    capacity = Integer(default=10)
+    seats_taken = Integer(default=0)
+    support = Text(default="")  # what the support covers, e.g. travel cost help
+    questions = JSON(default="[]")  # questions for applicants
+    image_url = Varchar(length=500, default="")
+    status = Varchar(length=16, default="draft", index=True)  # draft | submitted | published | closed | completed | rejected
+    status_reason = Varchar(length=500, default="")
+    author = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+
+
+class Application(Table):
+    """A member's application to a program. Unique (program, member) by a raw migration."""
+
+    program = ForeignKey(references=Program, on_delete=OnDelete.cascade, index=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=16, required=True)  # accepted | waitlisted | rejected | cancelled | attended
+    motivation = Text(default="")
+    answers = JSON(default="[]")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    attended_at = Timestamptz(null=True, default=None)
+
+
+class Notice(Table):
+    """A message in a person's in-app inbox (お知らせ): decisions, promotions from the waitlist, news."""
+
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    title = Varchar(length=200, required=True)
+    body = Text(default="")
+    url = Varchar(length=500, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    read_at = Timestamptz(null=True, default=None)
+
+
+class Article(Table):
+    """Published content (記事): recruitment, activity report, interview or news; same review as programs."""
+
+    kind = Varchar(length=16, default="news")  # recruitment | report | interview | news
+    title = Varchar(length=120, required=True)
+    lead = Varchar(length=300, default="")
+    body = Text(default="")  # Markdown, rendered safely
+    cover_image = Varchar(length=500, default="")  # /uploads/<name> from an upload
+    program = ForeignKey(references=Program, null=True, on_delete=OnDelete.set_null)
+    area = ForeignKey(references=Area, null=True, on_delete=OnDelete.set_null, index=True)
+    status = Varchar(length=16, default="draft", index=True)  # draft | submitted | published | rejected
+    status_reason = Varchar(length=500, default="")
+    author = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None, index=True)
+
+
+class Upload(Table):
+    """An uploaded image, checked by content, stripped of EXIF, resized, stored under a generated name."""
+
+    name = Varchar(length=64, unique=True, required=True)
+    content_type = Varchar(length=32, required=True)
+    width = Integer(default=0)
+    height = Integer(default=0)
+    size = Integer(default=0)
+    uploaded_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
