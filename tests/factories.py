@@ -54,3 +54,67 @@ async def shop(name: str = "ベイサイド・コワーキング") -> int:
     row = Shop(name=name, category="coworking")
     await row.save()
     return row.id
+
+
+# Entry pass wallet: shops with offers, a pass, and a member's copy of it, without the activation rules.
+
+
+async def shop_with_offers(name: str = "海鮮食堂 ほっき屋", *offers: dict) -> tuple[int, list[int]]:
+    """A shop and its offers, each given as Offer fields (limit_kind "once" unless said)."""
+    from db.tables import Offer
+
+    shop_id = await shop(name)
+    offer_ids = []
+    for position, fields in enumerate(offers):
+        row = Offer(shop=shop_id, position=position, **{"title": f"特典 {position + 1}", **fields})
+        await row.save()
+        offer_ids.append(row.id)
+    return shop_id, offer_ids
+
+
+async def entry_pass(*offer_ids: int, name: str = "苫小牧エントリーパス", **fields) -> int:
+    """A pass including the given offers (outside residents only, 30 days, no stay, unless said)."""
+    from db.tables import Pass, PassOffer
+
+    row = Pass(name=name, **fields)
+    await row.save()
+    if offer_ids:
+        await PassOffer.insert(*[PassOffer(entry_pass=row.id, offer=offer_id) for offer_id in offer_ids])
+    return row.id
+
+
+async def wallet_pass(member_id: int, pass_id: int, activated_at: datetime, days: int = 30, **fields) -> tuple[int, str]:
+    """A member's active copy of a pass, stored directly (the activation rules are tested on their own).
+    Returns (wallet pass id, short code)."""
+    from datetime import timedelta
+
+    from app.services.wallet import new_short_code
+    from db.tables import WalletPass
+
+    values = dict(member=member_id, entry_pass=pass_id, short_code=new_short_code(), activated_at=activated_at,
+                  expires_at=activated_at + timedelta(days=days))
+    values.update(fields)
+    row = WalletPass(**values)
+    await row.save()
+    return row.id, values["short_code"]
+
+
+# Programs: a published program open for applications now, stored directly (the workflow is tested on its own).
+
+
+async def program(area_id: int, author_id: int | None = None, **fields) -> int:
+    """A published program of `area_id`, open for applications now (since yesterday, for 20 more days),
+    starting in 30 days, capacity 10, unless `fields` say otherwise (any Program column)."""
+    from datetime import timedelta
+
+    from app.services import clock
+    from db.tables import Program
+
+    now = clock.now()
+    values = dict(area=area_id, author=author_id, title="ほっき貝の浜で漁業体験", status="published", published_at=now,
+                  starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=30, hours=6),
+                  apply_from=now - timedelta(days=1), apply_until=now + timedelta(days=20), capacity=10)
+    values.update(fields)
+    row = Program(**values)
+    await row.save()
+    return row.id

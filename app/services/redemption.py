@@ -179,12 +179,13 @@ async def preview(signer: TokenSigner, code: str, shop_id: int, now: datetime) -
 
 
 async def _replay(account_id: int, nonce: str) -> Redeemed | None:
+    # Every scan asks; almost none is a retry. The cheap lookup first, the joins only for a real retry.
+    if not await Redemption.exists().where((Redemption.scanned_by == account_id) & (Redemption.client_nonce == nonce)):
+        return None
     row = await Redemption.select(
         Redemption.id, Redemption.redeemed_at, Redemption.offer.title.as_alias("offer_title"),
         Redemption.wallet_pass.member.account.display_name.as_alias("display_name"),
     ).where((Redemption.scanned_by == account_id) & (Redemption.client_nonce == nonce)).first()
-    if row is None:
-        return None
     return Redeemed(row["id"], row["offer_title"], row["display_name"], row["redeemed_at"], replayed=True)
 
 
