@@ -35,6 +35,22 @@ def run_admin(settings: Settings) -> None:
     print(f"\nOpen this link to register the administrator's passkey (single use, 7 days):\n{link}")
 
 
+def run_worker(settings: Settings, concurrency: int) -> None:
+    """A push sender process for a scaled-out installation (needs REDIS_URL)."""
+    import signal
+
+    from app.push_sender import worker
+
+    if not settings.redis_url:
+        print("python -m app worker needs REDIS_URL; without it the app process sends push itself.")
+        raise SystemExit(2)
+    process = worker(settings, concurrency)
+    loop = asyncio.new_event_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: loop.create_task(process.stop()))
+    loop.run_until_complete(process.start())
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -59,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("demo", help="load demo data (idempotent)")
     commands.add_parser("admin", help="print a one-time link that makes a staff (admin) account")
+    worker_cmd = commands.add_parser("worker", help="send push notifications from the Redis queue (scaled out)")
+    worker_cmd.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -68,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         run_demo(settings)
     elif args.command == "admin":
         run_admin(settings)
+    elif args.command == "worker":
+        run_worker(settings, args.concurrency)
     return 0
 
 

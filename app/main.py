@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 
 from app import errors, middleware
 from app.auth import AuthMiddleware
+from app.push_sender import make_sender
 from app.rate_limit import rate_limit_config, scan_rate_limit_config
 from app.routes import ROUTE_HANDLERS
 from app.services.portal import PortalCache
@@ -51,12 +52,18 @@ def create_app(settings: Settings) -> Litestar:
     engine = make_engine(settings.database_url)
     bind(engine)
 
+    sender = make_sender(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar):
         await open_pool(engine)
+        if settings.push_sender:
+            await sender.start()
         try:
             yield
         finally:
+            if settings.push_sender:
+                await sender.stop()
             await close_pool(engine)
 
     app = Litestar(
@@ -112,7 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
             log_exceptions="debug",
         ),
-        state=State({"settings": settings, "engine": engine, "portal_cache": PortalCache()}),
+        state=State({"settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": sender}),
         debug=settings.debug,
     )
     # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own

@@ -56,7 +56,7 @@ class Settings:
     base_url: str = "http://localhost:8000"
     webauthn_rp_id: str = ""
     webauthn_origins: tuple[str, ...] = ()
-    vapid_subject: str = "mailto:admin@localhost"
+    vapid_subject: str = ""
     default_locale: str = "ja"
     smtp: Smtp = field(default_factory=Smtp)
     branding: Branding = field(default_factory=Branding)
@@ -66,6 +66,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     auth_rate_limit_per_minute: int = 20
     scan_rate_limit_per_minute: int = 60
+    # The embedded push sender runs inside the app process; off when REDIS_URL workers do the sending
+    # (it is then only a queue client) or in tests that drive rounds themselves.
+    push_sender: bool = True
     # Where "home" is for the entry pass rule "visitors from outside only". An empty municipality
     # means the whole prefecture is the region (a prefecture-run programme).
     region_prefecture_code: str = "01"
@@ -77,6 +80,10 @@ class Settings:
         # Derived values are filled here so tests that set only base_url get consistent ones.
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'tsunagu.sqlite3'}")
+        if not self.vapid_subject:
+            # Push services want a contact: the site itself (RFC 8292 allows an https: URL or mailto:).
+            host = urlsplit(self.base_url).hostname or "localhost"
+            object.__setattr__(self, "vapid_subject", f"https://{host}" if host != "localhost" else "mailto:admin@localhost")
         if not self.webauthn_rp_id:
             object.__setattr__(self, "webauthn_rp_id", urlsplit(self.base_url).hostname or "localhost")
         if not self.webauthn_origins:
@@ -117,7 +124,7 @@ class Settings:
             base_url=env.get("BASE_URL", "http://localhost:8000").rstrip("/"),
             webauthn_rp_id=env.get("WEBAUTHN_RP_ID", ""),
             webauthn_origins=origins,
-            vapid_subject=env.get("VAPID_SUBJECT", "mailto:admin@localhost"),
+            vapid_subject=env.get("VAPID_SUBJECT", ""),
             default_locale=env.get("DEFAULT_LOCALE", "ja"),
             smtp=Smtp(
                 host=env.get("SMTP_HOST", ""),
@@ -143,6 +150,7 @@ class Settings:
             max_body_bytes=int(env.get("MAX_BODY_BYTES", str(10 * 1024 * 1024))),
             auth_rate_limit_per_minute=int(env.get("AUTH_RATE_LIMIT_PER_MINUTE", "20")),
             scan_rate_limit_per_minute=int(env.get("SCAN_RATE_LIMIT_PER_MINUTE", "60")),
+            push_sender=env.get("PUSH_SENDER", "on").lower() not in ("0", "off", "false", "no"),
             region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),
             region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),

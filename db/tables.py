@@ -334,3 +334,56 @@ class Upload(Table):
     size = Integer(default=0)
     uploaded_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PushSubscription(Table):
+    """One device's Web Push subscription. The endpoint is unique: re-subscribing updates it."""
+
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    endpoint = Varchar(length=1000, unique=True, required=True)
+    p256dh = Varchar(length=200, required=True)
+    auth = Varchar(length=100, required=True)
+    device_label = Varchar(length=60, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_success_at = Timestamptz(null=True, default=None)
+
+
+class PushPreference(Table):
+    """Which topics an account wants by push. No row: the defaults (everything for followed areas)."""
+
+    account = ForeignKey(references=Account, unique=True, on_delete=OnDelete.cascade)
+    programs = Varchar(length=16, default="followed")  # followed | all | none
+    events = Boolean(default=True)
+    surveys = Boolean(default=True)
+    news = Boolean(default=True)
+
+
+class Notification(Table):
+    """A message to many: staff broadcast or an automatic trigger. Delivered per device, listed per person."""
+
+    topic = Varchar(length=16, required=True)  # programs | events | surveys | news | test
+    title = Varchar(length=120, required=True)
+    body = Varchar(length=500, default="")
+    url = Varchar(length=500, default="")
+    target = JSON(default="{}")  # how recipients were chosen, for the record
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    send_at = Timestamptz(default=TimestamptzNow(), index=True)
+    status = Varchar(length=16, default="scheduled", index=True)  # scheduled | fanned_out
+    recipients = Integer(default=0)
+
+
+class Delivery(Table):
+    """One notification to one device: durable, claimed by one sender at a time, retried with backoff.
+
+    Unique (notification, subscription) by a raw migration, so a fan-out run twice adds nothing.
+    """
+
+    notification = ForeignKey(references=Notification, on_delete=OnDelete.cascade, index=True)
+    subscription = ForeignKey(references=PushSubscription, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=16, default="queued", index=True)  # queued | sending | sent | failed | expired
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=200, default="")
+    sent_at = Timestamptz(null=True, default=None)

@@ -77,7 +77,8 @@ def clean_database(database_url):
 
 
 def make_settings(secrets: dict[str, str], var_dir: Path, database_url: str, base_url: str = BASE_URL) -> Settings:
-    return Settings(**secrets, var_dir=var_dir, database_url=database_url, base_url=base_url)
+    # Tests drive push rounds themselves (push.run_once), so no sender runs in the background.
+    return Settings(**secrets, var_dir=var_dir, database_url=database_url, base_url=base_url, push_sender=False)
 
 
 @pytest.fixture

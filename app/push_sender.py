@@ -1,0 +1,131 @@
+"""Who runs the push sender. Embedded: a task in the app process, woken when a notification is made and
+every few seconds otherwise. Scaled out (REDIS_URL): SAQ worker processes (`python -m app worker`) share
+the rounds through a Redis queue, and app processes only enqueue a round. Either way the delivery rows in
+the database decide who sends what, so rounds may overlap safely."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+import httpx
+from saq import CronJob, Queue, Worker
+
+from app.services import push
+from app.settings import Settings
+from db.engine import bind, close_pool, make_engine, open_pool
+
+log = logging.getLogger("tsunagu.push")
+
+IDLE_WAKE_S = 5.0
+HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+ROUND_JOB = "push_round"
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+
+
+def vapid_signer(settings: Settings) -> push.VapidSigner:
+    return push.VapidSigner(settings.vapid_private_key, settings.vapid_subject)
+
+
+class EmbeddedSender:
+    """The sender as a task inside the one app process of an embedded installation."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._signer = vapid_signer(settings)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._client = http_client()
+        self._task = asyncio.create_task(self._loop(), name="push-sender")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        if self._client:
+            await self._client.aclose()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await push.run_once(self._client, self._signer)
+            except Exception:  # a bad round must not end the sender: log it and try again on the next wake
+                log.exception("push round failed")
+            self._wake.clear()
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKE_S)
+
+
+class QueuedSender:
+    """In a scaled-out app process: a round is a job on the Redis queue, run by a worker process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._queue = Queue.from_url(settings.redis_url, name="tsunagu-push")
+        self._pending: set[asyncio.Task] = set()
+
+    def wake(self) -> None:
+        task = asyncio.create_task(self._enqueue())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _enqueue(self) -> None:
+        try:
+            # One waiting round is enough: the key makes a second enqueue a no-op until it runs.
+            await self._queue.enqueue(ROUND_JOB, key=ROUND_JOB, timeout=600)
+        except Exception:  # the cron job of the workers picks the work up anyway
+            log.exception("could not enqueue a push round")
+
+    async def start(self) -> None:
+        await self._queue.connect()
+
+    async def stop(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)
+        await self._queue.disconnect()
+
+
+def make_sender(settings: Settings) -> EmbeddedSender | QueuedSender:
+    return QueuedSender(settings) if settings.redis_url else EmbeddedSender(settings)
+
+
+# --- the worker process (python -m app worker) ---------------------------------------------------
+
+
+async def push_round(ctx: dict) -> dict:
+    stats = await push.run_once(ctx["client"], ctx["signer"])
+    return {"sent": stats.sent, "retried": stats.retried, "failed": stats.failed, "expired": stats.expired}
+
+
+def worker(settings: Settings, concurrency: int = 2) -> Worker:
+    engine = make_engine(settings.database_url)
+
+    async def startup(ctx: dict) -> None:
+        bind(engine)
+        await open_pool(engine)
+        ctx["client"] = http_client()
+        ctx["signer"] = vapid_signer(settings)
+
+    async def shutdown(ctx: dict) -> None:
+        await ctx["client"].aclose()
+        await close_pool(engine)
+
+    queue = Queue.from_url(settings.redis_url, name="tsunagu-push")
+    return Worker(
+        queue,
+        functions=[(ROUND_JOB, push_round)],
+        # Every minute at least: scheduled notifications and retries that are due without a new wake-up.
+        cron_jobs=[CronJob(push_round, cron="* * * * *", unique=True)],
+        concurrency=concurrency,
+        startup=startup,
+        shutdown=shutdown,
+    )

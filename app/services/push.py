@@ -1,0 +1,407 @@
+"""Web Push: subscriptions, preferences, targeted notifications, and durable delivery.
+
+A notification becomes one `Notice` per person (the in-app inbox, so nothing is lost without push) and
+one `Delivery` per device. Deliveries are claimed with a conditional UPDATE and a lease, so several
+sender processes share the work without sending one twice, and a sender that dies mid-run leaves its
+claims to expire and be picked up again. Each push carries `Topic` = the delivery id, so a resend after
+such a crash replaces the first at the push service instead of showing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from py_vapid import Vapid02
+from pywebpush import WebPusher
+
+from app.services import clock
+from db.engine import atomic, is_unique_violation
+from db.tables import AreaFollow, Delivery, Member, Notice, Notification, PushPreference, PushSubscription
+
+log = logging.getLogger("tsunagu.push")
+
+TOPICS = ("programs", "events", "surveys", "news")
+TTL_S = 24 * 60 * 60  # a notification older than a day is news no more
+MAX_PAYLOAD_BYTES = 3000  # push services accept about 4 KB after encryption; stay well under
+MAX_ATTEMPTS = 5
+LEASE = timedelta(minutes=2)
+VAPID_LIFETIME_S = 12 * 60 * 60
+VAPID_RENEW_BEFORE_S = 60 * 60
+BATCH = 200
+
+
+class PushRefused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- subscriptions and preferences -------------------------------------------------------------
+
+
+async def subscribe(account_id: int, endpoint: str, p256dh: str, auth: str, device_label: str) -> int:
+    """Store this device's subscription; the same endpoint again (re-subscribe, another account) updates it."""
+    parts = urlsplit(endpoint or "")
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1")):
+        raise PushRefused("bad_endpoint")
+    if len(endpoint) > 1000 or not (20 <= len(p256dh) <= 200) or not (8 <= len(auth) <= 100):
+        raise PushRefused("bad_keys")
+    try:
+        WebPusher({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}})
+    except Exception:  # pywebpush raises for keys that are not base64url EC points
+        raise PushRefused("bad_keys") from None
+    values = {
+        PushSubscription.account: account_id, PushSubscription.p256dh: p256dh, PushSubscription.auth: auth,
+        PushSubscription.device_label: device_label[:60],
+    }
+    updated = await PushSubscription.update(values).where(PushSubscription.endpoint == endpoint).returning(PushSubscription.id)
+    if updated:
+        return updated[0]["id"]
+    try:
+        rows = await PushSubscription.insert(
+            PushSubscription(account=account_id, endpoint=endpoint, p256dh=p256dh, auth=auth,
+                             device_label=device_label[:60], created_at=clock.now())
+        ).returning(PushSubscription.id)
+    except Exception as exc:
+        if not is_unique_violation(exc):
+            raise
+        rows = await PushSubscription.update(values).where(PushSubscription.endpoint == endpoint).returning(PushSubscription.id)
+    return rows[0]["id"]
+
+
+async def unsubscribe(account_id: int, endpoint: str) -> bool:
+    deleted = await PushSubscription.delete().where(
+        (PushSubscription.account == account_id) & (PushSubscription.endpoint == endpoint)
+    ).returning(PushSubscription.id)
+    return bool(deleted)
+
+
+@dataclass
+class Preferences:
+    programs: str = "followed"  # followed | all | none
+    events: bool = True
+    surveys: bool = True
+    news: bool = True
+
+
+async def preferences(account_id: int) -> Preferences:
+    row = await PushPreference.select().where(PushPreference.account == account_id).first()
+    if row is None:
+        return Preferences()
+    return Preferences(programs=row["programs"], events=row["events"], surveys=row["surveys"], news=row["news"])
+
+
+async def save_preferences(account_id: int, prefs: Preferences) -> None:
+    if prefs.programs not in ("followed", "all", "none"):
+        raise PushRefused("bad_preference")
+    values = {PushPreference.programs: prefs.programs, PushPreference.events: prefs.events,
+              PushPreference.surveys: prefs.surveys, PushPreference.news: prefs.news}
+    if not await PushPreference.update(values).where(PushPreference.account == account_id).returning(PushPreference.id):
+        try:
+            await PushPreference.insert(PushPreference(account=account_id, **{c._meta.name: v for c, v in values.items()}))
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            await PushPreference.update(values).where(PushPreference.account == account_id)
+
+
+# --- targeting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Target:
+    """Who a notification is for. Empty filters mean everyone; filters narrow, they never widen."""
+
+    topic: str = "news"
+    area_ids: list[int] = field(default_factory=list)  # members following any of these areas
+    tiers: list[str] = field(default_factory=list)
+    prefectures: list[str] = field(default_factory=list)
+    account_ids: list[int] | None = None  # an explicit list (survey targets, a test to oneself)
+
+    def to_json(self) -> dict:
+        return {"topic": self.topic, "areas": self.area_ids, "tiers": self.tiers, "prefectures": self.prefectures,
+                "accounts": self.account_ids}
+
+
+def _wants(prefs: Preferences, topic: str, follows_area: bool) -> bool:
+    """Whether a person wants a push on this topic (the inbox gets everything addressed to them)."""
+    if topic == "programs":
+        return prefs.programs == "all" or (prefs.programs == "followed" and follows_area)
+    return {"events": prefs.events, "surveys": prefs.surveys, "news": prefs.news}.get(topic, True)
+
+
+async def recipients(target: Target) -> list[int]:
+    """Accounts the notification is addressed to (active members matching every filter)."""
+    query = Member.select(Member.id, Member.account.id.as_alias("account")).where(Member.account.status == "active")
+    if target.tiers:
+        query = query.where(Member.tier.is_in(target.tiers))
+    if target.prefectures:
+        query = query.where(Member.home_prefecture.is_in(target.prefectures))
+    if target.account_ids is not None:
+        query = query.where(Member.account.id.is_in(target.account_ids or [-1]))
+    members = await query
+    if target.area_ids:
+        following = {row["member"] for row in await AreaFollow.select(AreaFollow.member).where(
+            AreaFollow.area.is_in(target.area_ids))}
+        # New programs also reach those who chose "all programs", followers or not.
+        if target.topic == "programs":
+            everything = {row["account"] for row in await PushPreference.select(PushPreference.account).where(
+                PushPreference.programs == "all")}
+            members = [m for m in members if m["id"] in following or m["account"] in everything]
+        else:
+            members = [m for m in members if m["id"] in following]
+    return [m["account"] for m in members]
+
+
+async def reach(target: Target) -> tuple[int, int]:
+    """(people, devices) a notification would reach by push: the composer's preview."""
+    people = await recipients(target)
+    devices = await _push_devices(target, people)
+    return len(people), len(devices)
+
+
+async def _push_devices(target: Target, people: list[int]) -> list[int]:
+    if not people:
+        return []
+    prefs = {row["account"]: Preferences(row["programs"], row["events"], row["surveys"], row["news"])
+             for row in await PushPreference.select().where(PushPreference.account.is_in(people))}
+    following: set[int] = set()
+    if target.area_ids:
+        rows = await AreaFollow.select(AreaFollow.member.account.as_alias("account")).where(
+            AreaFollow.area.is_in(target.area_ids))
+        following = {row["account"] for row in rows}
+    wanted = [a for a in people if target.topic == "test" or _wants(prefs.get(a, Preferences()), target.topic,
+                                                                    not target.area_ids or a in following)]
+    if not wanted:
+        return []
+    rows = await PushSubscription.select(PushSubscription.id).where(PushSubscription.account.is_in(wanted))
+    return [row["id"] for row in rows]
+
+
+async def create_notification(target: Target, title: str, body: str, url: str, created_by: int | None,
+                              send_at: datetime | None = None) -> int:
+    payload = json.dumps({"title": title, "body": body, "url": url, "id": 0}, ensure_ascii=False).encode()
+    if not title.strip() or len(title) > 120 or len(body) > 500 or len(payload) > MAX_PAYLOAD_BYTES:
+        raise PushRefused("too_long" if title.strip() else "title_missing")
+    now = clock.now()
+    rows = await Notification.insert(
+        Notification(topic=target.topic, title=title.strip(), body=body.strip(), url=url, target=target.to_json(),
+                     created_by=created_by, created_at=now, send_at=send_at or now)
+    ).returning(Notification.id)
+    return rows[0]["id"]
+
+
+async def fan_out_due(now: datetime | None = None) -> int:
+    """Turn notifications whose time has come into inbox notices and queued deliveries. Idempotent:
+    the status flips once (conditional UPDATE) and deliveries are unique per device."""
+    now = now or clock.now()
+    due = await Notification.select().where(
+        (Notification.status == "scheduled") & (Notification.send_at <= now)
+    ).output(load_json=True)
+    done = 0
+    for notification in due:
+        raw = notification["target"]
+        target = Target(topic=notification["topic"], area_ids=raw.get("areas") or [], tiers=raw.get("tiers") or [],
+                        prefectures=raw.get("prefectures") or [], account_ids=raw.get("accounts"))
+        people = await recipients(target)
+        devices = await _push_devices(target, people)
+        async with atomic(Notification._meta.db):
+            claimed = await Notification.update(
+                {Notification.status: "fanned_out", Notification.recipients: len(people)}
+            ).where((Notification.id == notification["id"]) & (Notification.status == "scheduled")).returning(Notification.id)
+            if not claimed:
+                continue  # another process got there first
+            for chunk in range(0, len(people), 500):
+                await Notice.insert(*[
+                    Notice(account=a, title=notification["title"], body=notification["body"], url=notification["url"],
+                           created_at=now) for a in people[chunk:chunk + 500]
+                ])
+            for chunk in range(0, len(devices), 500):
+                await Delivery.insert(*[
+                    Delivery(notification=notification["id"], subscription=s, next_attempt_at=now)
+                    for s in devices[chunk:chunk + 500]
+                ])
+        done += 1
+    return done
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+class VapidSigner:
+    """Signs one VAPID header per push-service origin and reuses it until close to its expiry
+    (pywebpush would sign for every message, and it changes the claims dict it is given)."""
+
+    def __init__(self, private_key_b64: str, subject: str) -> None:
+        self._vapid = Vapid02.from_raw(private_key_b64.encode())
+        self._subject = subject
+        self._headers: dict[str, tuple[float, str]] = {}
+
+    def authorization(self, endpoint: str, now_s: float | None = None) -> str:
+        now_s = time.time() if now_s is None else now_s
+        parts = urlsplit(endpoint)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        cached = self._headers.get(origin)
+        if cached and cached[0] - now_s > VAPID_RENEW_BEFORE_S:
+            return cached[1]
+        expires = int(now_s) + VAPID_LIFETIME_S
+        header = self._vapid.sign({"aud": origin, "exp": expires, "sub": self._subject})["Authorization"]
+        self._headers[origin] = (expires, header)
+        return header
+
+
+def encrypt(subscription: dict, payload: bytes) -> bytes:
+    pusher = WebPusher({"endpoint": subscription["endpoint"],
+                        "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]}})
+    return pusher.encode(payload, "aes128gcm")["body"]
+
+
+def payload_for(notification: dict, delivery_id: int) -> bytes:
+    """Ids plus a fallback title and body: the worker can show it even if it cannot ask the server."""
+    return json.dumps({
+        "id": delivery_id, "notification": notification["id"], "title": notification["title"],
+        "body": notification["body"], "url": notification["url"] or "/inbox", "tag": f"n{notification['id']}",
+    }, ensure_ascii=False).encode("utf-8")
+
+
+def backoff(attempts: int, retry_after: str | None) -> timedelta:
+    """Retry-After when the push service gives one (seconds), otherwise 30 s, 60 s, 120 s… capped at an hour."""
+    if retry_after and retry_after.strip().isdigit():
+        return timedelta(seconds=min(int(retry_after.strip()), 3600))
+    return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
+
+
+async def claim(now: datetime, limit: int = BATCH) -> list[int]:
+    """Take up to `limit` due deliveries for this sender: queued ones, or ones whose sender's lease ran out."""
+    candidates = await Delivery.select(Delivery.id).where(
+        ((Delivery.status == "queued") & (Delivery.next_attempt_at <= now))
+        | ((Delivery.status == "sending") & (Delivery.claimed_until < now))
+    ).order_by(Delivery.next_attempt_at).limit(limit)
+    if not candidates:
+        return []
+    ids = [row["id"] for row in candidates]
+    claimed = await Delivery.update(
+        {Delivery.status: "sending", Delivery.claimed_until: now + LEASE, Delivery.attempts: Delivery.attempts + 1}
+    ).where(
+        Delivery.id.is_in(ids) & (
+            ((Delivery.status == "queued") & (Delivery.next_attempt_at <= now))
+            | ((Delivery.status == "sending") & (Delivery.claimed_until < now))
+        )
+    ).returning(Delivery.id)
+    return [row["id"] for row in claimed]
+
+
+@dataclass
+class SendStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+async def send_claimed(ids: list[int], client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = 50) -> SendStats:
+    """Send what this sender claimed, with bounded concurrency, and record each outcome."""
+    stats = SendStats()
+    if not ids:
+        return stats
+    rows = await Delivery.select(
+        Delivery.id, Delivery.attempts, Delivery.subscription.id.as_alias("subscription_id"),
+        Delivery.subscription.endpoint.as_alias("endpoint"), Delivery.subscription.p256dh.as_alias("p256dh"),
+        Delivery.subscription.auth.as_alias("auth"), Delivery.notification.id.as_alias("notification_id"),
+        Delivery.notification.title.as_alias("title"), Delivery.notification.body.as_alias("body"),
+        Delivery.notification.url.as_alias("url"),
+    ).where(Delivery.id.is_in(ids))
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(row: dict) -> None:
+        async with gate:
+            await _send_one(row, client, signer, stats)
+
+    await asyncio.gather(*[one(row) for row in rows])
+    return stats
+
+
+async def _send_one(row: dict, client: httpx.AsyncClient, signer: VapidSigner, stats: SendStats) -> None:
+    now = clock.now()
+    if row["subscription_id"] is None:  # the device unsubscribed since the fan-out
+        await _finish(row["id"], "expired", "unsubscribed")
+        stats.expired += 1
+        return
+    notification = {"id": row["notification_id"], "title": row["title"], "body": row["body"], "url": row["url"]}
+    try:
+        body = encrypt(row, payload_for(notification, row["id"]))
+        headers = {
+            "Authorization": signer.authorization(row["endpoint"]),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(TTL_S),
+            "Urgency": "normal",
+            "Topic": f"d{row['id']}",
+        }
+        response = await client.post(row["endpoint"], content=body, headers=headers)
+    except Exception as exc:  # network trouble or a key the encoder refuses: retry later, never crash the sender
+        await _retry_or_fail(row, f"{type(exc).__name__}", None, stats, now)
+        return
+    if response.status_code in (200, 201, 202):
+        await _finish(row["id"], "sent", "", now)
+        await PushSubscription.update({PushSubscription.last_success_at: now}).where(
+            PushSubscription.id == row["subscription_id"])
+        stats.sent += 1
+    elif response.status_code in (404, 410):
+        # The device is gone for good: drop the subscription so no one sends to it again.
+        await _finish(row["id"], "expired", f"HTTP {response.status_code}", now)
+        await PushSubscription.delete().where(PushSubscription.id == row["subscription_id"])
+        stats.expired += 1
+    elif response.status_code == 429 or response.status_code >= 500:
+        await _retry_or_fail(row, f"HTTP {response.status_code}", response.headers.get("retry-after"), stats, now)
+    else:  # 400, 403, 413: the message itself is refused; sending it again would not help
+        await _finish(row["id"], "failed", f"HTTP {response.status_code}", now)
+        stats.failed += 1
+
+
+async def _finish(delivery_id: int, status: str, error: str, now: datetime | None = None) -> None:
+    await Delivery.update({
+        Delivery.status: status, Delivery.last_error: error[:200], Delivery.claimed_until: None,
+        Delivery.sent_at: now if status == "sent" else None,
+    }).where(Delivery.id == delivery_id)
+
+
+async def _retry_or_fail(row: dict, error: str, retry_after: str | None, stats: SendStats, now: datetime) -> None:
+    if row["attempts"] >= MAX_ATTEMPTS:
+        await _finish(row["id"], "failed", error, now)
+        stats.failed += 1
+        return
+    await Delivery.update({
+        Delivery.status: "queued", Delivery.last_error: error[:200], Delivery.claimed_until: None,
+        Delivery.next_attempt_at: now + backoff(row["attempts"], retry_after),
+    }).where(Delivery.id == row["id"])
+    stats.retried += 1
+
+
+async def run_once(client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = 50) -> SendStats:
+    """One round of the sender: fan out what is due, then claim and send until nothing is due."""
+    await fan_out_due()
+    total = SendStats()
+    for _round in range(1000):  # bounded: 1000 batches is far more than one round ever meets
+        ids = await claim(clock.now())
+        if not ids:
+            break
+        stats = await send_claimed(ids, client, signer, concurrency)
+        for name in ("sent", "retried", "failed", "expired"):
+            setattr(total, name, getattr(total, name) + getattr(stats, name))
+    return total
+
+
+async def notification_stats(notification_id: int) -> dict[str, int]:
+    rows = await Delivery.select(Delivery.status).where(Delivery.notification == notification_id)
+    counts = {status: 0 for status in ("queued", "sending", "sent", "failed", "expired")}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts
