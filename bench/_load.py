@@ -1,25 +1,29 @@
-"""Shared pieces for Tsunagu's benchmarks: servers started the production way, and a keep-alive load client.
+"""Shared pieces for Tsunagu's benchmarks: servers started the production way, a keep-alive load client,
+and the round alternation and report that compare the app with a bare baseline.
 
 Everything here is bounded: servers get a start deadline and are always stopped (terminate, then kill);
 the load client runs for a fixed time with a per-request timeout. Only loopback addresses are used.
 
 Reuse from another benchmark (push fan-out, redemption, ...):
 
-    from bench._load import ROOT, RequestSpec, ServerProcess, app_environment, prepare_database, \
-        run_load, uvicorn_command
+    from bench._load import ROOT, RequestSpec, ServerProcess, Target, alternate, app_environment, \
+        prepare_database, print_comparison, ratios, run_load, summarize, uvicorn_command
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import ctypes
 import os
+import platform
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -177,6 +181,18 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def run_in_temp_dir(bench: Callable[[Path], dict], interrupted: str) -> dict | None:
+    """bench(work_dir) on a fresh temporary directory, removed afterwards, with SIGTERM raising SystemExit;
+    None (after logging `interrupted`) on Ctrl+C. The bench's own `finally` blocks stop what it started."""
+    raise_on_sigterm()
+    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
+        try:
+            return bench(Path(tmp))
+        except KeyboardInterrupt:
+            log(interrupted)
+            return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # HTTP/1.1 over raw asyncio streams: low client overhead, keep-alive, one cookie jar per connection
 
@@ -225,12 +241,15 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, list[tuple[s
     return status, headers, body
 
 
-def fetch_once(port: int, path: str = "/", timeout: float = 5.0) -> tuple[int, list[tuple[str, str]], bytes]:
-    """One GET on a fresh connection (for readiness checks and measuring a page)."""
+def fetch_once(port: int, request: str | RequestSpec = "/",
+               timeout: float = 5.0) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request (a path: a GET) on a fresh connection, for readiness checks, measuring a page or set-up."""
+    spec = RequestSpec(path=request) if isinstance(request, str) else request
+
     async def go():
         reader, writer = await asyncio.open_connection(HOST, port)
         try:
-            writer.write(RequestSpec(path=path).encode(port, {}))
+            writer.write(spec.encode(port, {}))
             await writer.drain()
             return await read_response(reader)
         finally:
@@ -260,6 +279,7 @@ class LoadResult:
     error_kinds: Counter = field(default_factory=Counter)
     body_bytes: int = 0
     first_error: str = ""  # the first unexpected answer or failure, to show what went wrong
+    good_total: int = 0  # answers the check accepted, warm-up and stragglers included (e.g. rows written)
 
     @property
     def ok(self) -> int:
@@ -290,9 +310,25 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-async def _run_load(port: int, spec: RequestSpec | Callable[[int], RequestSpec], concurrency: int,
-                    warmup: float, seconds: float, keep_cookies: bool, expect_status: int,
-                    request_timeout: float) -> LoadResult:
+# ---------------------------------------------------------------------------------------------------------
+# Closed-loop load
+
+Builder = Callable[[int], RequestSpec]  # the n-th request of a run (n from 1), to vary method, path, headers, body
+Check = Callable[[int, bytes], bool]  # (status, body) -> does the answer count as a success?
+
+
+def status_is(expected: int = 200) -> Check:
+    """The usual check: the answer has this status, whatever its body."""
+    def check(status: int, body: bytes) -> bool:
+        return status == expected
+    return check
+
+
+STATUS_200 = status_is(200)
+
+
+async def _run_load(port: int, spec: RequestSpec | Builder, concurrency: int, warmup: float, seconds: float,
+                    keep_cookies: bool, check: Check, refused_note: str, request_timeout: float) -> LoadResult:
     loop = asyncio.get_running_loop()
     start = loop.time()
     measure_from = start + warmup
@@ -328,6 +364,8 @@ async def _run_load(port: int, spec: RequestSpec | Callable[[int], RequestSpec],
                     await asyncio.sleep(0.05)  # no tight loop against a dead server
                     continue
                 elapsed = time.perf_counter() - sent_at
+                good = check(status, body)
+                result.good_total += good
                 if keep_cookies:
                     remember_cookies(jar, headers)
                 if any(n == "connection" and v.lower() == "close" for n, v in headers):
@@ -337,12 +375,13 @@ async def _run_load(port: int, spec: RequestSpec | Callable[[int], RequestSpec],
                 if not in_window or loop.time() > measure_until:
                     continue
                 result.statuses[status] += 1
-                if status == expect_status:
+                if good:
                     result.latencies.append(elapsed)
                     result.body_bytes += len(body)
                 else:
                     result.errors += 1
-                    result.error_kinds[f"HTTP {status}"] += 1
+                    note = f" {refused_note}" if status == 200 and refused_note else ""
+                    result.error_kinds[f"HTTP {status}{note}"] += 1
                     result.first_error = result.first_error or (
                         f"HTTP {status}: " + body[:500].decode("utf-8", "replace"))
         finally:
@@ -361,18 +400,146 @@ async def _run_load(port: int, spec: RequestSpec | Callable[[int], RequestSpec],
     return result
 
 
-def run_load(port: int, spec: RequestSpec | Callable[[int], RequestSpec] = RequestSpec(), *,
-             concurrency: int = 16, warmup: float = 1.0, seconds: float = 5.0, keep_cookies: bool = True,
-             expect_status: int = 200, request_timeout: float = 10.0) -> LoadResult:
+def run_load(port: int, spec: RequestSpec | Builder = RequestSpec(), *, concurrency: int = 16, warmup: float = 1.0,
+             seconds: float = 5.0, keep_cookies: bool = True, check: Check = STATUS_200, refused_note: str = "",
+             request_timeout: float = 10.0) -> LoadResult:
     """Closed-loop load: `concurrency` keep-alive connections, each sending its next request when the last ends.
 
-    With keep_cookies, each connection behaves like one returning visitor (it keeps the cookies it was
-    given during the warm-up); without it every request is a first visit.
+    `spec` is one request for all, or a builder `n -> RequestSpec`. An answer counts when `check(status, body)`
+    holds (default: a 200); a refused 200 is filed under "HTTP 200 <refused_note>". With keep_cookies, each
+    connection behaves like one returning visitor (it keeps the cookies it was given during the warm-up);
+    without it every request is a first visit (or carries only the Cookie header its spec sets).
     """
-    coroutine = _run_load(port, spec, concurrency, warmup, seconds, keep_cookies, expect_status, request_timeout)
+    coroutine = _run_load(port, spec, concurrency, warmup, seconds, keep_cookies, check, refused_note,
+                          request_timeout)
     try:
         import uvloop
     except ImportError:
         return asyncio.run(coroutine)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coroutine)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# App against a bare baseline: the common options, alternating rounds, medians, the table and the ratios
+
+LOAD_RANGES = "0<seconds<=300, 0<=warmup<=60, 1<=rounds<=20, 1<=concurrency<=1000, 1<=workers<=16"
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per round (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per round (default 1)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per target, alternating (default 3)")
+    parser.add_argument("--concurrency", type=int, default=16, help="connections in flight (default 16)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per server (default 1)")
+
+
+def load_arguments_in_range(args: argparse.Namespace) -> bool:
+    """The bounds in LOAD_RANGES, which keep every run finite."""
+    return (0 < args.seconds <= 300 and 0 <= args.warmup <= 60 and 1 <= args.rounds <= 20
+            and 1 <= args.concurrency <= 1000 and 1 <= args.workers <= 16)
+
+
+@dataclass
+class Target:
+    """One server under load: its requests, what counts as a good answer, and its log to show on errors."""
+    name: str
+    port: int
+    spec: RequestSpec | Builder
+    server: ServerProcess | None = None
+    check: Check = STATUS_200
+    refused_note: str = ""
+
+
+def alternate(targets: list[Target], rounds: int, *, concurrency: int, warmup: float, seconds: float,
+              keep_cookies: bool = True) -> dict[str, list[LoadResult]]:
+    """`rounds` rounds, each loading every target in turn (bare, app, bare, app, ...); one log line a round."""
+    results: dict[str, list[LoadResult]] = {target.name: [] for target in targets}
+    for round_no in range(1, rounds + 1):
+        for target in targets:
+            result = run_load(target.port, target.spec, concurrency=concurrency, warmup=warmup, seconds=seconds,
+                              keep_cookies=keep_cookies, check=target.check, refused_note=target.refused_note)
+            results[target.name].append(result)
+            log(f"round {round_no}/{rounds} {target.name:4}: {result.rps:8.1f} req/s  "
+                f"p50 {result.percentile_ms(50):7.2f} ms  p99 {result.percentile_ms(99):7.2f} ms  "
+                f"errors {result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else ""))
+            if result.errors:
+                log(f"  first error: {result.first_error}")
+                if target.server is not None:
+                    log(f"  {target.name} server log (last lines):\n{target.server.log_tail(20)}")
+    return results
+
+
+def summarize(results: list[LoadResult], *, round_bytes: bool = False, **extra) -> dict:
+    """Medians over rounds (req/s, p50, p99), sums (errors, requests), then `extra`, then each round's figures
+    (with its mean body size if round_bytes)."""
+    rounds = []
+    for r in results:
+        figures = {"rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 3),
+                   "p99_ms": round(r.percentile_ms(99), 3), "ok": r.ok, "errors": r.errors,
+                   "error_kinds": dict(r.error_kinds), "first_error": r.first_error}
+        if round_bytes:
+            figures["mean_bytes"] = round(r.mean_bytes)
+        rounds.append(figures)
+    return {
+        "rps": median([r.rps for r in results]),
+        "p50_ms": median([r.percentile_ms(50) for r in results]),
+        "p99_ms": median([r.percentile_ms(99) for r in results]),
+        "errors": sum(r.errors for r in results),
+        "requests": sum(r.ok for r in results),
+        **extra,
+        "rounds": rounds,
+    }
+
+
+def ratios(app: dict, bare: dict) -> dict[str, float]:
+    """app/bare for the summarized medians; NaN where the baseline is zero (or NaN)."""
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else float("nan")
+    return {"rps": ratio(app["rps"], bare["rps"]), "p50": ratio(app["p50_ms"], bare["p50_ms"]),
+            "p99": ratio(app["p99_ms"], bare["p99_ms"])}
+
+
+def host_figures() -> dict:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
+
+
+def server_description(workers: int) -> str:
+    return "python " + " ".join(uvicorn_command("<target>", 0, workers)[1:]).replace("--port 0", "--port P")
+
+
+def total_errors(report: dict) -> int:
+    return sum(target["errors"] for target in report["targets"].values())
+
+
+# (heading, width, format, key in a target's summary); the req/s, p50, p99, errors and requests columns:
+Column = tuple[str, int, str, str]
+FIGURE_COLUMNS: list[Column] = [("req/s", 9, ".1f", "rps"), ("p50 ms", 8, ".2f", "p50_ms"),
+                                ("p99 ms", 8, ".2f", "p99_ms"), ("errors", 7, "", "errors"),
+                                ("requests", 9, "", "requests")]
+
+
+def print_comparison(report: dict, title: str, details: list[str], labels: dict[str, str], label_width: int,
+                     columns: list[Column], note: str) -> None:
+    """The heading lines, one row per target (labels: target name -> row label, in order) with each round's
+    req/s, the note under the table, and the app/bare ratios."""
+    config = report["config"]
+    print(title)
+    print(f"server: {config['server']}")
+    for line in details:
+        print(line)
+    print("load average at start: " + " ".join(f"{x:.2f}" for x in config["load_average_at_start"])
+          + "  (the client shares the machine; other load shifts both targets)")
+    print()
+    print(f"{'target':<{label_width}}" + "".join(f" {heading:>{width}}" for heading, width, _, _ in columns)
+          + "   req/s per round")
+    for name, label in labels.items():
+        t = report["targets"][name]
+        per_round = " ".join(f"{r['rps']:.0f}" for r in t["rounds"])
+        print(f"{label:<{label_width}}" + "".join(f" {t[key]:>{width}{fmt}}" for _, width, fmt, key in columns)
+              + f"   {per_round}")
+    print(note)
+    print()
+    r = report["ratios"]
+    slower = f"  ({1 / r['rps']:.1f}x slower)" if r["rps"] > 0 else ""
+    print(f"app/bare  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")

@@ -21,16 +21,14 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import re
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,18 +38,29 @@ from litestar.enums import RequestEncodingType  # noqa: E402
 from litestar.params import Body  # noqa: E402
 
 from bench._load import (  # noqa: E402
-    HOST,
+    FIGURE_COLUMNS,
+    LOAD_RANGES,
     ROOT,
     LoadResult,
     RequestSpec,
     ServerProcess,
+    Target,
+    add_load_arguments,
+    alternate,
     app_environment,
+    fetch_once,
     free_port,
+    host_figures,
+    load_arguments_in_range,
     log,
     median,
     prepare_database,
-    raise_on_sigterm,
-    read_response,
+    print_comparison,
+    ratios,
+    run_in_temp_dir,
+    server_description,
+    summarize,
+    total_errors,
     uvicorn_command,
 )
 
@@ -169,114 +178,12 @@ async def fill_database(url: str, members: int, signing_key: str) -> Prepared:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# HTTP: one request at a time for set-up, and a closed-loop load that checks every answer's body
-
-
-async def request_once(port: int, spec: RequestSpec, timeout: float = 10.0) -> tuple[int, list[tuple[str, str]], bytes]:
-    async def go():
-        reader, writer = await asyncio.open_connection(HOST, port)
-        try:
-            writer.write(spec.encode(port, {}))
-            await writer.drain()
-            return await read_response(reader)
-        finally:
-            writer.close()
-    return await asyncio.wait_for(go(), timeout)
-
-
-@dataclass
-class CheckedResult:
-    load: LoadResult
-    good_total: int  # good answers, warm-up and stragglers included (each one is a row in the database)
-
-
-async def _checked_load(port: int, make_request: Callable[[], RequestSpec], check: Callable[[int, bytes], bool],
-                        concurrency: int, warmup: float, seconds: float, request_timeout: float) -> CheckedResult:
-    """bench._load.run_load's closed loop (keep-alive, the same accounting), but an answer counts only when
-    `check(status, body)` holds, and every good answer is tallied so the database can be compared."""
-    loop = asyncio.get_running_loop()
-    measure_from = loop.time() + warmup
-    measure_until = measure_from + seconds
-    result = LoadResult(seconds=seconds)
-    good_total = 0
-
-    async def worker() -> None:
-        nonlocal good_total
-        reader = writer = None
-        try:
-            while loop.time() < measure_until:  # bounded by time; each request by request_timeout
-                request = make_request()
-                sent_at = time.perf_counter()
-                in_window = measure_from <= loop.time()
-                try:
-                    if writer is None:
-                        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), request_timeout)
-                    writer.write(request.encode(port, {}))
-                    status, headers, body = await asyncio.wait_for(read_response(reader), request_timeout)
-                except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                        ValueError, IndexError) as exc:
-                    if in_window:
-                        result.errors += 1
-                        result.error_kinds[type(exc).__name__] += 1
-                        result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
-                    if writer is not None:
-                        writer.close()
-                    reader = writer = None
-                    await asyncio.sleep(0.05)  # no tight loop against a dead server
-                    continue
-                elapsed = time.perf_counter() - sent_at
-                good = check(status, body)
-                good_total += good
-                if any(n == "connection" and v.lower() == "close" for n, v in headers):
-                    writer.close()
-                    reader = writer = None
-                if not in_window or loop.time() > measure_until:
-                    continue
-                result.statuses[status] += 1
-                if good:
-                    result.latencies.append(elapsed)
-                    result.body_bytes += len(body)
-                else:
-                    result.errors += 1
-                    result.error_kinds[f"HTTP {status}" + ("" if status != 200 else " without the OK mark")] += 1
-                    result.first_error = result.first_error or (
-                        f"HTTP {status}: " + body[:500].decode("utf-8", "replace"))
-        finally:
-            if writer is not None:
-                writer.close()
-
-    tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
-    try:
-        done, _ = await asyncio.wait(tasks, timeout=warmup + seconds + request_timeout + 5)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks, timeout=5)
-    for task in done:
-        task.result()
-    return CheckedResult(result, good_total)
-
-
-def run_checked_load(*args) -> CheckedResult:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(_checked_load(*args))
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(_checked_load(*args))
-
-
-# ---------------------------------------------------------------------------------------------------------
 # The benchmark
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per round (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per round (default 1)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per target, alternating (default 3)")
-    parser.add_argument("--concurrency", type=int, default=16, help="connections in flight (default 16)")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per server (default 1)")
+    add_load_arguments(parser)
     parser.add_argument("--members", type=int, default=10000,
                         help="members with the pass (default 10000); the n-th scan is member n//2's, so each "
                              "member's daily use stays in slot 1 for the first 2*members scans")
@@ -284,10 +191,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help=f"PostgreSQL to create the bench database in (loopback only; default {ADMIN_URL})")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    if not (0 < args.seconds <= 300 and 0 <= args.warmup <= 60 and 1 <= args.rounds <= 20
-            and 1 <= args.concurrency <= 1000 and 1 <= args.workers <= 16 and 10 <= args.members <= 1_000_000):
-        parser.error("out of range: 0<seconds<=300, 0<=warmup<=60, 1<=rounds<=20, 1<=concurrency<=1000, "
-                     "1<=workers<=16, 10<=members<=1000000")
+    if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000):
+        parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--admin-url must point at a loopback address")
     return args
@@ -295,14 +200,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 class Scans:
     """The n-th scan: member n//2 (round robin), the unlimited offer on even n, the daily one on odd n,
-    a nonce never used before. The counter runs across rounds, so no nonce or daily use repeats."""
+    a nonce never used before. The counter is its own and runs across rounds (run_load's number, which starts
+    again each round, is not used), so no nonce or daily use repeats."""
 
     def __init__(self, prepared: Prepared, cookie: str, csrf_token: str, path: str) -> None:
         self.prepared, self.cookie, self.csrf_token, self.path = prepared, cookie, csrf_token, path
         self.counter = itertools.count()
         self.run_id = secrets.token_hex(4)
 
-    def __call__(self) -> RequestSpec:
+    def __call__(self, _run_number: int = 0) -> RequestSpec:
         n = next(self.counter)
         tokens = self.prepared.tokens
         offer = self.prepared.offers["daily" if n % 2 else "unlimited"]
@@ -322,10 +228,10 @@ def bare_ok(status: int, body: bytes) -> bool:
     return status == 200 and body.startswith(b'{"ok":true')
 
 
-async def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
+def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
     """GET /shop/scan as the shop staff: the CSRF cookie and token a scanner page would hold."""
-    status, headers, body = await request_once(port, RequestSpec(path="/shop/scan", headers=(
-        ("Accept", "text/html"), ("Accept-Language", "ja"), ("Cookie", f"tsunagu_auth={auth_token}"))))
+    status, headers, body = fetch_once(port, RequestSpec(path="/shop/scan", headers=(
+        ("Accept", "text/html"), ("Accept-Language", "ja"), ("Cookie", f"tsunagu_auth={auth_token}"))), timeout=10.0)
     match = CSRF_META.search(body)
     csrf_cookie = next((v.split(";", 1)[0].split("=", 1)[1] for n, v in headers
                         if n == "set-cookie" and v.startswith("tsunagu_csrf=")), "")
@@ -335,22 +241,10 @@ async def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
     return f"tsunagu_auth={auth_token}; tsunagu_csrf={csrf_cookie}", match.group(1).decode("ascii")
 
 
-def summarize(results: list[CheckedResult]) -> dict:
-    loads = [r.load for r in results]
-    return {
-        "rps": median([r.rps for r in loads]),
-        "p50_ms": median([r.percentile_ms(50) for r in loads]),
-        "p99_ms": median([r.percentile_ms(99) for r in loads]),
-        "errors": sum(r.errors for r in loads),
-        "requests": sum(r.ok for r in loads),
-        "good_total": sum(r.good_total for r in results),
-        "mean_bytes": round(median([r.mean_bytes for r in loads])),
-        "rounds": [
-            {"rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 3), "p99_ms": round(r.percentile_ms(99), 3),
-             "ok": r.ok, "errors": r.errors, "error_kinds": dict(r.error_kinds), "first_error": r.first_error}
-            for r in loads
-        ],
-    }
+def summarize_target(results: list[LoadResult]) -> dict:
+    """The shared figures, with the good answers (each one a row) and the median round's mean body size."""
+    return summarize(results, good_total=sum(r.good_total for r in results),
+                     mean_bytes=round(median([r.mean_bytes for r in results])))
 
 
 def bench(args: argparse.Namespace, work_dir: Path) -> dict:
@@ -392,57 +286,47 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
                                work_dir, ready_path="/healthz")
     bare_server = ServerProcess("bare", uvicorn_command("bench.redeem:bare_app", bare_port, args.workers), env,
                                 bare_port, work_dir, ready_path="/healthz")
-    servers = {"bare": bare_server, "app": app_server}
     try:
         app_server.start()
         bare_server.start()
-        cookie, csrf_token = asyncio.run(log_in_at_the_counter(app_port, prepared.auth_token))
-        scans = {"app": Scans(prepared, cookie, csrf_token, "/shop/redeem"),
-                 "bare": Scans(prepared, cookie, csrf_token, "/redeem")}
-        checks = {"app": app_ok, "bare": bare_ok}
-        ports = {"app": app_port, "bare": bare_port}
+        cookie, csrf_token = log_in_at_the_counter(app_port, prepared.auth_token)
+        targets = {
+            "bare": Target("bare", bare_port, Scans(prepared, cookie, csrf_token, "/redeem"), bare_server, bare_ok,
+                           "without the OK mark"),
+            "app": Target("app", app_port, Scans(prepared, cookie, csrf_token, "/shop/redeem"), app_server, app_ok,
+                          "without the OK mark"),
+        }
         sizes = {}
-        for target in ("app", "bare"):  # one scan each, to fail early with the answer in view
-            first = scans[target]()
-            status, _, body = asyncio.run(request_once(ports[target], first))
-            if not checks[target](status, body):
-                raise RuntimeError(f"{target}: the first scan answered {status}: {body[:500]!r}\n"
-                                   f"{servers[target].log_tail(20)}")
-            sizes[target] = f"{len(first.body)} B form -> {len(body)} B"
+        for name in ("app", "bare"):  # one scan each, to fail early with the answer in view
+            target = targets[name]
+            first = target.spec()
+            status, _, body = fetch_once(target.port, first, timeout=10.0)
+            if not target.check(status, body):
+                raise RuntimeError(f"{name}: the first scan answered {status}: {body[:500]!r}\n"
+                                   f"{target.server.log_tail(20)}")
+            sizes[name] = f"{len(first.body)} B form -> {len(body)} B"
         log(f"app  POST /shop/redeem (port {app_port}): {sizes['app']} HTML fragment with the OK mark")
         log(f"bare POST /redeem (port {bare_port}): {sizes['bare']} JSON")
 
-        results: dict[str, list[CheckedResult]] = {"bare": [], "app": []}
-        for round_no in range(1, args.rounds + 1):
-            for target in ("bare", "app"):
-                result = run_checked_load(ports[target], scans[target], checks[target], args.concurrency,
-                                          args.warmup, args.seconds, 10.0)
-                results[target].append(result)
-                r = result.load
-                log(f"round {round_no}/{args.rounds} {target:4}: {r.rps:8.1f} req/s  p50 {r.percentile_ms(50):7.2f} ms  "
-                    f"p99 {r.percentile_ms(99):7.2f} ms  errors {r.errors}" + (f" {dict(r.error_kinds)}" if r.errors else ""))
-                if r.errors:
-                    log(f"  first error: {r.first_error}")
-                    log(f"  {target} server log (last lines):\n{servers[target].log_tail(20)}")
+        # keep_cookies=False: each scan carries the counter's cookies in its own Cookie header
+        results = alternate(list(targets.values()), args.rounds, concurrency=args.concurrency, warmup=args.warmup,
+                            seconds=args.seconds, keep_cookies=False)
     finally:
         for server in (bare_server, app_server):
             server.stop()
 
-    summary = {target: summarize(results[target]) for target in ("bare", "app")}
+    summary = {name: summarize_target(results[name]) for name in ("bare", "app")}
     summary["app"]["good_total"] += 1  # the first scan, sent before the rounds
-    app_s, bare_s = summary["app"], summary["bare"]
-    ratio = lambda a, b: a / b if b > 0 else float("nan")  # noqa: E731
     return {
         "config": {
             "seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds, "concurrency": args.concurrency,
             "workers": args.workers, "members": args.members, "daily_limit": DAILY_LIMIT,
-            "cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine(),
-            "server": "python " + " ".join(uvicorn_command("<target>", 0, args.workers)[1:]).replace("--port 0", "--port P"),
+            **host_figures(),
+            "server": server_description(args.workers),
             "postgres": prepared.postgres,
         },
         "targets": summary,
-        "ratios": {"rps": ratio(app_s["rps"], bare_s["rps"]), "p50": ratio(app_s["p50_ms"], bare_s["p50_ms"]),
-                   "p99": ratio(app_s["p99_ms"], bare_s["p99_ms"])},
+        "ratios": ratios(summary["app"], summary["bare"]),
     }
 
 
@@ -462,52 +346,37 @@ def check_database(report: dict) -> list[str]:
 
 def print_table(report: dict, problems: list[str]) -> None:
     config, database = report["config"], report["database"]
-    print(f"Redemptions (POST /shop/redeem) vs bare Litestar JSON POST — {config['rounds']} rounds x "
-          f"{config['seconds']:g} s (+{config['warmup']:g} s warm-up), concurrency {config['concurrency']}, "
-          f"{config['workers']} worker(s), {config['cpus']} CPUs, Python {config['python']}, {config['postgres']}")
-    print(f"server: {config['server']}")
-    print(f"data: {config['members']} members with the pass; scans alternate an unlimited offer and a "
-          f"{config['daily_limit']}-a-day offer, round robin over the members, a fresh nonce each")
-    print("load average at start: " + " ".join(f"{x:.2f}" for x in config["load_average_at_start"])
-          + "  (the client shares the machine; other load shifts both targets)")
-    print()
-    print(f"{'target':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'requests':>9} {'bytes':>6}"
-          f"   req/s per round")
-    for name, label in (("bare", "bare POST /redeem"), ("app", "app POST /shop/redeem")):
-        t = report["targets"][name]
-        per_round = " ".join(f"{r['rps']:.0f}" for r in t["rounds"])
-        print(f"{label:<20} {t['rps']:>9.1f} {t['p50_ms']:>8.2f} {t['p99_ms']:>8.2f} {t['errors']:>7} "
-              f"{t['requests']:>9} {t['mean_bytes']:>6}   {per_round}")
-    print("(req/s, p50, p99: median over rounds; errors, requests: summed over rounds; bytes: response body)")
-    print()
-    r = report["ratios"]
-    slower = f"  ({1 / r['rps']:.1f}x slower)" if r["rps"] > 0 else ""
-    print(f"app/bare  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
+    print_comparison(
+        report,
+        f"Redemptions (POST /shop/redeem) vs bare Litestar JSON POST — {config['rounds']} rounds x "
+        f"{config['seconds']:g} s (+{config['warmup']:g} s warm-up), concurrency {config['concurrency']}, "
+        f"{config['workers']} worker(s), {config['cpus']} CPUs, Python {config['python']}, {config['postgres']}",
+        [f"data: {config['members']} members with the pass; scans alternate an unlimited offer and a "
+         f"{config['daily_limit']}-a-day offer, round robin over the members, a fresh nonce each"],
+        {"bare": "bare POST /redeem", "app": "app POST /shop/redeem"}, 20,
+        [*FIGURE_COLUMNS, ("bytes", 6, "", "mean_bytes")],
+        "(req/s, p50, p99: median over rounds; errors, requests: summed over rounds; bytes: response body)",
+    )
     print(f"database: {database['redemption_rows']} redemption rows = OK answers (warm-up included), "
           f"{database['distinct_nonces']} distinct nonces, highest daily slot {database['highest_daily_slot']}; "
           f"{database['name']} dropped")
-    errors = report["targets"]["app"]["errors"] + report["targets"]["bare"]["errors"]
+    errors = total_errors(report)
     if errors or problems:
         print(f"{errors} errors; {'; '.join(problems) or 'database consistent'}: these figures are not valid (exit status 1)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    raise_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-") as tmp:
-        try:
-            report = bench(args, Path(tmp))
-        except KeyboardInterrupt:
-            log("interrupted; servers stopped, database dropped")
-            return 130
+    report = run_in_temp_dir(lambda work_dir: bench(args, work_dir), "interrupted; servers stopped, database dropped")
+    if report is None:
+        return 130
     problems = check_database(report)
     report["database"]["problems"] = problems
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print_table(report, problems)
-    errors = report["targets"]["app"]["errors"] + report["targets"]["bare"]["errors"]
-    return 1 if errors or problems else 0
+    return 1 if total_errors(report) or problems else 0
 
 
 if __name__ == "__main__":
