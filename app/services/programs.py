@@ -9,21 +9,13 @@ from datetime import date, datetime, time
 
 from app.i18n import TOKYO, to_tokyo
 from app.i18n import gettext as _
-from app.i18n import lazy_gettext as _l
 from app.services import clock, notices
+from app.services.reference import INTERESTS
 from db.engine import atomic, is_unique_violation
 from db.tables import Application, Area, AuditLog, Member, Program
 
-THEMES = {
-    "agriculture": _l("Farming and food"),
-    "tourism": _l("Tourism"),
-    "vacant_houses": _l("Vacant houses and town planning"),
-    "education": _l("Education and child-rearing"),
-    "nature": _l("Nature and the outdoors"),
-    "business": _l("Work and starting a business"),
-    "culture": _l("Culture and festivals"),
-    "welfare": _l("Welfare and health care"),
-}
+# A program's themes are the interests members tick when they register, so the two can be matched.
+THEMES = INTERESTS
 KINDS = ("program", "event")
 STATUSES = ("draft", "submitted", "published", "closed", "completed", "rejected")
 PUBLIC_STATUSES = ("published", "closed", "completed")
@@ -127,7 +119,9 @@ async def validate_program(form: dict, actor: Actor) -> ProgramValues:
     area_text = _text(form, "area")
     if actor.role == "editor":
         values.area_id = actor.area_id
-    elif area_text.isdigit() and await Area.exists().where(Area.id == int(area_text)):
+        if actor.area_id is None:  # an editor account without an area must not create orphan programs
+            errors["area"] = _("Your account has no area yet. Ask the secretariat to assign one.")
+    elif area_text.isdecimal() and len(area_text) <= 9 and await Area.exists().where(Area.id == int(area_text)):
         values.area_id = int(area_text)
     else:
         errors["area"] = _("Choose the area.")
@@ -150,7 +144,7 @@ async def validate_program(form: dict, actor: Actor) -> ProgramValues:
     if len(values.questions) > QUESTIONS_MAX or any(len(q) > QUESTION_MAX for q in values.questions):
         errors["questions"] = _("Up to %(count)d questions of %(max)d characters each.", count=QUESTIONS_MAX, max=QUESTION_MAX)
     capacity_text = _text(form, "capacity") or "10"
-    if capacity_text.isdigit() and 1 <= int(capacity_text) <= CAPACITY_MAX:
+    if capacity_text.isdecimal() and 1 <= int(capacity_text) <= CAPACITY_MAX:
         values.capacity = int(capacity_text)
     else:
         errors["capacity"] = _("Enter a whole number from %(low)d to %(high)d.", low=1, high=CAPACITY_MAX)
@@ -298,19 +292,24 @@ async def apply(program_id: int, member_id: int, motivation: str, answers: list[
 
 async def _promote_first_waitlisted(program_id: int, now: datetime) -> int | None:
     """Inside a transaction: give a freed seat to the longest-waiting member, and tell them."""
-    first = await Application.select(Application.id, Application.member.account.as_alias("account")).where(
-        (Application.program == program_id) & (Application.status == "waitlisted")
-    ).order_by(Application.created_at).order_by(Application.id).first()
-    if first is None:
-        return None
-    seat = await Program.update({Program.seats_taken: Program.seats_taken + 1}).where(
-        (Program.id == program_id) & (Program.seats_taken < Program.capacity)
-    ).returning(Program.title)
-    if not seat:
-        return None
-    await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
-        (Application.id == first["id"]) & (Application.status == "waitlisted")
-    )
+    while True:
+        first = await Application.select(Application.id, Application.member.account.as_alias("account")).where(
+            (Application.program == program_id) & (Application.status == "waitlisted")
+        ).order_by(Application.created_at).order_by(Application.id).first()
+        if first is None:
+            return None
+        seat = await Program.update({Program.seats_taken: Program.seats_taken + 1}).where(
+            (Program.id == program_id) & (Program.seats_taken < Program.capacity)
+        ).returning(Program.title)
+        if not seat:
+            return None
+        promoted = await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
+            (Application.id == first["id"]) & (Application.status == "waitlisted")
+        ).returning(Application.id)
+        if promoted:
+            break
+        # (PostgreSQL, read committed) that member left the waitlist after our read: seat back, try the next one.
+        await Program.update({Program.seats_taken: Program.seats_taken - 1}).where(Program.id == program_id)
     await notices.notify(first["account"], _("A place opened up: %(title)s", title=seat[0]["title"]),
                          _("You were on the waiting list and are now accepted."), now=now)
     return first["id"]
@@ -360,17 +359,22 @@ async def decide(application_id: int, actor: Actor, decision: str, now: datetime
             ).returning(Program.id)
             if not seat:
                 raise ApplicationRefused("full")
-            await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
+            # Read before the transaction: if the member left the waitlist meanwhile, the seat goes back (rollback).
+            moved = await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
                 (Application.id == application_id) & (Application.status == "waitlisted")
-            )
+            ).returning(Application.id)
+            if not moved:
+                raise ApplicationRefused("changed_meanwhile")
         elif decision == "reject" and current in ("accepted", "waitlisted"):
             await _leave_seat(application, "rejected", now)
         elif decision == "waitlist" and current == "accepted":
             await _leave_seat(application, "waitlisted", now)
         elif decision == "attend" and current == "accepted":
-            await Application.update(
+            moved = await Application.update(
                 {Application.status: "attended", Application.attended_at: now, Application.updated_at: now}
-            ).where((Application.id == application_id) & (Application.status == "accepted"))
+            ).where((Application.id == application_id) & (Application.status == "accepted")).returning(Application.id)
+            if not moved:
+                raise ApplicationRefused("changed_meanwhile")
         else:
             raise ApplicationRefused("not_allowed")
         await AuditLog.insert(
@@ -381,11 +385,13 @@ async def decide(application_id: int, actor: Actor, decision: str, now: datetime
 
 async def attend_by_member(program_id: int, member_id: int, actor: Actor, now: datetime) -> str:
     """Attendance by scanning the member card at the venue: the member's application is found and marked."""
-    application = await Application.select(Application.id, Application.status).where(
-        (Application.program == program_id) & (Application.member == member_id)
-    ).first()
+    application = await Application.select(
+        Application.id, Application.status, Application.program.area.as_alias("area")
+    ).where((Application.program == program_id) & (Application.member == member_id)).first()
     if application is None:
         raise ApplicationRefused("not_applied")
+    if actor.role == "editor" and application["area"] != actor.area_id:
+        raise ApplicationRefused("not_your_area")  # also for a second scan: another area's editor learns nothing
     if application["status"] == "attended":
         return "attended"
     await decide(application["id"], actor, "attend", now)
@@ -446,10 +452,12 @@ async def public_programs(area_id: int | None = None, theme: str = "", month: st
             start = datetime(year, mon, 1, tzinfo=TOKYO)
             end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
             query = query.where((Program.starts_at >= start) & (Program.starts_at < end))
-    rows = await query.order_by(Program.starts_at, ascending=False).limit(limit).output(load_json=True)
-    if theme in THEMES:
-        rows = [r for r in rows if theme in r["themes"]]
-    return rows
+    query = query.order_by(Program.starts_at, ascending=False)
+    if theme not in THEMES:
+        return await query.limit(limit).output(load_json=True)
+    # Themes live in a JSON list: filter before the limit, or matches beyond the first `limit` rows are lost.
+    rows = await query.output(load_json=True)
+    return [r for r in rows if theme in r["themes"]][:limit]
 
 
 def seats_left(program: dict) -> int:
