@@ -28,7 +28,7 @@ class AuthMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
     # Files and machine endpoints never need to know who is asking.
     should_bypass_for_scope = staticmethod(
-        lambda scope: scope["path"].startswith(("/static/", "/icons/")) or scope["path"] in ("/sw.js", "/healthz")
+        lambda scope: scope["path"].startswith(("/static/", "/icons/", "/uploads/")) or scope["path"] in ("/sw.js", "/healthz")
     )
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:

@@ -24,7 +24,9 @@ ROUND_JOB = "push_round"
 
 
 def http_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+    # As many kept-alive connections as connections: with fewer, httpcore 1.0.x may close a connection it has
+    # just handed to a queued request, which then hangs until the read timeout (encode/httpcore#1110).
+    return httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=httpx.Limits(max_connections=100, max_keepalive_connections=100))
 
 
 def vapid_signer(settings: Settings) -> push.VapidSigner:
@@ -57,11 +59,12 @@ class EmbeddedSender:
 
     async def _loop(self) -> None:
         while True:
+            # Cleared before the round, not after: a wake() that comes during a round starts another one.
+            self._wake.clear()
             try:
                 await push.run_once(self._client, self._signer)
             except Exception:  # a bad round must not end the sender: log it and try again on the next wake
                 log.exception("push round failed")
-            self._wake.clear()
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKE_S)
 

@@ -46,8 +46,9 @@ def see_other(request: Request, path: str) -> Response:
     """The end of a POST that changed data: 303, so a plain form and a reload both behave.
 
     An HTMX fragment request would follow a 303 inside its XHR and swap the next page into the form,
-    so it is told to navigate instead.
+    so it is told to load the next page as a page (HX-Redirect: HX-Location's follow-up request would
+    itself look like a fragment request and get only a fragment back).
     """
     if wants_fragment(request):
-        return Response(b"", status_code=200, headers={"HX-Location": path})
+        return Response(b"", status_code=200, headers={"HX-Redirect": path})
     return Redirect(path=path, status_code=303)

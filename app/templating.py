@@ -29,9 +29,10 @@ MEMBER_NAV = (
 NAV_BY_ROLE = {
     "member": MEMBER_NAV,
     "shop": (("shop_home", _l("Today"), "home"), ("scan_wallet", _l("Scan"), "ticket"), ("get_account", _l("Account"), "user")),
-    "staff": (("staff_home", _l("Secretariat"), "shield"), ("list_members", _l("Members"), "user"),
-              ("verify_card", _l("Check a card"), "card"), ("get_account", _l("Account"), "user")),
-    "editor": (("get_home", _l("Home"), "home"), ("verify_card", _l("Check a card"), "card"), ("get_account", _l("Account"), "user")),
+    "staff": (("staff_home", _l("Secretariat"), "shield"), ("list_moderation", _l("Review"), "bell"),
+              ("list_members", _l("Members"), "user"), ("get_account", _l("Account"), "user")),
+    "editor": (("list_editor_programs", _l("Programs"), "compass"), ("list_editor_articles", _l("Articles"), "chat"),
+               ("get_inbox", _l("News"), "bell"), ("get_account", _l("Account"), "user")),
 }
 
 

@@ -1,11 +1,11 @@
 // Static files: cache-first. Pages: network-first, then the cached copy, then the offline page.
 // Never cached: non-GET requests, HTMX fragments, and any response marked no-store (auth, staff, one-time links).
 
-// Besides /static and /icons, the theme and the manifest are precached files that pages need offline.
+// Files: /static and /icons, uploaded images (names never reused), the theme and the manifest.
 const STATIC_PATHS = new Set(['/theme.css', '/manifest.webmanifest']);
 
 function isStatic(url) {
-  return url.pathname.startsWith('/static/') || url.pathname.startsWith('/icons/') || STATIC_PATHS.has(url.pathname);
+  return ['/static/', '/icons/', '/uploads/'].some((prefix) => url.pathname.startsWith(prefix)) || STATIC_PATHS.has(url.pathname);
 }
 
 function isFragment(request) {

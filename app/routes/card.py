@@ -13,7 +13,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.qr import qr_svg
 from app.rendering import page
-from app.services import clock, membership
+from app.services import clock, membership, programs
 from app.services.signed_tokens import TokenError, TokenSigner
 from db.tables import Member
 
@@ -44,6 +44,7 @@ async def get_card(request: Request) -> object:
         "member": member,
         "tier": membership.effective_tier(member, now.date()),
         "areas": await membership.followed_areas(member["id"]),
+        "activities": await programs.activity_count(member["id"], programs.fiscal_year_of(now)),
         "qr": qr_svg(token, _("Member card QR code")),
         "token": token,
         "issued_at": now,

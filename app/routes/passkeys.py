@@ -59,7 +59,7 @@ def refusal(code: str, status_code: int = 400) -> Response:
 
 def landing_for(request: Request, role: str) -> str:
     """Where each role starts after logging in."""
-    name = {"member": "get_card", "staff": "staff_home", "shop": "shop_home"}.get(role, "get_account")
+    name = {"member": "get_card", "staff": "staff_home", "shop": "shop_home", "editor": "list_editor_programs"}.get(role, "get_account")
     return request.app.route_reverse(name)
 
 

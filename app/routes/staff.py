@@ -15,7 +15,7 @@ from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.mail_links import absolute
-from app.services import clock, membership, one_time_links
+from app.services import clock, membership, moderation, one_time_links
 from app.services.reference import prefecture_name
 from db.tables import Area, Member, Shop
 
@@ -24,7 +24,7 @@ MEMBERS_PAGE = 50
 
 @get("/staff", name="staff_home", guards=[guards.staff], cache_control=None)
 async def staff_home(request: Request) -> object:
-    counts = {"members": await Member.count()}
+    counts = {"members": await Member.count(), "pending": await moderation.pending_count()}
     return page(request, "staff/index.html", {"counts": counts}, cache="no-store")
 
 

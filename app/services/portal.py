@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.services import articles, programs
 from db.tables import PortalBlock
 
 
@@ -22,6 +23,8 @@ class Portal:
     hero_title: str
     hero_body: str
     links: list[LinkCard]
+    programs: list[dict] = field(default_factory=list)
+    articles: list[dict] = field(default_factory=list)
 
 
 async def load_portal(default_title: str, default_body: str, default_links: list[LinkCard]) -> Portal:
@@ -33,6 +36,8 @@ async def load_portal(default_title: str, default_body: str, default_links: list
         hero_title=hero["title"] if hero else default_title,
         hero_body=hero["body"] if hero else default_body,
         links=links or default_links,
+        programs=await programs.public_programs(open_only=True, limit=3),
+        articles=await articles.published_articles(limit=3),
     )
 
 

@@ -448,7 +448,7 @@ async def public_programs(area_id: int | None = None, theme: str = "", month: st
         query = query.where((Program.status == "published") & (Program.apply_from <= now) & (Program.apply_until >= now))
     if re.fullmatch(r"\d{4}-\d{2}", month or ""):
         year, mon = int(month[:4]), int(month[5:])
-        if 1 <= mon <= 12:
+        if 1 <= mon <= 12 and 1 <= year < 9999:  # datetime() refuses year 0 and year 10000
             start = datetime(year, mon, 1, tzinfo=TOKYO)
             end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
             query = query.where((Program.starts_at >= start) & (Program.starts_at < end))

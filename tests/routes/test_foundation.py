@@ -60,7 +60,7 @@ async def test_post_without_csrf_token_gets_a_403_page(client):
 async def test_htmx_post_with_csrf_header_is_accepted_and_told_where_to_go(client):
     response = await client.hx_post("/locale", {"lang": "en", "next": "/"}, follow_redirects=False)
     assert response.status_code == 200
-    assert response.headers["hx-location"] == "/"
+    assert response.headers["hx-redirect"] == "/"
 
 
 async def test_oversized_body_gets_a_413_page(client, settings):
@@ -178,3 +178,12 @@ async def test_static_files_are_gzipped_and_pages_are_not(client):
     assert script.headers.get("content-encoding") == "gzip"
     home = await client.get("/", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in home.headers
+
+
+async def test_the_portal_shows_open_programs_and_published_stories(client):
+    from app.demo import load_demo_data
+
+    await load_demo_data()
+    page = await client.get("/")
+    assert page.text.count('data-testid="portal-program"') >= 1
+    assert "新しいプログラムを準備しています" not in page.text

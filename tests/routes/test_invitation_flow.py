@@ -19,7 +19,7 @@ async def test_each_role_enrols_with_its_scope_and_lands_on_its_start_page(clien
     shop_id = await factories.shop()
     cases = [
         ("staff", {}, "/staff", {}),
-        ("editor", {"area_id": area_id}, "/account", {"area": area_id}),
+        ("editor", {"area_id": area_id}, "/editor/programs", {"area": area_id}),
         ("shop", {"shop_id": shop_id}, "/shop", {"shop": shop_id}),
     ]
     for role, scope, landing, stored in cases:

@@ -129,7 +129,7 @@ async def test_an_htmx_form_with_errors_gets_only_the_form_back(client):
     assert response.text.lstrip().startswith("<form")
     assert 'data-testid="error-map_url"' in response.text
     ok = await client.hx_post("/staff/shops", SHOP_FORM)
-    assert ok.status_code == 200 and ok.headers["hx-location"].startswith("/staff/shops/")
+    assert ok.status_code == 200 and ok.headers["hx-redirect"].startswith("/staff/shops/")
 
 
 async def test_staff_adds_an_offer_and_edits_it(client):

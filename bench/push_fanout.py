@@ -1,0 +1,360 @@
+"""Push fan-out: 10,000 subscriptions on the fake push service (tests/push_service.py, in its own process),
+one notification, fanned out and sent by the real sender code (`push.run_once` with an httpx client).
+
+Prints the end-to-end messages/s (fan-out + encryption + VAPID + HTTP + recording every outcome), the
+crypto-only rate (encryption + the VAPID header, no network, no database) measured in the same run, and
+their ratio. SQLite in a temporary directory by default; `--postgres` uses a fresh database on the local
+PostgreSQL, dropped at the end. Loopback only; every process it starts is stopped.
+
+    .venv/bin/python bench/push_fanout.py
+    .venv/bin/python bench/push_fanout.py --postgres
+    .venv/bin/python bench/push_fanout.py --subscriptions 2000 --concurrency 50 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+SUBJECT = "mailto:bench@localhost"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def migrate(database_url: str, var_dir: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "TSUNAGU_VAR_DIR": str(var_dir), "LOG_LEVEL": "WARNING"}
+    result = subprocess.run([PYTHON, "-m", "piccolo.main", "migrations", "forwards", "all"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or "failed" in result.stdout:
+        raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin_url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def fill(subscriptions: list[dict], devices_each: int) -> None:
+    """Members (as the registration would leave them, minus passkeys) and their subscriptions, in bulk."""
+    from app.services import clock
+    from db.tables import Account, Member, PushSubscription
+
+    now = clock.now()
+    people = (len(subscriptions) + devices_each - 1) // devices_each
+    accounts: list[int] = []
+    for start in range(0, people, 500):
+        rows = await Account.insert(*[
+            Account(role="member", display_name=f"会員{i}", webauthn_user_id=secrets.token_urlsafe(24), created_at=now)
+            for i in range(start, min(start + 500, people))
+        ]).returning(Account.id)
+        accounts += [row["id"] for row in rows]
+    for start in range(0, people, 500):
+        await Member.insert(*[
+            Member(account=account, member_no=f"BENCH-{account:07d}", home_prefecture="13", consent_version="bench",
+                   consent_at=now, created_at=now)
+            for account in accounts[start:start + 500]
+        ])
+    for start in range(0, len(subscriptions), 500):
+        await PushSubscription.insert(*[
+            PushSubscription(account=accounts[(start + i) // devices_each], endpoint=s["endpoint"], p256dh=s["p256dh"],
+                             auth=s["auth"], device_label="bench", created_at=now)
+            for i, s in enumerate(subscriptions[start:start + 500])
+        ])
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process or of `pid`, all threads: a figure a busy machine does not
+    distort as much as wall time."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def crypto_only(subscriptions: list[dict], signer, seconds: float = 2.0) -> tuple[float, int]:
+    """Messages/s for what each push costs in CPU before the network: encrypt the payload for the device
+    (ephemeral ECDH, HKDF, AES-128-GCM) and take the VAPID header (signed once per origin, then reused)."""
+    from app.services import push
+
+    notification = {"id": 1, "title": "雪まつりのお知らせ", "body": "2月10日から勇払で開催します。", "url": "/programs/1"}
+    done, deadline, start, cpu = 0, time.perf_counter() + seconds, time.perf_counter(), time.process_time()
+    while time.perf_counter() < deadline and done < 100_000:
+        subscription = subscriptions[done % len(subscriptions)]
+        push.encrypt(subscription, push.payload_for(notification, done + 1))
+        signer.authorization(subscription["endpoint"])
+        done += 1
+    return done / (time.perf_counter() - start), done, (time.process_time() - cpu) / done
+
+
+def start_senders(args: argparse.Namespace, database_url: str, vapid_private: str) -> list[subprocess.Popen]:
+    """Sender processes (as SAQ workers would be), started and imported before the clock starts; each waits
+    for a line on stdin, then runs one `push.run_once` and prints its SendStats as JSON."""
+    env = {**os.environ, "DATABASE_URL": database_url, "BENCH_VAPID_PRIVATE_KEY": vapid_private, "LOG_LEVEL": "WARNING"}
+    command = [PYTHON, str(Path(__file__).resolve()), "--sender-child", "--client", args.client,
+               "--concurrency", str(args.concurrency)] + (["--no-uvloop"] if args.no_uvloop else [])
+    processes: list[subprocess.Popen] = []
+    try:
+        for _ in range(args.senders):
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              text=True))
+        for process in processes:
+            if process.stdout.readline().strip() != "READY":
+                raise RuntimeError("a sender process did not start")
+    except BaseException:
+        for process in processes:
+            stop_process(process)
+        raise
+    return processes
+
+
+def run_senders(processes: list[subprocess.Popen], timeout: float = 600.0):
+    """Start the waiting senders at once; their summed SendStats and the CPU seconds they spent sending."""
+    from app.services import push
+
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    total, cpu = push.SendStats(), 0.0
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        out, _ = process.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        if process.returncode != 0:
+            raise RuntimeError(f"a sender process failed ({process.returncode})")
+        report = json.loads(out.strip().splitlines()[-1])
+        cpu += report.pop("cpu_s")
+        for name, value in report.items():
+            setattr(total, name, getattr(total, name) + value)
+    return total, cpu
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(10)
+
+
+async def sender_child(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from app.services import push
+    from db.engine import bind, close_pool, make_engine, open_pool
+
+    engine = make_engine(os.environ["DATABASE_URL"])
+    bind(engine)
+    await open_pool(engine)
+    try:
+        signer = push.VapidSigner(os.environ["BENCH_VAPID_PRIVATE_KEY"], SUBJECT)
+        async with make_client(args.client, args.concurrency) as client:
+            print("READY", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+            cpu = time.process_time()
+            stats = await push.run_once(client, signer, concurrency=args.concurrency)
+            cpu = time.process_time() - cpu
+    finally:
+        await close_pool(engine)
+    print(json.dumps({**asdict(stats), "cpu_s": cpu}), flush=True)
+
+
+def make_client(kind: str, concurrency: int):
+    """The sender's HTTP client: `httpx` is what app/push_sender.py uses; `aiohttp` is pywebpush's own."""
+    from app import push_sender
+
+    if kind == "httpx":
+        return push_sender.http_client()
+    import aiohttp
+
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10, connect=5),
+                                 connector=aiohttp.TCPConnector(limit=max(100, concurrency)))
+
+
+async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> dict:
+    from app.keyfile import new_vapid_keys
+    from app.services import push
+    from app.services.push import Target
+    from db.engine import bind, close_pool, make_engine, open_pool
+    from db.tables import Delivery
+    from tests.push_service import FakePushServiceProcess
+
+    vapid_private, vapid_public = new_vapid_keys()
+    with FakePushServiceProcess(python=PYTHON) as service:
+        log(f"fake push service on {service.origin} (pid {service.process.pid})")
+        subscriptions = []
+        while len(subscriptions) < args.subscriptions:
+            subscriptions += service.devices(min(2000, args.subscriptions - len(subscriptions)), server_key=vapid_public)
+
+        engine = make_engine(database_url)
+        bind(engine)
+        await open_pool(engine)
+        try:
+            started = time.perf_counter()
+            await fill(subscriptions, args.devices_each)
+            log(f"{len(subscriptions)} subscriptions stored in {time.perf_counter() - started:.1f} s")
+
+            signer = push.VapidSigner(vapid_private, SUBJECT)
+            started = time.perf_counter()
+            signer.authorization(service.origin + "/push/x")
+            sign_ms = (time.perf_counter() - started) * 1000
+            crypto_rate, crypto_n, crypto_cpu = crypto_only(subscriptions, push.VapidSigner(vapid_private, SUBJECT))
+            log(f"crypto only: {crypto_rate:,.0f} messages/s over {crypto_n} messages")
+
+            notification = await push.create_notification(Target(topic="news"), "雪まつりのお知らせ",
+                                                          "2月10日から勇払で開催します。", "/programs/1", None)
+            profiler = cProfile.Profile() if args.profile else None
+            senders = start_senders(args, database_url, vapid_private) if args.senders > 1 else []
+            try:
+                async with make_client(args.client, args.concurrency) as client:
+                    started = time.perf_counter()
+                    cpu_started, service_cpu_started = cpu_seconds(), cpu_seconds(service.process.pid)
+                    await push.fan_out_due()
+                    fanned = time.perf_counter()
+                    if profiler:
+                        profiler.enable()
+                    senders_cpu = 0.0
+                    if senders:
+                        stats, senders_cpu = await asyncio.to_thread(run_senders, senders)
+                    else:
+                        stats = await push.run_once(client, signer, concurrency=args.concurrency)
+                    if profiler:
+                        profiler.disable()
+                    ended = time.perf_counter()
+                    cpu_ended, service_cpu_ended = cpu_seconds() + senders_cpu, cpu_seconds(service.process.pid)
+            finally:
+                for process in senders:
+                    stop_process(process)
+            counts = await push.notification_stats(notification)
+            attempts = await Delivery.count().where(Delivery.attempts > 1)
+        finally:
+            await close_pool(engine)
+        held = service.stats()
+
+    total = len(subscriptions)
+    result = {
+        "database": "postgresql" if args.postgres else "sqlite",
+        "subscriptions": total,
+        "concurrency": args.concurrency,
+        "client": args.client,
+        "senders": args.senders,
+        "fan_out_s": round(fanned - started, 3),
+        "send_s": round(ended - fanned, 3),
+        "messages_per_s": round(stats.sent / (ended - started), 1),
+        "send_messages_per_s": round(stats.sent / (ended - fanned), 1),
+        "crypto_only_per_s": round(crypto_rate, 1),
+        "ratio": round(stats.sent / (ended - started) / crypto_rate, 3),
+        "vapid_sign_ms": round(sign_ms, 2),
+        "sender_cpu_ms_per_message": round((cpu_ended - cpu_started) * 1000 / max(stats.sent, 1), 3),
+        "crypto_cpu_ms_per_message": round(crypto_cpu * 1000, 3),
+        "service_cpu_ms_per_message": round((service_cpu_ended - service_cpu_started) * 1000 / max(stats.sent, 1), 3),
+        "load_average": round(os.getloadavg()[0], 2),
+        "sent": stats.sent, "retried": stats.retried, "failed": stats.failed, "expired": stats.expired,
+        "deliveries": counts, "resent": attempts,
+        "push_service": {k: held[k] for k in ("delivered", "errors", "devices_with_messages", "max_messages_per_device",
+                                              "distinct_tokens", "token_checks")},
+    }
+    # Exactly once: every delivery sent, every device holds one message, and the push service accepted no
+    # more messages than there are deliveries (nothing was sent twice, by one sender or by two).
+    ok = (stats.sent == total and counts["sent"] == total and held["errors"] == 0 and held["delivered"] == total
+          and held["devices_with_messages"] == total and held["max_messages_per_device"] == 1)
+    result["ok"] = ok
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        result["profile"] = out.getvalue()
+    return result
+
+
+def report(result: dict) -> None:
+    print(f"push fan-out on {result['database']}: {result['subscriptions']:,} subscriptions, "
+          f"concurrency {result['concurrency']}, {result['client']} client, {result['senders']} sender process(es)")
+    print(f"  fan-out (notices + deliveries)  {result['fan_out_s']:8.2f} s")
+    print(f"  send (claim, encrypt, POST, record) {result['send_s']:4.2f} s  {result['send_messages_per_s']:10,.0f} messages/s")
+    print(f"  end to end                      {result['fan_out_s'] + result['send_s']:8.2f} s  "
+          f"{result['messages_per_s']:10,.0f} messages/s   (target >= 2,000)")
+    print(f"  crypto only (encrypt + header)               {result['crypto_only_per_s']:10,.0f} messages/s")
+    print(f"  end to end / crypto only                     {result['ratio']:10.2f}")
+    print(f"  one VAPID signature                          {result['vapid_sign_ms']:10.2f} ms")
+    print(f"  CPU per message: sender {result['sender_cpu_ms_per_message']:.3f} ms (of which crypto "
+          f"{result['crypto_cpu_ms_per_message']:.3f} ms), fake push service {result['service_cpu_ms_per_message']:.3f} ms")
+    print(f"  machine load average (1 min) at the end: {result['load_average']} on {os.cpu_count()} CPUs")
+    print(f"  outcomes: sent {result['sent']}, retried {result['retried']}, failed {result['failed']}, "
+          f"expired {result['expired']}; deliveries {result['deliveries']}")
+    print(f"  push service: {result['push_service']}")
+    print(f"  {'OK' if result['ok'] else 'MISMATCH'}: every device holds the message exactly once, every delivery is sent")
+    if "profile" in result:
+        print(result["profile"])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=10_000)
+    parser.add_argument("--devices-each", type=int, default=2, help="subscriptions per member")
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx",
+                        help="httpx: the client app/push_sender.py gives the sender; aiohttp: pywebpush's own")
+    parser.add_argument("--senders", type=int, default=1,
+                        help="sender processes sharing the deliveries, as SAQ workers do (1: in this process)")
+    parser.add_argument("--sender-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database instead of SQLite")
+    parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--profile", action="store_true", help="cProfile the send phase")
+    parser.add_argument("--no-uvloop", action="store_true", help="the default asyncio loop instead of uvloop")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not args.no_uvloop:
+        try:
+            import uvloop  # what uvicorn runs the app (and so the embedded sender) on
+
+            uvloop.install()
+        except ImportError:
+            pass
+    if args.sender_child:
+        asyncio.run(sender_child(args))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="tsunagu-bench-push-") as tmp:
+        work_dir = Path(tmp)
+        if args.postgres:
+            name = f"tsunagu_bench_push_{os.getpid()}"
+            base = args.admin_url.rsplit("/", 1)[0]
+            database_url = f"{base}/{name}"
+            asyncio.run(_admin(args.admin_url, f"CREATE DATABASE {name}"))
+        else:
+            database_url = f"sqlite:///{work_dir / 'bench.sqlite3'}"
+        try:
+            migrate(database_url, work_dir)
+            os.environ["DATABASE_URL"] = database_url
+            result = asyncio.run(run(args, database_url, work_dir))
+        finally:
+            if args.postgres:
+                asyncio.run(_admin(args.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        report(result)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
