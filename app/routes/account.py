@@ -15,7 +15,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict, profile_form_context
 from app.routes.mail_links import send_confirmation_mail
 from app.routes.passkeys import begin_ceremony, passkey_message
-from app.services import login_sessions, membership, one_time_links, passkeys
+from app.services import clock, login_sessions, membership, one_time_links, passkeys, programs
 from app.services.devices import device_label
 from app.services.membership import ProfileInvalid
 from app.services.passkeys import PasskeyError
@@ -30,7 +30,9 @@ def flash(request: Request, message: str) -> None:
 async def get_account(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id) if account.is_member else None
-    return page(request, "account/index.html", {"account": account, "member": member}, cache="no-store")
+    activities = await programs.activity_count(member["id"], programs.fiscal_year_of(clock.now())) if member else 0
+    context = {"account": account, "member": member, "activities": activities}
+    return page(request, "account/index.html", context, cache="no-store")
 
 
 @get("/account/profile", name="get_profile", guards=[guards.member], cache_control=None)
