@@ -109,7 +109,8 @@ async def push_round(ctx: dict) -> dict:
     return {"sent": stats.sent, "retried": stats.retried, "failed": stats.failed, "expired": stats.expired}
 
 
-def worker(settings: Settings, concurrency: int = 2) -> Worker:
+def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Worker:
+    """The SAQ worker; `burst` drains the queue and returns (for tests and one-off runs)."""
     engine = make_engine(settings.database_url)
 
     async def startup(ctx: dict) -> None:
@@ -131,4 +132,6 @@ def worker(settings: Settings, concurrency: int = 2) -> Worker:
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,
+        burst=burst,
+        dequeue_timeout=1.0 if burst else 0.0,
     )
