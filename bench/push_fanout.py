@@ -311,7 +311,7 @@ def main() -> int:
     parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--devices-each", type=int, default=2, help="subscriptions per member")
     parser.add_argument("--concurrency", type=int, default=100)
-    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx",
+    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp",
                         help="httpx: the client app/push_sender.py gives the sender; aiohttp: pywebpush's own")
     parser.add_argument("--senders", type=int, default=1,
                         help="sender processes sharing the deliveries, as SAQ workers do (1: in this process)")
