@@ -150,3 +150,16 @@ async def log_in(client: Client, account_id: int) -> str:
     token = await login_sessions.start(account_id, "pytest")
     client.cookies.set(AUTH_COOKIE, token)
     return token
+
+
+def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+requires_redis = pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")

@@ -7,8 +7,6 @@ with enough local activities this fiscal year for the premium tier.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from litestar import Request, Response, get, post
@@ -17,15 +15,15 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import guards
 from app.auth import current_account
-from app.i18n import current_locale, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.i18n import to_tokyo
 from app.rendering import page, see_other
 from app.routes.card import REFUSALS as CARD_REFUSALS
 from app.routes.card import signer
 from app.routes.forms import form_dict
 from app.routes.programs import application_status_label, labels
-from app.services import clock, programs
+from app.services import clock, exports, programs
 from app.services.programs import (
     PREMIUM_ACTIVITIES,
     THEMES,
@@ -35,10 +33,9 @@ from app.services.programs import (
     WorkflowRefused,
 )
 from app.services.signed_tokens import TokenError
-from db.tables import Application, Area, AuditLog, Member, Program
+from db.tables import Application, Area, Member, Program
 
 EDITORS = [guards.editor_or_staff]
-CSV_LOCALE = "ja"  # the exports go into the city's own spreadsheets
 FiscalYear = Annotated[str, QueryParameter(name="year")]
 
 WORKFLOW_REFUSALS = {
@@ -359,40 +356,30 @@ async def mark_attendance(request: Request, program_id: FromPath[int]) -> object
 # The applicants' CSV ---------------------------------------------------------------------------------
 
 
-def _cell(value: str) -> str:
-    """Text members typed never starts a spreadsheet formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def applicants_csv(program: dict, rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("Member number"), _("Display name"), _("Full name"), _("Status"), _("Applied at"), _("Attended at"),
-                     _("Motivation"), *program["questions"]])
+    headers = [_("Member number"), _("Display name"), _("Full name"), _("Status"), _("Applied at"), _("Attended at"),
+               _("Motivation"), *program["questions"]]
+    lines = []
     for row in rows:
         answers = list(row["answers"]) + [""] * (len(program["questions"]) - len(row["answers"]))
-        writer.writerow([
-            row["member_no"], _cell(row["display_name"]), _cell(f"{row['family_name']} {row['given_name']}".strip()),
+        lines.append([
+            row["member_no"], row["display_name"], f"{row['family_name']} {row['given_name']}".strip(),
             application_status_label(row["status"]), to_tokyo(row["created_at"]).strftime("%Y-%m-%d %H:%M"),
             to_tokyo(row["attended_at"]).strftime("%Y-%m-%d %H:%M") if row["attended_at"] else "",
-            _cell(row["motivation"]), *[_cell(a) for a in answers[: len(program["questions"])]],
+            row["motivation"], *answers[: len(program["questions"])],
         ])
-    return "\ufeff" + out.getvalue()
+    return exports.csv_text(headers, lines)
 
 
 @get("/editor/programs/{program_id:int}/applicants/csv", name="export_applicants", guards=EDITORS, cache_control=None)
 async def export_applicants(request: Request, program_id: FromPath[int]) -> Response:
     program = await program_for(request, program_id)
     rows = await applicants_of(program_id)
-    token = current_locale.set(CSV_LOCALE)
-    try:
+    with exports.csv_language():
         text = applicants_csv(program, rows)
-    finally:
-        current_locale.reset(token)
-    await AuditLog.insert(AuditLog(
-        actor=current_account(request).id, action="export.csv", target_type="program", target_id=str(program_id),
-        detail={"table": "applicants", "rows": len(rows)}, created_at=clock.now(),
-    ))
+    await exports.record_export(
+        current_account(request).id, "program", str(program_id), {"table": "applicants", "rows": len(rows)}, clock.now()
+    )
     return Response(
         text.encode("utf-8"),
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types

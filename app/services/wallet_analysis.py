@@ -8,8 +8,6 @@ Japanese text intact (UTF-8 with a BOM); every export is written to the audit lo
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -17,14 +15,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from app.i18n import TOKYO, current_locale, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.services import exports
 from app.services.reference import prefecture_name
 from app.services.wallet import category_label
 from app.services.wallet_admin import FormInvalid
-from db.tables import AuditLog, Offer, Pass, Redemption, Shop, WalletPass
+from db.tables import Offer, Pass, Redemption, Shop, WalletPass
 
 WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 TABLE_KEYS = ("shops", "offers", "weekday_hour", "prefectures", "passes")
-CSV_LOCALE = "ja"  # the exports go into the city's own spreadsheets and reports
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
@@ -179,12 +177,7 @@ def build_tables(figures: Figures) -> list[Table]:
 
 
 def csv_text(table: Table) -> str:
-    """UTF-8 text with a byte order mark first, so that Excel reads the Japanese correctly."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(table.headers)
-    writer.writerows(table.rows)
-    return "\ufeff" + out.getvalue()
+    return exports.csv_text(table.headers, table.rows)
 
 
 def csv_filename(key: str, period: Period) -> str:
@@ -196,19 +189,8 @@ async def export_csv(actor_id: int, key: str, period: Period, now: datetime) -> 
     if key not in TABLE_KEYS:
         raise KeyError(key)
     figures = await analyse(period)
-    token = current_locale.set(CSV_LOCALE)
-    try:
+    with exports.csv_language():
         table = build_table(figures, key)
-    finally:
-        current_locale.reset(token)
-    await AuditLog.insert(
-        AuditLog(
-            actor=actor_id,
-            action="export.csv",
-            target_type="wallet_analysis",
-            target_id=key,
-            detail={"table": key, "from": period.start.isoformat(), "to": period.end.isoformat(), "rows": len(table.rows)},
-            created_at=now,
-        )
-    )
+    detail = {"table": key, "from": period.start.isoformat(), "to": period.end.isoformat(), "rows": len(table.rows)}
+    await exports.record_export(actor_id, "wallet_analysis", key, detail, now)
     return csv_filename(key, period), csv_text(table)

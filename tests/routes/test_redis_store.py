@@ -1,26 +1,16 @@
 """Scaled out: sessions and rate limits in Redis, so any process can serve any request."""
 
-import socket
 import uuid
 
-import pytest
 import redis.asyncio as aioredis
 
 from app.main import create_app
-from tests.conftest import Client
+from tests.conftest import Client, requires_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+pytestmark = requires_redis
 
 
 async def test_two_app_processes_share_a_session_through_redis(settings):

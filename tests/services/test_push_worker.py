@@ -1,7 +1,6 @@
 """Scaled out: an app process enqueues a push round on Redis and a SAQ worker process sends it."""
 
 import asyncio
-import socket
 
 import pytest
 import redis.asyncio as aioredis
@@ -11,20 +10,13 @@ from app.services import push
 from app.services.push import Target
 from db.tables import Delivery
 from tests import factories
+from tests.conftest import requires_redis
 from tests.push_service import FakePushService
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
-def redis_reachable() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+pytestmark = requires_redis
 
 
 @pytest.fixture
