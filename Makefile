@@ -54,6 +54,8 @@ messages: install
 
 bench: install-test
 	$(PY) bench/pages.py
+	$(PY) bench/redeem.py
+	$(PY) bench/push_fanout.py
 
 clean:
 	rm -rf $(VENV) var/ .pytest_cache
