@@ -1,7 +1,6 @@
-"""Wallet uniqueness, in raw SQL both SQLite and PostgreSQL accept (see the first raw migration for why)."""
+"""Wallet uniqueness: pass offers, one wallet pass per member and pass, and the exactly-once redemption rule."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from db.unique_indexes import unique_indexes_migration
 
 ID = "2026-11-22T01:09:16:037535"
 VERSION = "1.38.0"
@@ -17,21 +16,5 @@ INDEXES = {
 }
 
 
-class Raw(Table):
-    pass
-
-
 async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="db", description=DESCRIPTION)
-
-    async def run():
-        for name, target in INDEXES.items():
-            await Raw.raw(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {target}")
-
-    async def run_backwards():
-        for name in INDEXES:
-            await Raw.raw(f"DROP INDEX IF EXISTS {name}")
-
-    manager.add_raw(run)
-    manager.add_raw_backwards(run_backwards)
-    return manager
+    return unique_indexes_migration(ID, DESCRIPTION, INDEXES)
