@@ -387,3 +387,158 @@ class Delivery(Table):
     claimed_until = Timestamptz(null=True, default=None)
     last_error = Varchar(length=200, default="")
     sent_at = Timestamptz(null=True, default=None)
+
+
+class OutboxMail(Table):
+    """A mail saved before it is sent, in the same transaction as what it tells of, and retried until the
+    mail server takes it: an SMTP failure never loses a receipt, a reply or an invitation."""
+
+    to_address = Varchar(length=254, required=True)
+    subject = Varchar(length=200, required=True)
+    body = Text(required=True)
+    reply_to = Varchar(length=254, default="")
+    message_id = Varchar(length=200, required=True)  # Message-ID, so replies thread in the asker's mail program
+    in_reply_to = Varchar(length=200, default="")
+    purpose = Varchar(length=32, default="")  # inquiry_receipt | inquiry_reply | inquiry_staff | survey_invite | ...
+    status = Varchar(length=16, default="queued", index=True)  # queued | sent | failed
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class Survey(Table):
+    """A questionnaire (アンケート) built by staff and sent to the members a target chooses.
+
+    A follow-up survey hangs on a program and opens `follow_up_days` after it ends; the others open when
+    published. `opens_at` is fixed at publication; invitations go out once (`invited_at`) and one reminder
+    before `closes_at` (`reminded_at`).
+    """
+
+    title = Varchar(length=120, required=True)
+    intro = Text(default="")
+    status = Varchar(length=16, default="draft", index=True)  # draft | published | closed
+    anonymous = Boolean(default=False)  # results never show who answered
+    target = JSON(default="{}")  # {"kind": program|area_participants|area_followers|tier|everyone, "program", "area", "tier"}
+    program = ForeignKey(references=Program, null=True, on_delete=OnDelete.set_null)
+    follow_up_days = Integer(null=True, default=None)  # days after the program ends; None = when published
+    open_days = Integer(default=14)  # how long a follow-up stays open after it is sent
+    opens_at = Timestamptz(null=True, default=None, index=True)
+    closes_at = Timestamptz(null=True, default=None)
+    invited_at = Timestamptz(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+
+
+class SurveyQuestion(Table):
+    """One question, in `position` order. Options are fixed once the survey is published, so an answer's
+    `choice` (an index into them) keeps its meaning."""
+
+    survey = ForeignKey(references=Survey, on_delete=OnDelete.cascade, index=True)
+    position = Integer(default=0)
+    kind = Varchar(length=16, required=True)  # single | multiple | scale | short | long
+    text = Varchar(length=300, required=True)
+    required = Boolean(default=True)
+    options = JSON(default="[]")  # choices; for a scale the labels of 1 and 5
+
+
+class SurveyInvitation(Table):
+    """The survey is addressed to this account. Unique (survey, account) by a raw migration."""
+
+    survey = ForeignKey(references=Survey, on_delete=OnDelete.cascade, index=True)
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    reminded_at = Timestamptz(null=True, default=None)
+    responded_at = Timestamptz(null=True, default=None)
+
+
+class SurveyResponse(Table):
+    """One member's submission. Unique (survey, account) by a raw migration: a double tap or a second
+    device never makes two. The home prefecture is kept as it was, for filtering the results."""
+
+    survey = ForeignKey(references=Survey, on_delete=OnDelete.cascade, index=True)
+    account = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    home_prefecture = Varchar(length=2, default="")
+    submitted_at = Timestamptz(default=TimestamptzNow())
+
+
+class SurveyAnswer(Table):
+    """An answer to one question: a chosen option (one row per option for multiple choice), a scale
+    value, or text. Staff can hide a free-text answer from exports."""
+
+    response = ForeignKey(references=SurveyResponse, on_delete=OnDelete.cascade, index=True)
+    question = ForeignKey(references=SurveyQuestion, on_delete=OnDelete.cascade, index=True)
+    choice = Integer(null=True, default=None)
+    number = Integer(null=True, default=None)
+    text = Text(default="")
+    hidden = Boolean(default=False)
+
+
+class Inquiry(Table):
+    """A question to the consultation desk (相談窓口): from the public form, a member, or noted by staff
+    from a phone call. Nothing asked is lost: the first message is stored with it in one transaction."""
+
+    reference = Varchar(length=20, unique=True, required=True)  # shown to the asker, e.g. "Q-2611-7K3M"
+    name = Varchar(length=100, required=True)
+    email = Varchar(length=254, default="")
+    phone = Varchar(length=32, default="")
+    contact_method = Varchar(length=16, default="email")  # email | phone | app
+    category = Varchar(length=32, required=True)
+    account = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null, index=True)
+    channel = Varchar(length=16, default="web")  # web | phone | mail (how it reached the desk)
+    status = Varchar(length=16, default="new", index=True)  # new | in_progress | waiting | closed
+    assignee = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    consent_version = Varchar(length=32, default="")
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+    last_message_at = Timestamptz(default=TimestamptzNow())
+
+
+class InquiryMessage(Table):
+    """One message of an inquiry's thread, in order: from the asker, a reply from staff, or an internal
+    note the asker never sees."""
+
+    inquiry = ForeignKey(references=Inquiry, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=16, required=True)  # asker | reply | note
+    author = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    body = Text(required=True)
+    channel = Varchar(length=16, default="web")  # web | app | email | phone
+    mail = ForeignKey(references=OutboxMail, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class ReplyTemplate(Table):
+    """A saved answer to a common question, for the desk's replies."""
+
+    title = Varchar(length=100, required=True)
+    body = Text(required=True)
+    category = Varchar(length=32, default="")
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class KpiTarget(Table):
+    """A yearly target the secretariat sets (fiscal year April–March). Unique (fiscal_year, metric, area)
+    by a raw migration; area 0 stands for the whole region."""
+
+    fiscal_year = Integer(required=True)
+    metric = Varchar(length=32, required=True)  # registrations | participants | activations | redemptions | response_rate
+    area_id = Integer(default=0)
+    value = Integer(required=True)
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ReportSection(Table):
+    """A free-text section of the yearly report staff write (effects, issues, next year's direction)."""
+
+    fiscal_year = Integer(required=True)
+    key = Varchar(length=32, required=True)  # effects | issues | direction
+    body = Text(default="")
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
