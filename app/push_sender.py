@@ -1,4 +1,4 @@
-"""Who runs the push sender. Embedded: a task in the app process, woken when a notification is made and
+"""Who runs the background rounds (app/jobs.py: surveys due, push, mail). Embedded: a task in the app process, woken when a notification is made and
 every few seconds otherwise. Scaled out (REDIS_URL): SAQ worker processes (`python -m app worker`) share
 the rounds through a Redis queue, and app processes only enqueue a round. Either way the delivery rows in
 the database decide who sends what, so rounds may overlap safely."""
@@ -12,6 +12,7 @@ from contextlib import suppress
 import aiohttp
 from saq import CronJob, Queue, Worker
 
+from app import jobs
 from app.services import push
 from app.settings import Settings
 from db.engine import bind, close_pool, make_engine, open_pool
@@ -39,6 +40,7 @@ class EmbeddedSender:
     """The sender as a task inside the one app process of an embedded installation."""
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._signer = vapid_signer(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -64,9 +66,9 @@ class EmbeddedSender:
             # Cleared before the round, not after: a wake() that comes during a round starts another one.
             self._wake.clear()
             try:
-                await push.run_once(self._client, self._signer)
+                await jobs.run_round(self._settings, self._client, self._signer)
             except Exception:  # a bad round must not end the sender: log it and try again on the next wake
-                log.exception("push round failed")
+                log.exception("background round failed")
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKE_S)
 
@@ -107,8 +109,7 @@ def make_sender(settings: Settings) -> EmbeddedSender | QueuedSender:
 
 
 async def push_round(ctx: dict) -> dict:
-    stats = await push.run_once(ctx["client"], ctx["signer"])
-    return {"sent": stats.sent, "retried": stats.retried, "failed": stats.failed, "expired": stats.expired}
+    return await jobs.run_round(ctx["settings"], ctx["client"], ctx["signer"])
 
 
 def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Worker:
@@ -120,6 +121,7 @@ def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Wor
         await open_pool(engine)
         ctx["client"] = http_client()
         ctx["signer"] = vapid_signer(settings)
+        ctx["settings"] = settings
 
     async def shutdown(ctx: dict) -> None:
         await ctx["client"].close()

@@ -31,12 +31,13 @@ class Area(Table):
 class PortalBlock(Table):
     """An editable block of the public portal: the hero message or a link card."""
 
-    kind = Varchar(length=16, required=True)  # "hero" | "link"
+    kind = Varchar(length=16, required=True)  # "hero" | "link" | "desk"
     key = Varchar(length=64, unique=True, required=True)
     title = Varchar(length=200, required=True)
     body = Text(default="")
     url = Varchar(length=500, default="")
     icon = Varchar(length=32, default="")
+    fields = JSON(default="{}")  # what a kind needs beyond these: the desk's phone, e-mail and hours
     position = Integer(default=0)
     active = Boolean(default=True)
     updated_at = Timestamptz(default=TimestamptzNow())

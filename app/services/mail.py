@@ -20,13 +20,24 @@ class MailError(Exception):
     pass
 
 
-def build_message(smtp: Smtp, to: str, subject: str, body: str) -> EmailMessage:
+def message_id(smtp: Smtp) -> str:
+    return make_msgid(domain=smtp.mail_from.rpartition("@")[2] or "localhost")
+
+
+def build_message(smtp: Smtp, to: str, subject: str, body: str, *, msgid: str = "", reply_to: str = "",
+                  in_reply_to: str = "") -> EmailMessage:
     message = EmailMessage()
     message["From"] = smtp.mail_from
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=smtp.mail_from.rpartition("@")[2] or "localhost")
+    message["Message-ID"] = msgid or message_id(smtp)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    if in_reply_to:
+        # Both headers, so the asker's mail program files the reply under their own message.
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
     message.set_content(body, charset="utf-8")
     return message
 
@@ -47,8 +58,8 @@ def _write_file(mail_dir: Path, message: EmailMessage) -> Path:
     return path
 
 
-async def send_mail(smtp: Smtp, mail_dir: Path, to: str, subject: str, body: str) -> None:
-    message = build_message(smtp, to, subject, body)
+async def send_mail(smtp: Smtp, mail_dir: Path, to: str, subject: str, body: str, **headers: str) -> None:
+    message = build_message(smtp, to, subject, body, **headers)
     try:
         if smtp.enabled:
             await asyncio.to_thread(_send_smtp, smtp, message)

@@ -26,7 +26,7 @@ from pywebpush import WebPusher
 
 from app.services import clock
 from db.engine import atomic, is_unique_violation
-from db.tables import AreaFollow, Delivery, Member, Notice, Notification, PushPreference, PushSubscription
+from db.tables import Account, AreaFollow, Delivery, Member, Notice, Notification, PushPreference, PushSubscription
 
 log = logging.getLogger("tsunagu.push")
 
@@ -168,12 +168,17 @@ async def recipients(target: Target) -> list[int]:
             query = query.where(Member.home_prefecture.is_in(target.prefectures))
         return query
 
+    staff: list[int] = []
     if target.account_ids is None:
         members = await members_query()
     else:
         members = []
         for chunk in _chunks(sorted(set(target.account_ids))) or [[-1]]:
             members += await members_query().where(Member.account.id.is_in(chunk))
+            # Named accounts may be staff (a new inquiry for the desk): they have no member profile to filter.
+            if not (target.tiers or target.prefectures or target.area_ids):
+                staff += [row["id"] for row in await Account.select(Account.id).where(
+                    Account.id.is_in(chunk) & (Account.role != "member") & (Account.status == "active"))]
     if target.area_ids:
         following = {row["member"] for row in await AreaFollow.select(AreaFollow.member).where(
             AreaFollow.area.is_in(target.area_ids))}
@@ -184,7 +189,7 @@ async def recipients(target: Target) -> list[int]:
             members = [m for m in members if m["id"] in following or m["account"] in everything]
         else:
             members = [m for m in members if m["id"] in following]
-    return [m["account"] for m in members]
+    return [m["account"] for m in members] + staff
 
 
 async def reach(target: Target) -> tuple[int, int]:

@@ -243,7 +243,7 @@ async def test_tier_and_home_prefecture_narrow_and_combine(service):
     hokkaido_premium = await person("北海道プレミアム", prefecture="01", tier="premium")
     gone = await person("退会済み", prefecture="13", tier="premium")
     await Account.update({Account.status: "deleted"}).where(Account.id == gone.account_id)
-    staff = await factories.staff_account()  # not a member: never a recipient
+    staff = await factories.staff_account()  # not a member: only a recipient when named (desk notifications)
     for account in (tokyo_basic.account_id, tokyo_premium.account_id, hokkaido_premium.account_id, gone.account_id, staff):
         await subscribed(service, account)
 
@@ -258,7 +258,8 @@ async def test_tier_and_home_prefecture_narrow_and_combine(service):
         tokyo_basic, tokyo_premium, hokkaido_premium)
     assert await push.recipients(Target(prefectures=["47"])) == []
     explicit = Target(account_ids=[tokyo_basic.account_id, gone.account_id, staff])
-    assert await push.recipients(explicit) == [tokyo_basic.account_id]
+    assert await push.recipients(explicit) == [tokyo_basic.account_id, staff]
+    assert await push.recipients(Target(account_ids=[staff], tiers=["basic"])) == []
     assert await push.recipients(Target(account_ids=[])) == []
     assert await push.reach(Target(tiers=["premium"])) == (2, 2)
     # A topic someone turned off: still in the inbox, no push.
@@ -631,12 +632,13 @@ async def test_the_embedded_sender_delivers_when_woken(service, settings):
     assert_well_formed(service)
 
 
-async def test_push_round_job_reports_its_outcome(service, http, signer):
+async def test_push_round_job_reports_its_outcome(service, http, signer, settings):
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, 201)
     await news()
-    assert await push_sender.push_round({"client": http, "signer": signer}) == {"sent": 1, "retried": 0, "failed": 0,
-                                                                                "expired": 0}
+    figures = await push_sender.push_round({"client": http, "signer": signer, "settings": settings})
+    assert figures == {"sent": 1, "retried": 0, "failed": 0, "expired": 0, "mail_sent": 0, "mail_retried": 0,
+                       "mail_failed": 0}
 
 
 async def test_a_wake_during_a_round_is_not_lost(service, settings, monkeypatch):

@@ -1,0 +1,30 @@
+"""One background round: everything that happens outside a request, in the order it feeds itself.
+
+Surveys whose time has come make notifications and mails; notifications fan out to deliveries and are
+pushed; queued mail goes to the mail server. Each step is guarded on its own so that one failing step
+(a mail server that is down) never holds back the others. Rounds may overlap: every step claims its rows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.services import clock, outbox, push
+from app.settings import Settings
+
+log = logging.getLogger("tsunagu.jobs")
+
+
+async def run_round(settings: Settings, client, signer: push.VapidSigner) -> dict:
+    figures: dict = {}
+    try:
+        stats = await push.run_once(client, signer)
+        figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)
+    except Exception:  # logged, and the next round tries again
+        log.exception("push round failed")
+    try:
+        mails = await outbox.deliver_due(settings.smtp, settings.var_dir / "mail", clock.now())
+        figures.update(mail_sent=mails.sent, mail_retried=mails.retried, mail_failed=mails.failed)
+    except Exception:
+        log.exception("mail round failed")
+    return figures
