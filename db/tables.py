@@ -443,6 +443,7 @@ class SurveyQuestion(Table):
     survey = ForeignKey(references=Survey, on_delete=OnDelete.cascade, index=True)
     position = Integer(default=0)
     kind = Varchar(length=16, required=True)  # single | multiple | scale | short | long
+    key = Varchar(length=32, default="")  # a template question the dashboard reads, e.g. "intent_to_move"
     text = Varchar(length=300, required=True)
     required = Boolean(default=True)
     options = JSON(default="[]")  # choices; for a scale the labels of 1 and 5
