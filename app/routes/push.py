@@ -18,7 +18,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services import clock, push
+from app.services import clock, programs, push
 from app.services.devices import device_label
 from app.services.push import Preferences, PushRefused, Target
 from app.services.reference import PREFECTURE_CODES, PREFECTURES
@@ -366,10 +366,7 @@ async def announce_program(request: Request, program_id: int) -> None:
     if program is None or program["status"] != "published":
         return
     app = request.app
-    if app.get_handler_index_by_name("get_program") is not None:
-        url = app.route_reverse("get_program", program_id=program_id)
-    else:
-        url = f"/programs/{program_id}"
+    url = programs.program_path(program_id)
     topic = "events" if program["kind"] == "event" else "programs"
     if await Notification.exists().where((Notification.url == url) & Notification.topic.is_in(["programs", "events"])):
         return

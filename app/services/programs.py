@@ -35,6 +35,11 @@ CAPACITY_MAX = 500
 URL = re.compile(r"^https?://[^\s<>\"']+$")
 
 
+def program_path(program_id: int) -> str:
+    """The program's public page (routes/programs.py `get_program`), for links in notices and pushes."""
+    return f"/programs/{program_id}"
+
+
 class WorkflowRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -311,7 +316,7 @@ async def _promote_first_waitlisted(program_id: int, now: datetime) -> int | Non
         # (PostgreSQL, read committed) that member left the waitlist after our read: seat back, try the next one.
         await Program.update({Program.seats_taken: Program.seats_taken - 1}).where(Program.id == program_id)
     await notices.notify(first["account"], _("A place opened up: %(title)s", title=seat[0]["title"]),
-                         _("You were on the waiting list and are now accepted."), now=now)
+                         _("You were on the waiting list and are now accepted."), url=program_path(program_id), now=now)
     return first["id"]
 
 

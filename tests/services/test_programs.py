@@ -833,3 +833,12 @@ async def test_the_public_list_shows_reviewed_programs_only_with_its_filters(sce
     assert await listed(theme="education", limit=1) == [elsewhere]  # the limit counts matching programs
     rows = await programs.public_programs(area_id=scene.other_area, now=now)
     assert [(r["title"], r["area_name"]) for r in rows] == [("樽前の教室", "樽前")]
+
+
+
+async def test_the_promotion_notice_links_to_the_program(scene):
+    program_id = await factories.program(scene.area, capacity=1)
+    first, second = await members(2)
+    assert [await apply(program_id, person) for person in (first, second)] == ["accepted", "waitlisted"]
+    await programs.cancel((await application_of(program_id, first))["id"], first.member_id, clock.now())
+    assert [n["url"] for n in await notices_of(second.account_id)] == [f"/programs/{program_id}"]
