@@ -32,8 +32,9 @@ migrate: install
 demo: migrate
 	$(PY) -m app demo
 
+# BASE_URL follows PORT unless given: passkeys are bound to the exact origin the browser sees.
 run: demo
-	$(PY) -m app serve --host $(HOST) --port $(PORT)
+	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(PY) -m app serve --host $(HOST) --port $(PORT)
 
 admin: migrate
 	$(PY) -m app admin
