@@ -12,7 +12,22 @@ from app.services import clock, login_sessions
 from app.services.passkeys import NewPasskey, passkey_row
 from app.services.reference import INTERESTS, PREFECTURE_CODES, TIES
 from db.engine import atomic
-from db.tables import Account, Area, AreaFollow, AuditLog, Member, OneTimeToken, Passkey
+from db.tables import (
+    Account,
+    Application,
+    Area,
+    AreaFollow,
+    AuditLog,
+    Inquiry,
+    InquiryMessage,
+    Member,
+    OneTimeToken,
+    Passkey,
+    PushSubscription,
+    Redemption,
+    SurveyResponse,
+    WalletPass,
+)
 
 # Shown on the registration page and recorded with each member: a new version asks for new consent.
 PRIVACY_POLICY_VERSION = "2026-11-01"
@@ -267,6 +282,49 @@ async def export_data(account_id: int) -> dict:
         "followed_areas": [a["name"] for a in areas],
         "passkeys": passkeys,
         "sessions": [{k: v for k, v in s.items() if k != "id"} for s in sessions],
+        **(await _activity(account_id, member_id)),
+    }
+
+
+async def _activity(account_id: int, member_id: int | None) -> dict:
+    """What the member did with the other capabilities: applications, passes and their uses, surveys
+    answered, push devices, and inquiries with the desk's replies (not the desk's internal notes)."""
+    applications = await Application.select(
+        Application.program.title.as_alias("program"), Application.status, Application.motivation,
+        Application.answers, Application.created_at, Application.attended_at,
+    ).where(Application.member == member_id).output(load_json=True) if member_id else []
+    passes = await WalletPass.select(
+        WalletPass.id, WalletPass.entry_pass.name.as_alias("pass"), WalletPass.status, WalletPass.activated_at,
+        WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
+    ).where(WalletPass.member == member_id) if member_id else []
+    uses = await Redemption.select(
+        Redemption.offer.title.as_alias("offer"), Redemption.shop.name.as_alias("shop"), Redemption.redeemed_at,
+        Redemption.undone_at,
+    ).where(Redemption.wallet_pass.is_in([p["id"] for p in passes])) if passes else []
+    surveys = await SurveyResponse.select(
+        SurveyResponse.survey.title.as_alias("survey"), SurveyResponse.submitted_at,
+    ).where(SurveyResponse.account == account_id)
+    devices = await PushSubscription.select(PushSubscription.device_label, PushSubscription.created_at).where(
+        PushSubscription.account == account_id)
+    asked = await Inquiry.select(
+        Inquiry.id, Inquiry.reference, Inquiry.category, Inquiry.status, Inquiry.name, Inquiry.email, Inquiry.phone,
+        Inquiry.created_at,
+    ).where(Inquiry.account == account_id)
+    messages = await InquiryMessage.select(
+        InquiryMessage.inquiry, InquiryMessage.kind, InquiryMessage.body, InquiryMessage.created_at,
+    ).where(InquiryMessage.inquiry.is_in([i["id"] for i in asked]) & (InquiryMessage.kind != "note")).order_by(
+        InquiryMessage.id) if asked else []
+    return {
+        "applications": applications,
+        "wallet_passes": [{k: v for k, v in p.items() if k != "id"} for p in passes],
+        "pass_uses": uses,
+        "surveys_answered": surveys,
+        "push_devices": devices,
+        "inquiries": [
+            {**{k: v for k, v in i.items() if k != "id"},
+             "messages": [{k: v for k, v in m.items() if k != "inquiry"} for m in messages if m["inquiry"] == i["id"]]}
+            for i in asked
+        ],
     }
 
 
@@ -291,6 +349,9 @@ async def delete_account(account_id: int) -> None:
                     Member.interests: [],
                 }
             ).where(Member.id == member["id"])
+        # The desk keeps the thread (what was asked and answered) but no longer who asked or how to reach them.
+        await Inquiry.update({Inquiry.name: "退会済み", Inquiry.email: "", Inquiry.phone: ""}).where(
+            Inquiry.account == account_id)
         await Account.update(
             {
                 Account.status: "deleted",

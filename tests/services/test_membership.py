@@ -7,7 +7,7 @@ import pytest
 from app.services import clock, login_sessions, membership, one_time_links
 from app.services.membership import ProfileInvalid
 from db.engine import is_unique_violation
-from db.tables import Account, AreaFollow, LoginSession, Member, OneTimeToken, Passkey
+from db.tables import Account, AreaFollow, Inquiry, InquiryMessage, LoginSession, Member, OneTimeToken, Passkey
 from tests import factories
 
 GOOD = {"display_name": "つなぐ太郎", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01"}
@@ -122,6 +122,48 @@ async def test_export_contains_profile_areas_and_passkeys_but_no_secrets():
     assert len(data["passkeys"]) == 1
     assert "public_key" not in data["passkeys"][0]
     assert "webauthn_user_id" not in data["account"]
+
+
+async def test_export_covers_applications_passes_surveys_devices_and_inquiries_without_desk_notes():
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from app.services import inquiries, push, surveys
+    from tests.push_service import Device
+
+    area_id = await factories.area()
+    registered = await factories.member(email="hanako@example.jp", area_ids=[area_id])
+    program_id = await factories.program(area_id, title="ウトナイ湖の野鳥観察会")
+    await factories.attendance(program_id, registered.member_id)
+    pass_id = await factories.entry_pass()
+    await factories.wallet_pass(registered.member_id, pass_id, clock.now())
+    survey_id = await factories.open_survey([{"kind": "short", "text": "ひとこと", "required": False}],
+                                            [registered.account_id], title="参加後アンケート")
+    await surveys.submit(survey_id, registered.account_id, {}, clock.now())
+    device = Device("d", "https://push.example/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
+    await push.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
+    asked = await factories.inquiry(registered.account_id, contact_method="app")
+    staff = await factories.staff_account()
+    await inquiries.add_note(asked["id"], staff, "内部メモ：電話済み")
+
+    data = await membership.export_data(registered.account_id)
+    assert [a["program"] for a in data["applications"]] == ["ウトナイ湖の野鳥観察会"]
+    assert [p["pass"] for p in data["wallet_passes"]] == ["苫小牧エントリーパス"]
+    assert [s["survey"] for s in data["surveys_answered"]] == ["参加後アンケート"]
+    assert [d["device_label"] for d in data["push_devices"]] == ["iPhone"]
+    [inquiry] = data["inquiries"]
+    assert inquiry["reference"] == asked["reference"]
+    assert [m["kind"] for m in inquiry["messages"]] == ["asker"]  # the desk's note stays with the desk
+
+
+async def test_deleting_an_account_forgets_who_asked_the_desk():
+    registered = await factories.member(email="gone@example.jp")
+    asked = await factories.inquiry(registered.account_id, phone="0144-00-0000")
+    await membership.delete_account(registered.account_id)
+    row = await Inquiry.select().where(Inquiry.id == asked["id"]).first()
+    assert (row["name"], row["email"], row["phone"]) == ("退会済み", "", "")
+    assert await InquiryMessage.count().where(InquiryMessage.inquiry == asked["id"]) == 1
 
 
 async def test_deleting_an_account_removes_personal_data_and_keeps_an_anonymous_tombstone():
