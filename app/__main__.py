@@ -1,10 +1,11 @@
-"""Command line: `python -m app serve | demo`."""
+"""Command line: `python -m app serve | demo | admin | worker | export <file.zip> | restore <file.zip>`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from app.settings import Settings
 from db.engine import bind, make_engine
@@ -51,6 +52,37 @@ def run_worker(settings: Settings, concurrency: int) -> None:
     loop.run_until_complete(process.start())
 
 
+def run_export(settings: Settings, path: str) -> int:
+    """The handover archive: every table and every upload in one ZIP (README: "Handover")."""
+    from app.services.handover import export_archive
+
+    bind(make_engine(settings.database_url))
+    try:
+        summary = asyncio.run(export_archive(Path(path), settings.var_dir, actor_id=None, via="command line"))
+    except OSError as error:  # a folder that does not exist, a full disk: say so without a traceback
+        print(f"could not write {path}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"{summary.path}: {sum(summary.rows.values())} rows in {len(summary.rows)} tables, {summary.uploads} uploads")
+    return 0
+
+
+def run_restore(settings: Settings, path: str) -> int:
+    """A handover archive into this installation's empty, migrated database; refuses with the reason otherwise."""
+    from app.i18n import current_locale
+    from app.services.handover import HandoverRefused, restore_archive
+
+    current_locale.set(settings.default_locale)
+    bind(make_engine(settings.database_url))
+    try:
+        summary = asyncio.run(restore_archive(Path(path), settings.var_dir))
+    except HandoverRefused as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
+    print(f"restored {sum(summary.rows.values())} rows in {len(summary.rows)} tables and {summary.uploads} uploads "
+          f"from {summary.manifest.get('created_at')} (Tsunagu {summary.manifest.get('app_version')})")
+    return 0
+
+
 def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -77,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("admin", help="print a one-time link that makes a staff (admin) account")
     worker_cmd = commands.add_parser("worker", help="send push notifications from the Redis queue (scaled out)")
     worker_cmd.add_argument("--concurrency", type=int, default=2)
+    export_cmd = commands.add_parser("export", help="write every table and upload to a ZIP for handover")
+    export_cmd.add_argument("file", help="the .zip to write")
+    restore_cmd = commands.add_parser("restore", help="restore a handover ZIP into an empty, migrated database")
+    restore_cmd.add_argument("file", help="the .zip made by export")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env()
@@ -88,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         run_admin(settings)
     elif args.command == "worker":
         run_worker(settings, args.concurrency)
+    elif args.command == "export":
+        return run_export(settings, args.file)
+    elif args.command == "restore":
+        return run_restore(settings, args.file)
     return 0
 
 
