@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from app.services import clock, outbox, push
+from app.services import clock, outbox, push, surveys
 from app.settings import Settings
 
 log = logging.getLogger("tsunagu.jobs")
@@ -17,6 +17,12 @@ log = logging.getLogger("tsunagu.jobs")
 
 async def run_round(settings: Settings, client, signer: push.VapidSigner) -> dict:
     figures: dict = {}
+    try:
+        due = await surveys.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
+                                         site_name=settings.branding.site_name, locale=settings.default_locale)
+        figures.update(surveys_closed=due.closed, survey_invitations=due.invited, survey_reminders=due.reminded)
+    except Exception:
+        log.exception("survey round failed")
     try:
         stats = await push.run_once(client, signer)
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)
