@@ -24,6 +24,7 @@ from litestar import Litestar
 from playwright.sync_api import BrowserContext, CDPSession, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from app.auth import AUTH_COOKIE
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import USE_POSTGRES, make_settings, reset_database
@@ -49,6 +50,8 @@ PHONE = {
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 10
 ACTION_TIMEOUT_MS = 10_000
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "ja-JP"}
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by the mark added here
@@ -211,6 +214,24 @@ def context(browser, live_server):
 def page(context) -> Page:
     """A tab in `context`."""
     return context.new_page()
+
+
+@pytest.fixture
+def open_browser(browser, live_server):
+    """Opens a browser profile of its own for one person, logged in with `session` if given; closes them all."""
+    contexts: list[BrowserContext] = []
+
+    def open_as(session: str | None = None, device: dict = PHONE) -> Page:
+        context = browser.new_context(base_url=live_server.url, **device)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        contexts.append(context)
+        if session:
+            context.add_cookies([{"name": AUTH_COOKIE, "value": session, "url": live_server.url}])
+        return context.new_page()
+
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 # --- helpers ---------------------------------------------------------------------------------------

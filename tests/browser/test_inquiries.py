@@ -10,37 +10,16 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from app.auth import AUTH_COOKIE
 from app.services import inquiries, login_sessions, outbox
 from db.tables import OutboxMail, PortalBlock
 from tests import factories
-from tests.browser.conftest import ACTION_TIMEOUT_MS, PHONE, LiveServer, run_async
+from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
 
-DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "ja-JP"}
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 QUESTION = "夏の3か月だけ苫小牧で暮らしたいと考えています。\nお試し住宅はありますか。"
 REFERENCE = re.compile(r"^Q-\d{4}-[2-9A-HJ-NP-Z]{4}$")
 
-
-@pytest.fixture
-def open_browser(browser: Browser, live_server: LiveServer):
-    """Opens a browser profile of its own for one person, logged in with `session` if given; closes them all."""
-    contexts: list[BrowserContext] = []
-
-    def open_as(session: str | None = None, device: dict = PHONE) -> Page:
-        context = browser.new_context(base_url=live_server.url, **device)
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        contexts.append(context)
-        if session:
-            context.add_cookies([{"name": AUTH_COOKIE, "value": session, "url": live_server.url}])
-        return context.new_page()
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 async def the_desk() -> str:

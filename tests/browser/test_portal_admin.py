@@ -6,38 +6,18 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import expect
 
-from app.auth import AUTH_COOKIE
 from app.services import login_sessions
 from tests import factories
-from tests.browser.conftest import ACTION_TIMEOUT_MS, PHONE, LiveServer, run_async
+from tests.browser.conftest import DESKTOP, run_async
 
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "ja-JP"}
 HERO_TITLE = "港と森のまちで、週末だけの暮らしを。"
 HERO_BODY = "新千歳空港から車で20分。ふるさと住民になって、まちを体験してみませんか。"
 CARD_TITLE = "二地域居住の相談会"
 CARD_URL = "https://iju.example.jp/soudan"
 
-
-@pytest.fixture
-def open_browser(browser: Browser, live_server: LiveServer):
-    """A browser profile of its own per person, logged in with `session` if given; all closed at the end."""
-    contexts: list[BrowserContext] = []
-
-    def open_as(session: str | None = None, device: dict = PHONE) -> Page:
-        context = browser.new_context(base_url=live_server.url, **device)
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        contexts.append(context)
-        if session:
-            context.add_cookies([{"name": AUTH_COOKIE, "value": session, "url": live_server.url}])
-        return context.new_page()
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 async def staff_session() -> str:

@@ -15,14 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from app.auth import AUTH_COOKIE
 from app.services import clock, login_sessions, programs
 from app.services.signed_tokens import TokenSigner
 from tests import factories
-from tests.browser.conftest import ACTION_TIMEOUT_MS, PHONE, LiveServer, run_async
+from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 AREA = "勇払"
@@ -43,29 +41,10 @@ ATTENDED = "参加済み"
 ONE_SEAT_LEFT = "残り1席（定員1名）"
 FULL = "満席（キャンセル待ちで申し込めます）"
 NOT_ACCEPTED_AT_VENUE = f"参加を記録できるのは参加決定の方だけです。この方の申し込みは「{WAITLISTED}」です。"
-DESKTOP = {"viewport": {"width": 1280, "height": 900}, "locale": "ja-JP"}
-NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 # --- people ----------------------------------------------------------------------------------------------
 
-
-@pytest.fixture
-def open_browser(browser: Browser, live_server: LiveServer):
-    """Opens a browser profile of its own for one person, logged in with `session` if given; closes them all."""
-    contexts: list[BrowserContext] = []
-
-    def open_as(session: str | None = None, device: dict = PHONE) -> Page:
-        context = browser.new_context(base_url=live_server.url, **device)
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        contexts.append(context)
-        if session:
-            context.add_cookies([{"name": AUTH_COOKIE, "value": session, "url": live_server.url}])
-        return context.new_page()
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 async def editor_of_new_area() -> tuple[int, int]:

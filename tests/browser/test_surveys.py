@@ -20,8 +20,7 @@ from app.services.survey_templates import FOLLOW_UP
 from app.settings import Smtp
 from db.tables import SurveyResponse
 from tests import factories
-from tests.browser.conftest import run_async
-from tests.browser.test_programs import DESKTOP, NO_SIDEWAYS_SCROLL, open_browser  # noqa: F401 (its fixture)
+from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
 
 PROGRAM = "勇払の牧場で酪農体験"
 MEMBER = "参加 はるか"
@@ -101,7 +100,7 @@ def answer_all_but_the_fourth(member: Page) -> None:
 
 
 def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_staff_chart_and_export_it(
-        open_browser, live_server):  # noqa: F811
+        open_browser, live_server):
     people = run_async(scene())
 
     staff = open_browser(people["staff"], device=DESKTOP)
