@@ -22,8 +22,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Chromium prints the yearly report to PDF and runs the browser tests; the CJK fonts are for both.
 chromium:
-	@test -x $(CHROMIUM) || { echo "installing Debian's chromium for the browser tests"; \
+	@test -x $(CHROMIUM) || { echo "installing Debian's chromium (report PDFs, browser tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 migrate: install
@@ -34,6 +35,7 @@ demo: migrate
 
 # BASE_URL follows PORT unless given: passkeys are bound to the exact origin the browser sees.
 run: demo
+	@$(MAKE) -s chromium || echo "chromium could not be installed: the yearly report's PDF download will say how to print it instead"
 	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(PY) -m app serve --host $(HOST) --port $(PORT)
 
 admin: migrate

@@ -296,4 +296,355 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_wallet_demo())
     created.update(await load_article_demo())
     created.update(await load_program_demo())
+    created.update(await load_desk_demo())
+    created.update(await load_featured_demo())
+    created.update(await load_kpi_demo())
+    created.update(await load_survey_demo())
     return created
+
+
+# The consultation desk: its contact details (a portal block staff edit) and a few saved answers.
+DESK = {
+    "kind": "desk",
+    "key": "desk",
+    "title": "ふるさと住民 相談窓口",
+    "body": "二地域居住や移住のご相談を、電話・メール・ウェブフォームで受け付けています。",
+    "fields": {"phone": "0144-32-6111", "email": "furusato-desk@city.tomakomai.example", "hours": "平日 8:45〜17:15"},
+    "position": 90,
+}
+REPLY_TEMPLATES = [
+    {
+        "title": "受付のお礼と回答までの目安",
+        "category": "",
+        "body": "{name} 様\n\nお問い合わせ（受付番号 {reference}）をいただき、ありがとうございます。\n"
+                "担当者が確認のうえ、3営業日以内にご連絡いたします。",
+    },
+    {
+        "title": "お試し住宅のご案内",
+        "category": "dual_residence",
+        "body": "苫小牧市では、二地域居住や移住を考えている方向けに、家具・家電つきの「お試し住宅」を"
+                "1週間から最長1か月までご利用いただけます。\n空き状況とお申し込み方法をご案内しますので、"
+                "ご希望の時期と人数をお知らせください。",
+    },
+    {
+        "title": "空き家バンクのご案内",
+        "category": "housing",
+        "body": "市内の空き家は「苫小牧市空き家バンク」に掲載しています。気になる物件があれば、"
+                "見学の日程を調整しますので、物件番号をお知らせください。",
+    },
+]
+
+
+async def load_desk_demo() -> dict[str, int]:
+    """The desk block, keyed by key, and the saved answers, keyed by title."""
+    from db.tables import ReplyTemplate
+
+    created = {"desk": 0, "reply_templates": 0}
+    if not await PortalBlock.exists().where(PortalBlock.key == DESK["key"]):
+        await PortalBlock(**DESK).save()
+        created["desk"] += 1
+    for row in REPLY_TEMPLATES:
+        if not await ReplyTemplate.exists().where(ReplyTemplate.title == row["title"]):
+            await ReplyTemplate(**row, updated_at=clock.now()).save()
+            created["reply_templates"] += 1
+    return created
+
+
+async def load_featured_demo() -> dict[str, int]:
+    """The portal's featured items: the demo's first public program and its two newest articles (only when
+    staff have not chosen any yet)."""
+    from app.services.programs import PUBLIC_STATUSES
+
+    created = {"featured": 0}
+    if await PortalBlock.exists().where(PortalBlock.key == "featured"):
+        return created
+    programs = await Program.select(Program.id).where(Program.status.is_in(list(PUBLIC_STATUSES))).order_by(
+        Program.starts_at).limit(1)
+    articles = await Article.select(Article.id).where(Article.status == "published").order_by(
+        Article.published_at, ascending=False).limit(2)
+    await PortalBlock(kind="featured", key="featured", title="featured", position=80,
+                      fields={"programs": [p["id"] for p in programs], "articles": [a["id"] for a in articles]}).save()
+    created["featured"] += 1
+    return created
+
+
+# The KPI dashboard and the yearly report: a believable year of activity (members from around Japan, pass
+# uses, three past programs with attendance and a follow-up survey), this year's targets and report drafts.
+# Dates are counted back from today, so the dashboard always has a year to show. All or nothing, once.
+KPI_DEMO_MARK = "demo-member-"
+KPI_DEMO_MEMBERS = 60
+DEMO_NAMES = (
+    "佐藤 美咲", "鈴木 大輔", "高橋 由美", "田中 翔太", "伊藤 直子", "渡辺 健", "山本 彩", "中村 拓也", "小林 恵",
+    "加藤 陽介", "吉田 真由", "山田 隆", "佐々木 希", "山口 誠", "松本 奈々", "井上 亮", "木村 智子", "林 浩二",
+)
+# (JIS code, municipality, weight): mostly the Tokyo area and Sapporo, as the seeds describe the audience.
+DEMO_HOMES = (
+    ("13", "世田谷区", 9), ("13", "杉並区", 5), ("13", "港区", 4), ("14", "横浜市", 6), ("14", "川崎市", 3),
+    ("11", "さいたま市", 4), ("12", "千葉市", 3), ("01", "札幌市", 8), ("01", "千歳市", 2), ("27", "大阪市", 4),
+    ("23", "名古屋市", 2), ("04", "仙台市", 2), ("40", "福岡市", 2), ("26", "京都市", 1), ("99", "", 1),
+)
+DEMO_TIES = (("furusato_tax", 8), ("workation", 6), ("visitor", 7), ("products", 4), ("former_resident", 3),
+             ("family", 3), ("dual_residence", 3), ("migration", 2))
+PAST_PROGRAMS = [
+    {"area": "yufutsu", "title": "勇払 初夏の牧場ボランティア", "summary": "放牧地の柵直しと子牛の世話を手伝う1日。",
+     "days_ago": 150, "hour": 9, "attendees": 9},
+    {"area": "tarumae", "title": "樽前 海岸清掃と浜のバーベキュー交流会", "summary": "地域の方と一緒に海岸をきれいにし、夕方は交流会。",
+     "days_ago": 95, "hour": 10, "attendees": 10},
+    {"area": "uenae-misawa", "title": "植苗 じゃがいも収穫と農家民泊", "summary": "収穫作業のあと、農家に泊まって夕食を囲みます。",
+     "days_ago": 50, "hour": 8, "attendees": 7},
+]
+KPI_TARGETS = {"registrations": 100, "activations": 60, "redemptions": 150, "response_rate": 60}
+AREA_PARTICIPANT_TARGET = 10
+REPORT_DRAFTS = {
+    "effects": "今年度は首都圏を中心に、ふるさと住民の登録が着実に増えました。ふるさと納税をきっかけに登録した方が多く、"
+               "エントリーパスを使って実際に苫小牧を訪れる方も増えています。\n\n"
+               "勇払・樽前・植苗の3地域で実施した地域プログラムには延べ26人が参加し、参加後アンケートでは"
+               "半数近くが二地域居住や移住に関心があると答えました。",
+    "issues": "冬期は協力店舗の利用とプログラムの参加が落ち込みます。また、登録後に一度もパスを使っていない方が"
+              "一定数いるため、来訪のきっかけづくりが課題です。\n\n"
+              "駅前・中心街ではプログラムを実施できず、地域ごとの参加者目標に差が出ました。",
+    "direction": "次年度は冬の体験プログラムを新たに企画し、オンライン交流会から現地参加につなげる流れを強化します。"
+                 "協力店舗を飲食店中心に広げ、パスの利用を週末以外にも促します。\n\n"
+                 "プレミアム会員の要件を満たす方には、地域の担い手として継続して関われる場を案内します。",
+}
+
+
+async def load_kpi_demo() -> dict[str, int]:
+    """This year's targets and report drafts (each unless staff set it), and a year of demo activity (once)."""
+    from app.services.programs import fiscal_year_of
+    from db.engine import atomic
+    from db.tables import Account, KpiTarget, ReportSection
+
+    created = {"kpi_targets": 0, "report_sections": 0, "kpi_members": 0}
+    now = clock.now()
+    year = fiscal_year_of(now)
+    area_ids = [a["id"] for a in await Area.select(Area.id)]
+    async with atomic(Account._meta.db):
+        wanted = [(metric, 0, value) for metric, value in KPI_TARGETS.items()]
+        wanted += [("participants", area_id, AREA_PARTICIPANT_TARGET) for area_id in area_ids]
+        for metric, area_id, value in wanted:
+            if not await KpiTarget.exists().where((KpiTarget.fiscal_year == year) & (KpiTarget.metric == metric)
+                                                  & (KpiTarget.area_id == area_id)):
+                await KpiTarget(fiscal_year=year, metric=metric, area_id=area_id, value=value, updated_at=now).save()
+                created["kpi_targets"] += 1
+        for key, body in REPORT_DRAFTS.items():
+            if not await ReportSection.exists().where((ReportSection.fiscal_year == year) & (ReportSection.key == key)):
+                await ReportSection(fiscal_year=year, key=key, body=body, updated_at=now).save()
+                created["report_sections"] += 1
+    if not await Account.exists().where(Account.webauthn_user_id.like(KPI_DEMO_MARK + "%")):
+        created["kpi_members"] = await _load_demo_year(now)
+    return created
+
+
+async def _load_demo_year(now: datetime) -> int:
+    """Members registering through the year, their pass uses, three past programs with attendance and a
+    follow-up survey. Random but seeded: the same believable year on every machine."""
+    import random
+
+    from app.services.membership import format_member_no
+    from app.services.redemption import limit_of
+    from app.services.survey_templates import RESIDENCE_INTENT
+    from app.services.wallet import new_short_code
+    from app.settings import Branding
+    from db.engine import atomic
+    from db.tables import (
+        Account,
+        Application,
+        AreaFollow,
+        Member,
+        Redemption,
+        Survey,
+        SurveyAnswer,
+        SurveyInvitation,
+        SurveyQuestion,
+        SurveyResponse,
+        WalletPass,
+    )
+
+    rng = random.Random(2026)
+    areas = {a["slug"]: a["id"] for a in await Area.select(Area.id, Area.slug)}
+    entry_pass = await Pass.select(Pass.id).where(Pass.name == PASS["name"]).first()
+    if not areas or entry_pass is None:
+        return 0
+    today = to_tokyo(now).date()
+    april = today.replace(month=4, day=1) if today.month >= 4 else today.replace(year=today.year - 1, month=4, day=1)
+    first_day = datetime.combine(april, time(9), TOKYO)
+    if (now - first_day).days < 120:  # early in a year: begin in the last one, so the charts have a shape
+        first_day -= timedelta(days=365)
+    span = (now - first_day).total_seconds()
+    in_pass = [row["offer"] for row in await PassOffer.select(PassOffer.offer).where(PassOffer.entry_pass == entry_pass["id"])]
+    offers = await Offer.select(Offer.id, Offer.shop, Offer.limit_kind, Offer.limit_count).where(Offer.id.is_in(in_pass))
+    homes = [(code, town) for code, town, weight in DEMO_HOMES for _ in range(weight)]
+    ties = [tie for tie, weight in DEMO_TIES for _ in range(weight)]
+    prefix = Branding().member_no_prefix
+
+    async with atomic(Account._meta.db):
+        members: list[dict] = []
+        for n in range(KPI_DEMO_MEMBERS):
+            # Registrations pick up over the year: later weeks get more of them.
+            registered = first_day + timedelta(seconds=span * ((n + rng.random()) / KPI_DEMO_MEMBERS) ** 0.8)
+            prefecture, town = rng.choice(homes)
+            account = Account(role="member", display_name=DEMO_NAMES[n % len(DEMO_NAMES)],
+                              webauthn_user_id=f"{KPI_DEMO_MARK}{n:03d}", created_at=registered)
+            await account.save()
+            member = Member(account=account.id, member_no=f"pending-{KPI_DEMO_MARK}{n:03d}", home_prefecture=prefecture,
+                            home_municipality=town, ties=sorted(set(rng.sample(ties, rng.choice((1, 1, 2))))),
+                            consent_version="demo", consent_at=registered, created_at=registered)
+            await member.save()
+            await Member.update({Member.member_no: format_member_no(prefix, member.id)}).where(Member.id == member.id)
+            followed = rng.sample(sorted(areas.values()), rng.choice((1, 1, 2)))
+            await AreaFollow.insert(*[AreaFollow(member=member.id, area=area_id) for area_id in followed])
+            members.append({"id": member.id, "account": account.id, "registered": registered, "home": prefecture})
+
+        # Most activate the pass within weeks of registering and use a few offers while it is valid,
+        # more often at weekends and around lunch and dinner.
+        for member in members:
+            activated = member["registered"] + timedelta(days=rng.randint(0, 20), hours=rng.randint(0, 8))
+            if rng.random() > 0.65 or activated >= now:
+                continue
+            wallet_pass = WalletPass(member=member["id"], entry_pass=entry_pass["id"], short_code=new_short_code(),
+                                     activated_at=activated, expires_at=activated + timedelta(days=PASS["validity_days"]))
+            await wallet_pass.save()
+            taken: set[tuple[int, str]] = set()
+            for _use in range(rng.choice((0, 1, 2, 3, 3, 4, 5, 6))):
+                day = to_tokyo(activated).date() + timedelta(days=rng.randint(0, PASS["validity_days"] - 1))
+                if rng.random() < 0.5:
+                    day += timedelta(days=(rng.choice((5, 6)) - day.weekday()) % 7)  # the coming weekend
+                moment = datetime.combine(day, time(rng.choice((10, 11, 12, 12, 13, 15, 18, 18, 19))), TOKYO)
+                moment += timedelta(minutes=rng.randint(0, 59))
+                offer = rng.choice(offers)
+                key, _slots = limit_of(offer, moment)
+                if moment >= now or (offer["id"], key) in taken:
+                    continue
+                taken.add((offer["id"], key))
+                await Redemption(wallet_pass=wallet_pass.id, offer=offer["id"], shop=offer["shop"], limit_key=key,
+                                 client_nonce=f"demo-{wallet_pass.id}-{offer['id']}-{key}", redeemed_at=moment,
+                                 home_prefecture=member["home"]).save()
+
+        # Past programs: those who had registered by then applied; most came; a week later, a survey.
+        intending: list[int] = []
+        for row in PAST_PROGRAMS:
+            starts_at = datetime.combine(today - timedelta(days=row["days_ago"]), time(row["hour"]), TOKYO)
+            if starts_at < first_day or row["area"] not in areas:
+                continue
+            eligible = [m for m in members if m["registered"] < starts_at - timedelta(days=10)]
+            applicants = rng.sample(eligible, min(len(eligible), row["attendees"] + 1, 10))
+            program = Program(area=areas[row["area"]], kind="program", title=row["title"], summary=row["summary"],
+                              body=row["summary"], starts_at=starts_at, ends_at=starts_at + timedelta(hours=7),
+                              apply_from=starts_at - timedelta(days=40), apply_until=starts_at - timedelta(days=5),
+                              capacity=10, seats_taken=len(applicants), status="completed",
+                              published_at=starts_at - timedelta(days=40), created_at=starts_at - timedelta(days=45),
+                              updated_at=starts_at)
+            await program.save()
+            attended = applicants[: row["attendees"]]
+            for index, member in enumerate(applicants):
+                came = index < row["attendees"]
+                await Application(program=program.id, member=member["id"], status="attended" if came else "accepted",
+                                  created_at=starts_at - timedelta(days=rng.randint(6, 30)),
+                                  updated_at=starts_at, attended_at=starts_at if came else None).save()
+            opens_at = starts_at + timedelta(days=7)
+            survey = Survey(title=f"{row['title']} 参加後アンケート", status="closed", target={"kind": "program",
+                            "program": program.id}, program=program.id, follow_up_days=7, open_days=14, opens_at=opens_at,
+                            closes_at=opens_at + timedelta(days=14), invited_at=opens_at, created_at=starts_at,
+                            updated_at=opens_at, published_at=starts_at)
+            await survey.save()
+            question = SurveyQuestion(survey=survey.id, position=0, kind="single", key="intent_to_move",
+                                      text=RESIDENCE_INTENT.text, options=list(RESIDENCE_INTENT.options))
+            await question.save()
+            last = len(RESIDENCE_INTENT.options) - 1
+            for member in attended:
+                await SurveyInvitation(survey=survey.id, account=member["account"], created_at=opens_at).save()
+                if rng.random() < 0.3:  # about seven in ten answer
+                    continue
+                answered_at = opens_at + timedelta(days=rng.randint(0, 6), hours=rng.randint(1, 12))
+                response = SurveyResponse(survey=survey.id, account=member["account"], home_prefecture=member["home"],
+                                          submitted_at=answered_at)
+                await response.save()
+                choice = rng.choice((0, 1, 1, 2, 3, 3, last, last, last))
+                await SurveyAnswer(response=response.id, question=question.id, choice=choice).save()
+                await SurveyInvitation.update({SurveyInvitation.responded_at: answered_at}).where(
+                    (SurveyInvitation.survey == survey.id) & (SurveyInvitation.account == member["account"]))
+                if choice != last:
+                    intending.append(member["id"])
+        # A few of the most involved are premium until the end of the fiscal year (the national scheme's renewal).
+        premium_until = april.replace(year=april.year + 1) - timedelta(days=1)
+        for member_id in intending[::3]:
+            await Member.update({Member.tier: "premium", Member.premium_until: premium_until}).where(Member.id == member_id)
+    return len(members)
+
+
+# Surveys: the post-program template, sent five days ago to the participants of the latest completed program
+# that demo members attended, with their answers so the results page has charts and comments to show. Only
+# demo members (KPI_DEMO_MARK) ever answer: a real installation's members are never made to say anything.
+SURVEY_DEMO_SUFFIX = " ふりかえりアンケート"
+SURVEY_DEMO_COMMENTS = (
+    "牧場の方が丁寧に教えてくださり、作業の大変さと楽しさの両方がわかりました。",
+    "地元の方との夕食の時間がいちばん印象に残っています。次は家族で来たいです。",
+    "集合場所までの交通が少しわかりにくかったので、地図があると助かります。",
+    "作業時間がもう少し長くてもよかったです。2日間のプログラムがあれば参加したいです。",
+    "参加者同士で連絡を取り合えるようになり、帰ってからもつながりが続いています。",
+)
+# Which option people pick, by the template's question position: come back (most would), dual residence or moving.
+SURVEY_DEMO_SINGLE = {1: (0, 0, 0, 1, 1, 1, 2, 3), 3: (0, 1, 1, 2, 3, 3, 3, 4, 4, 4)}
+SURVEY_DEMO_MESSAGES = ("ありがとうございました！また伺います。", "温かく迎えてくださり、感謝しています。", "次の収穫も手伝いに行きます。")
+
+
+async def load_survey_demo() -> dict[str, int]:
+    """One open survey with answers (once, keyed by its title), if demo members attended a completed program."""
+    import random
+
+    from app.services import surveys
+    from db.engine import atomic
+    from db.tables import Application, Survey, SurveyInvitation
+
+    created = {"surveys": 0, "survey_responses": 0}
+    attended = await Application.select(
+        Application.program.id.as_alias("program"), Application.program.title.as_alias("title"),
+        Application.program.ends_at.as_alias("ends_at"), Application.member.account.as_alias("account"),
+    ).where((Application.status == "attended") & (Application.program.status == "completed")
+            & Application.member.account.webauthn_user_id.like(KPI_DEMO_MARK + "%"))
+    if not attended:
+        return created
+    latest = max(attended, key=lambda row: row["ends_at"])
+    title = latest["title"][: 120 - len(SURVEY_DEMO_SUFFIX)] + SURVEY_DEMO_SUFFIX
+    if await Survey.exists().where(Survey.title == title):
+        return created
+    now = clock.now()
+    sent = now - timedelta(days=5)
+    people = sorted({row["account"] for row in attended if row["program"] == latest["program"]})
+    rng = random.Random(7)
+    async with atomic(Survey._meta.db):
+        survey_id = await surveys.copy_template("follow_up", None, sent)
+        await Survey.update({
+            Survey.title: title, Survey.status: "published", Survey.program: latest["program"],
+            Survey.target: {"kind": "program", "program": latest["program"]}, Survey.follow_up_days: None,
+            Survey.published_at: sent, Survey.opens_at: sent, Survey.invited_at: sent,
+            Survey.closes_at: surveys.end_of_day(to_tokyo(now).date() + timedelta(days=9)),
+        }).where(Survey.id == survey_id)
+        await SurveyInvitation.insert(*[SurveyInvitation(survey=survey_id, account=a, created_at=sent) for a in people])
+        created["surveys"] = 1
+        questions = await surveys.questions_of(survey_id)
+        for account in people:
+            if rng.random() < 0.3:  # about seven in ten answer
+                continue
+            answers = {str(q["id"]): _demo_answer(rng, q) for q in questions}
+            answered_at = sent + timedelta(days=rng.randint(0, 4), hours=rng.randint(1, 20))
+            await surveys.submit(survey_id, account, {k: v for k, v in answers.items() if v}, min(answered_at, now))
+            created["survey_responses"] += 1
+    return created
+
+
+def _demo_answer(rng, question: dict) -> list[str]:
+    """A believable answer: mostly satisfied, many wanting to come back, a few thinking of moving."""
+    kind, count = question["kind"], len(question["options"])
+    if kind == "scale":
+        return [str(rng.choice((5, 5, 5, 4, 4, 4, 4, 3, 3, 2)))]
+    if kind == "single":
+        return [str(min(rng.choice(SURVEY_DEMO_SINGLE.get(question["position"], range(count))), count - 1))]
+    if kind == "multiple":
+        if not question["required"] and rng.random() < 0.3:
+            return []
+        return [str(i) for i in rng.sample(range(count - 1), rng.choice((1, 2, 2, 3)))]
+    if kind == "long":
+        return [rng.choice(SURVEY_DEMO_COMMENTS)] if rng.random() < 0.6 else []
+    return [rng.choice(SURVEY_DEMO_MESSAGES)] if rng.random() < 0.4 else []

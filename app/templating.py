@@ -30,7 +30,8 @@ NAV_BY_ROLE = {
     "member": MEMBER_NAV,
     "shop": (("shop_home", _l("Today"), "home"), ("scan_wallet", _l("Scan"), "ticket"), ("get_account", _l("Account"), "user")),
     "staff": (("staff_home", _l("Secretariat"), "shield"), ("list_moderation", _l("Review"), "bell"),
-              ("list_members", _l("Members"), "user"), ("get_account", _l("Account"), "user")),
+              ("list_staff_inquiries", _l("Desk"), "chat"), ("list_members", _l("Members"), "user"),
+              ("get_account", _l("Account"), "user")),
     "editor": (("list_editor_programs", _l("Programs"), "compass"), ("list_editor_articles", _l("Articles"), "chat"),
                ("get_inbox", _l("News"), "bell"), ("get_account", _l("Account"), "user")),
 }

@@ -118,3 +118,71 @@ async def program(area_id: int, author_id: int | None = None, **fields) -> int:
     row = Program(**values)
     await row.save()
     return row.id
+
+
+# Consultation desk: the public form as a visitor fills it in, and an inquiry stored through the service.
+
+
+def inquiry_form(**changes) -> dict:
+    """A valid inquiry form: answer by e-mail, about dual residence, consent given (any field overridable)."""
+    from app.services.inquiries import CONSENT_VERSION
+
+    form = {"name": "二地域 花子", "email": "hanako@example.jp", "phone": "", "contact_method": "email",
+            "category": "dual_residence", "message": "夏の間だけ苫小牧で暮らすことはできますか。", "consent": CONSENT_VERSION}
+    form.update(changes)
+    return form
+
+
+def desk_post(smtp=None, desk_email: str = "desk@tomakomai.example"):
+    """What the desk's service needs to send: the mail server (files under var/mail unless given), the
+    desk's details and the links the routes would give."""
+    from app.services import inquiries
+    from app.settings import Smtp
+
+    desk = inquiries.Desk("ふるさと住民 相談窓口", "0144-32-6111", desk_email, "平日 8:45〜17:15")
+    links = inquiries.Links("http://localhost:8000", lambda i: f"/account/inquiries/{i}", lambda i: f"/staff/inquiries/{i}")
+    return inquiries.Post(smtp or Smtp(), desk, links)
+
+
+async def inquiry(account_id: int | None = None, post=None, **form_changes) -> dict:
+    """An inquiry from the public form (or from a member's, with `account_id`): {"id", "reference"}."""
+    from app.services import inquiries
+
+    values = await inquiries.validate_inquiry(inquiry_form(**form_changes), member=account_id is not None)
+    return await inquiries.create_inquiry(values, post or desk_post(), account_id=account_id)
+
+
+# Surveys: recorded attendance (what "participants" means for a survey's target), and an open survey.
+
+
+async def attendance(program_id: int, member_id: int, status: str = "attended") -> int:
+    """A member's application to a program, attended unless said (the attendance rules are tested on their own)."""
+    from app.services import clock
+    from db.tables import Application
+
+    now = clock.now()
+    row = Application(program=program_id, member=member_id, status=status, created_at=now, updated_at=now,
+                      attended_at=now if status == "attended" else None)
+    await row.save()
+    return row.id
+
+
+async def open_survey(questions: list[dict], account_ids: list[int], title: str = "参加後アンケート", **fields) -> int:
+    """A published survey, open from now for 14 days and already sent to `account_ids`. Each question is given
+    as SurveyQuestion fields, e.g. {"kind": "single", "text": "…", "options": ["はい", "いいえ"]}."""
+    from datetime import timedelta
+
+    from app.services import clock
+    from db.tables import Survey, SurveyInvitation, SurveyQuestion
+
+    now = clock.now()
+    values = dict(title=title, status="published", target={"kind": "everyone"}, opens_at=now, invited_at=now,
+                  closes_at=now + timedelta(days=14), published_at=now, created_at=now, updated_at=now)
+    values.update(fields)
+    survey = Survey(**values)
+    await survey.save()
+    await SurveyQuestion.insert(*[SurveyQuestion(survey=survey.id, position=n, **{"required": True, **q})
+                                  for n, q in enumerate(questions)])
+    if account_ids:
+        await SurveyInvitation.insert(*[SurveyInvitation(survey=survey.id, account=a, created_at=now) for a in account_ids])
+    return survey.id

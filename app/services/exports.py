@@ -39,8 +39,9 @@ def csv_language() -> Iterator[None]:
         current_locale.reset(token)
 
 
-async def record_export(actor_id: int | None, target_type: str, target_id: str, detail: dict, now: datetime) -> None:
+async def record_export(actor_id: int | None, target_type: str, target_id: str, detail: dict, now: datetime,
+                        file_type: str = "csv") -> None:
     await AuditLog.insert(
-        AuditLog(actor=actor_id, action="export.csv", target_type=target_type, target_id=target_id, detail=detail,
+        AuditLog(actor=actor_id, action=f"export.{file_type}", target_type=target_type, target_id=target_id, detail=detail,
                  created_at=now)
     )

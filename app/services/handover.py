@@ -414,7 +414,7 @@ async def export_archive(destination: Path, var_dir: Path, actor_id: int | None,
                     await AuditLog.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 migrations = await applied_migrations()
                 detail = {"kind": "handover", "via": via, "file": archive_name(now), "uploads": upload_count}
-                await exports.record_export(actor_id, "handover", "all", detail, now)
+                await exports.record_export(actor_id, "handover", "all", detail, now, file_type="zip")
                 for table in tables():
                     name = table._meta.tablename
                     checksum, count = await _add_table(archive, table, now)

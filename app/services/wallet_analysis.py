@@ -33,6 +33,10 @@ class Period:
     start: date
     end: date
 
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
     def bounds(self) -> tuple[datetime, datetime]:
         """[from, to) in UTC: Tokyo midnight at the start, Tokyo midnight after the last day."""
         start = datetime.combine(self.start, time(0), TOKYO)
@@ -81,6 +85,8 @@ class Figures:
     by_weekday_hour: list[list[int]]  # 7 rows (Monday first) × 24 hours, Tokyo time
     by_prefecture: list[dict]
     by_pass: list[dict]
+    by_day: list[int]  # redemptions per Tokyo date of the period, first day first (the dashboard's trend lines)
+    activations_by_day: list[int]
 
 
 def _by_count(rows: list[dict], *tiebreak: str) -> list[dict]:
@@ -93,7 +99,7 @@ async def analyse(period: Period) -> Figures:
         Redemption.redeemed_at, Redemption.shop, Redemption.offer, Redemption.wallet_pass, Redemption.home_prefecture,
         Redemption.wallet_pass.entry_pass.as_alias("pass_id"),
     ).where((Redemption.redeemed_at >= start) & (Redemption.redeemed_at < end) & Redemption.undone_at.is_null())
-    activations = await WalletPass.select(WalletPass.entry_pass).where(
+    activations = await WalletPass.select(WalletPass.entry_pass, WalletPass.activated_at).where(
         (WalletPass.activated_at >= start) & (WalletPass.activated_at < end)
     )
     shops = await Shop.select(Shop.id, Shop.name, Shop.category, Shop.active)
@@ -107,10 +113,15 @@ async def analyse(period: Period) -> Figures:
     activations_per_pass = Counter(a["entry_pass"] for a in activations)
     wallets_used: dict[int, set[int]] = {}
     grid = [[0] * 24 for _day in range(7)]
+    by_day = [0] * period.days
     for r in redemptions:
         local = to_tokyo(r["redeemed_at"])
         grid[local.weekday()][local.hour] += 1
+        by_day[(local.date() - period.start).days] += 1
         wallets_used.setdefault(r["pass_id"], set()).add(r["wallet_pass"])
+    activations_by_day = [0] * period.days
+    for a in activations:
+        activations_by_day[(to_tokyo(a["activated_at"]).date() - period.start).days] += 1
 
     return Figures(
         period=period,
@@ -124,6 +135,8 @@ async def analyse(period: Period) -> Figures:
              "wallets_used": len(wallets_used.get(p["id"], ()))}
             for p in sorted(passes, key=lambda p: p["id"])
         ],
+        by_day=by_day,
+        activations_by_day=activations_by_day,
     )
 
 

@@ -17,6 +17,7 @@ PUBLIC = {
     "accept_invitation", "confirm_email", "static", "list_passes", "list_shops",
     "list_articles", "get_article", "get_article_feed", "get_upload",
     "list_programs", "get_program", "get_program_ics",
+    "get_inquiry_form", "submit_inquiry", "get_inquiry_sent",
 }
 
 ALLOWED = {

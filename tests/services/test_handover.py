@@ -316,7 +316,7 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
     await data_set(tmp_path)
     archive = tmp_path / "handover.zip"
     await handover.export_archive(archive, tmp_path, actor_id=staff, via="web")
-    entry = await AuditLog.select().where(AuditLog.action == "export.csv").first().output(load_json=True)
+    entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
     assert (entry["actor"], entry["target_type"], entry["detail"]["via"], entry["detail"]["uploads"]) == (
         staff, "handover", "web", 1)
     with zipfile.ZipFile(archive) as opened:
@@ -329,7 +329,7 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
     assert [t["name"] for t in manifest["tables"]] == [t._meta.tablename for t in handover.tables()]
     assert manifest["migrations"] == await handover.applied_migrations()
     assert datetime.fromisoformat(manifest["created_at"]) == NOW
-    assert audit_csv.startswith("\ufeffid,actor,action,") and "export.csv" in audit_csv  # the export logs itself
+    assert audit_csv.startswith("\ufeffid,actor,action,") and "export.zip" in audit_csv  # the export logs itself
     assert "\\N" in member_csv and "\\\\N" in member_csv  # NULL, and the text \N written with one more backslash
     assert "2026-11-20T12:09:05.123456+09:00" in challenge_csv  # five minutes after NOW, in Japan time
 
@@ -351,7 +351,7 @@ async def test_the_commands_export_and_restore_as_the_readme_says(database_url, 
     assert restored.stdout.startswith("restored ")
     again = command("restore", str(archive), database_url=empty_sqlite, var_dir=tmp_path / "target")
     assert again.returncode == 1 and "データベースが空ではありません" in again.stderr
-    entry = await AuditLog.select().where(AuditLog.action == "export.csv").first().output(load_json=True)
+    entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
     assert (entry["actor"], entry["detail"]["via"]) == (None, "command line")
 
 
