@@ -297,6 +297,7 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_article_demo())
     created.update(await load_program_demo())
     created.update(await load_desk_demo())
+    created.update(await load_inquiry_demo())
     created.update(await load_featured_demo())
     created.update(await load_kpi_demo())
     created.update(await load_survey_demo())
@@ -347,6 +348,56 @@ async def load_desk_demo() -> dict[str, int]:
         if not await ReplyTemplate.exists().where(ReplyTemplate.title == row["title"]):
             await ReplyTemplate(**row, updated_at=clock.now()).save()
             created["reply_templates"] += 1
+    return created
+
+
+# A few inquiries at different stages, so the desk's inbox shows what a working week looks like:
+# (reference, status, days ago, name, e-mail, phone, method, category, the asker's message, the desk's answer).
+DEMO_INQUIRIES = [
+    ("Q-DEMO-2A3B", "new", 1, "青木 沙織", "saori.aoki@example.jp", "", "email", "dual_residence",
+     "東京で会社員をしています。夏の2か月だけ苫小牧で暮らしてみたいのですが、短期で借りられる住まいはありますか。"
+     "テレワークができる環境かどうかも知りたいです。", ""),
+    ("Q-DEMO-4C5D", "in_progress", 4, "森田 健一", "", "090-1234-5678", "phone", "migration",
+     "来年の春に家族4人で移住を考えています。小学生の子どもが2人いるので、学校や放課後の過ごし方について"
+     "相談したいです。平日の夕方に電話をいただけると助かります。", ""),
+    ("Q-DEMO-6E7F", "waiting", 6, "石川 由香", "yuka.ishikawa@example.jp", "", "email", "entry_pass",
+     "エントリーパスの滞在期間を入力し間違えてしまいました。変更はできますか。",
+     "石川 様\n\nお問い合わせありがとうございます。滞在期間は事務局で変更できます。"
+     "正しいご滞在の日程（到着日と出発日）をこのメールへの返信でお知らせください。"),
+    ("Q-DEMO-8G9H", "closed", 12, "村上 翔", "sho.murakami@example.jp", "", "email", "work",
+     "苫小牧で副業やプロボノとして関われる仕事はありますか。",
+     "村上 様\n\n地域プログラムの「まちの担い手」募集で、週末に参加できる活動をご紹介しています。"
+     "ポータルのプログラム一覧もあわせてご覧ください。"),
+]
+
+
+async def load_inquiry_demo() -> dict[str, int]:
+    """The demo inquiries with their threads, keyed by reference (no mail is sent for them)."""
+    from datetime import timedelta
+
+    from app.services.inquiries import CONSENT_VERSION
+    from db.engine import atomic
+    from db.tables import Inquiry, InquiryMessage
+
+    created = {"inquiries": 0}
+    now = clock.now()
+    for reference, status, days, name, email, phone, method, category, question, answer in DEMO_INQUIRIES:
+        if await Inquiry.exists().where(Inquiry.reference == reference):
+            continue
+        asked = now - timedelta(days=days)
+        answered = asked + timedelta(hours=20)
+        async with atomic(Inquiry._meta.db):
+            rows = await Inquiry.insert(Inquiry(
+                reference=reference, name=name, email=email, phone=phone, contact_method=method, category=category,
+                status=status, consent_version=CONSENT_VERSION, created_at=asked, updated_at=answered if answer else asked,
+                last_message_at=answered if answer else asked,
+            )).returning(Inquiry.id)
+            messages = [InquiryMessage(inquiry=rows[0]["id"], kind="asker", body=question, channel="web", created_at=asked)]
+            if answer:
+                messages.append(InquiryMessage(inquiry=rows[0]["id"], kind="reply", body=answer, channel="email",
+                                               created_at=answered))
+            await InquiryMessage.insert(*messages)
+        created["inquiries"] += 1
     return created
 
 
