@@ -294,7 +294,7 @@ async def overview(var_dir: Path, recent: int = 10) -> Overview:
     files = [path for path, _name in _upload_files(var_dir)]
     exports_made = await AuditLog.select(
         AuditLog.created_at, AuditLog.detail, AuditLog.actor.display_name.as_alias("actor_name")
-    ).where((AuditLog.action == "export.csv") & (AuditLog.target_type == "handover")).order_by(
+    ).where((AuditLog.action == "export.zip") & (AuditLog.target_type == "handover")).order_by(
         AuditLog.created_at, ascending=False
     ).limit(recent).output(load_json=True)
     return Overview(rows, len(files), sum(path.stat().st_size for path in files), exports_made)

@@ -32,7 +32,7 @@ async def test_the_download_is_a_zip_of_every_table_written_to_the_audit_log_and
         manifest = json.loads(archive.read("manifest.json"))
         assert "tables/account.csv" in archive.namelist()
     assert {t["name"]: t["rows"] for t in manifest["tables"]}["account"] == 1
-    entry = await AuditLog.select().where(AuditLog.action == "export.csv").first().output(load_json=True)
+    entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
     assert (entry["actor"], entry["target_type"], entry["detail"]["via"]) == (staff, "handover", "web")
     assert list((settings.var_dir / "handover").glob("*.zip")) == []
     page = await client.get("/staff/handover")
