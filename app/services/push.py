@@ -1,19 +1,26 @@
 """Web Push: subscriptions, preferences, targeted notifications, and durable delivery.
 
 A notification becomes one `Notice` per person (the in-app inbox, so nothing is lost without push) and
-one `Delivery` per device. Deliveries are claimed with a conditional UPDATE and a lease, so several
-sender processes share the work without sending one twice, and a sender that dies mid-run leaves its
-claims to expire and be picked up again. Each push carries `Topic` = the delivery id, so a resend after
-such a crash replaces the first at the push service instead of showing twice.
+one `Delivery` per device. Deliveries are claimed by an UPDATE that chooses its own rows, with a lease,
+so several sender processes share the work without sending one twice, and a sender that dies mid-run
+leaves its claims to expire and be picked up again. Each push carries `Topic` = the delivery id, so a
+resend after such a crash replaces the first at the push service instead of showing twice.
+
+What a push costs (bench/push_fanout.py): the encryption and the HTTP request, about equally; the
+database work is a few statements per batch of deliveries, never one per delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
 import logging
+import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,6 +28,10 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from piccolo.columns import Column
+from piccolo.columns.combination import WhereRaw
 from py_vapid import Vapid02
 from pywebpush import WebPusher
 
@@ -37,7 +48,10 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 VAPID_LIFETIME_S = 12 * 60 * 60
 VAPID_RENEW_BEFORE_S = 60 * 60
-BATCH = 200
+CONCURRENCY = 100  # pushes in flight per sender: as many as app/push_sender.py's client keeps connections
+BATCH = 500  # deliveries per claim: a claim and the load of its rows cost milliseconds each, whatever their size
+RECORD_EVERY_S = 0.2  # outcomes are written at least this often…
+RECORD_BATCH = 500  # …or as soon as this many are waiting
 
 
 class PushRefused(Exception):
@@ -150,11 +164,14 @@ def _wants(prefs: Preferences, topic: str, follows_area: bool) -> bool:
     return {"events": prefs.events, "surveys": prefs.surveys, "news": prefs.news}.get(topic, True)
 
 
-IN_CHUNK = 5000  # ids per IN (...): PostgreSQL (asyncpg) takes at most 32,767 parameters per query
-
-
-def _chunks(ids: list[int]) -> list[list[int]]:
-    return [ids[start:start + IN_CHUNK] for start in range(0, len(ids), IN_CHUNK)]
+def _among(column: Column, ids: list[int]) -> WhereRaw:
+    """`column IN ids` with the ids as one parameter: a JSON array on SQLite, an integer[] on PostgreSQL.
+    One parameter per id would pass asyncpg's limit of 32,767 with a large audience, and Piccolo's
+    `is_in` converts every value in Python, a cost the sender pays on every batch."""
+    name = column._meta.get_full_name(with_alias=False)
+    if column._meta.table._meta.db.engine_type == "sqlite":
+        return WhereRaw(f"{name} IN (SELECT value FROM json_each({{}}))", json.dumps(ids))
+    return WhereRaw(f"{name} = ANY({{}}::integer[])", ids)
 
 
 async def recipients(target: Target) -> list[int]:
@@ -172,13 +189,12 @@ async def recipients(target: Target) -> list[int]:
     if target.account_ids is None:
         members = await members_query()
     else:
-        members = []
-        for chunk in _chunks(sorted(set(target.account_ids))) or [[-1]]:
-            members += await members_query().where(Member.account.id.is_in(chunk))
-            # Named accounts may be staff (a new inquiry for the desk): they have no member profile to filter.
-            if not (target.tiers or target.prefectures or target.area_ids):
-                staff += [row["id"] for row in await Account.select(Account.id).where(
-                    Account.id.is_in(chunk) & (Account.role != "member") & (Account.status == "active"))]
+        named = sorted(set(target.account_ids))
+        members = await members_query().where(_among(Member.account, named))
+        # Named accounts may be staff (a new inquiry for the desk): they have no member profile to filter.
+        if not (target.tiers or target.prefectures or target.area_ids):
+            staff = [row["id"] for row in await Account.select(Account.id).where(
+                _among(Account.id, named) & (Account.role != "member") & (Account.status == "active"))]
     if target.area_ids:
         following = {row["member"] for row in await AreaFollow.select(AreaFollow.member).where(
             AreaFollow.area.is_in(target.area_ids))}
@@ -203,8 +219,7 @@ async def _push_devices(target: Target, people: list[int]) -> list[int]:
     if not people:
         return []
     prefs = {row["account"]: Preferences(row["programs"], row["events"], row["surveys"], row["news"])
-             for chunk in _chunks(people)
-             for row in await PushPreference.select().where(PushPreference.account.is_in(chunk))}
+             for row in await PushPreference.select().where(_among(PushPreference.account, people))}
     following: set[int] = set()
     if target.area_ids:
         rows = await AreaFollow.select(AreaFollow.member.account.as_alias("account")).where(
@@ -214,11 +229,8 @@ async def _push_devices(target: Target, people: list[int]) -> list[int]:
                                                                     not target.area_ids or a in following)]
     if not wanted:
         return []
-    devices: list[int] = []
-    for chunk in _chunks(wanted):
-        rows = await PushSubscription.select(PushSubscription.id).where(PushSubscription.account.is_in(chunk))
-        devices += [row["id"] for row in rows]
-    return devices
+    rows = await PushSubscription.select(PushSubscription.id).where(_among(PushSubscription.account, wanted))
+    return [row["id"] for row in rows]
 
 
 async def create_notification(target: Target, title: str, body: str, url: str, created_by: int | None,
@@ -254,18 +266,31 @@ async def fan_out_due(now: datetime | None = None) -> int:
             ).where((Notification.id == notification["id"]) & (Notification.status == "scheduled")).returning(Notification.id)
             if not claimed:
                 continue  # another process got there first
-            for chunk in range(0, len(people), 500):
-                await Notice.insert(*[
-                    Notice(account=a, title=notification["title"], body=notification["body"], url=notification["url"],
-                           created_at=now) for a in people[chunk:chunk + 500]
-                ])
-            for chunk in range(0, len(devices), 500):
-                await Delivery.insert(*[
-                    Delivery(notification=notification["id"], subscription=s, next_attempt_at=now)
-                    for s in devices[chunk:chunk + 500]
-                ])
+            await _insert_each(Notice.account, people, {
+                Notice.title: notification["title"], Notice.body: notification["body"], Notice.url: notification["url"],
+                Notice.created_at: now})
+            await _insert_each(Delivery.subscription, devices, {
+                Delivery.notification: notification["id"], Delivery.status: "queued", Delivery.attempts: 0,
+                Delivery.next_attempt_at: now, Delivery.last_error: ""})
         done += 1
     return done
+
+
+async def _insert_each(column: Column, ids: list[int], same: dict[Column, object]) -> None:
+    """One row per id in `column`, every other value the same: one INSERT … SELECT with the ids as a single
+    parameter (a JSON array on SQLite, an integer[] on PostgreSQL). Building one Piccolo object per row
+    cost ≈ 2 s per 10,000 deliveries, and one parameter per value would pass asyncpg's 32,767 limit."""
+    if not ids:
+        return
+    table = column._meta.table
+    names = ", ".join(c._meta.db_column_name for c in (column, *same))
+    if table._meta.db.engine_type == "sqlite":
+        sql = f"SELECT value, {', '.join('{}' for _ in same)} FROM json_each({{}})"
+        args = [*same.values(), json.dumps(ids)]
+    else:  # PostgreSQL infers no types in a SELECT list: cast each parameter to its column's type
+        sql = f"SELECT unnest({{}}::integer[]), {', '.join(f'{{}}::{c.column_type}' for c in same)}"
+        args = [ids, *same.values()]
+    await table.raw(f"INSERT INTO {table._meta.tablename} ({names}) {sql}", *args)
 
 
 # --- sending -----------------------------------------------------------------------------------
@@ -293,10 +318,36 @@ class VapidSigner:
         return header
 
 
+RECORD_SIZE = 4096  # RFC 8188 record size; a push message is one record (MAX_PAYLOAD_BYTES keeps it so)
+
+
 def encrypt(subscription: dict, payload: bytes) -> bytes:
-    pusher = WebPusher({"endpoint": subscription["endpoint"],
-                        "keys": {"p256dh": subscription["p256dh"], "auth": subscription["auth"]}})
-    return pusher.encode(payload, "aes128gcm")["body"]
+    """The body of a push: RFC 8291 message encryption as one aes128gcm record (RFC 8188), with a new
+    ephemeral ECDH key and a new salt for every message.
+
+    Written out on `cryptography` instead of pywebpush's `WebPusher.encode` because that costs ≈ 1.8× as
+    much CPU per message (it deep-copies the subscription, derives through http_ece's general HKDF code and
+    serialises the ephemeral key three times) and encryption is most of a sender's work (bench/README.md).
+    Every test decrypts what this makes with http_ece, the library pywebpush uses (tests/push_service.py)."""
+    if len(payload) + 17 > RECORD_SIZE:  # the padding delimiter and the GCM tag must fit the one record
+        raise ValueError("payload too large for one record")
+    receiver = _b64url_decode(subscription["p256dh"])
+    auth_secret = _b64url_decode(subscription["auth"])
+    ephemeral = ec.generate_private_key(ec.SECP256R1())
+    sender = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    shared = ephemeral.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), receiver))
+    # RFC 8291 § 3.3-3.4, each HKDF here being one HMAC-SHA-256 (extract) and one more (a single expand block).
+    ikm = _hmac(_hmac(auth_secret, shared), b"WebPush: info\x00" + receiver + sender + b"\x01")
+    salt = os.urandom(16)
+    prk = _hmac(salt, ikm)
+    key = _hmac(prk, b"Content-Encoding: aes128gcm\x00\x01")[:16]
+    nonce = _hmac(prk, b"Content-Encoding: nonce\x00\x01")[:12]
+    header = salt + RECORD_SIZE.to_bytes(4, "big") + bytes([len(sender)]) + sender
+    return header + AESGCM(key).encrypt(nonce, payload + b"\x02", None)  # \x02: the last (only) record
+
+
+def _hmac(key: bytes, message: bytes) -> bytes:
+    return hmac.digest(key, message, "sha256")
 
 
 def payload_for(notification: dict, delivery_id: int) -> bytes:
@@ -323,23 +374,33 @@ def backoff(attempts: int, retry_after: str | None, now: datetime | None = None)
 
 
 async def claim(now: datetime, limit: int = BATCH) -> list[int]:
-    """Take up to `limit` due deliveries for this sender: queued ones, or ones whose sender's lease ran out."""
-    candidates = await Delivery.select(Delivery.id).where(
-        ((Delivery.status == "queued") & (Delivery.next_attempt_at <= now))
-        | ((Delivery.status == "sending") & (Delivery.claimed_until < now))
-    ).order_by(Delivery.next_attempt_at).limit(limit)
-    if not candidates:
-        return []
-    ids = [row["id"] for row in candidates]
-    claimed = await Delivery.update(
-        {Delivery.status: "sending", Delivery.claimed_until: now + LEASE, Delivery.attempts: Delivery.attempts + 1}
-    ).where(
-        Delivery.id.is_in(ids) & (
-            ((Delivery.status == "queued") & (Delivery.next_attempt_at <= now))
-            | ((Delivery.status == "sending") & (Delivery.claimed_until < now))
-        )
-    ).returning(Delivery.id)
-    return [row["id"] for row in claimed]
+    """Take up to `limit` due deliveries for this sender: ones whose sender's lease ran out, then queued ones.
+
+    Each is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`: the statement chooses and takes its
+    rows at once, so senders claiming together take different rows instead of racing for the same oldest
+    ones (the loser of such a race got nothing and ended its round while work was left). SQLite runs one
+    writing statement at a time; on PostgreSQL the sub-select locks what it chooses and skips rows another
+    claim holds. One statement rather than a transaction of several, because on SQLite a transaction
+    holds the write lock until a busy event loop comes back to each of its statements in turn, and the
+    other senders' claims and outcomes wait for it.
+
+    Unsorted, rather than one query with OR sorted by due time: each sub-select reads its status index
+    (about oldest first) and stops at `limit`. Sorting read every queued delivery on every claim,
+    quadratic in a large fan-out, and once analysed PostgreSQL chose to walk the primary key past every
+    delivery ever sent (200,000 rows of history: 50 ms per claim instead of 1 ms)."""
+    async def take(due, count: int) -> list[int]:
+        chosen = Delivery.select(Delivery.id).where(due).limit(count)
+        if Delivery._meta.db.engine_type != "sqlite":
+            chosen = chosen.lock_rows("UPDATE", skip_locked=True)
+        rows = await Delivery.update(
+            {Delivery.status: "sending", Delivery.claimed_until: now + LEASE, Delivery.attempts: Delivery.attempts + 1}
+        ).where(Delivery.id.is_in(chosen)).returning(Delivery.id)
+        return [row["id"] for row in rows]
+
+    ids = await take((Delivery.status == "sending") & (Delivery.claimed_until < now), limit)
+    if len(ids) < limit:
+        ids += await take((Delivery.status == "queued") & (Delivery.next_attempt_at <= now), limit - len(ids))
+    return ids
 
 
 @dataclass
@@ -350,54 +411,100 @@ class SendStats:
     expired: int = 0
 
 
-async def send_claimed(ids: list[int], client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = 50) -> SendStats:
-    """Send what this sender claimed, with bounded concurrency, and record each outcome.
+async def send_claimed(ids: list[int], client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = CONCURRENCY) -> SendStats:
+    """Send what this sender claimed, with bounded concurrency, and record each outcome."""
+    async def claimed() -> AsyncIterator[list[dict]]:
+        yield await _load(ids)
 
-    Outcomes are written by one recorder task, a batch at a time in one transaction (group commit): while
-    it writes, the next outcomes gather. One write per delivery made concurrent writers queue on
-    SQLite's lock (tens of messages/s); a crash still loses only the outcomes not yet written, whose
-    deliveries are sent again with the same Topic once their lease runs out."""
-    stats = SendStats()
+    return await _pump(claimed(), client, signer, concurrency)
+
+
+async def _load(ids: list[int]) -> list[dict]:
+    """The claimed deliveries with what it takes to send them, in one query."""
     if not ids:
-        return stats
-    rows = await Delivery.select(
+        return []
+    return await Delivery.select(
         Delivery.id, Delivery.attempts, Delivery.subscription.id.as_alias("subscription_id"),
         Delivery.subscription.endpoint.as_alias("endpoint"), Delivery.subscription.p256dh.as_alias("p256dh"),
         Delivery.subscription.auth.as_alias("auth"), Delivery.notification.id.as_alias("notification_id"),
         Delivery.notification.title.as_alias("title"), Delivery.notification.body.as_alias("body"),
         Delivery.notification.url.as_alias("url"),
-    ).where(Delivery.id.is_in(ids))
-    gate = asyncio.Semaphore(concurrency)
-    outcomes: list[_Outcome] = []
-    ready = asyncio.Event()
-    sending = True
+    ).where(_among(Delivery.id, ids))
 
-    async def recorder() -> None:
-        while True:
-            await ready.wait()
-            ready.clear()
-            while outcomes:
-                batch = outcomes[:]
-                del outcomes[:]
-                await _record(batch, stats)
-            if not sending:
-                return
 
-    async def one(row: dict) -> None:
-        async with gate:
-            if recording.done():  # the recorder failed: leave the rest to the lease, send nothing unrecorded
-                return
-            outcomes.append(await _attempt(row, client, signer))
-            ready.set()
+async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, signer: VapidSigner,
+                concurrency: int) -> SendStats:
+    """`concurrency` workers send the rows of `batches` while a feeder takes the next batch: the feeder is
+    at most `concurrency` rows ahead, so the next claim overlaps the end of the last batch instead of
+    leaving the workers idle, and nothing is claimed long before it can be sent."""
+    recorder = _Recorder()
+    rows: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=concurrency)
 
-    recording = asyncio.create_task(recorder())
+    async def feed() -> None:
+        async with aclosing(batches):
+            async for batch in batches:
+                for row in batch:
+                    await rows.put(row)
+                if recorder.failed:
+                    break
+        # Only when all went well: if feeding fails or the round is cancelled, the task group cancels the
+        # workers, and waiting here for room in the queue would wait for ever.
+        for _ in range(concurrency):
+            await rows.put(None)
+
+    async def work() -> None:
+        while (row := await rows.get()) is not None:
+            if not recorder.failed:  # the recorder failed: leave the rest to the lease, send nothing unrecorded
+                recorder.add(await _attempt(row, client, signer))
+
     try:
-        await asyncio.gather(*[one(row) for row in rows])
+        async with asyncio.TaskGroup() as group:
+            group.create_task(feed())
+            for _ in range(concurrency):
+                group.create_task(work())
     finally:
-        sending = False
-        ready.set()
-        await recording
+        stats = await recorder.close()
     return stats
+
+
+class _Recorder:
+    """Writes outcomes in the background, many per transaction (group commit): every RECORD_EVERY_S, or
+    at once when RECORD_BATCH are waiting. One write per delivery made concurrent writers queue on
+    SQLite's lock (tens of messages/s), and writing as soon as a few outcomes were in still made a
+    transaction (and on SQLite a connection) per handful of messages. A crash loses only the outcomes not
+    yet written; their deliveries are sent again with the same Topic once their lease runs out."""
+
+    def __init__(self) -> None:
+        self.stats = SendStats()
+        self._outcomes: list[_Outcome] = []
+        self._due = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
+
+    @property
+    def failed(self) -> bool:
+        return self._task.done()
+
+    def add(self, outcome: _Outcome) -> None:
+        self._outcomes.append(outcome)
+        if len(self._outcomes) >= RECORD_BATCH:
+            self._due.set()
+
+    async def close(self) -> SendStats:
+        """Write what is left; raises what made the recorder fail."""
+        self._closing = True
+        self._due.set()
+        await self._task
+        return self.stats
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._due.wait(), RECORD_EVERY_S)
+            self._due.clear()
+            while self._outcomes:
+                batch, self._outcomes = self._outcomes, []
+                await _record(batch, self.stats)
 
 
 @dataclass
@@ -449,7 +556,12 @@ async def _post(client, url: str, body: bytes, headers: dict[str, str]) -> tuple
 
 
 async def _record(batch: list[_Outcome], stats: SendStats) -> None:
-    """Write a batch of outcomes in one transaction: one UPDATE per kind of outcome, not one per delivery."""
+    """Write a batch of outcomes: one UPDATE per kind of outcome, not one per delivery.
+
+    Each statement commits by itself, as a claim does (see `claim`): a transaction around them held
+    SQLite's write lock across several turns of the busy event loop while the other senders waited.
+    Every statement is whole; a sender that dies between two of them leaves the rest of its deliveries
+    leased, and they are sent again with the same Topic, as after any crash."""
     now = clock.now()
     finished: dict[tuple[str, str], list[int]] = {}
     retries: dict[tuple[str, timedelta], list[int]] = {}
@@ -463,22 +575,21 @@ async def _record(batch: list[_Outcome], stats: SendStats) -> None:
             finished.setdefault((outcome.status, outcome.error[:200]), []).append(outcome.row["id"])
     succeeded = [o.row["subscription_id"] for o in batch if o.status == "sent"]
     gone = [o.row["subscription_id"] for o in batch if o.gone]
-    async with atomic(Delivery._meta.db):
-        for (status, error), ids in finished.items():
-            await Delivery.update({
-                Delivery.status: status, Delivery.last_error: error, Delivery.claimed_until: None,
-                Delivery.sent_at: now if status == "sent" else None,
-            }).where(Delivery.id.is_in(ids))
-        for (error, delay), ids in retries.items():
-            await Delivery.update({
-                Delivery.status: "queued", Delivery.last_error: error, Delivery.claimed_until: None,
-                Delivery.next_attempt_at: now + delay,
-            }).where(Delivery.id.is_in(ids))
-        if succeeded:
-            await PushSubscription.update({PushSubscription.last_success_at: now}).where(
-                PushSubscription.id.is_in(succeeded))
-        if gone:
-            await PushSubscription.delete().where(PushSubscription.id.is_in(gone))
+    for (status, error), ids in finished.items():
+        await Delivery.update({
+            Delivery.status: status, Delivery.last_error: error, Delivery.claimed_until: None,
+            Delivery.sent_at: now if status == "sent" else None,
+        }).where(_among(Delivery.id, ids))
+    for (error, delay), ids in retries.items():
+        await Delivery.update({
+            Delivery.status: "queued", Delivery.last_error: error, Delivery.claimed_until: None,
+            Delivery.next_attempt_at: now + delay,
+        }).where(_among(Delivery.id, ids))
+    if succeeded:
+        await PushSubscription.update({PushSubscription.last_success_at: now}).where(
+            _among(PushSubscription.id, succeeded))
+    if gone:
+        await PushSubscription.delete().where(_among(PushSubscription.id, gone))
     for outcome in batch:
         if outcome.status == "retry":
             stats.retried += 1
@@ -486,18 +597,18 @@ async def _record(batch: list[_Outcome], stats: SendStats) -> None:
             setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
 
 
-async def run_once(client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = 50) -> SendStats:
+async def run_once(client: httpx.AsyncClient, signer: VapidSigner, concurrency: int = CONCURRENCY) -> SendStats:
     """One round of the sender: fan out what is due, then claim and send until nothing is due."""
     await fan_out_due()
-    total = SendStats()
+    return await _pump(_due_batches(), client, signer, concurrency)
+
+
+async def _due_batches() -> AsyncIterator[list[dict]]:
     for _round in range(1000):  # bounded: 1000 batches is far more than one round ever meets
-        ids = await claim(clock.now())
-        if not ids:
-            break
-        stats = await send_claimed(ids, client, signer, concurrency)
-        for name in ("sent", "retried", "failed", "expired"):
-            setattr(total, name, getattr(total, name) + getattr(stats, name))
-    return total
+        rows = await _load(await claim(clock.now()))
+        if not rows:
+            return
+        yield rows
 
 
 async def notification_stats(notification_id: int) -> dict[str, int]:

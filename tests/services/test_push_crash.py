@@ -13,6 +13,7 @@ of showing a second one (RFC 8030 § 5.4). The fake service keeps messages by to
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -102,6 +103,12 @@ async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_o
     first = start_sender(script, database_url, vapid_private, concurrency=5)
     try:
         reached = slow_service.when_delivered(KILL_AFTER).wait(10)
+        # Outcomes are written a batch every push.RECORD_EVERY_S: wait for the first batch, so that the kill
+        # finds some deliveries recorded as sent and others not yet (300 take over a second to send).
+        for _ in range(250):
+            if not reached or await Delivery.count().where(Delivery.status == "sent"):
+                break
+            await asyncio.sleep(0.02)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
