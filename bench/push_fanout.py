@@ -9,7 +9,7 @@ PostgreSQL, dropped at the end. Loopback only; every process it starts is stoppe
 
     .venv/bin/python bench/push_fanout.py
     .venv/bin/python bench/push_fanout.py --postgres
-    .venv/bin/python bench/push_fanout.py --subscriptions 2000 --concurrency 50 --profile
+    .venv/bin/python bench/push_fanout.py --senders 1 --subscriptions 2000 --profile
 """
 
 from __future__ import annotations
@@ -353,8 +353,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--client", choices=("httpx", "aiohttp"), default="aiohttp",
                         help="aiohttp: the client app/push_sender.py gives the sender; httpx: for comparison")
-    parser.add_argument("--senders", type=int, default=1,
-                        help="sender processes sharing the deliveries, as SAQ workers do (1: in this process)")
+    parser.add_argument("--senders", type=int, default=2,
+                        help="sender processes sharing the deliveries, as SAQ workers do: one per CPU of the 2-core "
+                             "machine of the target (1: in this process, as the embedded sender)")
     parser.add_argument("--sender-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL database instead of SQLite")
     parser.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
@@ -365,6 +366,8 @@ def main() -> int:
     parser.add_argument("--no-uvloop", action="store_true", help="the default asyncio loop instead of uvloop")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.profile and args.senders != 1:
+        parser.error("--profile profiles the sender in this process: use it with --senders 1")
     if not args.no_uvloop:
         try:
             import uvloop  # what uvicorn runs the app (and so the embedded sender) on

@@ -325,7 +325,7 @@ def encrypt(subscription: dict, payload: bytes) -> bytes:
     """The body of a push: RFC 8291 message encryption as one aes128gcm record (RFC 8188), with a new
     ephemeral ECDH key and a new salt for every message.
 
-    Written out on `cryptography` instead of pywebpush's `WebPusher.encode` because that costs ≈ 1.8× as
+    Written out on `cryptography` instead of pywebpush's `WebPusher.encode` because that costs ≈ 1.5× as
     much CPU per message (it deep-copies the subscription, derives through http_ece's general HKDF code and
     serialises the ephemeral key three times) and encryption is most of a sender's work (bench/README.md).
     Every test decrypts what this makes with http_ece, the library pywebpush uses (tests/push_service.py)."""
