@@ -336,7 +336,7 @@ async def test_201_marks_sent_and_the_device_decrypts_the_payload(service, froze
 
 
 def test_each_message_is_encrypted_with_a_new_key_and_salt_and_decrypts_with_http_ece(service):
-    """`push.encrypt` is RFC 8291 written out on `cryptography`: the reference decoder reads it, and two
+    """`push.encrypt` (http_ece, as pywebpush encodes): the reference decoder reads it, and two
     messages to one device share neither the ephemeral key nor the salt (RFC 8291 § 3.1)."""
     import http_ece
 
