@@ -8,6 +8,7 @@ from db import engine as db_engine
 
 
 async def test_the_lifespan_opens_and_closes_the_pool(settings, monkeypatch):
+    monkeypatch.setattr(main, "make_engine", db_engine.make_engine)
     monkeypatch.setattr(main, "open_pool", db_engine.open_pool)
     monkeypatch.setattr(main, "close_pool", db_engine.close_pool)
     app = create_app(settings)
