@@ -325,6 +325,20 @@ class Article(Table):
     published_at = Timestamptz(null=True, default=None, index=True)
 
 
+class Revision(Table):
+    """An editor's change to a public program or article (審査待ちの変更), waiting for the secretariat while the
+    public keeps seeing the published values. One per item (`program` or `article` is set, unique); editing
+    again replaces `proposed` and raises `version`, so an approval of an older version is refused."""
+
+    program = ForeignKey(references=Program, null=True, unique=True, on_delete=OnDelete.cascade)
+    article = ForeignKey(references=Article, null=True, unique=True, on_delete=OnDelete.cascade)
+    proposed = JSON(default="{}")  # column name -> proposed value (times as ISO 8601 text)
+    version = Integer(default=1)
+    author = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Upload(Table):
     """An uploaded image, checked by content, stripped of EXIF, resized, stored under a generated name."""
 

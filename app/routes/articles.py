@@ -16,8 +16,9 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services import articles, markdown, uploads
+from app.services import articles, markdown, revisions, uploads
 from app.services.articles import KINDS, STATUSES, Actor, ArticleInvalid, ArticleValues, WorkflowRefused
+from app.services.revisions import RevisionRefused
 from app.settings import Settings
 from db.tables import Area
 
@@ -157,6 +158,7 @@ async def list_editor_articles(request: Request, status: FromQuery[str] = "") ->
     rows = await articles.articles_for(actor, status)
     context = {
         "articles": rows,
+        "pending": await revisions.pending_ids(articles.REVISIONS),
         "is_editor": actor.role == "editor",
         "status": status,
         "statuses": [(code, str(label)) for code, label in STATUSES.items()],
@@ -168,6 +170,7 @@ async def list_editor_articles(request: Request, status: FromQuery[str] = "") ->
 
 async def form_context(request: Request, values: ArticleValues, errors: dict[str, str], article: dict | None = None) -> dict:
     actor = _actor(request)
+    revision = await articles.pending_revision(article["id"]) if article else None
     area_name = ""
     if actor.role == "editor":
         area = await Area.select(Area.name).where(Area.id == actor.area_id).first()
@@ -184,6 +187,9 @@ async def form_context(request: Request, values: ArticleValues, errors: dict[str
         ],
         "is_editor": actor.role == "editor",
         "locked": actor.role == "editor" and article is not None and article["status"] not in articles.EDITABLE_BY_EDITOR,
+        # An editor's change to a published article waits for review; the form then shows the proposed version.
+        "proposes": article is not None and articles.proposes_revision(article, actor),
+        "revision": revision,
         "status_label": articles.status_label,
         "kind_label": articles.kind_label,
         "limits": {"title": articles.TITLE_MAX, "lead": articles.LEAD_MAX, "body": articles.BODY_MAX},
@@ -259,18 +265,27 @@ async def _article_for(request: Request, article_id: int) -> dict:
 @get("/editor/articles/{article_id:int}", name="edit_article", guards=EDITORS, cache_control=None)
 async def edit_article(request: Request, article_id: FromPath[int]) -> object:
     article = await _article_for(request, article_id)
-    context = await form_context(request, _values_of(article), {}, article)
-    context["body_html"] = markdown.render(article["body"])
+    shown = article
+    if articles.proposes_revision(article, _actor(request)):
+        # The editor keeps working on their change waiting for review, not on the published version.
+        shown = await articles.proposed_article(article_id, await articles.pending_revision(article_id)) or article
+    context = await form_context(request, _values_of(shown), {}, article)
+    context["preview_article"] = shown
+    context["body_html"] = markdown.render(shown["body"])
     return _form_page(request, context)
+
+
+def article_context(article: dict) -> dict:
+    """What articles/preview.html needs besides the request."""
+    return {"article": article, "body_html": markdown.render(article["body"]), "kind_label": articles.kind_label,
+            "status_label": articles.status_label}
 
 
 @get("/editor/articles/{article_id:int}/preview", name="get_article_preview", guards=EDITORS, cache_control=None)
 async def get_article_preview(request: Request, article_id: FromPath[int]) -> object:
     """The article as it will appear once published, in any status (the moderation queue links here)."""
     article = await _article_for(request, article_id)
-    context = {"article": article, "body_html": markdown.render(article["body"]), "kind_label": articles.kind_label,
-               "status_label": articles.status_label}
-    return page(request, "articles/preview.html", context, cache="no-store")
+    return page(request, "articles/preview.html", article_context(article), cache="no-store")
 
 
 @post("/editor/articles/{article_id:int}", name="update_article", guards=EDITORS)
@@ -281,13 +296,17 @@ async def update_article(request: Request, article_id: FromPath[int]) -> object:
     if not errors:
         try:
             status = await articles.update_article(article_id, actor, values, cover, _settings(request).var_dir)
-        except WorkflowRefused as refused:
+        except (WorkflowRefused, RevisionRefused) as refused:
             errors["form"] = _refusal_message(refused.reason)
     if errors:
         context = await form_context(request, values, errors, await articles.get_article(article_id) or article)
         return _form_page(request, context, status_code=409 if "form" in errors else 422)
-    if status == "submitted" and article["status"] == "published":
-        request.session["flash"] = _("The changes were saved and sent to the secretariat for review again.")
+    if status == revisions.PROPOSED:
+        if await articles.pending_revision(article_id):
+            request.session["flash"] = _("Your change was saved and waits for the secretariat's review. "
+                                         "The public page shows the published version until they approve it.")
+        else:
+            request.session["flash"] = _("Nothing differs from the published version, so no change waits for review.")
     elif form.get("then") == "submit" and (status, "submitted") in articles.TRANSITIONS[actor.role]:
         await articles.transition(article_id, actor, "submitted")
         request.session["flash"] = _("The article was sent to the secretariat for review.")
@@ -301,7 +320,21 @@ def _refusal_message(reason: str) -> str:
         "in_review": _("The secretariat is reviewing this article. You can change it again once they decide."),
         "changed_meanwhile": _("Someone changed this article meanwhile. Reload the page and try again."),
         "not_allowed": _("This article cannot be sent for review in its current state."),
+        "no_revision": _("No change is waiting for review any more: the secretariat may have decided on it already."),
     }.get(reason, _("This change is not possible."))
+
+
+@post("/editor/articles/{article_id:int}/revision/withdraw", name="withdraw_article_revision", guards=EDITORS)
+async def withdraw_article_revision(request: Request, article_id: FromPath[int]) -> object:
+    """Take back a change waiting for review: the published version stays as it is."""
+    await _article_for(request, article_id)
+    try:
+        await articles.withdraw_revision(article_id, _actor(request))
+    except RevisionRefused as refused:
+        request.session["flash"] = _refusal_message(refused.reason)
+    else:
+        request.session["flash"] = _("Your change was withdrawn. The published version stays as it is.")
+    return see_other(request, _url(request, "edit_article", article_id=article_id))
 
 
 @post("/editor/articles/{article_id:int}/submit", name="submit_article", guards=EDITORS)
@@ -348,5 +381,6 @@ async def create_upload(request: Request) -> object:
 
 handlers = [
     list_articles, get_article, get_article_feed, get_upload, list_editor_articles, new_article, create_article,
-    edit_article, get_article_preview, update_article, submit_article, new_upload, create_upload,
+    edit_article, get_article_preview, update_article, submit_article, withdraw_article_revision, new_upload,
+    create_upload,
 ]

@@ -23,7 +23,7 @@ from app.routes.card import REFUSALS as CARD_REFUSALS
 from app.routes.card import signer
 from app.routes.forms import form_dict
 from app.routes.programs import application_status_label, labels
-from app.services import clock, exports, programs
+from app.services import clock, exports, programs, revisions
 from app.services.programs import (
     PREMIUM_ACTIVITIES,
     THEMES,
@@ -32,6 +32,7 @@ from app.services.programs import (
     ProgramInvalid,
     WorkflowRefused,
 )
+from app.services.revisions import RevisionRefused
 from app.services.signed_tokens import TokenError
 from db.tables import Application, Area, Member, Program
 
@@ -43,6 +44,7 @@ WORKFLOW_REFUSALS = {
     "changed_meanwhile": _l("Someone changed this program in the meantime. Check it and try again."),
     "in_review": _l("The secretariat is reviewing this program. You can edit it again after their decision."),
     "reason_needed": _l("Enter a reason."),
+    "no_revision": _l("No change is waiting for review any more: the secretariat may have decided on it already."),
 }
 DECISION_REFUSALS = {
     "full": _l("No seat is free. Move someone off a seat first, or raise the capacity."),
@@ -81,6 +83,8 @@ def _no_store(request: Request, template: str, context: dict, status_code: int =
 
 async def program_for(request: Request, program_id: int) -> dict:
     """The program if this person may manage it: 404 when there is none, 403 when it is another area's."""
+    if not revisions.known(program_id):  # beyond the id column's range: simply not found
+        raise NotFoundException()
     program = await Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(
         Program.id == program_id
     ).first().output(load_json=True)
@@ -106,7 +110,8 @@ async def list_editor_programs(request: Request) -> object:
         query = query.where(Program.area == actor.area_id) if actor.area_id else query.where(Program.id < 0)
     rows = await query.order_by(Program.starts_at, ascending=False)
     area = await Area.select(Area.name).where(Area.id == actor.area_id).first() if actor.area_id else None
-    context = {"programs": rows, "actor": actor, "area_name": area["name"] if area else "", **labels()}
+    context = {"programs": rows, "actor": actor, "area_name": area["name"] if area else "",
+               "pending": await revisions.pending_ids(programs.REVISIONS), **labels()}
     return _no_store(request, "editor/programs/list.html", context)
 
 
@@ -138,7 +143,7 @@ def values_from_form(form: dict) -> dict:
 
 
 async def form_context(request: Request, values: dict, errors: dict, program: dict | None = None,
-                       editable: bool = True, problem: str = "") -> dict:
+                       editable: bool = True, problem: str = "", revision: dict | None = None) -> dict:
     actor = actor_of(request)
     areas = await Area.select(Area.id, Area.name).order_by(Area.position)
     own_area = next((a["name"] for a in areas if a["id"] == actor.area_id), "")
@@ -146,6 +151,9 @@ async def form_context(request: Request, values: dict, errors: dict, program: di
         "values": {"kind": "program", "capacity": "10", "themes": [], **values},
         "errors": errors,
         "program": program,
+        # An editor's change to a public program waits for review; the form then shows the proposed version.
+        "proposes": program is not None and programs.proposes_revision(program, actor),
+        "revision": revision,
         "editable": editable,
         "problem": problem,
         "actor": actor,
@@ -178,12 +186,18 @@ async def create_program(request: Request) -> object:
 
 async def _edit_page(request: Request, program: dict, values: dict | None = None, errors: dict | None = None,
                      status_code: int = 200, problem: str = "") -> object:
+    actor = actor_of(request)
     try:
-        await programs.editable(program["id"], actor_of(request))
+        await programs.editable(program["id"], actor)
         editable = True
     except WorkflowRefused:
         editable = False
-    context = await form_context(request, values or values_of(program), errors or {}, program, editable, problem)
+    revision = await programs.pending_revision(program["id"])
+    if values is None:
+        # An editor keeps working on their change waiting for review, not on the published version.
+        shown = revisions.merged(program, revision) if programs.proposes_revision(program, actor) else program
+        values = values_of(shown)
+    context = await form_context(request, values, errors or {}, program, editable, problem, revision)
     # The form posts by HTMX into itself: errors and refusals come back as the form alone.
     return _no_store(request, "editor/programs/form.html", context, status_code,
                      fragment="editor/programs/_form.html" if editable else None)
@@ -201,16 +215,32 @@ async def update_program(request: Request, program_id: FromPath[int]) -> object:
     actor = actor_of(request)
     try:
         values = await programs.validate_program(form, actor)
-        await programs.update_program(program_id, actor, values)
+        saved = await programs.update_program(program_id, actor, values)
     except ProgramInvalid as invalid:
         return await _edit_page(request, program, values_from_form(form), invalid.errors, 422)
-    except WorkflowRefused as refused:
+    except (WorkflowRefused, RevisionRefused) as refused:
         problem = str(WORKFLOW_REFUSALS.get(refused.reason, WORKFLOW_REFUSALS["not_allowed"]))
         return await _edit_page(request, program, values_from_form(form), None, 409, problem)
-    if actor.role == "editor" and program["status"] == "published":
-        request.session["flash"] = _("Saved. A published program goes back to the secretariat for review after a change.")
-    else:
+    if saved != revisions.PROPOSED:
         request.session["flash"] = _("The program was saved.")
+    elif await programs.pending_revision(program_id):
+        request.session["flash"] = _("Your change was saved and waits for the secretariat's review. "
+                                     "The public page shows the published version until they approve it.")
+    else:
+        request.session["flash"] = _("Nothing differs from the published version, so no change waits for review.")
+    return see_other(request, _url(request, "edit_program", program_id=program_id))
+
+
+@post("/editor/programs/{program_id:int}/revision/withdraw", name="withdraw_program_revision", guards=EDITORS)
+async def withdraw_program_revision(request: Request, program_id: FromPath[int]) -> object:
+    """Take back a change waiting for review: the published version stays as it is."""
+    await program_for(request, program_id)
+    try:
+        await programs.withdraw_revision(program_id, actor_of(request))
+    except RevisionRefused as refused:
+        request.session["flash"] = str(WORKFLOW_REFUSALS.get(refused.reason, WORKFLOW_REFUSALS["not_allowed"]))
+    else:
+        request.session["flash"] = _("Your change was withdrawn. The published version stays as it is.")
     return see_other(request, _url(request, "edit_program", program_id=program_id))
 
 
@@ -407,7 +437,7 @@ async def list_active_members(request: Request, year: FiscalYear = "") -> object
 
 
 handlers = [
-    list_editor_programs, new_program, create_program, edit_program, update_program,
+    list_editor_programs, new_program, create_program, edit_program, update_program, withdraw_program_revision,
     submit_program, close_program, complete_program,
     list_applicants, decide_application, get_attendance, mark_attendance, export_applicants,
     list_active_members,

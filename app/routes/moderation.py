@@ -1,4 +1,5 @@
-"""The secretariat's review queue: preview, approve, send back with a reason, unpublish."""
+"""The secretariat's review queue: preview, approve, send back with a reason, unpublish; and the changes editors
+made to public programs and articles, approved (applied) or sent back (discarded) the same way."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other
+from app.routes.articles import article_context
 from app.routes.forms import form_dict
 from app.routes.programs import detail_context
 from app.routes.push import announce_program
-from app.services import moderation
+from app.services import articles, moderation, revisions
 from app.services.programs import Actor, WorkflowRefused
+from app.services.revisions import RevisionRefused
 from db.tables import Area, Program
 
 REFUSALS = {
@@ -25,6 +28,24 @@ REFUSALS = {
     "changed_meanwhile": _l("Someone else changed it in the meantime. Look at it again."),
     "not_your_area": _l("This belongs to another area."),
 }
+REVISION_REFUSALS = {
+    **REFUSALS,
+    "not_found": _l("This change is no longer waiting: it was withdrawn or decided already."),
+    "not_public": _l("It is no longer public, so the change cannot be applied. Send the change back."),
+    "capacity": _l("The proposed capacity (%(capacity)d) is below the %(count)d people already accepted. "
+                   "Send the change back with a reason, or ask the editor to keep more seats."),
+}
+
+
+def revision_refusal(refused: RevisionRefused) -> str:
+    message = str(REVISION_REFUSALS.get(refused.reason, REFUSALS["not_allowed"]))
+    return message % refused.details if refused.details else message
+
+
+def _number(text: object) -> int:
+    """A whole number typed into a form, or 0 (which matches no version) for anything else."""
+    text = str(text)
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else 0
 
 
 def actor(request: Request) -> Actor:
@@ -69,6 +90,45 @@ async def decide_moderation(request: Request, item_kind: FromPath[str], item_id:
     return see_other(request, request.app.route_reverse("list_moderation"))
 
 
+@post("/staff/moderation/revisions/{revision_id:int}", name="decide_revision", guards=[guards.staff])
+async def decide_revision(request: Request, revision_id: FromPath[int]) -> object:
+    """Approve a change to a public item (applied at once) or send it back with a reason (discarded). The form
+    names the version it showed, so a change replaced by the editor meanwhile is not approved unseen.
+    Never announced by push: that is for a program's first publication only."""
+    form = await form_dict(request)
+    decision = str(form.get("decision", ""))
+    try:
+        await moderation.decide_revision(revision_id, _number(form.get("version", "")), decision, actor(request),
+                                         str(form.get("reason", "")))
+    except RevisionRefused as refused:
+        request.session["flash"] = revision_refusal(refused)
+    else:
+        request.session["flash"] = {
+            "approve": _("The change was approved. The public page shows it now."),
+            "reject": _("The change was sent back to the author. The public page is unchanged."),
+        }[decision]
+    return see_other(request, request.app.route_reverse("list_moderation"))
+
+
+@get("/staff/preview/revision/{revision_id:int}", name="get_revision_preview", guards=[guards.staff],
+     cache_control=None)
+async def get_revision_preview(request: Request, revision_id: FromPath[int]) -> object:
+    """A change waiting for review, shown as the public page will look once it is approved."""
+    item_kind = await revisions.kind_of(revision_id)
+    if item_kind is None:
+        raise NotFoundException()
+    kind = moderation.REVISION_KINDS[item_kind]
+    revision = await revisions.by_id(kind, revision_id)
+    if revision is None:
+        raise NotFoundException()
+    if item_kind == "article":
+        article = await articles.proposed_article(revision["item_id"], revision)
+        context = {**article_context(article), "revision": revision}
+        return page(request, "articles/preview.html", context, cache="no-store")
+    program = revisions.merged(await revisions.item(kind, revision["item_id"]), revision)
+    return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
+
+
 @get("/staff/preview/program/{program_id:int}", name="get_program_preview", guards=[guards.staff], cache_control=None)
 async def get_program_preview(request: Request, program_id: FromPath[int]) -> object:
     """The program page exactly as the public will see it, whatever its status now."""
@@ -80,4 +140,4 @@ async def get_program_preview(request: Request, program_id: FromPath[int]) -> ob
     return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
 
 
-handlers = [list_moderation, decide_moderation, get_program_preview]
+handlers = [list_moderation, decide_moderation, decide_revision, get_revision_preview, get_program_preview]

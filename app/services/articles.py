@@ -12,7 +12,7 @@ from pathlib import Path
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services import clock, notices, uploads
+from app.services import clock, notices, revisions, uploads
 from app.services.programs import PUBLIC_STATUSES as PROGRAM_PUBLIC_STATUSES
 from app.services.programs import Actor, WorkflowRefused
 from app.services.uploads import PreparedImage
@@ -41,8 +41,10 @@ TRANSITIONS = {
         ("published", "rejected"),
     },
 }
-# An editor may change an article while it is theirs to work on; a published one goes back to review.
+# An editor may change an article while it is theirs to work on; a change to a published one waits for
+# review as a revision (app/services/revisions.py) while the public keeps the published version.
 EDITABLE_BY_EDITOR = ("draft", "rejected", "published")
+REVISED_STATUSES = ("published",)
 TITLE_MAX, LEAD_MAX, BODY_MAX, REASON_MAX = 120, 300, 20000, 500
 ID_MAX = 2**31 - 1  # the id column is a 32-bit integer; a bigger number in a URL is simply not found
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -193,32 +195,49 @@ async def editable(article_id: int, actor: Actor) -> dict:
     return article
 
 
+def proposes_revision(article: dict, actor: Actor) -> bool:
+    """Whether this actor's change to the article waits for review while the public keeps the published one."""
+    return actor.role == "editor" and article["status"] in REVISED_STATUSES
+
+
 async def update_article(article_id: int, actor: Actor, values: ArticleValues, cover: PreparedImage | None = None,
                          var_dir: Path | None = None) -> str:
-    """Save changes and return the status after them: an editor's change to a published article goes
-    back to review (audited as such). A new cover image is kept only if the change is saved."""
+    """Save changes and return the status after them, or revisions.PROPOSED when an editor changed a published
+    article: then the change waits for review as a revision and the public page keeps the published version
+    (staff changes apply at once). A new cover image is kept only if the change is saved."""
     article = await editable(article_id, actor)
-    back_to_review = actor.role == "editor" and article["status"] == "published"
-    after = "submitted" if back_to_review else article["status"]
     stored = ""
     try:
+        if proposes_revision(article, actor):
+            stored = await _store_cover(values, cover, var_dir, actor)
+            proposed = {column._meta.name: value for column, value in _columns(values).items()}
+            await revisions.propose(REVISIONS, article, proposed, actor.account_id)
+            return revisions.PROPOSED
         async with atomic(Article._meta.db):
             stored = await _store_cover(values, cover, var_dir, actor)
             changes = _columns(values) | {Article.updated_at: clock.now()}
-            if back_to_review:
-                changes[Article.status] = "submitted"
             updated = await Article.update(changes).where(
                 (Article.id == article_id) & (Article.status == article["status"])
             ).returning(Article.id)
             if not updated:
                 raise WorkflowRefused("changed_meanwhile")
-            if back_to_review:
-                await _audit(actor.account_id, article_id, article["status"], after, "edited after publication")
     except BaseException:
         if stored:
             await uploads.discard(stored, var_dir)
         raise
-    return after
+    return article["status"]
+
+
+async def pending_revision(article_id: int) -> dict | None:
+    """The change waiting for review for this article, if any (see app/services/revisions.py)."""
+    return await revisions.pending(REVISIONS, article_id) if _known_id(article_id) else None
+
+
+async def withdraw_revision(article_id: int, actor: Actor) -> None:
+    """The editor takes back their change waiting for review. Raises RevisionRefused."""
+    if not _known_id(article_id):
+        raise revisions.RevisionRefused("not_found")
+    await revisions.withdraw(REVISIONS, article_id, actor)
 
 
 async def _audit(actor_id: int | None, article_id: int, before: str, after: str, reason: str = "") -> None:
@@ -255,6 +274,8 @@ async def transition(article_id: int, actor: Actor, to_status: str, reason: str 
         ).returning(Article.id)
         if not moved:
             raise WorkflowRefused("changed_meanwhile")
+        if to_status != "published":  # taken off the public site: a change waiting for review goes too
+            await revisions.discard(REVISIONS, article_id)
         await _audit(actor.account_id, article_id, article["status"], to_status, reason)
     if actor.role == "staff" and article["author"] and article["author"] != actor.account_id:
         title = {
@@ -308,6 +329,19 @@ async def get_article(article_id: int) -> dict | None:
     ).where(Article.id == article_id).first()
 
 
+async def proposed_article(article_id: int, revision: dict | None) -> dict | None:
+    """The article as it will be once its change waiting for review is approved (get_article's keys)."""
+    article = await get_article(article_id)
+    if article is None or revision is None:
+        return article
+    article = revisions.merged(article, revision)
+    program = await Program.select(Program.title, Program.status).where(Program.id == article["program"]).first() \
+        if article["program"] else None
+    article["program_title"] = program["title"] if program else None
+    article["program_status"] = program["status"] if program else None
+    return article
+
+
 async def published_articles(kind: str = "", limit: int = 20, offset: int = 0, area_id: int | None = None) -> list[dict]:
     """Published articles, newest first, for the portal, the public list and the feed."""
     query = Article.select(
@@ -339,3 +373,35 @@ async def program_choices(actor: Actor) -> list[dict]:
     if actor.role == "editor":
         query = query.where(Program.area == actor.area_id)
     return await query.order_by(Program.starts_at, ascending=False).limit(200)
+
+
+# Changes to a published article wait for review as revisions (app/services/revisions.py) ------------------
+
+
+async def _describe(name: str, value) -> str:
+    if name == "kind":
+        return kind_label(value)
+    if name == "program":
+        program = await Program.select(Program.title).where(Program.id == value).first()
+        return program["title"] if program else "—"
+    return str(value)
+
+
+def article_path(article_id: int) -> str:
+    """The article's public page (routes/articles.py `get_article`), for links in notices."""
+    return f"/articles/{article_id}"
+
+
+REVISIONS = revisions.Kind(
+    name="article",
+    table=Article,
+    fields={
+        "kind": _l("Kind of article"), "title": _l("Title"), "lead": _l("Lead"), "body": _l("Body"),
+        "cover_image": _l("Cover image"), "program": _l("Related program"),
+    },
+    long=frozenset({"body", "cover_image"}),
+    proposable=REVISED_STATUSES,
+    public=("published",),
+    describe=_describe,
+    path=article_path,
+)

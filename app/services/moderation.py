@@ -1,14 +1,19 @@
-"""One queue for everything submitted for review: programs and articles (and, later, what members submit)."""
+"""One queue for everything waiting for the secretariat: submitted programs and articles, and changes editors
+made to public ones (revisions, app/services/revisions.py) — and, later, what members submit."""
 
 from __future__ import annotations
 
-from app.services import articles, programs
+from app.services import articles, programs, revisions
 from app.services.programs import Actor, WorkflowRefused
+from app.services.revisions import RevisionRefused
 from db.tables import Program
 
 KINDS = ("program", "article")
 # What the secretariat can do from the queue, as (kind, decision) → the status it leads to.
 DECISIONS = {"approve": "published", "reject": "rejected", "unpublish": "rejected"}
+# How each kind takes part in revisions.
+REVISION_KINDS = {"program": programs.REVISIONS, "article": articles.REVISIONS}
+REVISION_DECISIONS = ("approve", "reject")
 
 
 async def submitted_programs(area_id: int | None = None) -> list[dict]:
@@ -22,12 +27,16 @@ async def submitted_programs(area_id: int | None = None) -> list[dict]:
 
 
 async def queue(kind: str = "", area_id: int | None = None) -> list[dict]:
-    """Everything waiting for a decision, oldest first, each row tagged with its kind."""
+    """Everything waiting for a decision, oldest first, each row tagged with its kind; a change to a public
+    item has `revision_id`, `version` and `changes` (see revisions.queue)."""
     items: list[dict] = []
     if kind in ("", "program"):
         items += [{**row, "item_kind": "program"} for row in await submitted_programs(area_id)]
     if kind in ("", "article"):
         items += [{**row, "item_kind": "article"} for row in await articles.submitted_articles(area_id=area_id)]
+    for name, revision_kind in REVISION_KINDS.items():
+        if kind in ("", name):
+            items += [{**row, "item_kind": name} for row in await revisions.queue(revision_kind, area_id)]
     return sorted(items, key=lambda item: item["updated_at"])
 
 
@@ -56,3 +65,19 @@ async def decide(item_kind: str, item_id: int, decision: str, actor: Actor, reas
         raise WorkflowRefused("not_allowed")
     move = programs.transition if item_kind == "program" else articles.transition
     await move(item_id, actor, DECISIONS[decision], reason)
+
+
+async def decide_revision(revision_id: int, version: int, decision: str, actor: Actor, reason: str = "") -> dict:
+    """Approve a change to a public item (its values are written to it) or send it back (it is discarded).
+    Returns item_kind, id, title and the changed fields; raises RevisionRefused."""
+    if decision not in REVISION_DECISIONS:
+        raise RevisionRefused("not_allowed")
+    item_kind = await revisions.kind_of(revision_id)
+    if item_kind is None:
+        raise RevisionRefused("not_found")
+    kind = REVISION_KINDS[item_kind]
+    if decision == "approve":
+        done = await revisions.approve(kind, revision_id, version, actor)
+    else:
+        done = await revisions.send_back(kind, revision_id, version, actor, reason)
+    return {**done, "item_kind": item_kind}

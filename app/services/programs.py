@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-from app.i18n import TOKYO, to_tokyo
+from app.i18n import TOKYO, format_datetime, to_tokyo
 from app.i18n import gettext as _
-from app.services import clock, notices
+from app.i18n import lazy_gettext as _l
+from app.services import clock, notices, revisions
 from app.services.reference import INTERESTS
+from app.services.revisions import RevisionRefused
 from db.engine import atomic, is_unique_violation
 from db.tables import Application, Area, AuditLog, Member, Program
 
@@ -19,6 +21,8 @@ THEMES = INTERESTS
 KINDS = ("program", "event")
 STATUSES = ("draft", "submitted", "published", "closed", "completed", "rejected")
 PUBLIC_STATUSES = ("published", "closed", "completed")
+# An editor's change to a program the public sees waits for review as a revision (app/services/revisions.py).
+REVISED_STATUSES = ("published", "closed")
 SEAT_STATUSES = ("accepted", "attended")
 # Who may move a program from which status to which.
 TRANSITIONS = {
@@ -194,20 +198,28 @@ async def editable(program_id: int, actor: Actor) -> dict:
         raise WorkflowRefused("not_found")
     if actor.role == "editor" and program["area"] != actor.area_id:
         raise WorkflowRefused("not_your_area")
-    if actor.role == "editor" and program["status"] not in ("draft", "rejected", "published"):
+    if actor.role == "editor" and program["status"] not in ("draft", "rejected", *REVISED_STATUSES):
         raise WorkflowRefused("in_review")
     return program
 
 
-async def update_program(program_id: int, actor: Actor, values: ProgramValues) -> None:
-    """Save changes. An editor's change to a published program goes back through review."""
+def proposes_revision(program: dict, actor: Actor) -> bool:
+    """Whether this actor's change to the program waits for review while the public keeps the published one."""
+    return actor.role == "editor" and program["status"] in REVISED_STATUSES
+
+
+async def update_program(program_id: int, actor: Actor, values: ProgramValues) -> str:
+    """Save changes; returns the program's status, or revisions.PROPOSED when an editor changed a program the
+    public sees: then the change waits for review as a revision and the public page keeps the published
+    values (staff changes apply at once)."""
     program = await editable(program_id, actor)
     if values.capacity < program["seats_taken"]:
         raise ProgramInvalid({"capacity": _("%(count)d people are already accepted.", count=program["seats_taken"])})
+    if proposes_revision(program, actor):
+        proposed = {column._meta.name: value for column, value in _columns(values).items()}
+        await revisions.propose(REVISIONS, program, proposed, actor.account_id)
+        return revisions.PROPOSED
     changes = _columns(values) | {Program.updated_at: clock.now()}
-    back_to_review = actor.role == "editor" and program["status"] == "published"
-    if back_to_review:
-        changes[Program.status] = "submitted"
     async with atomic(Program._meta.db):
         # The capacity guard repeats in the statement, so a seat taken meanwhile is never squeezed out.
         updated = await Program.update(changes).where(
@@ -215,8 +227,17 @@ async def update_program(program_id: int, actor: Actor, values: ProgramValues) -
         ).returning(Program.id)
         if not updated:
             raise WorkflowRefused("changed_meanwhile")
-        if back_to_review:
-            await _audit(actor.account_id, program_id, program["status"], "submitted", "edited after publication")
+    return program["status"]
+
+
+async def pending_revision(program_id: int) -> dict | None:
+    """The change waiting for review for this program, if any (see app/services/revisions.py)."""
+    return await revisions.pending(REVISIONS, program_id)
+
+
+async def withdraw_revision(program_id: int, actor: Actor) -> None:
+    """The editor takes back their change waiting for review. Raises RevisionRefused."""
+    await revisions.withdraw(REVISIONS, program_id, actor)
 
 
 async def _audit(actor_id: int | None, program_id: int, before: str, after: str, reason: str = "") -> None:
@@ -249,6 +270,8 @@ async def transition(program_id: int, actor: Actor, to_status: str, reason: str 
         ).returning(Program.id)
         if not moved:
             raise WorkflowRefused("changed_meanwhile")
+        if to_status not in PUBLIC_STATUSES:  # taken off the public site: a change waiting for review goes too
+            await revisions.discard(REVISIONS, program_id)
         await _audit(actor.account_id, program_id, program["status"], to_status, reason)
     if actor.role == "staff" and program["author"] and program["author"] != actor.account_id:
         title = {
@@ -467,3 +490,45 @@ async def public_programs(area_id: int | None = None, theme: str = "", month: st
 
 def seats_left(program: dict) -> int:
     return max(0, program["capacity"] - program["seats_taken"])
+
+
+# Changes to a public program wait for review as revisions (app/services/revisions.py) --------------------
+
+KIND_LABELS = {"program": _l("Program (on site)"), "event": _l("Online exchange meeting")}
+TIME_FIELDS = ("starts_at", "ends_at", "apply_from", "apply_until")
+
+
+async def _describe(name: str, value) -> str:
+    if name == "kind":
+        return str(KIND_LABELS.get(value, value))
+    if name == "themes":
+        return " / ".join(str(THEMES.get(theme, theme)) for theme in value)
+    if name in TIME_FIELDS:
+        return format_datetime(value, "short")
+    return str(value)
+
+
+def _capacity_check(program: dict, values: dict) -> None:
+    """Approval may not leave fewer seats than people already accepted."""
+    if "capacity" in values and values["capacity"] < program["seats_taken"]:
+        raise RevisionRefused("capacity", capacity=values["capacity"], count=program["seats_taken"])
+
+
+REVISIONS = revisions.Kind(
+    name="program",
+    table=Program,
+    fields={
+        "kind": _l("Kind"), "title": _l("Title"), "summary": _l("Summary"), "body": _l("Details"),
+        "themes": _l("Themes"), "place": _l("Place"), "meeting_url": _l("Meeting link"), "starts_at": _l("Starts"),
+        "ends_at": _l("Ends"), "apply_from": _l("Applications open"), "apply_until": _l("Applications close"),
+        "capacity": _l("Capacity"), "support": _l("Support"), "questions": _l("Questions for applicants"),
+        "image_url": _l("Image link"),
+    },
+    long=frozenset({"body", "support", "questions", "image_url"}),
+    proposable=REVISED_STATUSES,
+    public=PUBLIC_STATUSES,
+    describe=_describe,
+    path=program_path,
+    check=_capacity_check,
+    guard=lambda values: Program.seats_taken <= values["capacity"],
+)

@@ -237,7 +237,7 @@ async def test_an_editor_sees_only_their_areas_articles(client, who):
     assert (await Article.select(Article.title).where(Article.id == other_id).first())["title"] == "樽前の記事"
 
 
-async def test_submitting_for_review_then_editing_after_publication_goes_back_to_review(client, who):
+async def test_submitting_for_review_then_editing_after_publication_waits_for_review_as_a_change(client, who):
     await log_in(client, who["editor"])
     article_id = await articles.create_article(actor(who), await articles.validate_article(FORM, actor(who)))
     response = await client.submit(f"/editor/articles/{article_id}/submit", follow_redirects=False)
@@ -250,8 +250,12 @@ async def test_submitting_for_review_then_editing_after_publication_goes_back_to
                                follow_redirects=False)
     assert response.status_code == 303
     row = await Article.select().where(Article.id == article_id).first()
-    assert (row["status"], row["title"]) == ("submitted", "田植え体験の報告（写真追加）")
-    assert (await client.get(f"/articles/{article_id}")).status_code == 404
+    assert (row["status"], row["title"]) == ("published", "田植え体験の報告")
+    public = await client.get(f"/articles/{article_id}")
+    assert public.status_code == 200 and "（写真追加）" not in public.text
+    form = await client.get(f"/editor/articles/{article_id}")
+    assert 'data-testid="revision-banner"' in form.text and 'value="田植え体験の報告（写真追加）"' in form.text
+    assert (await articles.pending_revision(article_id))["values"]["title"] == "田植え体験の報告（写真追加）"
 
 
 async def test_staff_write_news_for_the_whole_region(client, who):

@@ -353,15 +353,19 @@ async def test_bad_program_input_is_422_with_a_message_next_to_each_field_and_no
     assert fragment.status_code == 422 and "<html" not in fragment.text
 
 
-async def test_an_editors_change_to_a_published_program_goes_back_to_review(client):
+async def test_an_editors_change_to_a_published_program_waits_for_review_and_the_public_page_stays(client):
     area = await factories.area()
     program_id = await factories.program(area, title="勇払の酪農体験")
     await log_in(client, await factories.staff_account("勇払 編集 鈴木", role="editor", area=area))
     saved = await client.submit(f"/editor/programs/{program_id}", program_form(title="勇払の酪農体験（改訂）"), follow_redirects=False)
     assert saved.status_code == 303
     program = await Program.select(Program.title, Program.status).where(Program.id == program_id).first()
-    assert program == {"title": "勇払の酪農体験（改訂）", "status": "submitted"}
-    assert (await client.get(f"/programs/{program_id}")).status_code == 404
+    assert program == {"title": "勇払の酪農体験", "status": "published"}
+    public = await client.get(f"/programs/{program_id}")
+    assert public.status_code == 200 and "勇払の酪農体験" in public.text and "（改訂）" not in public.text
+    form = await client.get(saved.headers["location"])
+    assert "審査" in form.text and 'data-testid="revision-banner"' in form.text
+    assert 'value="勇払の酪農体験（改訂）"' in form.text  # the editor keeps working on the proposed version
 
 
 async def test_capacity_below_the_accepted_people_is_refused_next_to_the_field(client):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from PIL import Image
 
-from app.services import articles, uploads
+from app.services import articles, revisions, uploads
 from app.services.articles import Actor, ArticleInvalid, WorkflowRefused
 from db.tables import Article, AuditLog, Notice, Program, Upload
 from tests import factories
@@ -166,13 +166,17 @@ async def test_when_the_article_cannot_be_saved_its_cover_image_is_not_kept(who,
     assert not any((tmp_path / "uploads").iterdir())
 
 
-async def test_an_editor_changing_a_published_article_sends_it_back_to_review(who):
+async def test_an_editor_changing_a_published_article_proposes_a_change_and_the_public_keeps_it(who):
     article_id = await published(who)
+    audits = await AuditLog.count()
     values = await articles.validate_article({**GOOD, "title": "田植え体験の報告（追記）"}, who["editor"])
-    assert await articles.update_article(article_id, who["editor"], values) == "submitted"
-    assert await status_of(article_id) == "submitted"
-    last = await AuditLog.select().where(AuditLog.action == "article.status").order_by(AuditLog.id, ascending=False).first().output(load_json=True)
-    assert (last["detail"]["from"], last["detail"]["to"]) == ("published", "submitted")
+    assert await articles.update_article(article_id, who["editor"], values) == revisions.PROPOSED
+    assert await status_of(article_id) == "published"
+    public = await articles.article_for_public(article_id)
+    assert public["title"] == "田植え体験の報告"
+    revision = await articles.pending_revision(article_id)
+    assert (revision["values"]["title"], revision["author"]) == ("田植え体験の報告（追記）", who["editor"].account_id)
+    assert await AuditLog.count() == audits
 
 
 async def test_staff_changing_a_published_article_keep_it_published(who):

@@ -54,6 +54,7 @@ from db.tables import (
     Redemption,
     ReplyTemplate,
     ReportSection,
+    Revision,
     SurveyAnswer,
     SurveyQuestion,
     SurveyResponse,
@@ -143,6 +144,8 @@ async def data_set(var_dir: Path) -> dict:
     cover = await uploads.save_image(photo(), var_dir, editor)
     article_id = await row(Article, title="移住者インタビュー", lead=AWKWARD[4], body=AWKWARD[6], cover_image=cover,
                            program=program_id, area=yufutsu, status="published", author=editor, published_at=NOW)
+    await row(Revision, article=article_id, author=editor, version=3,
+              proposed={"title": AWKWARD[4], "body": AWKWARD[5], "program": program_id})
     await row(PortalBlock, kind="hero", key="hero", title="海と森のまち", fields={"image": cover, "image_alt": "海"})
     await row(PortalBlock, kind="featured", key="featured", title="featured",
               fields={"programs": [program_id], "articles": [article_id]})

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.i18n import TOKYO
-from app.services import clock, programs
+from app.services import clock, programs, revisions
 from app.services.membership import Registered
 from app.services.programs import Actor, ApplicationRefused, ProgramInvalid, WorkflowRefused
 from db.tables import Application, AuditLog, Notice, Program
@@ -273,22 +273,30 @@ async def test_a_status_changed_meanwhile_is_refused_and_nothing_is_written(scen
 # --- Editing ---------------------------------------------------------------------------------------------
 
 
-async def test_an_editors_change_to_a_published_program_goes_back_to_review(scene):
+async def test_an_editors_change_to_a_published_program_waits_for_review_while_the_public_keeps_it(scene):
     program_id = await factories.program(scene.area, scene.editor.account_id)
     values = await programs.validate_program(program_form(title="ほっき貝の浜で漁業体験(日程変更)"), scene.editor)
-    await programs.update_program(program_id, scene.editor, values)
+    assert await programs.update_program(program_id, scene.editor, values) == revisions.PROPOSED
     program = await program_row(program_id)
-    assert (program["status"], program["title"]) == ("submitted", "ほっき貝の浜で漁業体験(日程変更)")
-    assert program["starts_at"] == tokyo(2026, 12, 12, 9)
-    assert await audit_trail(program_id) == [(scene.editor.account_id, "published", "submitted")]
-    assert await programs.public_programs() == []
-    # While the secretariat reviews it, the editor cannot change it again.
-    assert await refusal(programs.update_program(program_id, scene.editor, values)) == "in_review"
+    assert (program["status"], program["title"]) == ("published", "ほっき貝の浜で漁業体験")
+    assert [p["id"] for p in await programs.public_programs()] == [program_id]
+    revision = await programs.pending_revision(program_id)
+    assert revision["values"]["title"] == "ほっき貝の浜で漁業体験(日程変更)"
+    assert revision["values"]["starts_at"] == tokyo(2026, 12, 12, 9)
+    assert revision["author"] == scene.editor.account_id
+    assert await audit_trail(program_id) == []  # nothing moved: the program stays published
+    # The editor may keep working on the change: saving again replaces it.
+    values = await programs.validate_program(program_form(title="三度目の正直"), scene.editor)
+    assert await programs.update_program(program_id, scene.editor, values) == revisions.PROPOSED
+    again = await programs.pending_revision(program_id)
+    assert (again["id"], again["version"], again["values"]["title"]) == (revision["id"], 2, "三度目の正直")
 
     by_staff = await factories.program(scene.area, scene.editor.account_id)
     values = await programs.validate_program(program_form(area=str(scene.area), title="事務局が直した題"), scene.staff)
-    await programs.update_program(by_staff, scene.staff, values)
+    assert await programs.update_program(by_staff, scene.staff, values) == "published"
     assert (await status_of(by_staff), await audit_trail(by_staff)) == ("published", [])
+    assert (await program_row(by_staff))["title"] == "事務局が直した題"
+    assert await programs.pending_revision(by_staff) is None
 
 
 async def test_editors_edit_only_their_own_areas_programs(scene):
