@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 
 from app.i18n import TOKYO, to_tokyo
 from app.services import clock
-from db.tables import Area, Article, Offer, Pass, PassOffer, PortalBlock, Program, Shop
+from db.tables import Account, Area, Article, Offer, Pass, PassOffer, PortalBlock, Program, Revision, Shop
 
 AREAS = [
     {
@@ -238,6 +238,38 @@ async def load_program_demo() -> dict[str, int]:
     return created
 
 
+# An area editor moved the Tarumae workshop's meeting point and said so in the summary; the change waits
+# for the secretariat while the public page shows the published place.
+DEMO_EDITOR = {"display_name": "樽前地区 編集担当 宮本", "area": "tarumae"}
+DEMO_REVISION = {
+    "title": "樽前の空き家再生ワークショップ",
+    "changes": {
+        "place": "苫小牧市樽前 旧佐藤邸（現地集合。樽前地区コミュニティセンターに駐車できます）",
+        "summary": "海の見える築50年の平屋を、地域の大工さんと一緒に直します。壁塗りと床張りが中心です。"
+                   "集合は現地に変わりました。",
+    },
+}
+
+
+async def load_revision_demo() -> dict[str, int]:
+    """The editor (keyed by name) and their pending change (one per program)."""
+    from app.services import programs, revisions
+
+    created = {"revisions": 0}
+    program = await Program.select(Program.id).where(Program.title == DEMO_REVISION["title"]).first()
+    area = await Area.select(Area.id).where(Area.slug == DEMO_EDITOR["area"]).first()
+    if program is None or area is None or await Revision.exists().where(Revision.program == program["id"]):
+        return created
+    editor = await Account.select(Account.id).where(Account.display_name == DEMO_EDITOR["display_name"]).first()
+    if editor is None:
+        editor = (await Account.insert(Account(role="editor", display_name=DEMO_EDITOR["display_name"],
+                                               area=area["id"])).returning(Account.id))[0]
+    current = await revisions.item(programs.REVISIONS, program["id"])
+    await revisions.propose(programs.REVISIONS, current, {**current, **DEMO_REVISION["changes"]}, editor["id"])
+    created["revisions"] += 1
+    return created
+
+
 ARTICLES = [
     {
         "kind": "interview",
@@ -296,6 +328,7 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_wallet_demo())
     created.update(await load_article_demo())
     created.update(await load_program_demo())
+    created.update(await load_revision_demo())
     created.update(await load_desk_demo())
     created.update(await load_inquiry_demo())
     created.update(await load_featured_demo())

@@ -43,6 +43,11 @@ async def test_every_staff_page_renders_with_the_demo_and_the_lists_are_filled(c
     assert dashboard.status_code == 200 and dashboard.text.count("<svg") >= 5
     for program in await Program.select(Program.id):
         assert (await client.get(f"/programs/{program['id']}")).status_code == 200
+    # An editor's change to a public program waits in the queue while the public page keeps the old place.
+    queue = await client.get("/staff/moderation")
+    assert "樽前の空き家再生ワークショップ" in queue.text and "現地集合" in queue.text
+    workshop = await Program.select(Program.id).where(Program.title == "樽前の空き家再生ワークショップ").first()
+    assert "現地集合" not in (await client.get(f"/programs/{workshop['id']}")).text
 
 
 async def test_a_demo_member_sees_their_card_programs_and_a_waiting_survey(client):
