@@ -530,5 +530,5 @@ REVISIONS = revisions.Kind(
     describe=_describe,
     path=program_path,
     check=_capacity_check,
-    guard=lambda values: Program.seats_taken <= values["capacity"],
+    guard=lambda values: Program.seats_taken <= values["capacity"] if "capacity" in values else None,
 )

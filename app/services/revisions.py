@@ -57,7 +57,8 @@ class Kind:
     path: Callable[[int], str]  # the item's public page, for the author's notice
     long: frozenset[str] = field(default_factory=frozenset)  # listed as "… was changed", not old → new
     # Approval rule: raises RevisionRefused for the values against the item as read, and the same rule as a
-    # condition of the UPDATE, so a row changed meanwhile (a seat taken) is never written past it.
+    # condition of the UPDATE (None: nothing to add for these values), so a row changed meanwhile (a seat
+    # taken) is never written past it. A revision holds only the fields it changes.
     check: Callable[[dict, dict], None] | None = None
     guard: Callable[[dict], Any] | None = None
 
@@ -89,6 +90,9 @@ def decode(kind: Kind, stored: dict) -> dict:
 
 
 def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        # Forms hold times to the minute: a time saved untouched is no change, whatever seconds it had.
+        return old.replace(second=0, microsecond=0) == new.replace(second=0, microsecond=0)
     return (old if old is not None else "") == (new if new is not None else "")
 
 
@@ -217,13 +221,14 @@ async def propose(kind: Kind, current: dict, values: dict, author_id: int) -> in
     """Keep an editor's change to a public item as its revision, replacing the one before. Values equal to
     the published ones leave nothing waiting (None is returned); otherwise the revision's id."""
     item_id = current["id"]
-    proposed = encode(kind, values)
+    # Only what differs: a field staff change meanwhile is not put back by approving this revision.
+    proposed = encode(kind, {name: values[name] for name in changed_fields(kind, current, values)})
     now = clock.now()
     try:
         async with atomic(Revision._meta.db):
             if not await _hold(kind, item_id, kind.proposable):
                 raise RevisionRefused("changed_meanwhile")
-            if not changed_fields(kind, current, decode(kind, proposed)):
+            if not proposed:
                 await Revision.delete().where(kind.link == item_id)
                 return None
             replaced = await Revision.update({
@@ -298,8 +303,9 @@ async def approve(kind: Kind, revision_id: int, version: int, actor) -> dict:
         if kind.check:
             kind.check(current, values)
         condition = (table.id == current["id"]) & table.status.is_in(list(kind.public))
-        if kind.guard:
-            condition &= kind.guard(values)
+        extra = kind.guard(values) if kind.guard else None
+        if extra is not None:
+            condition &= extra
         # The item row first, then the revision: the order every writer here keeps.
         applied = await table.update(
             {kind.column(name): value for name, value in values.items()} | {table.updated_at: clock.now()}

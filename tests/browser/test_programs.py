@@ -284,3 +284,60 @@ def test_the_public_program_list_fits_a_phone_without_sideways_scrolling(page):
     page.get_by_test_id("program-card").first.get_by_test_id("program-link").click()
     expect(page.get_by_test_id("program-detail")).to_be_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+# --- a change to a program the public already sees -------------------------------------------------------
+
+OLD_PLACE = "ウトナイ湖野生鳥獣保護センター前"
+NEW_PLACE = "勇払公民館（雨天のため集合場所を変更）"
+CHANGE_SAVED = "変更を保存し、事務局の審査に回しました。承認されるまで、公開ページには現在の内容が表示されます。"
+CHANGE_APPROVED = "変更を承認しました。公開ページに反映されています。"
+
+
+async def published_program_with_an_applicant() -> tuple[int, str, str]:
+    """(program id, editor session, accepted member's session)."""
+    area_id, editor_id = await editor_of_new_area()
+    program_id = await factories.program(area_id, author_id=editor_id, title=TITLE, place=OLD_PLACE, capacity=5)
+    member, session = await member_session(MEMBER_A)
+    assert await programs.apply(program_id, member.member_id, "", [], clock.now()) == "accepted"
+    return program_id, await editor_session(editor_id, "office"), session
+
+
+def test_an_editors_change_to_a_live_program_waits_for_review_while_applicants_keep_the_published_page(open_browser):
+    program_id, editor_session_token, member_session_token = run_async(published_program_with_an_applicant())
+
+    # The editor moves the meeting place; the change goes to review instead of hiding the program.
+    editor = open_browser(editor_session_token, device=DESKTOP)
+    editor.goto(f"/editor/programs/{program_id}")
+    expect(editor.get_by_test_id("revision-hint")).to_be_visible()
+    editor.get_by_test_id("program-form").get_by_test_id("field-place").fill(NEW_PLACE)
+    editor.get_by_test_id("program-save").click()
+    expect(editor.get_by_test_id("flash")).to_have_text(CHANGE_SAVED)
+    expect(editor.get_by_test_id("revision-banner")).to_be_visible()
+    expect(editor.get_by_test_id("program-form").get_by_test_id("field-place")).to_have_value(NEW_PLACE)
+    expect(editor.get_by_test_id("program-status")).to_have_text("公開中")
+
+    # The accepted member still opens the program, with the published place.
+    member = open_browser(member_session_token)
+    member.goto(f"/programs/{program_id}")
+    expect(member.get_by_test_id("program-detail")).to_contain_text(OLD_PLACE)
+    expect(member.get_by_test_id("application-status")).to_have_text(ACCEPTED)
+
+    # The secretariat sees what changes and approves it.
+    staff = open_browser(run_async(staff_session()), device=DESKTOP)
+    staff.goto("/staff/moderation")
+    item = staff.get_by_test_id("moderation-item").filter(has_text=TITLE)
+    expect(item.get_by_test_id("moderation-revision")).to_be_visible()
+    expect(item.get_by_test_id("moderation-change")).to_have_count(1)
+    expect(item.get_by_test_id("moderation-change")).to_contain_text(NEW_PLACE)
+    item.get_by_test_id("moderation-approve").click()
+    expect(staff.get_by_test_id("flash")).to_have_text(CHANGE_APPROVED)
+    expect(staff.get_by_test_id("moderation-item").filter(has_text=TITLE)).to_have_count(0)
+
+    # The member's page shows the new place; the editor is told and the banner is gone.
+    member.reload()
+    expect(member.get_by_test_id("program-detail")).to_contain_text(NEW_PLACE)
+    editor.reload()
+    expect(editor.get_by_test_id("revision-banner")).to_have_count(0)
+    editor.goto("/inbox")
+    expect(editor.locator("body")).to_contain_text(f"変更が公開されました：{TITLE}")

@@ -91,6 +91,45 @@ async def test_saving_the_published_values_again_leaves_no_change_waiting(scene)
     assert await Revision.count() == 0
 
 
+async def published_through_the_form(scene: Scene) -> int:
+    values = await programs.validate_program(program_form(), scene.editor)
+    program_id = await programs.create_program(scene.editor, values)
+    await programs.transition(program_id, scene.editor, "submitted")
+    await programs.transition(program_id, scene.staff, "published")
+    return program_id
+
+
+async def test_a_change_holds_only_its_fields_so_a_staff_edit_made_meanwhile_stays(scene):
+    program_id = await published_through_the_form(scene)
+    revision = await propose(scene, program_id, place="勇払公民館")
+    assert revision["values"] == {"place": "勇払公民館"}
+    # Staff correct the title directly while the editor's change waits.
+    staff_values = await programs.validate_program(program_form(title="ほっき貝の浜で漁業体験（冬）", area=str(scene.area)),
+                                                   scene.staff)
+    await programs.update_program(program_id, scene.staff, staff_values)
+    await approve(scene, revision)
+    row = await program_row(program_id)
+    assert (row["title"], row["place"]) == ("ほっき貝の浜で漁業体験（冬）", "勇払公民館")
+
+
+async def test_times_saved_untouched_are_no_change_whatever_their_seconds(scene):
+    """A program made outside the form (the demo, an import) has seconds the form cannot show."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    times = {"starts_at": datetime(2026, 12, 12, 9, 0, 41, tzinfo=tokyo), "ends_at": datetime(2026, 12, 12, 16, 0, 7, tzinfo=tokyo),
+             "apply_from": datetime(2026, 11, 1, 10, 0, 59, 999, tzinfo=tokyo),
+             "apply_until": datetime(2026, 12, 5, 23, 59, 30, tzinfo=tokyo)}
+    program_id = await factories.program(scene.area, scene.editor.account_id, **times)
+    revision = await propose(scene, program_id, title="題名だけ変える")
+    assert set(revision["values"]) <= set(revisions.changed_fields(programs.REVISIONS, await program_row(program_id),
+                                                                   revision["values"]))
+    assert not set(revision["values"]) & set(times)
+    [item] = await revisions.queue(programs.REVISIONS)
+    assert "starts_at" not in [change["field"] for change in item["changes"]]
+
+
 async def test_the_editor_withdraws_their_change_and_others_cannot(scene):
     program_id = await factories.program(scene.area, scene.editor.account_id)
     await propose(scene, program_id, title="取り下げる変更")
