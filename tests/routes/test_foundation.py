@@ -187,3 +187,18 @@ async def test_the_portal_shows_open_programs_and_published_stories(client):
     page = await client.get("/")
     assert page.text.count('data-testid="portal-program"') >= 1
     assert "新しいプログラムを準備しています" not in page.text
+
+
+async def test_the_hero_asks_visitors_to_register_and_gives_members_their_card(client):
+    from tests import factories
+    from tests.conftest import log_in
+
+    visitor = await client.get("/")
+    assert 'data-testid="hero-register"' in visitor.text and 'data-testid="hero-card"' not in visitor.text
+    await log_in(client, (await factories.member()).account_id)
+    member = await client.get("/")
+    assert 'data-testid="hero-card"' in member.text and "会員証をひらく" in member.text
+    assert 'data-testid="hero-register"' not in member.text
+    await log_in(client, await factories.staff_account())
+    staff = await client.get("/")
+    assert 'data-testid="hero-register"' not in staff.text and 'data-testid="hero-card"' not in staff.text
