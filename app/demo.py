@@ -677,7 +677,7 @@ async def load_survey_demo() -> dict[str, int]:
     """One open survey with answers (once, keyed by its title), if demo members attended a completed program."""
     import random
 
-    from app.services import surveys
+    from app.services import push, surveys
     from db.engine import atomic
     from db.tables import Application, Survey, SurveyInvitation
 
@@ -715,6 +715,12 @@ async def load_survey_demo() -> dict[str, int]:
             answered_at = sent + timedelta(days=rng.randint(0, 4), hours=rng.randint(1, 20))
             await surveys.submit(survey_id, account, {k: v for k, v in answers.items() if v}, min(answered_at, now))
             created["survey_responses"] += 1
+    # The invitation in each inbox, as the background round would have put it there five days ago.
+    survey = await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
+    title, body = await surveys.announcement(survey, reminder=False)
+    await push.create_notification(push.Target(topic="surveys", account_ids=people), title, body,
+                                   surveys.answer_path(survey_id), None, send_at=sent)
+    await push.fan_out_due(sent)
     return created
 
 

@@ -488,19 +488,24 @@ def _fit(make: Callable[[str], str], title: str, limit: int = NOTIFICATION_TITLE
     return text
 
 
+async def announcement(survey: dict, reminder: bool) -> tuple[str, str]:
+    """The title and body of an invitation (or of the reminder) in the inbox and the push."""
+    closes = format_datetime(survey["closes_at"], "short")
+    if reminder:
+        title = _fit(lambda t: _("Reminder: %(title)s", title=t), survey["title"])
+        return title, _("The survey closes on %(date)s. You can still answer.", date=closes)
+    title = _fit(lambda t: _("Please answer: %(title)s", title=t), survey["title"])
+    count = await SurveyQuestion.count().where(SurveyQuestion.survey == survey["id"])
+    return title, ngettext("%(num)d question, open until %(date)s.", "%(num)d questions, open until %(date)s.", count,
+                           date=closes)
+
+
 async def _announce(survey: dict, accounts: list[int], reminder: bool, now: datetime, out: Outgoing) -> None:
     """Inside the round's transaction: one notification (the inbox of each, and a push to those who want
     survey pushes) and a mail to each confirmed address."""
     closes = format_datetime(survey["closes_at"], "short")
     path = answer_path(survey["id"])
-    if reminder:
-        title = _fit(lambda t: _("Reminder: %(title)s", title=t), survey["title"])
-        body = _("The survey closes on %(date)s. You can still answer.", date=closes)
-    else:
-        title = _fit(lambda t: _("Please answer: %(title)s", title=t), survey["title"])
-        count = await SurveyQuestion.count().where(SurveyQuestion.survey == survey["id"])
-        body = ngettext("%(num)d question, open until %(date)s.", "%(num)d questions, open until %(date)s.", count,
-                        date=closes)
+    title, body = await announcement(survey, reminder)
     await push.create_notification(push.Target(topic="surveys", account_ids=accounts), title, body, path,
                                    survey["created_by"], send_at=now)
     link = out.base_url + path

@@ -62,6 +62,7 @@ async def test_a_demo_member_sees_their_card_programs_and_a_waiting_survey(clien
     assert {path: status for path, status in statuses.items() if status >= 400 and path != "/register"} == {}
     surveys = await client.get("/surveys")
     assert surveys.status_code == 200 and re.search(r"アンケート", surveys.text)
+    assert "アンケートのお願い" in (await client.get("/inbox")).text  # the invitation reached the inbox too
     account = await Account.select(Account.display_name).where(Account.id == waiting["account"]).first()
     assert account["display_name"] in (await client.get("/card")).text
 
