@@ -283,6 +283,16 @@ async def _audit(kind: Kind, actor_id: int, item_id: int, revision: dict, decisi
     )
 
 
+async def _as_shown(kind: Kind, revision_id: int, version: int) -> dict:
+    """The revision, if it is still the version the secretariat was shown."""
+    revision = await by_id(kind, revision_id)
+    if revision is None:
+        raise RevisionRefused("not_found")
+    if revision["version"] != version:
+        raise RevisionRefused("changed_meanwhile")
+    return revision
+
+
 async def approve(kind: Kind, revision_id: int, version: int, actor) -> dict:
     """Write the revision's values to the item, and drop the revision; audited, and the author is told.
     Refused (and nothing written) when the revision changed or was decided meanwhile, when the item is no
@@ -291,11 +301,7 @@ async def approve(kind: Kind, revision_id: int, version: int, actor) -> dict:
         raise RevisionRefused("not_allowed")
     table = kind.table
     async with atomic(Revision._meta.db):
-        revision = await by_id(kind, revision_id)
-        if revision is None:
-            raise RevisionRefused("not_found")
-        if revision["version"] != version:
-            raise RevisionRefused("changed_meanwhile")
+        revision = await _as_shown(kind, revision_id, version)
         current = await item(kind, revision["item_id"])
         if current["status"] not in kind.public:
             raise RevisionRefused("not_public")
@@ -340,11 +346,7 @@ async def send_back(kind: Kind, revision_id: int, version: int, actor, reason: s
     if not reason:
         raise RevisionRefused("reason_needed")
     async with atomic(Revision._meta.db):
-        revision = await by_id(kind, revision_id)
-        if revision is None:
-            raise RevisionRefused("not_found")
-        if revision["version"] != version:
-            raise RevisionRefused("changed_meanwhile")
+        revision = await _as_shown(kind, revision_id, version)
         taken = await Revision.delete().where(
             (Revision.id == revision_id) & (Revision.version == version)
         ).returning(Revision.id)

@@ -95,10 +95,10 @@ async def refusal(awaitable: Awaitable, error: type[Exception] = WorkflowRefused
     return refused.value.reason
 
 
-def meanwhile(monkeypatch, action: Callable[[], Awaitable]) -> None:
-    """Run `action` once, just before the next transaction of the programs service begins: as if another
-    request changed the row between the service's read and its conditional write."""
-    real_atomic = programs.atomic
+def meanwhile(monkeypatch, action: Callable[[], Awaitable], service=programs) -> None:
+    """Run `action` once, just before the next transaction of `service` begins: as if another request
+    changed the row between the service's read and its conditional write."""
+    real_atomic = service.atomic
     pending = [action]
 
     @asynccontextmanager
@@ -108,7 +108,7 @@ def meanwhile(monkeypatch, action: Callable[[], Awaitable]) -> None:
         async with real_atomic(engine) as transaction:
             yield transaction
 
-    monkeypatch.setattr(programs, "atomic", atomic_after_someone_else)
+    monkeypatch.setattr(service, "atomic", atomic_after_someone_else)
 
 
 # --- Applications: helpers --------------------------------------------------------------------------------

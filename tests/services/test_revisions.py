@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 
@@ -17,7 +16,7 @@ from app.services.programs import Actor
 from app.services.revisions import RevisionRefused
 from db.tables import Article, AuditLog, Notice, Program, Revision
 from tests import factories
-from tests.services.test_programs import Scene, apply, members, program_form, program_row
+from tests.services.test_programs import Scene, apply, meanwhile, members, program_form, program_row
 
 
 @pytest.fixture
@@ -54,19 +53,8 @@ async def revision_audits(kind: str = "program") -> list[dict]:
 
 
 def before_next_transaction(monkeypatch, action: Callable[[], Awaitable]) -> None:
-    """Run `action` once, just before the revisions service opens its next transaction: as if another request
-    acted between the service's read and its write."""
-    real_atomic = revisions.atomic
-    pending = [action]
-
-    @asynccontextmanager
-    async def atomic_after_someone_else(engine):
-        if pending:
-            await pending.pop()()
-        async with real_atomic(engine) as transaction:
-            yield transaction
-
-    monkeypatch.setattr(revisions, "atomic", atomic_after_someone_else)
+    """`action` runs just before the revisions service opens its next transaction."""
+    meanwhile(monkeypatch, action, service=revisions)
 
 
 # The editor's side ----------------------------------------------------------------------------------------
