@@ -237,12 +237,15 @@ def postgres_target_url() -> str | None:
     return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_restore"))
 
 
-async def create_database_if_missing(url: str) -> None:
+async def _on_the_server(url: str, statement: str) -> None:
+    """CREATE or DROP DATABASE for `url`'s database, run from the test database's server."""
     name = urlsplit(url).path.lstrip("/")
     connection = await asyncpg.connect(os.environ["TEST_DATABASE_URL"])
     try:
-        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await connection.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if (statement == "CREATE") != bool(exists):
+            suffix = " WITH (FORCE)" if statement == "DROP" else ""
+            await connection.execute('{} DATABASE "{}"{}'.format(statement, name.replace('"', '""'), suffix))
     finally:
         await connection.close()
 
@@ -255,14 +258,20 @@ def sqlite_target(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def postgres_target(tmp_path_factory) -> str:
+def postgres_target(tmp_path_factory):
+    """A database made for these tests is dropped after them; one given by TEST_RESTORE_DATABASE_URL is kept."""
     url = postgres_target_url()
     if url is None:
         pytest.skip("no PostgreSQL to restore into: give TEST_DATABASE_URL or TEST_RESTORE_DATABASE_URL")
-    if not os.environ.get("TEST_RESTORE_DATABASE_URL"):
-        asyncio.run(create_database_if_missing(url))
-    migrate(url, tmp_path_factory.mktemp("restore-migrate-pg"))
-    return url
+    made_here = not os.environ.get("TEST_RESTORE_DATABASE_URL")
+    if made_here:
+        asyncio.run(_on_the_server(url, "CREATE"))
+    try:
+        migrate(url, tmp_path_factory.mktemp("restore-migrate-pg"))
+        yield url
+    finally:
+        if made_here:
+            asyncio.run(_on_the_server(url, "DROP"))
 
 
 def emptied(url: str) -> str:
