@@ -54,6 +54,15 @@ def atomic(engine: Engine):
     return engine.transaction()
 
 
+# Ids are 32-bit serials: a larger number (from a URL or a form) cannot be a row, and PostgreSQL would refuse
+# to compare it with the column instead of finding nothing.
+ROW_ID_MAX = 2**31 - 1
+
+
+def is_row_id(number: int) -> bool:
+    return 0 < number <= ROW_ID_MAX
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """A write refused by a unique constraint: the database's "this already happened" on either engine."""
     if isinstance(exc, asyncpg.exceptions.UniqueViolationError):

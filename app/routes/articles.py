@@ -302,11 +302,7 @@ async def update_article(request: Request, article_id: FromPath[int]) -> object:
         context = await form_context(request, values, errors, await articles.get_article(article_id) or article)
         return _form_page(request, context, status_code=409 if "form" in errors else 422)
     if status == revisions.PROPOSED:
-        if await articles.pending_revision(article_id):
-            request.session["flash"] = _("Your change was saved and waits for the secretariat's review. "
-                                         "The public page shows the published version until they approve it.")
-        else:
-            request.session["flash"] = _("Nothing differs from the published version, so no change waits for review.")
+        request.session["flash"] = revisions.saved_message(bool(await articles.pending_revision(article_id)))
     elif form.get("then") == "submit" and (status, "submitted") in articles.TRANSITIONS[actor.role]:
         await articles.transition(article_id, actor, "submitted")
         request.session["flash"] = _("The article was sent to the secretariat for review.")

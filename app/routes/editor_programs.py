@@ -34,6 +34,7 @@ from app.services.programs import (
 )
 from app.services.revisions import RevisionRefused
 from app.services.signed_tokens import TokenError
+from db.engine import is_row_id
 from db.tables import Application, Area, Member, Program
 
 EDITORS = [guards.editor_or_staff]
@@ -83,7 +84,7 @@ def _no_store(request: Request, template: str, context: dict, status_code: int =
 
 async def program_for(request: Request, program_id: int) -> dict:
     """The program if this person may manage it: 404 when there is none, 403 when it is another area's."""
-    if not revisions.known(program_id):  # beyond the id column's range: simply not found
+    if not is_row_id(program_id):  # beyond the id column's range: simply not found
         raise NotFoundException()
     program = await Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(
         Program.id == program_id
@@ -159,7 +160,7 @@ async def form_context(request: Request, values: dict, errors: dict, program: di
         "actor": actor,
         "own_area": own_area,
         "areas": [(str(a["id"]), a["name"]) for a in areas],
-        "kinds": [("program", _("Program (on site)")), ("event", _("Online exchange meeting"))],
+        "kinds": [(code, str(label)) for code, label in programs.KIND_LABELS.items()],
         "themes": [(code, str(label)) for code, label in THEMES.items()],
         **labels(),
     }
@@ -223,11 +224,8 @@ async def update_program(request: Request, program_id: FromPath[int]) -> object:
         return await _edit_page(request, program, values_from_form(form), None, 409, problem)
     if saved != revisions.PROPOSED:
         request.session["flash"] = _("The program was saved.")
-    elif await programs.pending_revision(program_id):
-        request.session["flash"] = _("Your change was saved and waits for the secretariat's review. "
-                                     "The public page shows the published version until they approve it.")
     else:
-        request.session["flash"] = _("Nothing differs from the published version, so no change waits for review.")
+        request.session["flash"] = revisions.saved_message(bool(await programs.pending_revision(program_id)))
     return see_other(request, _url(request, "edit_program", program_id=program_id))
 
 

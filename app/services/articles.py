@@ -16,7 +16,7 @@ from app.services import clock, notices, revisions, uploads
 from app.services.programs import PUBLIC_STATUSES as PROGRAM_PUBLIC_STATUSES
 from app.services.programs import Actor, WorkflowRefused
 from app.services.uploads import PreparedImage
-from db.engine import atomic
+from db.engine import atomic, is_row_id
 from db.tables import Area, Article, AuditLog, Program
 
 __all__ = ["Actor", "WorkflowRefused"]
@@ -46,7 +46,6 @@ TRANSITIONS = {
 EDITABLE_BY_EDITOR = ("draft", "rejected", "published")
 REVISED_STATUSES = ("published",)
 TITLE_MAX, LEAD_MAX, BODY_MAX, REASON_MAX = 120, 300, 20000, 500
-ID_MAX = 2**31 - 1  # the id column is a 32-bit integer; a bigger number in a URL is simply not found
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -81,10 +80,6 @@ def status_label(status: str) -> str:
 def _id(text: str) -> int | None:
     """A row id typed into a form; anything else (letters, "１", a number too big for the column) is None."""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 9 else None
-
-
-def _known_id(article_id: int) -> bool:
-    return 0 < article_id <= ID_MAX
 
 
 def _text(form: dict, name: str) -> str:
@@ -183,7 +178,7 @@ async def create_article(actor: Actor, values: ArticleValues, cover: PreparedIma
 
 async def editable(article_id: int, actor: Actor) -> dict:
     """The article if this actor may edit it: editors only their area's, and not while staff review it."""
-    article = await Article.select().where(Article.id == article_id).first() if _known_id(article_id) else None
+    article = await Article.select().where(Article.id == article_id).first() if is_row_id(article_id) else None
     if article is None:
         raise WorkflowRefused("not_found")
     if actor.role == "editor" and article["area"] != actor.area_id:
@@ -230,12 +225,12 @@ async def update_article(article_id: int, actor: Actor, values: ArticleValues, c
 
 async def pending_revision(article_id: int) -> dict | None:
     """The change waiting for review for this article, if any (see app/services/revisions.py)."""
-    return await revisions.pending(REVISIONS, article_id) if _known_id(article_id) else None
+    return await revisions.pending(REVISIONS, article_id) if is_row_id(article_id) else None
 
 
 async def withdraw_revision(article_id: int, actor: Actor) -> None:
     """The editor takes back their change waiting for review. Raises RevisionRefused."""
-    if not _known_id(article_id):
+    if not is_row_id(article_id):
         raise revisions.RevisionRefused("not_found")
     await revisions.withdraw(REVISIONS, article_id, actor)
 
@@ -254,7 +249,7 @@ async def transition(article_id: int, actor: Actor, to_status: str, reason: str 
     """
     article = await Article.select(Article.id, Article.status, Article.area, Article.author, Article.title).where(
         Article.id == article_id
-    ).first() if _known_id(article_id) else None
+    ).first() if is_row_id(article_id) else None
     if article is None:
         raise WorkflowRefused("not_found")
     if actor.role == "editor" and article["area"] != actor.area_id:
@@ -320,7 +315,7 @@ async def submitted_articles(kind: str = "", area_id: int | None = None) -> list
 
 async def get_article(article_id: int) -> dict | None:
     """One article in any status, with its area, author and program (for editing and for the staff preview)."""
-    if not _known_id(article_id):
+    if not is_row_id(article_id):
         return None
     return await Article.select(
         *Article.all_columns(), Article.area.name.as_alias("area_name"),

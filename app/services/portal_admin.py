@@ -29,7 +29,7 @@ from app.services.membership import EMAIL_MAX, EMAIL_PATTERN
 from app.services.portal import FEATURED_KINDS, LinkCard, featured_ids_of
 from app.services.programs import PUBLIC_STATUSES
 from app.services.uploads import PreparedImage
-from db.engine import atomic
+from db.engine import atomic, is_row_id
 from db.tables import Article, AuditLog, PortalBlock, Program
 
 HERO_KEY, DESK_KEY, FEATURED_KEY = "hero", "desk", "featured"
@@ -49,7 +49,6 @@ LINK_TITLE_MAX, LINK_BODY_MAX, URL_MAX = 40, 120, 500
 DESK_NAME_MAX, HOURS_MAX = 100, 200
 FEATURED_MAX = 6  # per kind: a handful the home page can show without pushing everything else away
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-ID_MAX = 2**31 - 1
 
 
 class PortalInvalid(Exception):
@@ -156,7 +155,7 @@ async def link_blocks() -> list[dict]:
 
 async def link_block(block_id: int) -> dict:
     row = None
-    if 0 < block_id <= ID_MAX:
+    if is_row_id(block_id):
         row = await PortalBlock.select().where((PortalBlock.id == block_id) & (PortalBlock.kind == "link")).first()
     if row is None:
         raise PortalRefused("not_found")
@@ -374,7 +373,7 @@ FEATURED_OPERATIONS = ("add", "up", "down", "remove")
 
 
 async def _is_public(kind: str, item_id: int) -> bool:
-    if not 0 < item_id <= ID_MAX:
+    if not is_row_id(item_id):
         return False
     if kind == "programs":
         return await Program.exists().where((Program.id == item_id) & Program.status.is_in(list(PUBLIC_STATUSES)))

@@ -14,12 +14,11 @@ from datetime import date, datetime, timedelta
 from app.i18n import to_tokyo
 from app.services.signed_tokens import TokenError, TokenSigner
 from app.services.wallet import SHORT_CODE_ALPHABET, normalise_short_code, tokyo_today
-from db.engine import atomic, is_unique_violation
+from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import AuditLog, Offer, PassOffer, Redemption, WalletPass
 
 UNDO_WINDOW = timedelta(minutes=5)
 MAX_NONCE = 64
-MAX_ID = 2**31 - 1  # ids are 32-bit serials: a larger number cannot be a row, and PostgreSQL would refuse it
 MAX_SHORT_CODE = 12  # the column's length
 
 
@@ -204,7 +203,7 @@ async def redeem(
         raise Refused(problem)
     offer = await Offer.select(*Offer.all_columns(), Offer.shop.active.as_alias("shop_active")).where(
         Offer.id == offer_id
-    ).first() if 0 < offer_id <= MAX_ID else None
+    ).first() if is_row_id(offer_id) else None
     if offer is None:
         raise Refused("not_in_pass")
     problem = offer_problem(offer, shop_id, offer_id in await _offers_in_pass(scanned.wallet_pass_id), now)

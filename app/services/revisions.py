@@ -25,13 +25,12 @@ from piccolo.table import Table
 
 from app.i18n import gettext as _
 from app.services import clock, notices
-from db.engine import atomic, is_unique_violation
+from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import AuditLog, Revision
 
 # What update_program and update_article return when an editor's change waits as a revision.
 PROPOSED = "proposed"
 REASON_MAX = 500
-ID_MAX = 2**31 - 1  # ids and versions are 32-bit integers; a bigger number from a URL or form is simply not found
 
 
 class RevisionRefused(Exception):
@@ -140,12 +139,8 @@ async def pending(kind: Kind, item_id: int) -> dict | None:
     return _out(kind, row) if row else None
 
 
-def known(number: int) -> bool:
-    return 0 < number <= ID_MAX
-
-
 async def by_id(kind: Kind, revision_id: int) -> dict | None:
-    if not known(revision_id):
+    if not is_row_id(revision_id):
         return None
     row = await Revision.select(*_revision_columns(kind)).where(
         (Revision.id == revision_id) & kind.link.is_not_null()
@@ -155,7 +150,7 @@ async def by_id(kind: Kind, revision_id: int) -> dict | None:
 
 async def kind_of(revision_id: int) -> str | None:
     """"program" or "article": what a revision id belongs to, or None when there is no such revision."""
-    if not known(revision_id):
+    if not is_row_id(revision_id):
         return None
     row = await Revision.select(Revision.program, Revision.article).where(Revision.id == revision_id).first()
     if row is None:
@@ -264,6 +259,15 @@ async def withdraw(kind: Kind, item_id: int, actor) -> None:
     deleted = await Revision.delete().where(kind.link == item_id).returning(Revision.id)
     if not deleted:
         raise RevisionRefused("no_revision")
+
+
+def saved_message(waiting: bool) -> str:
+    """What the editor is told after saving a change to a public item: waiting for review, or nothing to review
+    because it matches the published version."""
+    if waiting:
+        return _("Your change was saved and waits for the secretariat's review. "
+                 "The public page shows the published version until they approve it.")
+    return _("Nothing differs from the published version, so no change waits for review.")
 
 
 async def discard(kind: Kind, item_id: int) -> None:
