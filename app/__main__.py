@@ -23,7 +23,7 @@ def run_admin(settings: Settings) -> None:
     """The very first admin: an invitation link for the staff role, printed here. No default account exists."""
     import qrcode
 
-    from app.services.one_time_links import create_invitation
+    from app.services.membership.one_time_links import create_invitation
 
     bind(make_engine(settings.database_url))
     token = asyncio.run(create_invitation("staff", created_by=None, note="command line"))
@@ -54,7 +54,7 @@ def run_worker(settings: Settings, concurrency: int) -> None:
 
 def run_export(settings: Settings, path: str) -> int:
     """The handover archive: every table and every upload in one ZIP (README: "Handover")."""
-    from app.services.handover import export_archive
+    from app.services.handover.handover import export_archive
 
     bind(make_engine(settings.database_url))
     try:
@@ -69,7 +69,7 @@ def run_export(settings: Settings, path: str) -> int:
 def run_restore(settings: Settings, path: str) -> int:
     """A handover archive into this installation's empty, migrated database; refuses with the reason otherwise."""
     from app.i18n import current_locale
-    from app.services.handover import HandoverRefused, restore_archive
+    from app.services.handover.handover import HandoverRefused, restore_archive
 
     current_locale.set(settings.default_locale)
     bind(make_engine(settings.database_url))

@@ -8,8 +8,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.services import login_sessions
-from app.services.login_sessions import SESSION_TTL, CurrentAccount
+from app.services.membership import login_sessions
+from app.services.membership.login_sessions import SESSION_TTL, CurrentAccount
 
 AUTH_COOKIE = "tsunagu_auth"
 

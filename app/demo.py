@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from app.i18n import TOKYO, to_tokyo
-from app.services import clock
+from app.services.shared import clock
 from db.tables import Account, Area, Article, Offer, Pass, PassOffer, PortalBlock, Program, Revision, Shop
 
 AREAS = [
@@ -253,7 +253,8 @@ DEMO_REVISION = {
 
 async def load_revision_demo() -> dict[str, int]:
     """The editor (keyed by name) and their pending change (one per program)."""
-    from app.services import programs, revisions
+    from app.services.programs import programs
+    from app.services.review import revisions
 
     created = {"revisions": 0}
     program = await Program.select(Program.id).where(Program.title == DEMO_REVISION["title"]).first()
@@ -408,7 +409,7 @@ async def load_inquiry_demo() -> dict[str, int]:
     """The demo inquiries with their threads, keyed by reference (no mail is sent for them)."""
     from datetime import timedelta
 
-    from app.services.inquiries import CONSENT_VERSION
+    from app.services.desk.inquiries import CONSENT_VERSION
     from db.engine import atomic
     from db.tables import Inquiry, InquiryMessage
 
@@ -437,7 +438,7 @@ async def load_inquiry_demo() -> dict[str, int]:
 async def load_featured_demo() -> dict[str, int]:
     """The portal's featured items: the demo's first public program and its two newest articles (only when
     staff have not chosen any yet)."""
-    from app.services.programs import PUBLIC_STATUSES
+    from app.services.programs.programs import PUBLIC_STATUSES
 
     created = {"featured": 0}
     if await PortalBlock.exists().where(PortalBlock.key == "featured"):
@@ -495,7 +496,7 @@ REPORT_DRAFTS = {
 
 async def load_kpi_demo() -> dict[str, int]:
     """This year's targets and report drafts (each unless staff set it), and a year of demo activity (once)."""
-    from app.services.programs import fiscal_year_of
+    from app.services.programs.programs import fiscal_year_of
     from db.engine import atomic
     from db.tables import Account, KpiTarget, ReportSection
 
@@ -525,10 +526,10 @@ async def _load_demo_year(now: datetime) -> int:
     follow-up survey. Random but seeded: the same believable year on every machine."""
     import random
 
-    from app.services.membership import format_member_no
-    from app.services.redemption import limit_of
-    from app.services.survey_templates import RESIDENCE_INTENT
-    from app.services.wallet import new_short_code
+    from app.services.membership.membership import format_member_no
+    from app.services.surveys.templates import RESIDENCE_INTENT
+    from app.services.wallet.redemption import limit_of
+    from app.services.wallet.wallet import new_short_code
     from app.settings import Branding
     from db.engine import atomic
     from db.tables import (
@@ -677,7 +678,8 @@ async def load_survey_demo() -> dict[str, int]:
     """One open survey with answers (once, keyed by its title), if demo members attended a completed program."""
     import random
 
-    from app.services import push, surveys
+    from app.services.notify import push
+    from app.services.surveys import surveys
     from db.engine import atomic
     from db.tables import Application, Survey, SurveyInvitation
 

@@ -10,7 +10,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from app.services.login_sessions import CurrentAccount
+from app.services.membership.login_sessions import CurrentAccount
 
 ROLES = ("member", "shop", "editor", "staff")
 

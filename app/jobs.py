@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from app.services import clock, outbox, push, surveys
+from app.services.notify import outbox, push
+from app.services.shared import clock
+from app.services.surveys import surveys
 from app.settings import Settings
 
 log = logging.getLogger("tsunagu.jobs")

@@ -25,7 +25,8 @@ from app.auth import AuthMiddleware
 from app.push_sender import make_sender
 from app.rate_limit import rate_limit_config, scan_rate_limit_config
 from app.routes import ROUTE_HANDLERS
-from app.services.portal import PortalCache
+from app.services.portal.portal import PortalCache
+from app.services.shared.signed_tokens import TokenSigner
 from app.sessions import LazySessionConfig
 from app.settings import Settings
 from app.templating import make_template_engine
@@ -119,7 +120,11 @@ def create_app(settings: Settings) -> Litestar:
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
             log_exceptions="debug",
         ),
-        state=State({"settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": sender}),
+        state=State({
+            "settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": sender,
+            # One signer per process: loading the key for every card or wallet page costs more than signing.
+            "signer": TokenSigner(settings.signing_key),
+        }),
         debug=settings.debug,
     )
     # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own

@@ -13,7 +13,7 @@ import aiohttp
 from saq import CronJob, Queue, Worker
 
 from app import jobs
-from app.services import push
+from app.services.notify import push
 from app.settings import Settings
 from db.engine import bind, close_pool, make_engine, open_pool
 
@@ -139,3 +139,8 @@ def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Wor
         burst=burst,
         dequeue_timeout=1.0 if burst else 0.0,
     )
+
+
+def wake_sender(request) -> None:
+    """Mail and pushes were queued: have the background round send them within seconds."""
+    request.app.state.push_sender.wake()

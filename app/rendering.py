@@ -52,3 +52,10 @@ def see_other(request: Request, path: str) -> Response:
     if wants_fragment(request):
         return Response(b"", status_code=200, headers={"HX-Redirect": path})
     return Redirect(path=path, status_code=303)
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths on this site: `//evil.example` and absolute URLs fall back to the home page."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"

@@ -60,7 +60,7 @@ async def _admin(admin_url: str, sql: str) -> None:
 
 async def fill(subscriptions: list[dict], devices_each: int) -> None:
     """Members (as the registration would leave them, minus passkeys) and their subscriptions, in bulk."""
-    from app.services import clock
+    from app.services.shared import clock
     from db.tables import Account, Member, PushSubscription
 
     now = clock.now()
@@ -106,7 +106,7 @@ def machine_cpu_seconds() -> tuple[float, float]:
 def crypto_only(subscriptions: list[dict], signer, seconds: float = 2.0) -> tuple[float, int, float]:
     """Messages/s for what each push costs in CPU before the network: encrypt the payload for the device
     (ephemeral ECDH, HKDF, AES-128-GCM) and take the VAPID header (signed once per origin, then reused)."""
-    from app.services import push
+    from app.services.notify import push
 
     notification = {"id": 1, "title": "雪まつりのお知らせ", "body": "2月10日から勇払で開催します。", "url": "/programs/1"}
     done, deadline, start, cpu = 0, time.perf_counter() + seconds, time.perf_counter(), time.process_time()
@@ -144,7 +144,7 @@ def run_senders(processes: list[subprocess.Popen]):
     """Start the waiting senders at once; their summed SendStats, the CPU seconds they spent sending and how
     long each took (the spread is the time one sender had nothing left to claim while another still sent).
     Each reports as soon as its round ends, before it closes its pool and exits."""
-    from app.services import push
+    from app.services.notify import push
 
     for process in processes:
         process.stdin.write("go\n")
@@ -174,7 +174,7 @@ def stop_process(process: subprocess.Popen) -> None:
 async def sender_child(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
-    from app.services import push
+    from app.services.notify import push
     from db.engine import bind, close_pool, make_engine, open_pool
 
     engine = make_engine(os.environ["DATABASE_URL"])
@@ -208,8 +208,8 @@ def make_client(kind: str, concurrency: int):
 
 async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> dict:
     from app.keyfile import new_vapid_keys
-    from app.services import push
-    from app.services.push import Target
+    from app.services.notify import push
+    from app.services.notify.push import Target
     from db.engine import bind, close_pool, make_engine, open_pool
     from db.tables import Delivery
     from tests.push_service import FakePushServiceProcess

@@ -118,16 +118,17 @@ class Prepared:
 
 
 def short_code(n: int) -> str:
-    from app.services.wallet import SHORT_CODE_ALPHABET
+    from app.services.wallet.wallet import SHORT_CODE_ALPHABET
 
     return "".join(SHORT_CODE_ALPHABET[(n >> (5 * i)) & 31] for i in range(8))
 
 
 async def fill_database(url: str, members: int, signing_key: str) -> Prepared:
     """Rows written directly (no HTTP), then the staff's session made with the app's own service."""
-    from app.services import clock, login_sessions
-    from app.services.passkeys import new_user_handle
-    from app.services.signed_tokens import TokenSigner
+    from app.services.membership import login_sessions
+    from app.services.membership.passkeys import new_user_handle
+    from app.services.shared import clock
+    from app.services.shared.signed_tokens import TokenSigner
     from db.engine import bind, make_engine
     from db.tables import Account, Member, Offer, Pass, PassOffer, Shop, WalletPass
 

@@ -201,7 +201,7 @@ async def client(app):
 async def log_in(client: Client, account_id: int) -> str:
     """Log a test client in as an account without a passkey ceremony (those are tested on their own)."""
     from app.auth import AUTH_COOKIE
-    from app.services import login_sessions
+    from app.services.membership import login_sessions
 
     token = await login_sessions.start(account_id, "pytest")
     client.cookies.set(AUTH_COOKIE, token)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from app.services import membership
-from app.services.membership import Profile
-from app.services.passkeys import NewPasskey, new_user_handle
+from app.services.membership import membership
+from app.services.membership.membership import Profile
+from app.services.membership.passkeys import NewPasskey, new_user_handle
 from db.tables import Account, Area, Shop
 
 
@@ -88,7 +88,7 @@ async def wallet_pass(member_id: int, pass_id: int, activated_at: datetime, days
     Returns (wallet pass id, short code)."""
     from datetime import timedelta
 
-    from app.services.wallet import new_short_code
+    from app.services.wallet.wallet import new_short_code
     from db.tables import WalletPass
 
     values = dict(member=member_id, entry_pass=pass_id, short_code=new_short_code(), activated_at=activated_at,
@@ -107,7 +107,7 @@ async def program(area_id: int, author_id: int | None = None, **fields) -> int:
     starting in 30 days, capacity 10, unless `fields` say otherwise (any Program column)."""
     from datetime import timedelta
 
-    from app.services import clock
+    from app.services.shared import clock
     from db.tables import Program
 
     now = clock.now()
@@ -125,7 +125,7 @@ async def program(area_id: int, author_id: int | None = None, **fields) -> int:
 
 def inquiry_form(**changes) -> dict:
     """A valid inquiry form: answer by e-mail, about dual residence, consent given (any field overridable)."""
-    from app.services.inquiries import CONSENT_VERSION
+    from app.services.desk.inquiries import CONSENT_VERSION
 
     form = {"name": "二地域 花子", "email": "hanako@example.jp", "phone": "", "contact_method": "email",
             "category": "dual_residence", "message": "夏の間だけ苫小牧で暮らすことはできますか。", "consent": CONSENT_VERSION}
@@ -136,7 +136,7 @@ def inquiry_form(**changes) -> dict:
 def desk_post(smtp=None, desk_email: str = "desk@tomakomai.example"):
     """What the desk's service needs to send: the mail server (files under var/mail unless given), the
     desk's details and the links the routes would give."""
-    from app.services import inquiries
+    from app.services.desk import inquiries
     from app.settings import Smtp
 
     desk = inquiries.Desk("ふるさと住民 相談窓口", "0144-32-6111", desk_email, "平日 8:45〜17:15")
@@ -146,7 +146,7 @@ def desk_post(smtp=None, desk_email: str = "desk@tomakomai.example"):
 
 async def inquiry(account_id: int | None = None, post=None, **form_changes) -> dict:
     """An inquiry from the public form (or from a member's, with `account_id`): {"id", "reference"}."""
-    from app.services import inquiries
+    from app.services.desk import inquiries
 
     values = await inquiries.validate_inquiry(inquiry_form(**form_changes), member=account_id is not None)
     return await inquiries.create_inquiry(values, post or desk_post(), account_id=account_id)
@@ -157,7 +157,7 @@ async def inquiry(account_id: int | None = None, post=None, **form_changes) -> d
 
 async def attendance(program_id: int, member_id: int, status: str = "attended") -> int:
     """A member's application to a program, attended unless said (the attendance rules are tested on their own)."""
-    from app.services import clock
+    from app.services.shared import clock
     from db.tables import Application
 
     now = clock.now()
@@ -172,7 +172,7 @@ async def open_survey(questions: list[dict], account_ids: list[int], title: str 
     as SurveyQuestion fields, e.g. {"kind": "single", "text": "…", "options": ["はい", "いいえ"]}."""
     from datetime import timedelta
 
-    from app.services import clock
+    from app.services.shared import clock
     from db.tables import Survey, SurveyInvitation, SurveyQuestion
 
     now = clock.now()

@@ -1,7 +1,8 @@
 """Every route module's handlers, in one list for create_app.
 
-Each module in this package that defines `handlers` is one part of the product; adding a part is adding
-a module (helpers such as forms.py and mail_links.py define none and are skipped).
+Routes live in one package per domain (`app/routes/<domain>/<audience>.py`); each module that defines
+`handlers` is collected here, so adding a page is adding it to its module's list (helpers such as
+forms.py define none and are skipped).
 """
 
 import importlib
@@ -9,7 +10,9 @@ import pkgutil
 
 MODULES = [
     module
-    for module in (importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__))
+    for module in (
+        importlib.import_module(info.name) for info in pkgutil.walk_packages(__path__, prefix=f"{__name__}.")
+    )
     if hasattr(module, "handlers")
 ]
 

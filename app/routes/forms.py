@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Request
 
 from app.i18n import current_locale
-from app.services.membership import PRIVACY_POLICY_VERSION, Profile
-from app.services.reference import INTERESTS, PREFECTURES, TIES
+from app.services.membership.membership import PRIVACY_POLICY_VERSION, Profile
+from app.services.shared.reference import INTERESTS, PREFECTURES, TIES
 from db.tables import Area
 
 

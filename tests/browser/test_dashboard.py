@@ -15,7 +15,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.auth import AUTH_COOKIE
 from app.demo import load_demo_data
-from app.services import kpi, login_sessions
+from app.services.dashboard import kpi
+from app.services.membership import login_sessions
 from tests import factories
 from tests.browser.conftest import ACTION_TIMEOUT_MS, PHONE, LiveServer, run_async
 

@@ -12,7 +12,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from app.services import inquiries, login_sessions, outbox
+from app.services.desk import inquiries
+from app.services.membership import login_sessions
+from app.services.notify import outbox
 from db.tables import OutboxMail, PortalBlock
 from tests import factories
 from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async

@@ -22,7 +22,7 @@ from PIL import Image
 from playwright.sync_api import CDPSession, Page, expect
 
 from app.auth import AUTH_COOKIE
-from app.services import login_sessions, passkeys
+from app.services.membership import login_sessions, passkeys
 from db.tables import Account
 from tests.browser.conftest import (
     ACTION_TIMEOUT_MS,

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect
 
-from app.services import login_sessions
+from app.services.membership import login_sessions
 from tests import factories
 from tests.browser.conftest import DESKTOP, run_async
 

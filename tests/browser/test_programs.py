@@ -17,8 +17,10 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
-from app.services import clock, login_sessions, programs
-from app.services.signed_tokens import TokenSigner
+from app.services.membership import login_sessions
+from app.services.programs import programs
+from app.services.shared import clock
+from app.services.shared.signed_tokens import TokenSigner
 from tests import factories
 from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
 

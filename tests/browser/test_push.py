@@ -15,7 +15,6 @@ import json
 import os
 import re
 import time
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -23,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import BrowserContext, Page, Worker, expect
 
 from app.auth import AUTH_COOKIE
-from app.routes.push import announce_program
-from app.services import login_sessions, push
+from app.services.membership import login_sessions
+from app.services.notify import push
 from db.tables import PushSubscription
 from tests import factories
 from tests.browser.conftest import (
@@ -191,7 +190,7 @@ def test_opt_in_then_a_published_program_arrives_as_a_notification_that_opens_it
     assert subscriptions() == [{"endpoint": device.endpoint, "account": account_id}]
 
     program_id = run_async(factories.program(area_id, title=PROGRAM_TITLE, summary="朝の浜で漁師さんと。"))
-    run_async(announce_program(SimpleNamespace(app=live_server.app, state={}), program_id))
+    run_async(push.announce_program(program_id, None, "ja"))
     stats = run_async(push_round(settings))
     assert (stats.sent, stats.failed, stats.retried) == (1, 0, 0)
 

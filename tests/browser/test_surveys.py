@@ -15,8 +15,11 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
-from app.services import clock, login_sessions, push, surveys
-from app.services.survey_templates import FOLLOW_UP
+from app.services.membership import login_sessions
+from app.services.notify import push
+from app.services.shared import clock
+from app.services.surveys import surveys
+from app.services.surveys.templates import FOLLOW_UP
 from app.settings import Smtp
 from db.tables import SurveyResponse
 from tests import factories

@@ -21,9 +21,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.auth import AUTH_COOKIE
 from app.demo import load_wallet_demo
-from app.services import login_sessions, wallet
-from app.services.membership import Registered
-from app.services.wallet import Region
+from app.services.membership import login_sessions
+from app.services.membership.membership import Registered
+from app.services.wallet import wallet
+from app.services.wallet.wallet import Region
 from db.tables import Offer, Pass, Shop, WalletPass
 from tests import factories
 from tests.browser.conftest import (

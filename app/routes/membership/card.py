@@ -1,0 +1,55 @@
+"""The digital member card (会員証) and checking one at a counter, a venue or the desk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Request, get
+from litestar.params import FromQuery
+
+from app import guards
+from app.auth import current_account
+from app.i18n import gettext as _
+from app.qr import qr_svg
+from app.rendering import page
+from app.services.membership import membership
+from app.services.programs import programs
+from app.services.shared import clock
+from app.services.shared.signed_tokens import TokenError
+
+# Long enough for a card opened offline on a trip; the live clock, not the expiry, defeats screenshots.
+CARD_TOKEN_TTL = timedelta(days=7)
+
+@get("/card", name="get_card", guards=[guards.member], cache_control=None)
+async def get_card(request: Request) -> object:
+    account = current_account(request)
+    member = await membership.member_for_account(account.id)
+    now = clock.now()
+    token = request.app.state.signer.sign("card", member["id"], now + CARD_TOKEN_TTL)
+    context = {
+        "account": account,
+        "member": member,
+        "tier": membership.effective_tier(member, now.date()),
+        "areas": await membership.followed_areas(member["id"]),
+        "activities": await programs.activity_count(member["id"], programs.fiscal_year_of(now)),
+        "qr": qr_svg(token, _("Member card QR code")),
+        "token": token,
+        "issued_at": now,
+    }
+    # no-cache (not no-store): the service worker keeps the card for offline use until logout.
+    return page(request, "membership/card/card.html", context)
+
+
+@get("/cards/verify", name="verify_card", guards=[guards.card_checker], cache_control=None)
+async def verify_card(request: Request, code: FromQuery[str] = "") -> object:
+    result = None
+    if code:
+        try:
+            member = await membership.card_holder(request.app.state.signer, code, clock.now())
+            result = {"ok": True, "member": member, "tier": membership.effective_tier(member, clock.now().date())}
+        except TokenError as exc:
+            result = {"ok": False, "reason": str(membership.CARD_REFUSALS[exc.reason])}
+    return page(request, "membership/card/verify.html", {"result": result, "code": code[:300]}, cache="no-store")
+
+
+handlers = [get_card, verify_card]

@@ -1,0 +1,58 @@
+"""Registration as a furusato resident: profile first, then a passkey (routes/passkeys.py finishes it)."""
+
+from litestar import Request, get, post
+from litestar.response import Response
+
+from app.auth import current_account
+from app.rate_limit import RATE_LIMITED
+from app.rendering import page, see_other
+from app.routes.forms import form_dict, profile_form_context
+from app.routes.membership.passkeys import begin_ceremony
+from app.services.membership import membership, passkeys
+from app.services.membership.membership import PRIVACY_POLICY_VERSION, ProfileInvalid
+
+
+@get("/register", name="get_register", cache_control=None)
+async def get_register(request: Request) -> object:
+    if current_account(request) is not None:
+        return see_other(request, request.app.route_reverse("get_card"))
+    pending = (request.session.get("ceremony") or {}).get("profile")
+    profile = membership.profile_from_dict(pending) if pending else membership.Profile()
+    context = await profile_form_context(profile, {})
+    return page(request, "membership/register/form.html", context, fragment="membership/register/_form.html", cache="no-store")
+
+
+@post("/register", name="submit_registration", opt=RATE_LIMITED)
+async def submit_registration(request: Request) -> Response | object:
+    form = await form_dict(request)
+    try:
+        profile = await membership.validate_profile(form, require_consent=True)
+    except ProfileInvalid as invalid:
+        context = await profile_form_context(invalid.profile, invalid.errors)
+        return page(request, "membership/register/form.html", context, fragment="membership/register/_form.html", status_code=422, cache="no-store")
+    begin_ceremony(
+        request,
+        "register",
+        profile=profile.to_dict(),
+        user_handle=passkeys.new_user_handle(),
+        display_name=profile.display_name,
+        user_name=profile.email or profile.display_name,
+    )
+    return see_other(request, request.app.route_reverse("get_new_passkey"))
+
+
+@get("/welcome", name="get_welcome", cache_control=None)
+async def get_welcome(request: Request) -> object:
+    account = current_account(request)
+    if account is None or not account.is_member:
+        return see_other(request, request.app.route_reverse("get_home"))
+    member = await membership.member_for_account(account.id)
+    return page(request, "membership/register/welcome.html", {"member": member}, cache="no-store")
+
+
+@get("/privacy", name="get_privacy")
+async def get_privacy(request: Request) -> object:
+    return page(request, "membership/register/privacy.html", {"version": PRIVACY_POLICY_VERSION})
+
+
+handlers = [get_register, get_welcome, get_privacy, submit_registration]

@@ -1,0 +1,158 @@
+"""The secretariat's pages for accounts: invitations, members and their tier, desk recovery."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+
+from app import guards
+from app.auth import current_account
+from app.i18n import gettext as _
+from app.qr import qr_svg
+from app.rendering import page, see_other
+from app.routes.forms import form_dict
+from app.routes.membership.mail_links import absolute
+from app.services.membership import membership, one_time_links
+from app.services.review import moderation
+from app.services.shared import clock
+from app.services.shared.reference import prefecture_name
+from db.tables import Area, Member, Shop
+
+MEMBERS_PAGE = 50
+
+
+@get("/staff", name="staff_home", guards=[guards.staff], cache_control=None)
+async def staff_home(request: Request) -> object:
+    counts = {"members": await Member.count(), "pending": await moderation.pending_count()}
+    return page(request, "console/index.html", {"counts": counts}, cache="no-store")
+
+
+async def invitation_context(error: str = "") -> dict:
+    return {
+        "invitations": await one_time_links.list_invitations(),
+        "areas": await Area.select(Area.id, Area.name).order_by(Area.position),
+        "shops": await Shop.select(Shop.id, Shop.name).where(Shop.active.eq(True)).order_by(Shop.name),
+        "error": error,
+        "now": clock.now(),
+    }
+
+
+@get("/staff/invitations", name="list_invitations", guards=[guards.staff], cache_control=None)
+async def list_invitations(request: Request) -> object:
+    return page(request, "membership/staff/invitations.html", await invitation_context(), cache="no-store")
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+@post("/staff/invitations", name="create_invitation", guards=[guards.staff])
+async def create_invitation(request: Request) -> object:
+    form = await form_dict(request)
+    role = str(form.get("role", ""))
+    area_id = _int_or_none(form.get("area")) if role == "editor" else None
+    shop_id = _int_or_none(form.get("shop")) if role == "shop" else None
+    error = ""
+    if role not in one_time_links.ROLES_BY_INVITATION:
+        error = _("Choose a role.")
+    elif role == "editor" and (area_id is None or not await Area.exists().where(Area.id == area_id)):
+        error = _("Choose the area this editor works for.")
+    elif role == "shop" and (shop_id is None or not await Shop.exists().where(Shop.id == shop_id)):
+        error = _("Choose the shop this account belongs to.")
+    if error:
+        return page(request, "membership/staff/invitations.html", await invitation_context(error), status_code=422, cache="no-store")
+    token = await one_time_links.create_invitation(
+        role, current_account(request).id, area_id=area_id, shop_id=shop_id, note=str(form.get("note", ""))
+    )
+    link = absolute(request, "get_invitation", token=token)
+    # The link is shown this once: only its hash is stored.
+    return page(request, "membership/staff/invitation_created.html", {"link": link, "qr": qr_svg(link, _("Invitation QR code")), "role": role}, cache="no-store")
+
+
+@get("/staff/members", name="list_members", guards=[guards.staff], cache_control=None)
+async def list_members(request: Request, q: FromQuery[str] = "") -> object:
+    query = Member.select(
+        Member.id, Member.member_no, Member.tier, Member.premium_until, Member.home_prefecture, Member.created_at,
+        Member.account.display_name, Member.account.status,
+    ).order_by(Member.id, ascending=False).limit(MEMBERS_PAGE)
+    term = q.strip()[:50]
+    if term:
+        query = query.where(
+            Member.member_no.ilike(f"%{term}%") | Member.account.display_name.ilike(f"%{term}%")
+            | Member.account.email.ilike(f"%{term}%")
+        )
+    rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in await query]
+    return page(request, "membership/staff/members.html", {"members": rows, "q": term}, fragment="membership/staff/_member_rows.html", cache="no-store")
+
+
+async def member_context(member_id: int) -> dict | None:
+    member = await Member.select(
+        *Member.all_columns(), Member.account.display_name, Member.account.email, Member.account.email_verified_at,
+        Member.account.status, Member.account.id,
+    ).where(Member.id == member_id).first()
+    if member is None:
+        return None
+    return {
+        "member": member,
+        "prefecture": prefecture_name(member["home_prefecture"]),
+        "areas": await membership.followed_areas(member_id),
+        "tier": membership.effective_tier(member, clock.now().date()),
+        "error": "",
+    }
+
+
+@get("/staff/members/{member_id:int}", name="get_member", guards=[guards.staff], cache_control=None)
+async def get_member(request: Request, member_id: FromPath[int]) -> object:
+    context = await member_context(member_id)
+    if context is None:
+        raise NotFoundException()
+    return page(request, "membership/staff/member.html", context, cache="no-store")
+
+
+@post("/staff/members/{member_id:int}/tier", name="set_member_tier", guards=[guards.staff])
+async def set_member_tier(request: Request, member_id: FromPath[int]) -> object:
+    context = await member_context(member_id)
+    if context is None:
+        raise NotFoundException()
+    form = await form_dict(request)
+    tier = str(form.get("tier", ""))
+    until = None
+    error = ""
+    if tier not in membership.TIERS:
+        error = _("Choose a tier.")
+    elif tier == "premium":
+        try:
+            until = date.fromisoformat(str(form.get("premium_until", "")))
+        except ValueError:
+            error = _("Enter the renewal date.")
+        else:
+            if until < clock.now().date():
+                error = _("The renewal date must not be in the past.")
+    if error:
+        context["error"] = error
+        return page(request, "membership/staff/member.html", context, status_code=422, cache="no-store")
+    await membership.set_tier(current_account(request).id, member_id, tier, until)
+    request.session["flash"] = _("The tier was updated.")
+    return see_other(request, request.app.route_reverse("get_member", member_id=member_id))
+
+
+@post("/staff/members/{member_id:int}/recovery", name="issue_desk_recovery", guards=[guards.staff])
+async def issue_desk_recovery(request: Request, member_id: FromPath[int]) -> object:
+    context = await member_context(member_id)
+    if context is None or context["member"]["account.status"] != "active":
+        raise NotFoundException()
+    account_id = context["member"]["account.id"]
+    token = await one_time_links.issue_desk_recovery(account_id, current_account(request).id)
+    link = absolute(request, "use_recovery_link", token=token)
+    return page(request, "membership/staff/recovery_qr.html", {**context, "link": link, "qr": qr_svg(link, _("Recovery QR code"))}, cache="no-store")
+
+
+handlers = [
+    staff_home, list_invitations, create_invitation, list_members, get_member, set_member_tier, issue_desk_recovery,
+]

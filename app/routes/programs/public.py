@@ -1,0 +1,365 @@
+"""Programs and online exchange meetings for everyone: the list, a program's page with its calendar file,
+and for members applying, cancelling and their own applications."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from babel.dates import format_skeleton, format_time
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from app import guards
+from app.auth import current_account
+from app.i18n import TOKYO, current_locale, format_datetime, to_tokyo
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.rendering import page, see_other
+from app.routes.forms import form_dict
+from app.services.membership import membership
+from app.services.programs import programs
+from app.services.programs.programs import ANSWER_MAX, MOTIVATION_MAX, PUBLIC_STATUSES, SEAT_STATUSES, THEMES, ApplicationRefused
+from app.services.shared import clock, markdown
+from db.tables import Application, Area
+
+# "Open for application only" arrives as ?open=1.
+OpenOnly = Annotated[str, QueryParameter(name="open")]
+APPLICATION_STATUS = {
+    "accepted": _l("Accepted"),
+    "waitlisted": _l("On the waiting list"),
+    "rejected": _l("Not accepted"),
+    "cancelled": _l("Cancelled"),
+    "attended": _l("Attended"),
+}
+PROGRAM_STATUS = {
+    "draft": _l("Draft"),
+    "submitted": _l("In review"),
+    "published": _l("Published"),
+    "closed": _l("Applications closed"),
+    "completed": _l("Completed"),
+    "rejected": _l("Sent back"),
+}
+APPLY_REFUSALS = {
+    "already_applied": _l("You have already applied to this program. Your application is shown below."),
+    "not_cancellable": _l("This application can no longer be cancelled."),
+    "changed_meanwhile": _l("Your application changed in the meantime. Check its status below."),
+    "not_applied": _l("You have not applied to this program."),
+}
+
+
+def application_status_label(status: str) -> str:
+    return str(APPLICATION_STATUS.get(status, status))
+
+
+def program_status_label(status: str) -> str:
+    return str(PROGRAM_STATUS.get(status, status))
+
+
+def theme_label(theme: str) -> str:
+    return str(THEMES.get(theme, theme))
+
+
+def when(start: datetime, end: datetime) -> str:
+    """The dates of a program in Tokyo time: one day with its hours, or from one day and hour to another."""
+    locale = current_locale.get()
+    start, end = to_tokyo(start), to_tokyo(end)
+
+    def day(moment: datetime, skeleton: str = "yMMMEd") -> str:
+        return format_skeleton(skeleton, moment, tzinfo=TOKYO, locale=locale)
+
+    def hour(moment: datetime) -> str:
+        return format_time(moment, "short", tzinfo=TOKYO, locale=locale)
+
+    if start.date() == end.date():
+        return f"{day(start)} {hour(start)}–{hour(end)}"
+    return f"{day(start)} {hour(start)} – {day(end, 'MMMEd' if start.year == end.year else 'yMMMEd')} {hour(end)}"
+
+
+def phase(program: dict, now: datetime) -> str:
+    """Where the application period stands: "open", "before" it, or "after" it (or no longer published)."""
+    if programs.is_open(program, now):
+        return "open"
+    return "before" if program["status"] == "published" and now < program["apply_from"] else "after"
+
+
+def labels() -> dict:
+    """The helpers every program template uses."""
+    return {
+        "when": when, "theme_label": theme_label, "seats_left": programs.seats_left,
+        "application_status_label": application_status_label, "program_status_label": program_status_label,
+    }
+
+
+# Reads for the pages (the rules that change data live in app/services/programs.py) -------------------
+
+
+async def public_program(program_id: int) -> dict:
+    program = await programs.program_page(program_id)
+    if program is None:
+        raise NotFoundException()
+    return program
+
+
+async def member_id_of(request: Request) -> int | None:
+    account = current_account(request)
+    if account is None or not account.is_member:
+        return None
+    member = await membership.member_for_account(account.id)
+    return member["id"] if member else None
+
+
+def absolute(request: Request, path: str) -> str:
+    return request.app.state.settings.base_url.rstrip("/") + path
+
+
+# Public pages ---------------------------------------------------------------------------------------
+
+
+def _month_ok(month: str) -> bool:
+    if len(month) != 7 or month[4] != "-" or not (month[:4].isdecimal() and month[5:].isdecimal()):
+        return False
+    return 2000 <= int(month[:4]) <= 2100 and 1 <= int(month[5:]) <= 12
+
+
+def month_choices(now: datetime, chosen: str = "") -> list[tuple[str, str]]:
+    """("2026-08", "2026年8月") from three months back to a year ahead, in Tokyo; a chosen month outside stays."""
+    today = to_tokyo(now)
+    choices = []
+    for step in range(-3, 13):
+        index = today.year * 12 + today.month - 1 + step
+        first = datetime(index // 12, index % 12 + 1, 1, tzinfo=TOKYO)
+        choices.append((f"{first:%Y-%m}", format_skeleton("yMMM", first, locale=current_locale.get())))
+    if chosen and chosen not in {code for code, _label in choices}:
+        first = datetime(int(chosen[:4]), int(chosen[5:]), 1, tzinfo=TOKYO)
+        choices.append((chosen, format_skeleton("yMMM", first, locale=current_locale.get())))
+    return choices
+
+
+@get("/programs", name="list_programs", cache_control=None)
+async def list_programs(
+    request: Request, area: FromQuery[str] = "", theme: FromQuery[str] = "", month: FromQuery[str] = "", open_only: OpenOnly = "",
+) -> object:
+    errors: dict[str, str] = {}
+    area_id = int(area) if area.isdecimal() and len(area) <= 9 else None
+    if area and area_id is None:
+        errors["area"] = _("Choose from the list.")
+    if theme and theme not in THEMES:
+        errors["theme"] = _("Choose from the list.")
+    month = month.strip()
+    if month and not _month_ok(month):
+        errors["month"] = _("Enter a month such as 2026-08.")
+    elif month:
+        month = f"{int(month[:4]):04d}-{int(month[5:]):02d}"  # full-width digits typed on a phone become ASCII
+    now = clock.now()
+    rows = await programs.public_programs(
+        area_id=area_id, theme=theme if "theme" not in errors else "", month=month if "month" not in errors else "",
+        open_only=bool(open_only), now=now,
+    )
+    context = {
+        "programs": rows,
+        "areas": await Area.select(Area.id, Area.name).order_by(Area.position),
+        "themes": [(code, str(label)) for code, label in THEMES.items()],
+        "months": month_choices(now, month if "month" not in errors else ""),
+        "filters": {"area": area, "theme": theme, "month": month, "open": bool(open_only)},
+        "errors": errors,
+        "open_now": lambda program: programs.is_open(program, now),
+        **labels(),
+    }
+    return page(request, "programs/list.html", context, fragment="programs/_program_list.html",
+                status_code=422 if errors else 200)
+
+
+async def detail_context(request: Request, program: dict, errors: dict | None = None, values: dict | None = None) -> dict:
+    now = clock.now()
+    member_id = await member_id_of(request)
+    application = await programs.application_of(program["id"], member_id)
+    account = current_account(request)
+    path = request.app.route_reverse("get_program", program_id=program["id"])
+    image = program["image_url"]
+    return {
+        "program": program,
+        "body_html": markdown.render(program["body"]) if program["body"] else None,
+        "share_url": absolute(request, path),
+        "og_description": program["summary"] or markdown.plain_text(program["body"]) or "",
+        "og_image": absolute(request, image) if image.startswith("/") else image,
+        "is_member": member_id is not None,
+        "application": application,
+        # The meeting link of an online event is for registrants who hold a seat, never for the public.
+        "meeting_url": program["meeting_url"] if application and application["status"] in SEAT_STATUSES else "",
+        "phase": phase(program, now),
+        "can_manage": account is not None and (
+            account.role == "staff" or (account.role == "editor" and account.area_id == program["area"])
+        ),
+        "errors": errors or {},
+        "values": values or {},
+        "motivation_max": MOTIVATION_MAX,
+        "answer_max": ANSWER_MAX,
+        "now": now,
+        **labels(),
+    }
+
+
+@get("/staff/preview/program/{program_id:int}", name="get_program_preview", guards=[guards.staff], cache_control=None)
+async def get_program_preview(request: Request, program_id: FromPath[int]) -> object:
+    """The program page exactly as the public will see it, whatever its status now."""
+    program = await programs.program_page(program_id, any_status=True)
+    if program is None:
+        raise NotFoundException()
+    return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
+
+
+@get("/staff/preview/program-revision/{revision_id:int}", name="get_program_revision_preview", guards=[guards.staff],
+     cache_control=None)
+async def get_program_revision_preview(request: Request, revision_id: FromPath[int]) -> object:
+    """A change waiting for review, shown as the public page will look once it is approved."""
+    program = await programs.proposed_program(revision_id)
+    if program is None:
+        raise NotFoundException()
+    return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
+
+
+@get("/programs/{program_id:int}", name="get_program", cache_control=None)
+async def get_program(request: Request, program_id: FromPath[int]) -> object:
+    program = await public_program(program_id)
+    return page(request, "programs/detail.html", await detail_context(request, program))
+
+
+# The calendar file (RFC 5545), written by hand: a few lines, CRLF endings, folded at 75 octets.
+
+
+def ics_escape(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def ics_fold(line: str) -> str:
+    """Lines longer than 75 octets continue on the next line after a space, never inside a UTF-8 character."""
+    parts, current, size = [], "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > 75:
+            parts.append(current)
+            current, size = " ", 1
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n".join(parts)
+
+
+def ics_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def program_ics(program: dict, url: str, host: str, now: datetime) -> str:
+    location = program["place"] or (_("Online") if program["kind"] == "event" else "")
+    description = "\n\n".join(part for part in (program["summary"], url) if part)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Tsunagu//Programs//JA",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:program-{program['id']}@{host}",
+        f"DTSTAMP:{ics_time(now)}",
+        f"DTSTART:{ics_time(program['starts_at'])}",
+        f"DTEND:{ics_time(program['ends_at'])}",
+        f"LAST-MODIFIED:{ics_time(program['updated_at'])}",
+        f"SUMMARY:{ics_escape(program['title'])}",
+        f"DESCRIPTION:{ics_escape(description)}",
+        *([f"LOCATION:{ics_escape(location)}"] if location else []),
+        f"URL:{url}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "".join(ics_fold(line) + "\r\n" for line in lines)
+
+
+@get("/programs/{program_id:int}/calendar.ics", name="get_program_ics", cache_control=None)
+async def get_program_ics(request: Request, program_id: FromPath[int]) -> Response:
+    program = await public_program(program_id)
+    url = absolute(request, request.app.route_reverse("get_program", program_id=program_id))
+    host = urlsplit(request.app.state.settings.base_url).hostname or "localhost"
+    body = program_ics(program, url, host, clock.now())
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename=program-{program_id}.ics", "Cache-Control": "no-cache"},
+    )
+
+
+# Members: apply, cancel, and their applications -----------------------------------------------------
+
+
+def _not_open_message(program: dict, now: datetime) -> str:
+    if phase(program, now) == "before":
+        return _("Applications open on %(date)s.", date=format_datetime(program["apply_from"], "short"))
+    return _("Applications for this program have closed.")
+
+
+@post("/programs/{program_id:int}/apply", name="apply_to_program", guards=[guards.member])
+async def apply_to_program(request: Request, program_id: FromPath[int]) -> object:
+    program = await public_program(program_id)
+    member_id = await member_id_of(request)
+    form = await form_dict(request)
+    motivation = str(form.get("motivation", ""))
+    answers = [str(form.get(f"answer_{index}", "")) for index in range(len(program["questions"]))]
+    values = {"motivation": motivation, **{f"answer_{i}": a for i, a in enumerate(answers)}}
+    now = clock.now()
+    try:
+        status = await programs.apply(program_id, member_id, motivation, answers, now)
+    except ApplicationRefused as refused:
+        if refused.reason == "not_found":
+            raise NotFoundException() from None
+        if refused.reason == "too_long":
+            limit = MOTIVATION_MAX if refused.field == "motivation" else ANSWER_MAX
+            errors = {refused.field: _("Use %(max)d characters or fewer.", max=limit)}
+        elif refused.reason == "not_open":
+            errors = {"apply": _not_open_message(program, now)}
+        else:
+            errors = {"apply": str(APPLY_REFUSALS.get(refused.reason, refused.reason))}
+        context = await detail_context(request, program, errors, values)
+        return page(request, "programs/detail.html", context, fragment="programs/_application.html",
+                    status_code=422, cache="no-store")
+    if status == "accepted":
+        request.session["flash"] = _("You are accepted. The details are on this page; we look forward to meeting you.")
+    else:
+        request.session["flash"] = _("The program is full, so you are on the waiting list. We will tell you if a place opens up.")
+    return see_other(request, request.app.route_reverse("get_program", program_id=program_id))
+
+
+@post("/programs/{program_id:int}/cancel", name="cancel_application", guards=[guards.member])
+async def cancel_application(request: Request, program_id: FromPath[int]) -> object:
+    program = await public_program(program_id)
+    application = await programs.application_of(program_id, await member_id_of(request))
+    try:
+        if application is None:
+            raise ApplicationRefused("not_applied")
+        await programs.cancel(application["id"], application["member"], clock.now())
+    except ApplicationRefused as refused:
+        context = await detail_context(request, program, {"apply": str(APPLY_REFUSALS.get(refused.reason, refused.reason))})
+        return page(request, "programs/detail.html", context, fragment="programs/_application.html",
+                    status_code=409, cache="no-store")
+    request.session["flash"] = _("Your application was cancelled.")
+    return see_other(request, request.app.route_reverse("get_program", program_id=program_id))
+
+
+@get("/programs/mine", name="list_my_applications", guards=[guards.member], cache_control=None)
+async def list_my_applications(request: Request) -> object:
+    member_id = await member_id_of(request)
+    rows = await Application.select(
+        Application.id, Application.status, Application.created_at,
+        Application.program.id.as_alias("program_id"), Application.program.title.as_alias("title"),
+        Application.program.kind.as_alias("kind"), Application.program.status.as_alias("program_status"),
+        Application.program.starts_at.as_alias("starts_at"), Application.program.ends_at.as_alias("ends_at"),
+        Application.program.area.name.as_alias("area_name"),
+    ).where(Application.member == member_id).order_by(Application.program.starts_at, ascending=False)
+    context = {"applications": rows, "public_statuses": PUBLIC_STATUSES, **labels()}
+    return page(request, "programs/mine.html", context)
+
+
+handlers = [
+    get_program_preview, get_program_revision_preview, list_programs, list_my_applications, get_program, get_program_ics, apply_to_program, cancel_application]

@@ -1,0 +1,34 @@
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import URLEncodedBody
+from litestar.response import Response
+
+from app.i18n import LOCALE_COOKIE, LOCALES
+from app.rendering import safe_next, see_other
+from db.tables import Area
+
+ONE_YEAR_S = 60 * 60 * 24 * 365
+
+
+@get("/healthz", name="get_healthz", cache_control=None)
+async def get_healthz() -> Response:
+    try:
+        await Area.raw("SELECT 1")
+    except Exception as exc:  # report, don't raise: a health check answers, it does not crash
+        return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})
+
+
+@post("/locale", name="set_locale")
+async def set_locale(request: Request, data: URLEncodedBody[dict[str, str]]) -> Response:
+    lang = data.get("lang", "")
+    response = see_other(request, safe_next(data.get("next")))
+    if lang in LOCALES:
+        settings = request.app.state.settings
+        response.cookies.append(
+            Cookie(key=LOCALE_COOKIE, value=lang, max_age=ONE_YEAR_S, samesite="lax", secure=settings.secure_cookies)
+        )
+    return response
+
+
+handlers = [get_healthz, set_locale]

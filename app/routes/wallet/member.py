@@ -1,0 +1,116 @@
+"""The entry pass for members and visitors: passes and shops (public), activation, the wallet."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+
+from app import guards
+from app.auth import current_account
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.qr import qr_svg
+from app.rendering import page, see_other
+from app.routes.forms import form_dict
+from app.services.membership import membership
+from app.services.shared import clock
+from app.services.wallet import wallet
+from app.services.wallet.wallet import ActivationRefused, Region, category_label
+from db.tables import Member
+
+ACTIVATION_MESSAGES = {
+    "unknown_pass": _l("This pass is not available."),
+    "not_eligible": _l("This pass is for visitors who live outside the region. Check the prefecture and municipality in your profile."),
+    "stay_missing": _l("Enter the dates of your stay."),
+    "stay_order": _l("The last day must be on or after the first day."),
+    "stay_past": _l("Your stay has already ended. Enter the dates of your next stay."),
+    "stay_too_long": _l("A stay can be at most one year."),
+    "already_active": _l("This pass is already in your wallet."),
+    "try_again": _l("Something went wrong. Please try again."),
+}
+
+
+@get("/passes", name="list_passes", cache_control=None)
+async def list_passes(request: Request) -> object:
+    passes = await wallet.open_passes()
+    active_ids: set[int] = set()
+    account = current_account(request)
+    if account is not None and account.is_member:
+        member = await membership.member_for_account(account.id)
+        active_ids = {w["entry_pass"] for w in await wallet.wallet(member["id"], clock.now())}
+    return page(request, "wallet/passes.html", {
+        "passes": passes, "active_ids": active_ids, "category_label": category_label, "errors": {}, "values": {},
+    })
+
+
+@get("/shops", name="list_shops", cache_control=None)
+async def list_shops(request: Request, category: FromQuery[str] = "") -> object:
+    shops = await wallet.shops(category)
+    context = {"shops": shops, "category": category, "categories": [(c, category_label(c)) for c in wallet.SHOP_CATEGORIES],
+               "category_label": category_label}
+    return page(request, "wallet/shops.html", context, fragment="wallet/_shop_rows.html")
+
+
+def _date(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@post("/passes/{pass_id:int}/activate", name="activate_pass", guards=[guards.member])
+async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
+    settings = request.app.state.settings
+    account = current_account(request)
+    member = await Member.select(Member.id).where(Member.account == account.id).first()
+    form = await form_dict(request)
+    stay_from, stay_to = _date(form.get("stay_from")), _date(form.get("stay_to"))
+    errors: dict[str, str] = {}
+    for name in ("stay_from", "stay_to"):
+        if form.get(name) and _date(form.get(name)) is None:
+            errors[name] = _("Enter a date such as 2026-08-01.")
+    if not errors:
+        try:
+            await wallet.activate(
+                member["id"], pass_id, Region(settings.region_prefecture_code, settings.region_municipality),
+                clock.now(), stay_from, stay_to,
+            )
+        except ActivationRefused as refused:
+            errors[refused.field or "pass"] = str(ACTIVATION_MESSAGES[refused.reason])
+    if errors:
+        passes = await wallet.open_passes()
+        if not any(p["id"] == pass_id for p in passes):
+            raise NotFoundException()
+        context = {"passes": passes, "active_ids": set(), "category_label": category_label, "errors": {pass_id: errors},
+                   "values": {pass_id: {"stay_from": form.get("stay_from", ""), "stay_to": form.get("stay_to", "")}}}
+        return page(request, "wallet/passes.html", context, status_code=422, cache="no-store")
+    request.session["flash"] = _("The pass is in your wallet. Show its QR code at the shops.")
+    return see_other(request, request.app.route_reverse("get_wallet"))
+
+
+@get("/wallet", name="get_wallet", guards=[guards.member], cache_control=None)
+async def get_wallet(request: Request) -> object:
+    account = current_account(request)
+    member = await membership.member_for_account(account.id)
+    now = clock.now()
+    passes = await wallet.wallet(member["id"], now)
+    sign = request.app.state.signer
+    for item in passes:
+        token = sign.sign("wallet", item["id"], item["expires_at"]) if item["live"] else ""
+        item["token"] = token
+        item["qr"] = qr_svg(token, _("Entry pass QR code")) if token else None
+    context = {
+        "passes": passes,
+        "history": await wallet.history(member["id"]),
+        "updated_at": now,
+        "account": account,
+        "category_label": category_label,
+    }
+    # Kept by the service worker for the shop counter with one bar of signal; polling refreshes the history.
+    return page(request, "wallet/wallet.html", context, fragment="wallet/_history.html")
+
+
+handlers = [list_passes, list_shops, activate_pass, get_wallet]

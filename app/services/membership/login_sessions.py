@@ -1,0 +1,121 @@
+"""Logged-in devices. The cookie carries a random token; the table keeps only its SHA-256.
+
+A new token at every login (so a session id planted before login is worthless), logout deletes the row,
+and a member can list and end their other devices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.services.shared import clock
+from db.tables import LoginSession
+
+SESSION_TTL = timedelta(days=30)
+# last_seen_at is refreshed at most this often, so reading pages does not write on every request.
+TOUCH_EVERY = timedelta(minutes=5)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CurrentAccount:
+    id: int
+    role: str
+    display_name: str
+    email: str | None
+    email_verified: bool
+    area_id: int | None
+    shop_id: int | None
+    session_id: int
+
+    @property
+    def is_member(self) -> bool:
+        return self.role == "member"
+
+
+async def start(account_id: int, user_agent: str) -> str:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    await LoginSession.insert(
+        LoginSession(
+            token_hash=token_hash(token),
+            account=account_id,
+            user_agent=user_agent[:300],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_TTL,
+        )
+    )
+    return token
+
+
+async def resolve(token: str) -> CurrentAccount | None:
+    now = clock.now()
+    row = (
+        await LoginSession.select(
+            LoginSession.id,
+            LoginSession.last_seen_at,
+            LoginSession.account.id,
+            LoginSession.account.role,
+            LoginSession.account.status,
+            LoginSession.account.display_name,
+            LoginSession.account.email,
+            LoginSession.account.email_verified_at,
+            LoginSession.account.area,
+            LoginSession.account.shop,
+        )
+        .where((LoginSession.token_hash == token_hash(token)) & (LoginSession.expires_at > now))
+        .first()
+    )
+    if row is None or row["account.status"] != "active":
+        return None
+    if now - row["last_seen_at"] > TOUCH_EVERY:
+        await LoginSession.update({LoginSession.last_seen_at: now}).where(LoginSession.id == row["id"])
+    return CurrentAccount(
+        id=row["account.id"],
+        role=row["account.role"],
+        display_name=row["account.display_name"],
+        email=row["account.email"],
+        email_verified=row["account.email_verified_at"] is not None,
+        area_id=row["account.area"],
+        shop_id=row["account.shop"],
+        session_id=row["id"],
+    )
+
+
+async def end(token: str) -> None:
+    await LoginSession.delete().where(LoginSession.token_hash == token_hash(token))
+
+
+async def list_for(account_id: int) -> list[dict]:
+    return (
+        await LoginSession.select(
+            LoginSession.id, LoginSession.user_agent, LoginSession.created_at, LoginSession.last_seen_at
+        )
+        .where((LoginSession.account == account_id) & (LoginSession.expires_at > clock.now()))
+        .order_by(LoginSession.last_seen_at, ascending=False)
+    )
+
+
+async def end_one(account_id: int, session_id: int) -> bool:
+    deleted = await LoginSession.delete().where(
+        (LoginSession.id == session_id) & (LoginSession.account == account_id)
+    ).returning(LoginSession.id)
+    return bool(deleted)
+
+
+async def end_others(account_id: int, keep_session_id: int) -> int:
+    deleted = await LoginSession.delete().where(
+        (LoginSession.account == account_id) & (LoginSession.id != keep_session_id)
+    ).returning(LoginSession.id)
+    return len(deleted)
+
+
+async def end_all(account_id: int) -> None:
+    await LoginSession.delete().where(LoginSession.account == account_id)

@@ -1,0 +1,388 @@
+"""Furusato-resident membership: the profile, registration, tiers, the data export and account deletion."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
+from app.services.membership import login_sessions
+from app.services.membership.passkeys import NewPasskey, passkey_row
+from app.services.shared import clock
+from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
+from app.services.shared.signed_tokens import TokenError, TokenSigner
+from db.engine import atomic
+from db.tables import (
+    Account,
+    Application,
+    Area,
+    AreaFollow,
+    AuditLog,
+    Inquiry,
+    InquiryMessage,
+    Member,
+    OneTimeToken,
+    Passkey,
+    PushSubscription,
+    Redemption,
+    SurveyResponse,
+    WalletPass,
+)
+
+# Shown on the registration page and recorded with each member: a new version asks for new consent.
+PRIVACY_POLICY_VERSION = "2026-11-01"
+DISPLAY_NAME_MAX = 30
+NAME_MAX = 50
+EMAIL_MAX = 254
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+KANA_PATTERN = re.compile(r"^[\u3041-\u309F\u30A0-\u30FF\u30FC\s　]+$")
+TIERS = ("basic", "premium")
+
+
+@dataclass
+class Profile:
+    display_name: str = ""
+    family_name: str = ""
+    given_name: str = ""
+    family_name_kana: str = ""
+    given_name_kana: str = ""
+    email: str = ""
+    home_prefecture: str = ""
+    home_municipality: str = ""
+    ties: list[str] = field(default_factory=list)
+    ties_other: str = ""
+    interests: list[str] = field(default_factory=list)
+    area_ids: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Profile fields stored on the Member row (display name and e-mail live on the Account).
+MEMBER_FIELDS = (
+    "family_name", "given_name", "family_name_kana", "given_name_kana",
+    "home_prefecture", "home_municipality", "ties", "ties_other", "interests",
+)
+
+
+def member_values(profile: Profile) -> dict:
+    return {name: getattr(profile, name) for name in MEMBER_FIELDS}
+
+
+class ProfileInvalid(Exception):
+    def __init__(self, profile: Profile, errors: dict[str, str]) -> None:
+        super().__init__("profile invalid: " + ", ".join(errors))
+        self.profile = profile
+        self.errors = errors
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    # NFKC folds full-width ASCII (ｔａｒｏ＠…) typed on Japanese keyboards into what mail servers expect.
+    return unicodedata.normalize("NFKC", str(value or "")).strip()
+
+
+def _list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
+    """Read a submitted profile; every problem is reported at once, next to its field."""
+    profile = Profile(
+        display_name=_text(form.get("display_name")),
+        family_name=_text(form.get("family_name")),
+        given_name=_text(form.get("given_name")),
+        family_name_kana=_text(form.get("family_name_kana")),
+        given_name_kana=_text(form.get("given_name_kana")),
+        email=_text(form.get("email")).lower(),
+        home_prefecture=_text(form.get("home_prefecture")),
+        home_municipality=_text(form.get("home_municipality")),
+        ties=list(dict.fromkeys(_list(form.get("ties")))),
+        ties_other=_text(form.get("ties_other")),
+        interests=list(dict.fromkeys(_list(form.get("interests")))),
+    )
+    errors: dict[str, str] = {}
+    if not profile.display_name:
+        errors["display_name"] = _("Enter the name to show in the app (a nickname is fine).")
+    elif len(profile.display_name) > DISPLAY_NAME_MAX:
+        errors["display_name"] = _("Use %(max)d characters or fewer.", max=DISPLAY_NAME_MAX)
+    for name in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
+        if len(getattr(profile, name)) > NAME_MAX:
+            errors[name] = _("Use %(max)d characters or fewer.", max=NAME_MAX)
+    for name in ("family_name_kana", "given_name_kana"):
+        value = getattr(profile, name)
+        if value and name not in errors and not KANA_PATTERN.match(value):
+            errors[name] = _("Write this in kana (hiragana or katakana).")
+    if profile.email:
+        if len(profile.email) > EMAIL_MAX or not EMAIL_PATTERN.match(profile.email):
+            errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
+    if profile.home_prefecture not in PREFECTURE_CODES:
+        errors["home_prefecture"] = _("Choose the prefecture you live in.")
+    if len(profile.home_municipality) > NAME_MAX:
+        errors["home_municipality"] = _("Use %(max)d characters or fewer.", max=NAME_MAX)
+    if not profile.ties:
+        errors["ties"] = _("Choose at least one way you are connected to the region.")
+    elif any(tie not in TIES for tie in profile.ties):
+        errors["ties"] = _("Choose from the list.")
+    if len(profile.ties_other) > 100:
+        errors["ties_other"] = _("Use %(max)d characters or fewer.", max=100)
+    if any(interest not in INTERESTS for interest in profile.interests):
+        errors["interests"] = _("Choose from the list.")
+    area_values = _list(form.get("areas"))
+    try:
+        wanted = sorted({int(v) for v in area_values})
+    except ValueError:
+        wanted = None
+    if wanted is None:
+        errors["areas"] = _("Choose from the list.")
+    elif wanted:
+        found = await Area.select(Area.id).where(Area.id.is_in(wanted))
+        if len(found) != len(wanted):
+            errors["areas"] = _("Choose from the list.")
+        profile.area_ids = wanted
+    if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
+        errors["consent"] = _("Please read and agree to how we handle your personal data.")
+    if errors:
+        raise ProfileInvalid(profile, errors)
+    return profile
+
+
+def profile_from_dict(data: dict) -> Profile:
+    return Profile(**{k: v for k, v in data.items() if k in Profile.__dataclass_fields__})
+
+
+def format_member_no(prefix: str, member_id: int) -> str:
+    return f"{prefix}-{member_id:06d}"
+
+
+@dataclass(frozen=True)
+class Registered:
+    account_id: int
+    member_id: int
+    member_no: str
+
+
+async def register_member(
+    profile: Profile, user_handle: str, passkey: NewPasskey, passkey_name: str, member_no_prefix: str
+) -> Registered:
+    """Account, member, followed areas and the first passkey in one transaction: all or nothing."""
+    now = clock.now()
+    engine = Account._meta.db
+    async with atomic(engine):
+        account = Account(
+            role="member",
+            display_name=profile.display_name,
+            email=profile.email or None,
+            webauthn_user_id=user_handle,
+            created_at=now,
+            last_login_at=now,
+        )
+        await account.save()
+        # The number comes from the row id, so it is unique without a counter; a placeholder fills the gap.
+        member = Member(
+            account=account.id,
+            member_no=f"pending-{user_handle[:24]}",
+            **member_values(profile),
+            consent_version=PRIVACY_POLICY_VERSION,
+            consent_at=now,
+            created_at=now,
+        )
+        await member.save()
+        member_no = format_member_no(member_no_prefix, member.id)
+        await Member.update({Member.member_no: member_no}).where(Member.id == member.id)
+        if profile.area_ids:
+            await AreaFollow.insert(*[AreaFollow(member=member.id, area=area_id) for area_id in profile.area_ids])
+        await passkey_row(account.id, passkey, passkey_name).save()
+    return Registered(account_id=account.id, member_id=member.id, member_no=member_no)
+
+
+async def member_for_account(account_id: int) -> dict | None:
+    return await Member.select(*Member.all_columns(), Member.account.email_verified_at).where(
+        Member.account == account_id
+    ).first().output(load_json=True)
+
+
+async def followed_areas(member_id: int) -> list[dict]:
+    return await AreaFollow.select(AreaFollow.area.id.as_alias("id"), AreaFollow.area.name.as_alias("name")).where(
+        AreaFollow.member == member_id
+    ).order_by(AreaFollow.area.position)
+
+
+async def update_profile(account_id: int, profile: Profile) -> bool:
+    """Save an edited profile. Returns True when the e-mail changed (it then needs confirming again)."""
+    member = await Member.select(Member.id).where(Member.account == account_id).first()
+    account = await Account.select(Account.email).where(Account.id == account_id).first()
+    if member is None or account is None:
+        return False
+    email_changed = (account["email"] or "") != profile.email
+    async with atomic(Account._meta.db):
+        changes = {Account.display_name: profile.display_name}
+        if email_changed:
+            changes.update({Account.email: profile.email or None, Account.email_verified_at: None})
+        await Account.update(changes).where(Account.id == account_id)
+        await Member.update({getattr(Member, name): value for name, value in member_values(profile).items()}).where(
+            Member.id == member["id"]
+        )
+        await AreaFollow.delete().where(AreaFollow.member == member["id"])
+        if profile.area_ids:
+            await AreaFollow.insert(*[AreaFollow(member=member["id"], area=a) for a in profile.area_ids])
+    return email_changed
+
+
+async def set_tier(staff_account_id: int, member_id: int, tier: str, premium_until: date | None) -> None:
+    if tier not in TIERS:
+        raise ValueError(tier)
+    async with atomic(Member._meta.db):
+        await Member.update(
+            {Member.tier: tier, Member.premium_until: premium_until if tier == "premium" else None}
+        ).where(Member.id == member_id)
+        await AuditLog.insert(
+            AuditLog(
+                actor=staff_account_id,
+                action="member.tier",
+                target_type="member",
+                target_id=str(member_id),
+                detail={"tier": tier, "premium_until": premium_until.isoformat() if premium_until else None},
+                created_at=clock.now(),
+            )
+        )
+
+
+def effective_tier(member: dict, today: date) -> str:
+    """Premium lapses after its renewal date (the national scheme renews it yearly)."""
+    if member["tier"] == "premium" and member["premium_until"] and member["premium_until"] >= today:
+        return "premium"
+    return "basic"
+
+
+async def export_data(account_id: int) -> dict:
+    """Everything we hold about one member, for the "download my data" button (APPI)."""
+    account = await Account.select(
+        Account.role, Account.display_name, Account.email, Account.email_verified_at, Account.created_at,
+        Account.last_login_at,
+    ).where(Account.id == account_id).first()
+    member = await Member.select(*Member.all_columns(exclude=[Member.id, Member.account])).where(
+        Member.account == account_id
+    ).first().output(load_json=True)
+    member_id = (await Member.select(Member.id).where(Member.account == account_id).first() or {}).get("id")
+    areas = await followed_areas(member_id) if member_id else []
+    passkeys = await Passkey.select(
+        Passkey.name, Passkey.device_type, Passkey.backed_up, Passkey.created_at, Passkey.last_used_at
+    ).where(Passkey.account == account_id)
+    sessions = await login_sessions.list_for(account_id)
+    return {
+        "exported_at": clock.now().isoformat(),
+        "account": account,
+        "member": member,
+        "followed_areas": [a["name"] for a in areas],
+        "passkeys": passkeys,
+        "sessions": [{k: v for k, v in s.items() if k != "id"} for s in sessions],
+        **(await _activity(account_id, member_id)),
+    }
+
+
+async def _activity(account_id: int, member_id: int | None) -> dict:
+    """What the member did with the other capabilities: applications, passes and their uses, surveys
+    answered, push devices, and inquiries with the desk's replies (not the desk's internal notes)."""
+    applications = await Application.select(
+        Application.program.title.as_alias("program"), Application.status, Application.motivation,
+        Application.answers, Application.created_at, Application.attended_at,
+    ).where(Application.member == member_id).output(load_json=True) if member_id else []
+    passes = await WalletPass.select(
+        WalletPass.id, WalletPass.entry_pass.name.as_alias("pass"), WalletPass.status, WalletPass.activated_at,
+        WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
+    ).where(WalletPass.member == member_id) if member_id else []
+    uses = await Redemption.select(
+        Redemption.offer.title.as_alias("offer"), Redemption.shop.name.as_alias("shop"), Redemption.redeemed_at,
+        Redemption.undone_at,
+    ).where(Redemption.wallet_pass.is_in([p["id"] for p in passes])) if passes else []
+    surveys = await SurveyResponse.select(
+        SurveyResponse.survey.title.as_alias("survey"), SurveyResponse.submitted_at,
+    ).where(SurveyResponse.account == account_id)
+    devices = await PushSubscription.select(PushSubscription.device_label, PushSubscription.created_at).where(
+        PushSubscription.account == account_id)
+    asked = await Inquiry.select(
+        Inquiry.id, Inquiry.reference, Inquiry.category, Inquiry.status, Inquiry.name, Inquiry.email, Inquiry.phone,
+        Inquiry.created_at,
+    ).where(Inquiry.account == account_id)
+    messages = await InquiryMessage.select(
+        InquiryMessage.inquiry, InquiryMessage.kind, InquiryMessage.body, InquiryMessage.created_at,
+    ).where(InquiryMessage.inquiry.is_in([i["id"] for i in asked]) & (InquiryMessage.kind != "note")).order_by(
+        InquiryMessage.id) if asked else []
+    return {
+        "applications": applications,
+        "wallet_passes": [{k: v for k, v in p.items() if k != "id"} for p in passes],
+        "pass_uses": uses,
+        "surveys_answered": surveys,
+        "push_devices": devices,
+        "inquiries": [
+            {**{k: v for k, v in i.items() if k != "id"},
+             "messages": [{k: v for k, v in m.items() if k != "inquiry"} for m in messages if m["inquiry"] == i["id"]]}
+            for i in asked
+        ],
+    }
+
+
+async def delete_account(account_id: int) -> None:
+    """Passkeys, sessions, tokens and the profile go; the account row stays as an anonymised tombstone
+    so records other people depend on (redemptions, applications) keep pointing at something."""
+    async with atomic(Account._meta.db):
+        await Passkey.delete().where(Passkey.account == account_id)
+        await login_sessions.end_all(account_id)
+        await OneTimeToken.delete().where(OneTimeToken.account == account_id)
+        member = await Member.select(Member.id).where(Member.account == account_id).first()
+        if member:
+            await AreaFollow.delete().where(AreaFollow.member == member["id"])
+            await Member.update(
+                {
+                    Member.family_name: "",
+                    Member.given_name: "",
+                    Member.family_name_kana: "",
+                    Member.given_name_kana: "",
+                    Member.home_municipality: "",
+                    Member.ties_other: "",
+                    Member.interests: [],
+                }
+            ).where(Member.id == member["id"])
+        # The desk keeps the thread (what was asked and answered) but no longer who asked or how to reach them.
+        await Inquiry.update({Inquiry.name: "退会済み", Inquiry.email: "", Inquiry.phone: ""}).where(
+            Inquiry.account == account_id)
+        await Account.update(
+            {
+                Account.status: "deleted",
+                Account.display_name: "退会済み",
+                Account.email: None,
+                Account.email_verified_at: None,
+            }
+        ).where(Account.id == account_id)
+
+
+# --- the member card at a counter, a venue or the desk --------------------------------------------------
+
+CARD_REFUSALS = {
+    "damaged": _l("The code could not be read. Ask the member to show the card again."),
+    "forged": _l("This code was not issued by us."),
+    "wrong_kind": _l("This is not a member card code."),
+    "expired": _l("This card code has expired. Ask the member to open the card while online."),
+    "unknown": _l("No member has this card any more."),
+}
+
+
+async def card_holder(signer: TokenSigner, code: str, now: datetime) -> dict:
+    """The active member a card code belongs to; TokenError (reason in CARD_REFUSALS) for anything else."""
+    claims = signer.verify(code, "card", now)
+    member = await Member.select(
+        Member.id, Member.member_no, Member.tier, Member.premium_until, Member.created_at, Member.home_prefecture,
+        Member.account.display_name.as_alias("display_name"), Member.account.status.as_alias("account_status"),
+    ).where(Member.id == claims.subject_id).first()
+    if member is None or member["account_status"] != "active":
+        raise TokenError("unknown")
+    return member

@@ -1,0 +1,85 @@
+"""One queue for everything waiting for the secretariat: submitted programs and articles, and changes editors
+made to public ones (revisions, app/services/revisions.py) — and, later, what members submit."""
+
+from __future__ import annotations
+
+from app.services.articles import articles
+from app.services.programs import programs
+from app.services.programs.programs import Actor, WorkflowRefused
+from app.services.review import revisions
+from app.services.review.revisions import RevisionRefused
+from db.tables import Program
+
+KINDS = ("program", "article")
+# What the secretariat can do from the queue, as (kind, decision) → the status it leads to.
+DECISIONS = {"approve": "published", "reject": "rejected", "unpublish": "rejected"}
+# How each kind takes part in revisions.
+REVISION_KINDS = {"program": programs.REVISIONS, "article": articles.REVISIONS}
+REVISION_DECISIONS = ("approve", "reject")
+
+
+async def submitted_programs(area_id: int | None = None) -> list[dict]:
+    query = Program.select(
+        Program.id, Program.title, Program.kind, Program.updated_at, Program.area.name.as_alias("area_name"),
+        Program.author.display_name.as_alias("author_name"),
+    ).where(Program.status == "submitted")
+    if area_id:
+        query = query.where(Program.area == area_id)
+    return await query.order_by(Program.updated_at)
+
+
+async def queue(kind: str = "", area_id: int | None = None) -> list[dict]:
+    """Everything waiting for a decision, oldest first, each row tagged with its kind; a change to a public
+    item has `revision_id`, `version` and `changes` (see revisions.queue)."""
+    items: list[dict] = []
+    if kind in ("", "program"):
+        items += [{**row, "item_kind": "program"} for row in await submitted_programs(area_id)]
+    if kind in ("", "article"):
+        items += [{**row, "item_kind": "article"} for row in await articles.submitted_articles(area_id=area_id)]
+    for name, revision_kind in REVISION_KINDS.items():
+        if kind in ("", name):
+            items += [{**row, "item_kind": name} for row in await revisions.queue(revision_kind, area_id)]
+    return sorted(items, key=lambda item: item["updated_at"])
+
+
+async def published(kind: str = "", area_id: int | None = None) -> list[dict]:
+    """What is public now, newest first, so the secretariat can unpublish it."""
+    items: list[dict] = []
+    if kind in ("", "program"):
+        query = Program.select(
+            Program.id, Program.title, Program.kind, Program.updated_at, Program.area.name.as_alias("area_name"),
+            Program.author.display_name.as_alias("author_name"),
+        ).where(Program.status.is_in(["published", "closed"]))
+        if area_id:
+            query = query.where(Program.area == area_id)
+        items += [{**row, "item_kind": "program"} for row in await query]
+    if kind in ("", "article"):
+        items += [{**row, "item_kind": "article"} for row in await articles.published_articles(limit=200, area_id=area_id)]
+    return sorted(items, key=lambda item: item["updated_at"], reverse=True)
+
+
+async def pending_count() -> int:
+    return len(await queue())
+
+
+async def decide(item_kind: str, item_id: int, decision: str, actor: Actor, reason: str = "") -> None:
+    if item_kind not in KINDS or decision not in DECISIONS:
+        raise WorkflowRefused("not_allowed")
+    move = programs.transition if item_kind == "program" else articles.transition
+    await move(item_id, actor, DECISIONS[decision], reason)
+
+
+async def decide_revision(revision_id: int, version: int, decision: str, actor: Actor, reason: str = "") -> dict:
+    """Approve a change to a public item (its values are written to it) or send it back (it is discarded).
+    Returns item_kind, id, title and the changed fields; raises RevisionRefused."""
+    if decision not in REVISION_DECISIONS:
+        raise RevisionRefused("not_allowed")
+    item_kind = await revisions.kind_of(revision_id)
+    if item_kind is None:
+        raise RevisionRefused("not_found")
+    kind = REVISION_KINDS[item_kind]
+    if decision == "approve":
+        done = await revisions.approve(kind, revision_id, version, actor)
+    else:
+        done = await revisions.send_back(kind, revision_id, version, actor, reason)
+    return {**done, "item_kind": item_kind}

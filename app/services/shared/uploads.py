@@ -1,0 +1,179 @@
+"""Uploaded images: checked by their content, re-encoded without metadata, resized, stored under generated names.
+
+What a person sends is never stored as sent. Pillow must decode the whole picture as JPEG, PNG or WebP
+(the file name and the declared type are ignored), and the stored file is a fresh encoding of the pixels
+only: EXIF (camera, GPS position), ICC profiles and comments are left behind. The name is random, so
+neither a path nor an extension from the sender ever reaches the disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from app.i18n import gettext as _
+from app.services.shared import clock
+from db.tables import Upload
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_SIDE = 1600
+# Decoding is refused above this many pixels: a small file can claim a huge canvas (a "decompression bomb").
+MAX_PIXELS = 40_000_000
+JPEG_QUALITY = 85
+# Pillow format → (content type, extension). Only these decoders are ever tried.
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+URL_PREFIX = "/uploads/"
+
+
+class UploadRefused(Exception):
+    """The file cannot be used; `message` tells the person what to do, in their language."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        return {
+            "empty": _("Choose an image file."),
+            "too_big": _("The image is larger than %(mb)d MB. Choose a smaller one.", mb=MAX_BYTES // (1024 * 1024)),
+            "too_many_pixels": _("The image is too large in size. Choose one of at most %(mp)d megapixels.",
+                                 mp=MAX_PIXELS // 1_000_000),
+            "not_image": _("This file is not a JPEG, PNG or WebP image. Choose a photo or picture in one of these formats."),
+            "broken": _("The image could not be read to the end; it may be damaged. Save it again and choose it once more."),
+        }.get(self.reason, _("The image could not be used."))
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """A checked, cleaned and resized image, held in memory until it is stored."""
+
+    data: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def directory(var_dir: Path) -> Path:
+    return Path(var_dir) / "uploads"
+
+
+def prepare_image(data: bytes) -> PreparedImage:
+    """Decode, strip and resize. Raises UploadRefused; writes nothing."""
+    if not data:
+        raise UploadRefused("empty")
+    if len(data) > MAX_BYTES:
+        raise UploadRefused("too_big")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as opened:
+                kind = opened.format
+                if kind not in FORMATS:
+                    raise UploadRefused("not_image")
+                if opened.width * opened.height > MAX_PIXELS:
+                    raise UploadRefused("too_many_pixels")
+                opened.load()  # decodes every byte: a truncated or corrupt file fails here
+                image = ImageOps.exif_transpose(opened)  # keep the picture upright once EXIF is gone
+    except UploadRefused:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadRefused("too_many_pixels") from None
+    except UnidentifiedImageError:
+        raise UploadRefused("not_image") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise UploadRefused("broken") from None
+    content_type, extension = FORMATS[kind]
+    image = _clean_mode(image, kind)
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    image.info.clear()  # no EXIF, ICC profile, comments or text chunks travel to the new file
+    out = io.BytesIO()
+    if kind == "JPEG":
+        image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    elif kind == "PNG":
+        image.save(out, "PNG", optimize=True)
+    else:
+        image.save(out, "WEBP", quality=JPEG_QUALITY, method=4)
+    return PreparedImage(out.getvalue(), content_type, extension, image.width, image.height)
+
+
+def _clean_mode(image: Image.Image, kind: str) -> Image.Image:
+    """A colour mode that resizes smoothly and that the format stores well: CMYK JPEGs become RGB,
+    palette and 16-bit PNGs become RGB, and transparency becomes a real alpha channel."""
+    if kind == "JPEG":
+        return image if image.mode in ("RGB", "L") else image.convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        return image.convert("RGBA")
+    return image if image.mode in ("RGB", "L") else image.convert("RGB")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write beside the target and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+async def store(image: PreparedImage, var_dir: Path, uploaded_by: int | None) -> str:
+    """Write the file and its Upload row; returns the URL (/uploads/<name>). On failure nothing is left."""
+    name = f"{secrets.token_hex(16)}.{image.extension}"
+    path = directory(var_dir) / name
+    _write(path, image.data)
+    try:
+        await Upload.insert(
+            Upload(name=name, content_type=image.content_type, width=image.width, height=image.height,
+                   size=len(image.data), uploaded_by=uploaded_by, created_at=clock.now())
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return URL_PREFIX + name
+
+
+async def save_image(data: bytes, var_dir: Path, uploaded_by: int | None) -> str:
+    """Check and store in one step (the upload page). Raises UploadRefused before anything is written."""
+    return await store(prepare_image(data), var_dir, uploaded_by)
+
+
+def name_of(url: str) -> str | None:
+    """The stored name in an /uploads/<name> URL, or None if the URL is not one of ours."""
+    if not url.startswith(URL_PREFIX):
+        return None
+    name = url[len(URL_PREFIX):]
+    return name if NAME.match(name) else None
+
+
+async def exists(url: str) -> bool:
+    name = name_of(url)
+    return name is not None and await Upload.exists().where(Upload.name == name)
+
+
+async def discard(url: str, var_dir: Path) -> None:
+    """Remove a stored image and its row (used when what it was uploaded for could not be saved)."""
+    name = name_of(url)
+    if name is None:
+        return
+    (directory(var_dir) / name).unlink(missing_ok=True)
+    await Upload.delete().where(Upload.name == name)
+
+
+async def find(name: str, var_dir: Path) -> tuple[Path, str] | None:
+    """(path on disk, stored content type) of an upload, or None if unknown or missing."""
+    if not NAME.match(name):
+        return None
+    row = await Upload.select(Upload.content_type).where(Upload.name == name).first()
+    path = directory(var_dir) / name
+    if row is None or not path.is_file():
+        return None
+    return path, row["content_type"]

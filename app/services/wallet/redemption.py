@@ -1,0 +1,273 @@
+"""Redeeming an offer at a shop: every rule checked on the server, exactly once by the database.
+
+The scan is read from a signed wallet token (or the short code typed by hand). Checks run in the order
+a shop assistant would explain them; the last step inserts a row whose unique index is the limit, so two
+devices scanning at the same moment get one OK and one "already used", whatever the timing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from app.i18n import to_tokyo
+from app.services.shared.signed_tokens import TokenError, TokenSigner
+from app.services.wallet.wallet import SHORT_CODE_ALPHABET, normalise_short_code, tokyo_today
+from db.engine import atomic, is_row_id, is_unique_violation
+from db.tables import AuditLog, Offer, PassOffer, Redemption, WalletPass
+
+UNDO_WINDOW = timedelta(minutes=5)
+MAX_NONCE = 64
+MAX_SHORT_CODE = 12  # the column's length
+
+
+class Refused(Exception):
+    """Why not: a stable code (tests and messages key on it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Scanned:
+    wallet_pass_id: int
+    member_id: int
+    display_name: str
+    pass_name: str
+    home_prefecture: str
+    status: str
+    expires_at: datetime
+    stay_from: date | None
+    stay_to: date | None
+    requires_stay: bool
+
+
+@dataclass
+class OfferState:
+    offer: dict
+    usable: bool
+    reason: str = ""
+    used: int = 0
+    remaining: int | None = None
+
+
+@dataclass
+class Preview:
+    scanned: Scanned
+    offers: list[OfferState] = field(default_factory=list)
+    problem: str = ""  # a reason that stops every offer (expired, revoked, outside the stay)
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    redemption_id: int
+    offer_title: str
+    display_name: str
+    redeemed_at: datetime
+    replayed: bool = False
+
+
+async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
+    """A wallet QR token, or the short code printed under it."""
+    text = (code or "").strip()
+    if not text:
+        raise Refused("damaged")
+    if len(text) <= 16:
+        short_code = normalise_short_code(text)
+        # Only the code's own letters reach the database (a NUL or a lone surrogate would make it fail).
+        if not short_code or len(short_code) > MAX_SHORT_CODE or not set(short_code) <= set(SHORT_CODE_ALPHABET):
+            raise Refused("unknown")
+        where = WalletPass.short_code == short_code
+    else:
+        try:
+            claims = signer.verify(text, "wallet", now)
+        except TokenError as exc:
+            raise Refused(exc.reason) from None
+        where = WalletPass.id == claims.subject_id
+    row = await WalletPass.select(
+        WalletPass.id, WalletPass.status, WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
+        WalletPass.member.id.as_alias("member_id"),
+        WalletPass.member.home_prefecture.as_alias("home_prefecture"),
+        WalletPass.member.account.display_name.as_alias("display_name"),
+        WalletPass.member.account.status.as_alias("account_status"),
+        WalletPass.entry_pass.name.as_alias("pass_name"),
+        WalletPass.entry_pass.requires_stay.as_alias("requires_stay"),
+    ).where(where).first()
+    if row is None or row["account_status"] != "active":
+        raise Refused("unknown")
+    return Scanned(
+        wallet_pass_id=row["id"], member_id=row["member_id"], display_name=row["display_name"],
+        pass_name=row["pass_name"], home_prefecture=row["home_prefecture"], status=row["status"],
+        expires_at=row["expires_at"], stay_from=row["stay_from"], stay_to=row["stay_to"],
+        requires_stay=row["requires_stay"],
+    )
+
+
+def pass_problem(scanned: Scanned, now: datetime) -> str:
+    """What makes the whole pass unusable right now, or ""."""
+    if scanned.status == "revoked":
+        return "revoked"
+    if scanned.status == "suspended":
+        return "suspended"
+    if scanned.expires_at <= now:
+        return "expired"
+    if scanned.requires_stay:
+        today = tokyo_today(now)
+        if scanned.stay_from and today < scanned.stay_from:
+            return "before_stay"
+        if scanned.stay_to and today > scanned.stay_to:
+            return "after_stay"
+    return ""
+
+
+def limit_of(offer: dict, now: datetime) -> tuple[str, int]:
+    """(limit key, number of slots) for the unique index that enforces the offer's limit.
+
+    An unlimited offer gets a key of its own for every use: a retry is caught by the (account, nonce)
+    index, and the same nonce sent by another account is another scan, not a clash."""
+    if offer["limit_kind"] == "once":
+        return "once", 1
+    if offer["limit_kind"] == "per_day":
+        return tokyo_today(now).isoformat(), max(1, offer["limit_count"])
+    return f"n:{secrets.token_hex(16)}", 1
+
+
+def offer_problem(offer: dict, shop_id: int, in_pass: bool, now: datetime) -> str:
+    if offer["shop"] != shop_id:
+        return "wrong_shop"
+    if not offer["shop_active"]:
+        return "offer_unavailable"
+    if not in_pass:
+        return "not_in_pass"
+    today = tokyo_today(now)
+    if not offer["active"] or (offer["valid_from"] and today < offer["valid_from"]) or (
+        offer["valid_to"] and today > offer["valid_to"]
+    ):
+        return "offer_unavailable"
+    return ""
+
+
+async def _offers_in_pass(wallet_pass_id: int) -> set[int]:
+    wallet = await WalletPass.select(WalletPass.entry_pass).where(WalletPass.id == wallet_pass_id).first()
+    rows = await PassOffer.select(PassOffer.offer).where(PassOffer.entry_pass == wallet["entry_pass"])
+    return {row["offer"] for row in rows}
+
+
+async def preview(signer: TokenSigner, code: str, shop_id: int, now: datetime) -> Preview:
+    """After a scan: who it is, and only this shop's offers in the pass, each usable or not and why."""
+    scanned = await read_code(signer, code, now)
+    result = Preview(scanned=scanned, problem=pass_problem(scanned, now))
+    in_pass = await _offers_in_pass(scanned.wallet_pass_id)
+    offers = await Offer.select(*Offer.all_columns(), Offer.shop.active.as_alias("shop_active")).where(
+        (Offer.shop == shop_id) & Offer.id.is_in(list(in_pass) or [-1])
+    ).order_by(Offer.position)
+    used = await Redemption.select(Redemption.offer, Redemption.limit_key).where(
+        (Redemption.wallet_pass == scanned.wallet_pass_id) & Redemption.undone_at.is_null()
+    )
+    for offer in offers:
+        key, slots = limit_of(offer, now)
+        taken = sum(1 for u in used if u["offer"] == offer["id"] and u["limit_key"] == key)
+        reason = result.problem or offer_problem(offer, shop_id, True, now)
+        if not reason and offer["limit_kind"] != "unlimited" and taken >= slots:
+            reason = "already_used_today" if offer["limit_kind"] == "per_day" else "already_used"
+        remaining = None if offer["limit_kind"] == "unlimited" else max(0, slots - taken)
+        result.offers.append(OfferState(offer=offer, usable=not reason, reason=reason, used=taken, remaining=remaining))
+    return result
+
+
+async def _replay(account_id: int, nonce: str) -> Redeemed | None:
+    # Every scan asks; almost none is a retry. The cheap lookup first, the joins only for a real retry.
+    if not await Redemption.exists().where((Redemption.scanned_by == account_id) & (Redemption.client_nonce == nonce)):
+        return None
+    row = await Redemption.select(
+        Redemption.id, Redemption.redeemed_at, Redemption.offer.title.as_alias("offer_title"),
+        Redemption.wallet_pass.member.account.display_name.as_alias("display_name"),
+    ).where((Redemption.scanned_by == account_id) & (Redemption.client_nonce == nonce)).first()
+    return Redeemed(row["id"], row["offer_title"], row["display_name"], row["redeemed_at"], replayed=True)
+
+
+async def redeem(
+    signer: TokenSigner, code: str, offer_id: int, shop_id: int, account_id: int, nonce: str, now: datetime
+) -> Redeemed:
+    """Record one use, or raise Refused. A retry with the same nonce gets the first answer back."""
+    if not nonce or len(nonce) > MAX_NONCE or not nonce.isprintable():
+        raise Refused("damaged")
+    earlier = await _replay(account_id, nonce)
+    if earlier is not None:
+        return earlier
+    scanned = await read_code(signer, code, now)
+    problem = pass_problem(scanned, now)
+    if problem:
+        raise Refused(problem)
+    offer = await Offer.select(*Offer.all_columns(), Offer.shop.active.as_alias("shop_active")).where(
+        Offer.id == offer_id
+    ).first() if is_row_id(offer_id) else None
+    if offer is None:
+        raise Refused("not_in_pass")
+    problem = offer_problem(offer, shop_id, offer_id in await _offers_in_pass(scanned.wallet_pass_id), now)
+    if problem:
+        raise Refused(problem)
+    key, slots = limit_of(offer, now)
+    for slot in range(1, slots + 1):
+        try:
+            rows = await Redemption.insert(
+                Redemption(
+                    wallet_pass=scanned.wallet_pass_id, offer=offer_id, shop=shop_id, limit_key=key, slot=slot,
+                    scanned_by=account_id, client_nonce=nonce, home_prefecture=scanned.home_prefecture,
+                    redeemed_at=now,
+                )
+            ).returning(Redemption.id)
+        except Exception as exc:
+            if not is_unique_violation(exc):
+                raise
+            # Either this slot is taken (try the next) or the same scan arrived twice at once.
+            earlier = await _replay(account_id, nonce)
+            if earlier is not None:
+                return earlier
+            continue
+        return Redeemed(rows[0]["id"], offer["title"], scanned.display_name, now)
+    raise Refused("already_used_today" if offer["limit_kind"] == "per_day" else "already_used")
+
+
+async def undo(redemption_id: int, shop_id: int, account_id: int, now: datetime) -> bool:
+    """Take back a mistaken tap within a few minutes; the row stays, marked undone, and is audited."""
+    async with atomic(Redemption._meta.db):
+        rows = await Redemption.update(
+            {Redemption.undone_at: now, Redemption.limit_key: f"undone:{redemption_id}:{secrets.token_hex(4)}"}
+        ).where(
+            (Redemption.id == redemption_id) & (Redemption.shop == shop_id) & Redemption.undone_at.is_null()
+            & (Redemption.redeemed_at > now - UNDO_WINDOW)
+        ).returning(Redemption.id)
+        if not rows:
+            return False
+        await AuditLog.insert(
+            AuditLog(actor=account_id, action="redemption.undo", target_type="redemption",
+                     target_id=str(redemption_id), created_at=now)
+        )
+    return True
+
+
+async def shop_day(shop_id: int, now: datetime) -> list[dict]:
+    """Today's redemptions at a shop (Tokyo day), newest first."""
+    start = to_day_start(now)
+    return await Redemption.select(
+        Redemption.id, Redemption.redeemed_at, Redemption.undone_at,
+        Redemption.offer.title.as_alias("offer_title"),
+        Redemption.wallet_pass.member.account.display_name.as_alias("display_name"),
+    ).where((Redemption.shop == shop_id) & (Redemption.redeemed_at >= start)).order_by(
+        Redemption.redeemed_at, ascending=False
+    )
+
+
+async def shop_month_count(shop_id: int, now: datetime) -> int:
+    start = to_day_start(now).replace(day=1)
+    return await Redemption.count().where(
+        (Redemption.shop == shop_id) & (Redemption.redeemed_at >= start) & Redemption.undone_at.is_null()
+    )
+
+
+def to_day_start(now: datetime) -> datetime:
+    local = to_tokyo(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)

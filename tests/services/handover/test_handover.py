@@ -1,0 +1,491 @@
+"""Handover round trip: a varied data set (every table, awkward values on purpose) is exported, restored into
+a fresh, empty, migrated database — a second SQLite file, and PostgreSQL when one is reachable — and every
+table is compared row by row, and the KPI dashboard shows the same figures. Also what a restore refuses,
+and that a refused restore leaves nothing behind.
+
+The source is the test database (SQLite, or PostgreSQL with TSUNAGU_TEST_DB=postgres). The PostgreSQL
+target is TEST_RESTORE_DATABASE_URL if given, else `<the TEST_DATABASE_URL database>_restore` on the same
+server, created when missing; without TEST_DATABASE_URL the PostgreSQL target is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from piccolo.columns import JSON
+from PIL import Image
+
+from app.keyfile import new_signing_key
+from app.services.dashboard import kpi
+from app.services.handover import handover
+from app.services.handover.handover import HandoverRefused
+from app.services.membership import login_sessions
+from app.services.shared import clock, uploads
+from app.services.shared.signed_tokens import TokenError, TokenSigner
+from db.engine import bind, make_engine
+from db.tables import (
+    Area,
+    Article,
+    AuditLog,
+    AuthChallenge,
+    Delivery,
+    Inquiry,
+    InquiryMessage,
+    Invitation,
+    KpiTarget,
+    Member,
+    Notice,
+    Notification,
+    OneTimeToken,
+    Passkey,
+    PortalBlock,
+    PushPreference,
+    PushSubscription,
+    Redemption,
+    ReplyTemplate,
+    ReportSection,
+    Revision,
+    SurveyAnswer,
+    SurveyQuestion,
+    SurveyResponse,
+)
+from tests import factories
+from tests.conftest import ROOT, migrate, reset_database
+
+NOW = datetime(2026, 11, 20, 3, 4, 5, 123456, tzinfo=timezone.utc)  # fiscal year 2026
+FISCAL_YEAR = 2026
+# Texts that a careless format would change: NULL look-alikes, separators, quotes, line ends, formulas.
+AWKWARD = ["\\N", "\\", "\\\\N", "", "カンマ,と\"引用符\"", "一行目\r\n二行目\n三行目", "=HYPERLINK(\"x\")", "🐟 ほっき貝", " 前後の空白 "]
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+async def row(table, **values) -> int:
+    item = table(**values)
+    await item.save()
+    return item.id
+
+
+def photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 200), "seagreen").save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+
+
+# The data set -----------------------------------------------------------------------------------------
+
+
+async def data_set(var_dir: Path) -> dict:
+    """One of everything, several of some, with the values most likely to break a CSV round trip."""
+    yufutsu = await factories.area()
+    tarumae = await factories.area("樽前・錦岡", "tarumae")
+    shop_id, offer_ids = await factories.shop_with_offers(
+        "海鮮食堂 ほっき屋", {"limit_kind": "once"},
+        {"limit_kind": "per_day", "limit_count": 2, "valid_from": date(2026, 4, 1), "valid_to": date(2027, 3, 31)},
+    )
+    pass_id = await factories.entry_pass(*offer_ids, requires_stay=True)
+    staff = await factories.staff_account()
+    editor = await factories.staff_account("編集 鈴木", role="editor", area=yufutsu)
+    counter = await factories.staff_account("店舗 田中", role="shop", shop=shop_id)
+
+    members = []
+    for n, text in enumerate(AWKWARD):
+        registered = await factories.member(
+            f"会員{n}", email=f"m{n}@example.jp" if n % 2 else "", verified=n % 3 == 0,
+            home_prefecture=["13", "27", "01"][n % 3], ties=["workation", "furusato_tax"][: n % 3],
+            area_ids=[yufutsu] if n % 2 else [yufutsu, tarumae], family_name=text[:50],
+        )
+        members.append(registered)
+    await Member.update({Member.premium_until: date(2027, 3, 31), Member.tier: "premium",
+                         Member.home_municipality: "大阪市,北区"}).where(Member.id == members[1].member_id)
+    await row(Passkey, account=staff, credential_id="staff-key", public_key=bytes(range(256)), sign_count=2**40,
+              transports=["usb", "nfc"], backed_up=False, last_used_at=NOW)
+    await login_sessions.start(members[0].account_id, "Mozilla/5.0 \"quoted\", with commas")
+    await row(AuthChallenge, challenge="c" * 43, purpose="login", expires_at=NOW + timedelta(minutes=5))
+    await row(OneTimeToken, token_hash="a" * 64, purpose="recovery", account=members[0].account_id, created_by=staff,
+              expires_at=NOW + timedelta(minutes=15), used_at=NOW)
+    await row(Invitation, token_hash="b" * 64, role="editor", area=tarumae, created_by=staff,
+              expires_at=NOW + timedelta(days=7), note="\\N")
+
+    wallet_ids = []
+    for n, registered in enumerate(members[:4]):
+        wallet_id, _code = await factories.wallet_pass(registered.member_id, pass_id, NOW - timedelta(days=n + 1),
+                                                      stay_from=date(2026, 11, 1), stay_to=date(2026, 11, 30))
+        wallet_ids.append(wallet_id)
+        await row(Redemption, wallet_pass=wallet_id, offer=offer_ids[0], shop=shop_id, limit_key="once", slot=1,
+                  scanned_by=counter, client_nonce=f"nonce-{n}", home_prefecture="13",
+                  redeemed_at=NOW - timedelta(days=n, hours=3), undone_at=NOW if n == 3 else None)
+
+    program_id = await factories.program(yufutsu, editor, title="湿原の木道づくり", themes=["nature", "作業"],
+                                         questions=["参加の動機は？", "アレルギー"], body=AWKWARD[5], seats_taken=2,
+                                         starts_at=utc(2026, 10, 1, 0, 0), ends_at=utc(2026, 10, 1, 6, 0))
+    await factories.program(tarumae, None, title="オンライン交流会", kind="event", status="draft", published_at=None)
+    for registered in members[:2]:
+        await factories.attendance(program_id, registered.member_id)
+    await factories.attendance(program_id, members[2].member_id, status="waitlisted")
+
+    cover = await uploads.save_image(photo(), var_dir, editor)
+    article_id = await row(Article, title="移住者インタビュー", lead=AWKWARD[4], body=AWKWARD[6], cover_image=cover,
+                           program=program_id, area=yufutsu, status="published", author=editor, published_at=NOW)
+    await row(Revision, article=article_id, author=editor, version=3,
+              proposed={"title": AWKWARD[4], "body": AWKWARD[5], "program": program_id})
+    await row(PortalBlock, kind="hero", key="hero", title="海と森のまち", fields={"image": cover, "image_alt": "海"})
+    await row(PortalBlock, kind="featured", key="featured", title="featured",
+              fields={"programs": [program_id], "articles": [article_id]})
+    await row(PortalBlock, kind="link", key="hidden", title="非公開", url="https://example.jp/", active=False)
+
+    await row(Notice, account=members[0].account_id, title="採択のお知らせ", body=AWKWARD[5], read_at=NOW)
+    subscription = await row(PushSubscription, account=members[0].account_id, endpoint="https://push.example/1",
+                             p256dh="p" * 87, auth="a" * 22)
+    await row(PushPreference, account=members[0].account_id, programs="all", events=False)
+    notification = await row(Notification, topic="news", title="お知らせ", target={"areas": [yufutsu], "tier": None},
+                             created_by=staff, status="fanned_out", recipients=1)
+    await row(Delivery, notification=notification, subscription=subscription, status="sent", attempts=1, sent_at=NOW)
+    await row(Delivery, notification=notification, subscription=None, status="expired", last_error="HTTP 410")
+
+    survey_id = await factories.open_survey(
+        [{"kind": "single", "key": "intent_to_move", "text": "移住を考えていますか", "options": ["はい", "いいえ"]},
+         {"kind": "long", "text": "ご感想", "required": False}],
+        [m.account_id for m in members[:3]], program=program_id,
+    )
+    questions = await SurveyQuestion.select(SurveyQuestion.id).where(SurveyQuestion.survey == survey_id).order_by(
+        SurveyQuestion.position)
+    response = await row(SurveyResponse, survey=survey_id, account=members[0].account_id, home_prefecture="13",
+                         submitted_at=NOW)
+    await row(SurveyAnswer, response=response, question=questions[0]["id"], choice=0)
+    await row(SurveyAnswer, response=response, question=questions[1]["id"], text=AWKWARD[5], hidden=True)
+
+    await factories.inquiry(name="二地域 花子", message=AWKWARD[4])
+    inquiry_id = await row(Inquiry, reference="Q-2611-TEST", name="電話 太郎", phone="0144-32-6111",
+                           contact_method="phone", category="migration", channel="phone", status="closed",
+                           assignee=staff)
+    await row(InquiryMessage, inquiry=inquiry_id, kind="note", author=staff, body=AWKWARD[0], channel="phone")
+    await row(ReplyTemplate, title="住まいの案内", body="空き家バンクは…", updated_by=staff)
+    await row(KpiTarget, fiscal_year=FISCAL_YEAR, metric="registrations", area_id=0, value=500, updated_by=staff)
+    await row(KpiTarget, fiscal_year=FISCAL_YEAR, metric="participants", area_id=yufutsu, value=40)
+    await row(ReportSection, fiscal_year=FISCAL_YEAR, key="effects", body=AWKWARD[5])
+    await row(AuditLog, actor=staff, action="member.tier", target_type="member", target_id=str(members[1].member_id),
+              detail={"from": "basic", "to": "premium", "note": "三回以上の活動 ✓", "nested": {"list": [1, None, True]}})
+    return {"areas": [yufutsu, tarumae], "cover": cover, "members": members}
+
+
+# Comparing databases ----------------------------------------------------------------------------------
+
+
+async def snapshot() -> dict[str, list[dict]]:
+    """Every row of every table, in id order, JSON parsed (its text may be spaced differently per engine)."""
+    out = {}
+    for table in handover.tables():
+        json_columns = [c._meta.name for c in table._meta.columns if isinstance(c, JSON)]
+        rows = await table.select().order_by(table._meta.primary_key)
+        for item in rows:
+            for name in json_columns:
+                item[name] = json.loads(item[name]) if isinstance(item[name], str) else item[name]
+        out[table._meta.tablename] = rows
+    return out
+
+
+@contextmanager
+def bound_to(url: str):
+    """Point the tables at another database for a while (the services and the dashboard read the bound one)."""
+    before = AuditLog._meta.db
+    bind(make_engine(url))
+    try:
+        yield
+    finally:
+        bind(before)
+
+
+async def figures() -> list:
+    """The dashboard for the region and for each area."""
+    areas = await Area.select(Area.id).order_by(Area.id)
+    return [await kpi.dashboard(FISCAL_YEAR, None)] + [await kpi.dashboard(FISCAL_YEAR, a["id"]) for a in areas]
+
+
+async def row_count() -> int:
+    return sum([await table.count() for table in handover.tables()])
+
+
+# Targets: empty, migrated databases other than the test database ------------------------------------------
+
+
+def postgres_target_url() -> str | None:
+    explicit = os.environ.get("TEST_RESTORE_DATABASE_URL")
+    if explicit:
+        return explicit
+    source = os.environ.get("TEST_DATABASE_URL")
+    if not source:
+        return None
+    parts = urlsplit(source)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_restore"))
+
+
+async def _on_the_server(url: str, statement: str) -> None:
+    """CREATE or DROP DATABASE for `url`'s database, run from the test database's server."""
+    name = urlsplit(url).path.lstrip("/")
+    connection = await asyncpg.connect(os.environ["TEST_DATABASE_URL"])
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if (statement == "CREATE") != bool(exists):
+            suffix = " WITH (FORCE)" if statement == "DROP" else ""
+            await connection.execute('{} DATABASE "{}"{}'.format(statement, name.replace('"', '""'), suffix))
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def sqlite_target(tmp_path_factory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('restore') / 'restored.sqlite3'}"
+    migrate(url, tmp_path_factory.mktemp("restore-migrate"))
+    return url
+
+
+@pytest.fixture(scope="module")
+def postgres_target(tmp_path_factory):
+    """A database made for these tests is dropped after them; one given by TEST_RESTORE_DATABASE_URL is kept."""
+    url = postgres_target_url()
+    if url is None:
+        pytest.skip("no PostgreSQL to restore into: give TEST_DATABASE_URL or TEST_RESTORE_DATABASE_URL")
+    made_here = not os.environ.get("TEST_RESTORE_DATABASE_URL")
+    if made_here:
+        asyncio.run(_on_the_server(url, "CREATE"))
+    try:
+        migrate(url, tmp_path_factory.mktemp("restore-migrate-pg"))
+        yield url
+    finally:
+        if made_here:
+            asyncio.run(_on_the_server(url, "DROP"))
+
+
+def emptied(url: str) -> str:
+    with bound_to(url):
+        asyncio.run(reset_database())
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request) -> str:
+    """A second database, migrated and empty: a SQLite file, and PostgreSQL when one is reachable."""
+    return emptied(request.getfixturevalue(f"{request.param}_target"))
+
+
+@pytest.fixture
+def empty_sqlite(sqlite_target) -> str:
+    return emptied(sqlite_target)
+
+
+# The round trip -----------------------------------------------------------------------------------------
+
+
+async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_same_figures(target, tmp_path):
+    source_var, target_var = tmp_path / "source", tmp_path / "target"
+    made = await data_set(source_var)
+    archive = tmp_path / "handover.zip"
+    summary = await handover.export_archive(archive, source_var, actor_id=None, via="test")
+    before = await snapshot()
+    assert all(before.values()), f"tables without rows in the data set: {[t for t, r in before.items() if not r]}"
+    assert summary.rows == {name: len(rows) for name, rows in before.items()}
+    dashboard_before = await figures()
+
+    with bound_to(target):
+        restored = await handover.restore_archive(archive, target_var)
+        after = await snapshot()
+        dashboard_after = await figures()
+        new_area = await Area.insert(Area(slug="new", name="新しい地域")).returning(Area.id)
+
+    assert restored.rows == summary.rows and restored.uploads == 1
+    restore_entry = after["audit_log"].pop()
+    assert restore_entry["action"] == "handover.restore"
+    assert restore_entry["id"] == before["audit_log"][-1]["id"] + 1  # ids continue after the restored ones
+    for name in before:
+        assert after[name] == before[name], f"{name} differs after the round trip"
+    assert dashboard_after == dashboard_before
+    assert any(metric.actual for metric in dashboard_before[0].metrics), "the dashboard has figures to compare"
+    assert new_area[0]["id"] == max(made["areas"]) + 1
+    name = uploads.name_of(made["cover"])
+    assert (uploads.directory(target_var) / name).read_bytes() == (uploads.directory(source_var) / name).read_bytes()
+
+
+async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp_path):
+    staff = await factories.staff_account()
+    await data_set(tmp_path)
+    archive = tmp_path / "handover.zip"
+    await handover.export_archive(archive, tmp_path, actor_id=staff, via="web")
+    entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
+    assert (entry["actor"], entry["target_type"], entry["detail"]["via"], entry["detail"]["uploads"]) == (
+        staff, "handover", "web", 1)
+    with zipfile.ZipFile(archive) as opened:
+        manifest = json.loads(opened.read("manifest.json"))
+        for name, checksum in manifest["files"].items():
+            assert hashlib.sha256(opened.read(name)).hexdigest() == checksum
+        audit_csv = opened.read("tables/audit_log.csv").decode("utf-8")
+        member_csv = opened.read("tables/member.csv").decode("utf-8")
+        challenge_csv = opened.read("tables/auth_challenge.csv").decode("utf-8")
+    assert [t["name"] for t in manifest["tables"]] == [t._meta.tablename for t in handover.tables()]
+    assert manifest["migrations"] == await handover.applied_migrations()
+    assert datetime.fromisoformat(manifest["created_at"]) == NOW
+    assert audit_csv.startswith("\ufeffid,actor,action,") and "export.zip" in audit_csv  # the export logs itself
+    assert "\\N" in member_csv and "\\\\N" in member_csv  # NULL, and the text \N written with one more backslash
+    assert "2026-11-20T12:09:05.123456+09:00" in challenge_csv  # five minutes after NOW, in Japan time
+
+
+def command(*args: str, database_url: str, var_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": database_url, "TSUNAGU_VAR_DIR": str(var_dir)}
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+async def test_the_commands_export_and_restore_as_the_readme_says(database_url, empty_sqlite, tmp_path):
+    await data_set(tmp_path / "source")
+    archive = tmp_path / "handover.zip"
+    exported = command("export", str(archive), database_url=database_url, var_dir=tmp_path / "source")
+    assert exported.returncode == 0, exported.stderr
+    assert "1 uploads" in exported.stdout
+    restored = command("restore", str(archive), database_url=empty_sqlite, var_dir=tmp_path / "target")
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.startswith("restored ")
+    again = command("restore", str(archive), database_url=empty_sqlite, var_dir=tmp_path / "target")
+    assert again.returncode == 1 and "データベースが空ではありません" in again.stderr
+    entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
+    assert (entry["actor"], entry["detail"]["via"]) == (None, "command line")
+
+
+def test_values_are_written_so_that_they_read_back_exactly():
+    member = {c._meta.name: c for c in Member._meta.columns}
+    passkey = {c._meta.name: c for c in Passkey._meta.columns}
+    for text in AWKWARD:
+        assert handover.decode(member["family_name"], handover.encode(member["family_name"], text)) == text
+    assert handover.encode(member["premium_until"], None) == "\\N"
+    assert handover.encode(member["consent_at"], NOW) == "2026-11-20T12:04:05.123456+09:00"
+    assert handover.decode(member["consent_at"], "2026-11-20T12:04:05.123456+09:00") == NOW
+    assert handover.encode(passkey["backed_up"], True) == "true"
+    key = bytes(range(256))
+    assert handover.decode(passkey["public_key"], handover.encode(passkey["public_key"], key)) == key
+    with pytest.raises(ValueError):
+        handover.decode(member["consent_at"], "2026-11-20T12:04:05")  # a time without its offset is refused
+    with pytest.raises(ValueError):
+        handover.decode(passkey["backed_up"], "1")
+
+
+async def test_without_the_old_signing_key_old_codes_are_refused_and_new_ones_work(tmp_path):
+    """What a lost SIGNING_KEY costs (README): cards and wallets shown from before the move are refused
+    as forged until the member opens them online once; nothing stored depends on the key."""
+    old, new = TokenSigner(new_signing_key()), TokenSigner(new_signing_key())
+    code = old.sign("card", 42, NOW + timedelta(days=7))
+    with pytest.raises(TokenError) as caught:
+        new.verify(code, "card", NOW)
+    assert caught.value.reason == "forged"
+    assert new.verify(new.sign("card", 42, NOW + timedelta(days=7)), "card", NOW).subject_id == 42
+
+
+# Refusals: nothing is written when anything is wrong ------------------------------------------------------
+
+
+@pytest.fixture
+async def exported(tmp_path) -> Path:
+    await data_set(tmp_path / "source")
+    archive = tmp_path / "handover.zip"
+    await handover.export_archive(archive, tmp_path / "source", actor_id=None, via="test")
+    return archive
+
+
+def rewrite(archive: Path, changes: dict[str, bytes], manifest_changes: dict | None = None,
+            keep_checksums: bool = False) -> Path:
+    """A copy of `archive` with entries replaced or added; the checksums follow unless told to stay."""
+    out = archive.with_name("changed.zip")
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(out, "w") as target:
+        manifest = json.loads(source.read("manifest.json"))
+        for name in [n for n in source.namelist() if n != "manifest.json"] + [n for n in changes if n not in source.namelist()]:
+            data = changes.get(name, source.read(name) if name in source.namelist() else b"")
+            target.writestr(name, data)
+            if not keep_checksums:
+                manifest["files"][name] = hashlib.sha256(data).hexdigest()
+        manifest.update(manifest_changes or {})
+        target.writestr("manifest.json", json.dumps(manifest))
+    return out
+
+
+async def refused(archive: Path, url: str, var_dir: Path) -> HandoverRefused:
+    """Restore and expect a refusal: the target database and var/uploads stay as they were."""
+    with bound_to(url):
+        rows = await row_count()
+        with pytest.raises(HandoverRefused) as caught:
+            await handover.restore_archive(archive, var_dir)
+        assert await row_count() == rows
+    assert not uploads.directory(var_dir).exists() and not any(var_dir.glob(".restore-*"))
+    return caught.value
+
+
+def csv_of(archive: Path, table: str) -> str:
+    with zipfile.ZipFile(archive) as opened:
+        return opened.read(f"tables/{table}.csv").decode("utf-8-sig")
+
+
+async def test_a_database_that_is_not_empty_or_not_migrated_is_refused(exported, database_url, tmp_path):
+    caught = await refused(exported, database_url, tmp_path / "var")
+    assert caught.reason == "not_empty" and "area" in caught.message and "空ではありません" in caught.message
+    with bound_to(f"sqlite:///{tmp_path / 'bare.sqlite3'}"), pytest.raises(HandoverRefused) as caught:
+        await handover.restore_archive(exported, tmp_path / "var")
+    assert caught.value.reason == "not_migrated" and "piccolo migrations forwards all" in caught.value.message
+
+
+async def test_a_changed_file_an_unlisted_file_or_a_path_out_of_uploads_is_refused(exported, empty_sqlite, tmp_path):
+    var = tmp_path / "var"
+    tampered = rewrite(exported, {"tables/area.csv": b"\xef\xbb\xbfid,slug\r\n"}, keep_checksums=True)
+    caught = await refused(tampered, empty_sqlite, var)
+    assert caught.reason == "damaged" and "tables/area.csv" in caught.message
+    tampered.unlink()
+    with zipfile.ZipFile(exported, "a") as opened:
+        opened.writestr("uploads/extra.jpg", b"not listed")
+    assert (await refused(exported, empty_sqlite, var)).reason == "unexpected_entry"
+    escaping = rewrite(exported, {"uploads/../../escaped.txt": b"outside"})
+    assert (await refused(escaping, empty_sqlite, var)).reason == "unexpected_entry"
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+async def test_an_archive_of_other_migrations_or_a_newer_format_is_refused(exported, empty_sqlite, tmp_path):
+    migrations = (await handover.applied_migrations())[:-1] + ["2099-01-01T00:00:00:000000"]
+    caught = await refused(rewrite(exported, {}, {"migrations": migrations}), empty_sqlite, tmp_path / "var")
+    assert caught.reason == "migrations_differ" and "2099-01-01T00:00:00:000000" in caught.message
+    caught = await refused(rewrite(exported, {}, {"format_version": 99}), empty_sqlite, tmp_path / "var")
+    assert caught.reason == "newer_format"
+    not_zip = tmp_path / "notes.zip"
+    not_zip.write_text("hello", encoding="utf-8")
+    assert (await refused(not_zip, empty_sqlite, tmp_path / "var")).reason == "not_zip"
+    assert (await refused(rewrite(exported, {}, {"format": "other"}), empty_sqlite, tmp_path / "var")).reason == (
+        "not_handover")
+
+
+async def test_a_bad_value_in_the_last_table_leaves_every_table_empty_and_no_upload(exported, empty_sqlite, tmp_path):
+    last = handover.tables()[-1]._meta.tablename
+    lines = csv_of(exported, last).split("\r\n")
+    broken = lines[0] + "\r\n" + "not-a-number" + lines[1][lines[1].index(","):] + "\r\n"
+    caught = await refused(rewrite(exported, {f"tables/{last}.csv": broken.encode()}), empty_sqlite, tmp_path / "var")
+    assert caught.reason == "bad_value" and f"{last}.csv" in caught.message and "not-a-number" in caught.message
+
+
+async def test_rows_the_database_refuses_roll_everything_back(exported, empty_sqlite, tmp_path):
+    area = csv_of(exported, "area")
+    duplicated = area + area.split("\r\n")[1] + "\r\n"  # the same id and slug twice
+    caught = await refused(rewrite(exported, {"tables/area.csv": duplicated.encode()}), empty_sqlite, tmp_path / "var")
+    assert caught.reason == "insert_failed" and "area" in caught.message

@@ -1,0 +1,155 @@
+"""A sender process killed mid-run, then started again: every device holds the message exactly once.
+
+The fan-out and the sending run in a separate Python process (`push.run_once` with a real httpx client, on
+the test's own database) against the fake push service, which is slowed to 20 ms per message so that the
+process can be killed with SIGKILL while it is sending. Its claims then stay 'sending' until their lease
+runs out; the test moves those leases into the past (what two minutes of waiting would do), starts a
+second process, and lets it finish.
+
+A message the push service accepted just before the kill, whose 201 the dead process never recorded, is
+sent again — with the same `Topic` (the delivery id), so the push service replaces the first copy instead
+of showing a second one (RFC 8030 § 5.4). The fake service keeps messages by topic, as a real one does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+
+import pytest
+
+from app.keyfile import new_vapid_keys
+from app.services.notify import push
+from app.services.notify.push import Target
+from app.services.shared import clock
+from db.tables import Delivery, Notice, PushSubscription
+from tests import factories
+from tests.conftest import ROOT
+from tests.push_service import FakePushService
+
+PEOPLE = 30
+DEVICES_EACH = 10  # 300 deliveries
+KILL_AFTER = 60  # messages answered 201 before the first process is killed
+SUBJECT = "mailto:admin@localhost"
+
+SENDER = textwrap.dedent("""
+    import asyncio, json, os, sys
+    from dataclasses import asdict
+
+    from app import push_sender
+    from app.services.notify import push
+    from db.engine import bind, close_pool, make_engine, open_pool
+
+    async def main():
+        engine = make_engine(os.environ["DATABASE_URL"])
+        bind(engine)
+        await open_pool(engine)
+        try:
+            signer = push.VapidSigner(os.environ["VAPID_PRIVATE_KEY"], os.environ["VAPID_SUBJECT"])
+            async with push_sender.http_client() as client:
+                print("STARTED", flush=True)
+                stats = await push.run_once(client, signer, concurrency=int(os.environ["CONCURRENCY"]))
+        finally:
+            await close_pool(engine)
+        print(json.dumps(asdict(stats)), flush=True)
+
+    asyncio.run(main())
+""")
+
+
+def start_sender(script, database_url: str, vapid_private: str, concurrency: int) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "VAPID_PRIVATE_KEY": vapid_private, "VAPID_SUBJECT": SUBJECT,
+           "CONCURRENCY": str(concurrency), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(10)
+
+
+@pytest.fixture
+def slow_service():
+    with FakePushService(delay=0.02) as running:
+        yield running
+
+
+async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_once(
+        slow_service, database_url, tmp_path):
+    vapid_private, vapid_public = new_vapid_keys()
+    people = [await factories.member(f"会員{i}", email="") for i in range(PEOPLE)]
+    devices = {}
+    rows = []
+    for registered in people:
+        for _ in range(DEVICES_EACH):
+            device = slow_service.device(server_key=vapid_public)
+            devices[device.endpoint] = device
+            rows.append(PushSubscription(account=registered.account_id, **device.subscription(), device_label="端末",
+                                         created_at=clock.now()))
+    await PushSubscription.insert(*rows)
+    notification = await push.create_notification(Target(topic="news"), "避難所のお知らせ", "勇払小学校を開放しています",
+                                                   "/notices", None)
+    script = tmp_path / "sender.py"
+    script.write_text(SENDER, encoding="utf-8")
+
+    # 1. The first sender fans out and starts sending; it is killed with SIGKILL mid-run.
+    first = start_sender(script, database_url, vapid_private, concurrency=5)
+    try:
+        reached = slow_service.when_delivered(KILL_AFTER).wait(10)
+        # Outcomes are written a batch every push.RECORD_EVERY_S: wait for the first batch, so that the kill
+        # finds some deliveries recorded as sent and others not yet (300 take over a second to send).
+        for _ in range(250):
+            if not reached or await Delivery.count().where(Delivery.status == "sent"):
+                break
+            await asyncio.sleep(0.02)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        stop(first)
+    assert reached, f"the first sender delivered nothing in time: {first.stderr.read()[-2000:]}"
+    assert first.returncode == -signal.SIGKILL
+
+    deliveries = await Delivery.select().where(Delivery.notification == notification)
+    statuses = [r["status"] for r in deliveries]
+    assert len(deliveries) == PEOPLE * DEVICES_EACH and await Notice.count() == PEOPLE
+    assert 0 < statuses.count("sent") < len(deliveries), "killed too late to test anything"
+    assert statuses.count("sending") > 0
+    now = clock.now()
+    assert all(r["claimed_until"] > now for r in deliveries if r["status"] == "sending")  # still leased
+    accepted_at_kill = slow_service.delivered
+    unrecorded = accepted_at_kill - statuses.count("sent")  # delivered, but the 201 died with the process
+
+    # 2. The leases run out (as if LEASE had passed) and a second sender finishes the work.
+    await Delivery.update({Delivery.claimed_until: now - timedelta(seconds=1)}).where(Delivery.status == "sending")
+    second = start_sender(script, database_url, vapid_private, concurrency=20)
+    try:
+        out, err = second.communicate(timeout=10)
+    finally:
+        stop(second)
+    assert second.returncode == 0, err[-3000:]
+    stats = json.loads(out.strip().splitlines()[-1])
+    assert stats["failed"] == stats["retried"] == stats["expired"] == 0
+
+    # 3. Every device holds the message exactly once; every delivery is sent.
+    deliveries = await Delivery.select().where(Delivery.notification == notification)
+    assert {r["status"] for r in deliveries} == {"sent"}
+    assert stats["sent"] == len(deliveries) - statuses.count("sent")
+    by_subscription = {r["id"]: r for r in await PushSubscription.select()}
+    for row in deliveries:
+        device = devices[by_subscription[row["subscription"]]["endpoint"]]
+        assert list(device.messages) == [f"d{row['id']}"], device.messages
+        assert device.messages[f"d{row['id']}"]["notification"] == notification
+    assert all(len(d.messages) == 1 for d in devices.values())
+    assert slow_service.errors == []
+    # Sent again after the crash (same topic, so replaced): exactly those the push service had accepted
+    # but whose outcome the killed process had not written yet — nothing else.
+    resent = slow_service.delivered - len(deliveries)
+    assert resent == unrecorded

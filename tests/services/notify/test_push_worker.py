@@ -1,0 +1,51 @@
+"""Scaled out: an app process enqueues a push round on Redis and a SAQ worker process sends it."""
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from app import push_sender
+from app.services.notify import push
+from app.services.notify.push import Target
+from db.tables import Delivery
+from tests import factories
+from tests.conftest import requires_redis
+from tests.push_service import FakePushService
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+pytestmark = requires_redis
+
+
+@pytest.fixture
+async def clean_queue():
+    client = aioredis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield
+    await client.flushdb()
+    await client.aclose()
+
+
+async def test_a_round_enqueued_by_the_app_is_sent_by_a_worker(settings, clean_queue):
+    scaled = settings.with_(redis_url=REDIS_URL)
+    member = await factories.member("ワーカーで受け取る人")
+    with FakePushService() as service:
+        device = service.device(server_key=scaled.vapid_public_key)
+        await push.subscribe(member.account_id, **device.subscription(), device_label="Android")
+        await push.create_notification(Target(topic="news"), "雪まつりのお知らせ", "2月に開催します", "/inbox", None)
+
+        app_side = push_sender.QueuedSender(scaled)
+        await app_side.start()
+        app_side.wake()
+        app_side.wake()  # a second wake while one round waits adds nothing
+        await app_side.stop()
+
+        worker = push_sender.worker(scaled, burst=True)
+        await asyncio.wait_for(worker.start(), timeout=30)
+
+        assert [payload["title"] for payload in device.messages.values()] == ["雪まつりのお知らせ"]
+        assert service.errors == []
+    rows = await Delivery.select(Delivery.status)
+    assert [row["status"] for row in rows] == ["sent"]
