@@ -6,8 +6,8 @@ from litestar import Request
 
 from app.i18n import current_locale
 from app.services.membership.membership import PRIVACY_POLICY_VERSION, Profile
+from app.services.programs import areas
 from app.services.shared.reference import INTERESTS, PREFECTURES, TIES
-from db.tables import Area
 
 
 async def form_dict(request: Request) -> dict[str, str | list[str]]:
@@ -24,13 +24,13 @@ async def form_dict(request: Request) -> dict[str, str | list[str]]:
 
 async def profile_form_context(profile: Profile, errors: dict[str, str]) -> dict:
     locale = current_locale.get()
-    areas = await Area.select(Area.id, Area.name).order_by(Area.position)
+    area_rows = await areas.choices()
     return {
         "profile": profile,
         "errors": errors,
         "prefectures": [(code, ja if locale == "ja" else en) for code, ja, en in PREFECTURES],
         "ties": [(code, str(label)) for code, label in TIES.items()],
         "interests": [(code, str(label)) for code, label in INTERESTS.items()],
-        "areas": areas,
+        "areas": area_rows,
         "policy_version": PRIVACY_POLICY_VERSION,
     }

@@ -18,6 +18,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
 from app.services.articles.articles import KINDS, STATUSES, Actor, ArticleInvalid, ArticleValues, WorkflowRefused
+from app.services.programs import areas
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.shared import markdown, uploads
@@ -182,7 +183,7 @@ async def form_context(request: Request, values: ArticleValues, errors: dict[str
         "errors": errors,
         "article": article,
         "kinds": _kinds(),
-        "area_options": [(a["id"], a["name"]) for a in await Area.select(Area.id, Area.name).order_by(Area.position)],
+        "area_options": [(a["id"], a["name"]) for a in await areas.choices()],
         "area_name": area_name,
         "program_options": [
             (p["id"], f'{p["title"]} ({p["area_name"]})') for p in await articles.program_choices(actor)

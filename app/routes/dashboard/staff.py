@@ -14,9 +14,9 @@ from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.dashboard import kpi
+from app.services.programs import areas
 from app.services.shared import clock
 from app.services.wallet.admin import FormInvalid
-from db.tables import Area
 
 STAFF = [guards.staff]
 # The filter arrives as ?year=2026&area=3 (an empty area: the whole region).
@@ -25,7 +25,7 @@ AreaId = Annotated[str, QueryParameter(name="area")]
 
 
 async def list_areas() -> list[dict]:
-    return await Area.select(Area.id, Area.name).order_by(Area.position).order_by(Area.name)
+    return await areas.choices()
 
 
 async def read_selection(year: str, area: str) -> tuple[kpi.Selection | None, dict, dict]:

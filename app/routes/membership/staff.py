@@ -16,6 +16,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.membership.mail_links import absolute
 from app.services.membership import membership, one_time_links
+from app.services.programs import areas
 from app.services.review import moderation
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
@@ -33,7 +34,7 @@ async def staff_home(request: Request) -> object:
 async def invitation_context(error: str = "") -> dict:
     return {
         "invitations": await one_time_links.list_invitations(),
-        "areas": await Area.select(Area.id, Area.name).order_by(Area.position),
+        "areas": await areas.choices(),
         "shops": await Shop.select(Shop.id, Shop.name).where(Shop.active.eq(True)).order_by(Shop.name),
         "error": error,
         "now": clock.now(),

@@ -21,10 +21,11 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.notify import push
 from app.services.notify.push import Preferences, PushRefused, Target
+from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.devices import device_label
 from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES
-from db.tables import Area, Notification, PushSubscription
+from db.tables import Notification, PushSubscription
 
 REFUSALS = {
     "bad_json": _l("What the browser sent could not be read. Reload the page and try again."),
@@ -258,15 +259,15 @@ def _composer_values(source: dict) -> dict:
 
 
 async def composer_context(values: dict, errors: dict | None = None) -> dict:
-    areas = await Area.select(Area.id, Area.name).order_by(Area.position)
-    target = _target_from(values, {a["id"] for a in areas})
+    area_rows = await areas.choices()
+    target = _target_from(values, {a["id"] for a in area_rows})
     people, devices = await push.reach(target)
     locale = current_locale.get()
     return {
         "values": values,
         "errors": errors or {},
         "topics": [(code, str(TOPIC_LABELS[code])) for code in push.TOPICS],
-        "areas": [(str(a["id"]), a["name"]) for a in areas],
+        "areas": [(str(a["id"]), a["name"]) for a in area_rows],
         "tiers": [(code, str(label)) for code, label in TIER_LABELS.items()],
         "prefectures": [(code, ja if locale == "ja" else en) for code, ja, en in PREFECTURES],
         "reach": {"people": people, "devices": devices},

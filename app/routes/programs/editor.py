@@ -22,7 +22,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.public import application_status_label, labels
 from app.services.membership import membership
-from app.services.programs import programs
+from app.services.programs import areas, programs
 from app.services.programs.programs import (
     PREMIUM_ACTIVITIES,
     THEMES,
@@ -147,8 +147,8 @@ def values_from_form(form: dict) -> dict:
 async def form_context(request: Request, values: dict, errors: dict, program: dict | None = None,
                        editable: bool = True, problem: str = "", revision: dict | None = None) -> dict:
     actor = actor_of(request)
-    areas = await Area.select(Area.id, Area.name).order_by(Area.position)
-    own_area = next((a["name"] for a in areas if a["id"] == actor.area_id), "")
+    area_rows = await areas.choices()
+    own_area = next((a["name"] for a in area_rows if a["id"] == actor.area_id), "")
     return {
         "values": {"kind": "program", "capacity": "10", "themes": [], **values},
         "errors": errors,
@@ -160,7 +160,7 @@ async def form_context(request: Request, values: dict, errors: dict, program: di
         "problem": problem,
         "actor": actor,
         "own_area": own_area,
-        "areas": [(str(a["id"]), a["name"]) for a in areas],
+        "areas": [(str(a["id"]), a["name"]) for a in area_rows],
         "kinds": [(code, str(label)) for code, label in programs.KIND_LABELS.items()],
         "themes": [(code, str(label)) for code, label in THEMES.items()],
         **labels(),

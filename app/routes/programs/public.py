@@ -20,10 +20,10 @@ from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.membership import membership
-from app.services.programs import programs
+from app.services.programs import areas, programs
 from app.services.programs.programs import ANSWER_MAX, MOTIVATION_MAX, PUBLIC_STATUSES, SEAT_STATUSES, THEMES, ApplicationRefused
 from app.services.shared import clock, markdown
-from db.tables import Application, Area
+from db.tables import Application
 
 # "Open for application only" arrives as ?open=1.
 OpenOnly = Annotated[str, QueryParameter(name="open")]
@@ -160,7 +160,7 @@ async def list_programs(
     )
     context = {
         "programs": rows,
-        "areas": await Area.select(Area.id, Area.name).order_by(Area.position),
+        "areas": await areas.choices(),
         "themes": [(code, str(label)) for code, label in THEMES.items()],
         "months": month_choices(now, month if "month" not in errors else ""),
         "filters": {"area": area, "theme": theme, "month": month, "open": bool(open_only)},

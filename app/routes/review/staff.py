@@ -15,10 +15,10 @@ from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.notify import push
+from app.services.programs import areas
 from app.services.programs.programs import Actor, WorkflowRefused
 from app.services.review import moderation
 from app.services.review.revisions import RevisionRefused
-from db.tables import Area
 
 REFUSALS = {
     "not_found": _l("It no longer exists."),
@@ -64,7 +64,7 @@ async def list_moderation(
         "show": "published" if show == "published" else "submitted",
         "kind": kind,
         "area": area_id,
-        "areas": await Area.select(Area.id, Area.name).order_by(Area.position),
+        "areas": await areas.choices(),
         "error": "",
     }
     return page(request, "review/moderation.html", context, fragment="review/_moderation_rows.html", cache="no-store")

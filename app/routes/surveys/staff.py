@@ -22,12 +22,13 @@ from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
 from app.routes.surveys.member import answer_context
+from app.services.programs import areas
 from app.services.shared import clock, exports
 from app.services.shared.reference import PREFECTURES
 from app.services.surveys import surveys
 from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
 from app.services.surveys.templates import TEMPLATES
-from db.tables import Area, Program, Survey, SurveyInvitation, SurveyResponse
+from db.tables import Program, Survey, SurveyInvitation, SurveyResponse
 
 STAFF = [guards.staff]
 KIND_LABELS = {
@@ -88,10 +89,10 @@ async def _choices() -> dict:
     programs = await Program.select(Program.id, Program.title, Program.ends_at, Program.area.name.as_alias("area_name")).where(
         Program.status.is_in(["published", "closed", "completed"])
     ).order_by(Program.starts_at, ascending=False)
-    areas = await Area.select(Area.id, Area.name).order_by(Area.position)
+    area_rows = await areas.choices()
     return {
         "programs": [(str(p["id"]), f"{p['title']}（{p['area_name']}・{to_tokyo(p['ends_at']):%Y-%m-%d}）") for p in programs],
-        "areas": [(str(a["id"]), a["name"]) for a in areas],
+        "areas": [(str(a["id"]), a["name"]) for a in area_rows],
     }
 
 

@@ -36,6 +36,7 @@ from app.i18n import current_locale, format_date, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.membership.membership import effective_tier
+from app.services.programs import areas
 from app.services.programs.programs import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import clock, exports
 from app.services.shared.reference import TIES, prefecture_name
@@ -45,7 +46,6 @@ from app.services.wallet.analysis import Period, Table
 from db.engine import atomic, is_unique_violation
 from db.tables import (
     Application,
-    Area,
     AreaFollow,
     AuditLog,
     Delivery,
@@ -242,10 +242,8 @@ def _by_tie(members: list[dict]) -> tuple[Count, ...]:
 
 
 async def _areas(area_id: int | None) -> list[dict]:
-    query = Area.select(Area.id, Area.name).order_by(Area.position).order_by(Area.name).order_by(Area.id)
-    if area_id:
-        query = query.where(Area.id == area_id)
-    return await query
+    rows = await areas.choices()
+    return [row for row in rows if row["id"] == area_id] if area_id else rows
 
 
 async def _participations(start: datetime, end: datetime, area_id: int | None) -> list[dict]:
