@@ -32,9 +32,8 @@ async function networkFirst(request) {
   try {
     const response = await fetch(request);
     if (storable(response)) {
-      const cache = await caches.open(PAGE_CACHE);
       // Keyed by URL alone, so a boosted (HTMX) visit and a plain one share the copy.
-      await cache.put(request.url, response.clone());
+      await storePage(request.url, response.clone());
     }
     return response;
   } catch (error) {

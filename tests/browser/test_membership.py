@@ -47,6 +47,13 @@ CACHED_PAGES = """async () => {
   for (const name of names) urls.push(...(await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname));
   return urls;
 }"""
+CACHED_URLS = """async () => {
+  const names = (await caches.keys()).filter((name) => name.startsWith('tsunagu-pages-'));
+  const urls = [];
+  for (const name of names) urls.push(...(await (await caches.open(name)).keys()).map((r) => r.url));
+  return urls.map((url) => new URL(url).pathname + new URL(url).search);
+}"""
+PAGE_CACHE_LIMIT = re.compile(r"const PAGE_CACHE_LIMIT = (\d+);")
 
 
 # --- what a person does ------------------------------------------------------------------------------
@@ -215,6 +222,26 @@ def test_logging_out_removes_the_card_from_the_offline_copy(page, context, membe
     page.goto("/card")
     expect(page.get_by_test_id("offline-page")).to_be_visible()
     expect(page.get_by_test_id("member-card")).to_have_count(0)
+
+
+def test_the_offline_copy_keeps_the_card_the_wallet_and_only_the_latest_other_pages(page, member):
+    limit = int(PAGE_CACHE_LIMIT.search(page.request.get("/sw.js").text()).group(1))
+    visit_card_under_service_worker(page)
+    page.goto("/wallet")
+    others = [f"/?visit={n}" for n in range(limit + 5)]
+    for path in others:
+        page.goto(path)
+
+    cached = page.evaluate(CACHED_URLS)
+    assert "/card" in cached and "/wallet" in cached
+    assert sorted(set(cached) - {"/card", "/wallet"}) == sorted(others[-limit:])
+    assert len(cached) == len(set(cached)) == limit + 2
+
+    page.goto(others[-limit])  # stored again, so now the newest: the next one to go is the one after it
+    page.goto("/?visit=last")
+    cached = page.evaluate(CACHED_URLS)
+    assert others[-limit] in cached and others[-limit + 1] not in cached
+    assert "/card" in cached and "/wallet" in cached
 
 
 # --- the QR code at the desk ----------------------------------------------------------------------------

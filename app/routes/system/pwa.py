@@ -11,7 +11,7 @@ from app.rendering import page
 from app.service_worker import build_service_worker
 
 ICON_CACHE = "public, max-age=86400"
-PRECACHED_STATIC = ("css/app.css", "js/app.js", "vendor/htmx-2.0.8.min.js")
+PRECACHED_STATIC = ("css/app.css", "js/http.js", "js/app.js", "vendor/htmx-2.0.8.min.js")
 
 
 @get("/manifest.webmanifest", name="get_manifest")

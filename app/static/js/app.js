@@ -2,14 +2,10 @@
 // and the offline banner.
 (function () {
   'use strict';
-
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : '';
-  }
+  const http = window.Tsunagu.http;
 
   document.addEventListener('htmx:configRequest', function (event) {
-    event.detail.headers['x-csrftoken'] = csrfToken();
+    event.detail.headers['x-csrftoken'] = http.csrfToken();
   });
 
   // A boosted navigation (or history restore) swaps only the body, so <html lang> would keep the old

@@ -3,32 +3,17 @@
 // every message shown to the person comes translated from data-* attributes on the page.
 (function () {
   'use strict';
-
-  function b64urlToBuffer(value) {
-    const base64 = value.replace(/-/g, '+').replace(/_/g, '/');
-    const padded = base64 + '='.repeat((4 - (base64.length % 4)) % 4);
-    const binary = atob(padded);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-    return bytes.buffer;
-  }
-
-  function bufferToB64url(buffer) {
-    const bytes = new Uint8Array(buffer);
-    let binary = '';
-    for (let i = 0; i < bytes.length; i += 1) binary += String.fromCharCode(bytes[i]);
-    return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  }
+  const http = window.Tsunagu.http;
 
   function creationOptions(json) {
     if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
       return PublicKeyCredential.parseCreationOptionsFromJSON(json);
     }
     return Object.assign({}, json, {
-      challenge: b64urlToBuffer(json.challenge),
-      user: Object.assign({}, json.user, { id: b64urlToBuffer(json.user.id) }),
+      challenge: http.b64urlDecode(json.challenge),
+      user: Object.assign({}, json.user, { id: http.b64urlDecode(json.user.id) }),
       excludeCredentials: (json.excludeCredentials || []).map(function (c) {
-        return Object.assign({}, c, { id: b64urlToBuffer(c.id) });
+        return Object.assign({}, c, { id: http.b64urlDecode(c.id) });
       }),
     });
   }
@@ -38,9 +23,9 @@
       return PublicKeyCredential.parseRequestOptionsFromJSON(json);
     }
     return Object.assign({}, json, {
-      challenge: b64urlToBuffer(json.challenge),
+      challenge: http.b64urlDecode(json.challenge),
       allowCredentials: (json.allowCredentials || []).map(function (c) {
-        return Object.assign({}, c, { id: b64urlToBuffer(c.id) });
+        return Object.assign({}, c, { id: http.b64urlDecode(c.id) });
       }),
     });
   }
@@ -52,43 +37,21 @@
     const response = credential.response;
     const out = {
       id: credential.id,
-      rawId: bufferToB64url(credential.rawId),
+      rawId: http.b64urlEncode(credential.rawId),
       type: credential.type,
       clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
       authenticatorAttachment: credential.authenticatorAttachment || null,
-      response: { clientDataJSON: bufferToB64url(response.clientDataJSON) },
+      response: { clientDataJSON: http.b64urlEncode(response.clientDataJSON) },
     };
     if (response.attestationObject) {
-      out.response.attestationObject = bufferToB64url(response.attestationObject);
+      out.response.attestationObject = http.b64urlEncode(response.attestationObject);
       out.response.transports = response.getTransports ? response.getTransports() : [];
     } else {
-      out.response.authenticatorData = bufferToB64url(response.authenticatorData);
-      out.response.signature = bufferToB64url(response.signature);
-      out.response.userHandle = response.userHandle ? bufferToB64url(response.userHandle) : null;
+      out.response.authenticatorData = http.b64urlEncode(response.authenticatorData);
+      out.response.signature = http.b64urlEncode(response.signature);
+      out.response.userHandle = response.userHandle ? http.b64urlEncode(response.userHandle) : null;
     }
     return out;
-  }
-
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : '';
-  }
-
-  async function postJSON(url, body) {
-    const response = await fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'x-csrftoken': csrfToken() },
-      body: body === undefined ? '{}' : JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { data = {}; }
-    if (!response.ok) {
-      const error = new Error(data.detail || data.error || '');
-      error.serverMessage = data.detail || data.error || '';
-      throw error;
-    }
-    return data;
   }
 
   function showError(box, error) {
@@ -115,7 +78,7 @@
     // The autofill request is abortable from the moment it starts, so a tap on the button always wins.
     const controller = mediation ? new AbortController() : null;
     if (controller) conditionalAbort = controller;
-    const options = await postJSON(root.dataset.optionsUrl);
+    const options = await http.postJSON(root.dataset.optionsUrl);
     if (controller && controller.signal.aborted) return;
     const request = { publicKey: requestOptions(options) };
     if (controller) {
@@ -123,14 +86,14 @@
       request.signal = controller.signal;
     }
     const credential = await navigator.credentials.get(request);
-    const result = await postJSON(root.dataset.verifyUrl, Object.assign(credentialJSON(credential), { next: root.dataset.next || '' }));
+    const result = await http.postJSON(root.dataset.verifyUrl, Object.assign(credentialJSON(credential), { next: root.dataset.next || '' }));
     window.location.assign(result.redirect || '/');
   }
 
   async function create(root) {
-    const options = await postJSON(root.dataset.optionsUrl);
+    const options = await http.postJSON(root.dataset.optionsUrl);
     const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
-    const result = await postJSON(root.dataset.verifyUrl, credentialJSON(credential));
+    const result = await http.postJSON(root.dataset.verifyUrl, credentialJSON(credential));
     window.location.assign(result.redirect || '/');
   }
 

@@ -4,20 +4,8 @@
 (function () {
   'use strict';
 
+  const http = window.Tsunagu.http;
   const READY_TIMEOUT_MS = 10000;
-
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : '';
-  }
-
-  function b64urlToBytes(value) {
-    const base64 = value.replace(/-/g, '+').replace(/_/g, '/');
-    const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-    return bytes;
-  }
 
   function sameKey(subscription, key) {
     const options = subscription.options;
@@ -51,23 +39,6 @@
     ]);
   }
 
-  async function postJSON(url, body) {
-    const response = await fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'x-csrftoken': csrfToken() },
-      body: JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { data = {}; }
-    if (!response.ok) {
-      const error = new Error(data.detail || '');
-      error.serverMessage = data.detail || '';
-      throw error;
-    }
-    return data;
-  }
-
   async function currentSubscription() {
     const registration = await ready();
     return registration.pushManager.getSubscription();
@@ -81,7 +52,7 @@
       throw error;
     }
     const registration = await ready();
-    const key = b64urlToBytes(root.dataset.vapidKey);
+    const key = http.b64urlDecode(root.dataset.vapidKey);
     let subscription = await registration.pushManager.getSubscription();
     if (subscription && !sameKey(subscription, key)) {
       // Made with a key the server no longer signs with: it could never receive anything.
@@ -91,13 +62,13 @@
     if (!subscription) {
       subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
     }
-    return postJSON(root.dataset.subscribeUrl, subscription.toJSON());
+    return http.postJSON(root.dataset.subscribeUrl, subscription.toJSON());
   }
 
   async function unsubscribe(root) {
     const subscription = await currentSubscription();
     if (!subscription) return {};
-    const result = await postJSON(root.dataset.unsubscribeUrl, { endpoint: subscription.endpoint });
+    const result = await http.postJSON(root.dataset.unsubscribeUrl, { endpoint: subscription.endpoint });
     await subscription.unsubscribe();
     return result;
   }
@@ -111,7 +82,7 @@
     if (!subscription) return 'off';
     // As Mastodon does, tell the server again on each visit: it may have dropped an expired copy, or the
     // browser may have changed the subscription while no worker event reached us.
-    postJSON(root.dataset.subscribeUrl, subscription.toJSON()).catch(function () {});
+    http.postJSON(root.dataset.subscribeUrl, subscription.toJSON()).catch(function () {});
     return 'on';
   }
 

@@ -1,6 +1,7 @@
 """The base every page stands on: portal, errors that are pages, CSRF, security headers, PWA files."""
 
 from app.middleware import CONTENT_SECURITY_POLICY
+from app.templating import STATIC_DIR
 
 
 async def test_home_page_renders_in_japanese_by_default(client):
@@ -136,6 +137,17 @@ async def test_service_worker_is_served_uncached_with_a_version(client):
     assert f'const SW_VERSION = "{version}";' in response.text
     assert "addEventListener('fetch'" in response.text
     assert "/static/css/app.css?v=" in response.text
+
+
+async def test_page_scripts_share_one_http_helper_loaded_and_precached_before_them(client):
+    home = (await client.get("/")).text
+    assert home.index("/static/js/http.js?v=") < home.index("/static/js/app.js?v=")
+    assert "/static/js/http.js?v=" in (await client.get("/sw.js")).text
+    for script in (STATIC_DIR / "js").glob("*.js"):
+        if script.name != "http.js":
+            source = script.read_text(encoding="utf-8")
+            for copy in ("function csrfToken", "csrf-token", "function postJSON", "atob(", "btoa("):
+                assert copy not in source, f"{script.name} has its own {copy}: use window.Tsunagu.http"
 
 
 async def test_static_urls_carry_a_content_hash(client):
