@@ -17,11 +17,13 @@ from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
-from app.services.articles.articles import KINDS, STATUSES, Actor, ArticleInvalid, ArticleValues, WorkflowRefused
+from app.services.articles.articles import KINDS, STATUSES, ArticleInvalid, ArticleValues
 from app.services.programs import areas
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
+from app.services.review.workflow import WorkflowRefused
 from app.services.shared import markdown, uploads
+from app.services.shared.actor import Actor
 from app.settings import Settings
 from db.tables import Area
 
@@ -51,7 +53,7 @@ def _absolute(request: Request, path: str) -> str:
 
 def _actor(request: Request) -> Actor:
     account = current_account(request)
-    return Actor(account.id, account.role, account.area_id)
+    return Actor.of(account)
 
 
 def _kinds() -> list[tuple[str, str]]:
@@ -260,7 +262,7 @@ async def _article_for(request: Request, article_id: int) -> dict:
     if article is None:
         raise NotFoundException()
     actor = _actor(request)
-    if actor.role == "editor" and article["area"] != actor.area_id:
+    if actor.outside_area(article["area"]):
         raise PermissionDeniedException()
     return article
 

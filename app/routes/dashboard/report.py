@@ -15,7 +15,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.dashboard import kpi, report
 from app.services.shared import clock, exports
-from app.services.wallet.admin import FormInvalid
+from app.services.shared.refusals import FormInvalid
 from app.settings import Settings
 from app.templating import STATIC_DIR
 

@@ -16,7 +16,7 @@ from app.routes.forms import form_dict
 from app.services.dashboard import kpi
 from app.services.programs import areas
 from app.services.shared import clock
-from app.services.wallet.admin import FormInvalid
+from app.services.shared.refusals import FormInvalid
 
 STAFF = [guards.staff]
 # The filter arrives as ?year=2026&area=3 (an empty area: the whole region).

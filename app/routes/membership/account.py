@@ -58,7 +58,7 @@ async def update_profile(request: Request) -> object:
     try:
         profile = await membership.validate_profile(await form_dict(request), require_consent=False)
     except ProfileInvalid as invalid:
-        context = await profile_form_context(invalid.profile, invalid.errors)
+        context = await profile_form_context(invalid.values, invalid.errors)
         return page(request, "membership/account/profile.html", context, fragment="membership/account/_profile_form.html", status_code=422, cache="no-store")
     email_changed = await membership.update_profile(account.id, profile)
     if email_changed and profile.email:
@@ -119,7 +119,7 @@ async def remove_passkey(request: Request, passkey_id: FromPath[int]) -> object:
         await passkeys.remove_passkey(current_account(request).id, passkey_id)
         flash(request, _("The passkey was removed."))
     except PasskeyError as exc:
-        flash(request, passkey_message(exc.code))
+        flash(request, passkey_message(exc.reason))
     return see_other(request, request.app.route_reverse("list_passkeys"))
 
 

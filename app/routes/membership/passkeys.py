@@ -105,7 +105,7 @@ async def verify_login(request: Request) -> Response:
         request.session[LOGIN_CHALLENGES] = [c for c in pending if c != expected]
         result = await passkeys.authenticate(relying_party(request.app.state.settings), credential, expected)
     except PasskeyError as exc:
-        return refusal(exc.code)
+        return refusal(exc.reason)
     target = safe_next(str(credential["next"])) if credential.get("next") else landing_for(request, result.role)
     return await start_session(request, result.account_id, target)
 
@@ -153,7 +153,7 @@ async def verify_new_passkey(request: Request) -> Response:
         new = await passkeys.verify_new_passkey(relying_party(settings), credential, flow.pop("challenge"), "register")
     except PasskeyError as exc:
         request.session[CEREMONY] = flow
-        return refusal(exc.code)
+        return refusal(exc.reason)
 
     try:
         return await finish_ceremony(request, flow, new, label)

@@ -28,7 +28,7 @@ async def submit_registration(request: Request) -> Response | object:
     try:
         profile = await membership.validate_profile(form, require_consent=True)
     except ProfileInvalid as invalid:
-        context = await profile_form_context(invalid.profile, invalid.errors)
+        context = await profile_form_context(invalid.values, invalid.errors)
         return page(request, "membership/register/form.html", context, fragment="membership/register/_form.html", status_code=422, cache="no-store")
     begin_ceremony(
         request,

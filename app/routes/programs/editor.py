@@ -26,7 +26,6 @@ from app.services.programs import areas, programs
 from app.services.programs.programs import (
     PREMIUM_ACTIVITIES,
     THEMES,
-    Actor,
     ApplicationRefused,
     ProgramInvalid,
     WorkflowRefused,
@@ -34,6 +33,7 @@ from app.services.programs.programs import (
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.shared import clock, exports
+from app.services.shared.actor import Actor
 from app.services.shared.signed_tokens import TokenError
 from db.engine import is_row_id
 from db.tables import Application, Area, Program
@@ -72,7 +72,7 @@ DECISIONS_BY_STATUS = {
 
 def actor_of(request: Request) -> Actor:
     account = current_account(request)
-    return Actor(account.id, account.role, account.area_id if account.role == "editor" else None)
+    return Actor.of(account)
 
 
 def _url(request: Request, name: str, **params) -> str:
@@ -93,7 +93,7 @@ async def program_for(request: Request, program_id: int) -> dict:
     if program is None:
         raise NotFoundException()
     actor = actor_of(request)
-    if actor.role == "editor" and program["area"] != actor.area_id:
+    if actor.outside_area(program["area"]):
         raise PermissionDeniedException()
     return program
 

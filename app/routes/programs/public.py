@@ -23,6 +23,7 @@ from app.services.membership import membership
 from app.services.programs import areas, programs
 from app.services.programs.programs import ANSWER_MAX, MOTIVATION_MAX, PUBLIC_STATUSES, SEAT_STATUSES, THEMES, ApplicationRefused
 from app.services.shared import clock, markdown
+from app.services.shared.actor import Actor
 from db.tables import Application
 
 # "Open for application only" arrives as ?open=1.
@@ -190,9 +191,7 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
         # The meeting link of an online event is for registrants who hold a seat, never for the public.
         "meeting_url": program["meeting_url"] if application and application["status"] in SEAT_STATUSES else "",
         "phase": phase(program, now),
-        "can_manage": account is not None and (
-            account.role == "staff" or (account.role == "editor" and account.area_id == program["area"])
-        ),
+        "can_manage": account is not None and Actor.of(account).may_manage(program["area"]),
         "errors": errors or {},
         "values": values or {},
         "motivation_max": MOTIVATION_MAX,

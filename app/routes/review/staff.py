@@ -16,9 +16,10 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.notify import push
 from app.services.programs import areas
-from app.services.programs.programs import Actor, WorkflowRefused
 from app.services.review import moderation
 from app.services.review.revisions import RevisionRefused
+from app.services.review.workflow import WorkflowRefused
+from app.services.shared.actor import Actor
 
 REFUSALS = {
     "not_found": _l("It no longer exists."),
@@ -49,7 +50,7 @@ def _number(text: object) -> int:
 
 def actor(request: Request) -> Actor:
     account = current_account(request)
-    return Actor(account.id, account.role, account.area_id)
+    return Actor.of(account)
 
 
 @get("/staff/moderation", name="list_moderation", guards=[guards.staff], cache_control=None)

@@ -15,11 +15,11 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet import admin as wallet_admin
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.admin import (
     LIMIT_KINDS,
-    FormInvalid,
     OfferValues,
     PassValues,
     ShopValues,

@@ -12,14 +12,15 @@ from pathlib import Path
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services.notify import notices
 from app.services.programs.programs import PUBLIC_STATUSES as PROGRAM_PUBLIC_STATUSES
-from app.services.programs.programs import Actor, WorkflowRefused
-from app.services.review import revisions
+from app.services.review import revisions, workflow
+from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock, markdown, uploads
+from app.services.shared.actor import Actor
+from app.services.shared.refusals import FormInvalid
 from app.services.shared.uploads import PreparedImage
 from db.engine import atomic, is_row_id
-from db.tables import Area, Article, AuditLog, Program
+from db.tables import Area, Article, Program
 
 __all__ = ["Actor", "WorkflowRefused"]
 
@@ -51,13 +52,8 @@ TITLE_MAX, LEAD_MAX, BODY_MAX, REASON_MAX = 120, 300, 20000, 500
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class ArticleInvalid(Exception):
-    """Field name → message, and the values as entered so the form can be shown again."""
-
-    def __init__(self, errors: dict[str, str], values: ArticleValues) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
-        self.values = values
+class ArticleInvalid(FormInvalid):
+    """What was typed into the article form cannot be saved."""
 
 
 @dataclass
@@ -120,7 +116,7 @@ async def validate_article(form: dict, actor: Actor) -> ArticleValues:
             program = await Program.select(Program.id, Program.area).where(Program.id == program_id).first()
         if program is None:
             errors["program"] = _("This program does not exist. Choose one from the list.")
-        elif actor.role == "editor" and program["area"] != actor.area_id:
+        elif actor.outside_area(program["area"]):
             errors["program"] = _("Choose a program of your own area.")
         else:
             values.program_id = program["id"]
@@ -183,7 +179,7 @@ async def editable(article_id: int, actor: Actor) -> dict:
     article = await Article.select().where(Article.id == article_id).first() if is_row_id(article_id) else None
     if article is None:
         raise WorkflowRefused("not_found")
-    if actor.role == "editor" and article["area"] != actor.area_id:
+    if actor.outside_area(article["area"]):
         raise WorkflowRefused("not_your_area")
     if actor.role == "editor" and article["status"] not in EDITABLE_BY_EDITOR:
         raise WorkflowRefused("in_review")
@@ -226,61 +222,16 @@ async def update_article(article_id: int, actor: Actor, values: ArticleValues, c
 
 
 async def pending_revision(article_id: int) -> dict | None:
-    """The change waiting for review for this article, if any (see app/services/revisions.py)."""
-    return await revisions.pending(REVISIONS, article_id) if is_row_id(article_id) else None
+    return await workflow.pending_revision(WORKFLOW, article_id)
 
 
 async def withdraw_revision(article_id: int, actor: Actor) -> None:
-    """The editor takes back their change waiting for review. Raises RevisionRefused."""
-    if not is_row_id(article_id):
-        raise revisions.RevisionRefused("not_found")
-    await revisions.withdraw(REVISIONS, article_id, actor)
-
-
-async def _audit(actor_id: int | None, article_id: int, before: str, after: str, reason: str = "") -> None:
-    await AuditLog.insert(
-        AuditLog(actor=actor_id, action="article.status", target_type="article", target_id=str(article_id),
-                 detail={"from": before, "to": after, "reason": reason}, created_at=clock.now())
-    )
+    await workflow.withdraw_revision(WORKFLOW, article_id, actor)
 
 
 async def transition(article_id: int, actor: Actor, to_status: str, reason: str = "") -> None:
-    """Move an article along the workflow; the author hears of the secretariat's decisions.
-
-    Refusals (WorkflowRefused.reason): not_found, not_your_area, not_allowed, reason_needed, changed_meanwhile.
-    """
-    article = await Article.select(Article.id, Article.status, Article.area, Article.author, Article.title).where(
-        Article.id == article_id
-    ).first() if is_row_id(article_id) else None
-    if article is None:
-        raise WorkflowRefused("not_found")
-    if actor.role == "editor" and article["area"] != actor.area_id:
-        raise WorkflowRefused("not_your_area")
-    if (article["status"], to_status) not in TRANSITIONS.get(actor.role, set()):
-        raise WorkflowRefused("not_allowed")
-    reason = reason.strip()
-    if to_status == "rejected" and not reason:
-        raise WorkflowRefused("reason_needed")
-    now = clock.now()
-    changes = {Article.status: to_status, Article.status_reason: reason[:REASON_MAX], Article.updated_at: now}
-    if to_status == "published":
-        changes[Article.published_at] = now
-    async with atomic(Article._meta.db):
-        moved = await Article.update(changes).where(
-            (Article.id == article_id) & (Article.status == article["status"])
-        ).returning(Article.id)
-        if not moved:
-            raise WorkflowRefused("changed_meanwhile")
-        if to_status != "published":  # taken off the public site: a change waiting for review goes too
-            await revisions.discard(REVISIONS, article_id)
-        await _audit(actor.account_id, article_id, article["status"], to_status, reason)
-    if actor.role == "staff" and article["author"] and article["author"] != actor.account_id:
-        title = {
-            "published": _("Published: %(title)s", title=article["title"]),
-            "rejected": _("Sent back: %(title)s", title=article["title"]),
-        }.get(to_status)
-        if title:
-            await notices.notify(article["author"], title, reason)
+    """Move an article along the review workflow (review/workflow.py). Raises WorkflowRefused."""
+    await workflow.transition(WORKFLOW, article_id, actor, to_status, reason)
 
 
 _LIST_COLUMNS = (
@@ -402,6 +353,7 @@ REVISIONS = revisions.Kind(
     describe=_describe,
     path=article_path,
 )
+WORKFLOW = workflow.Workflow(REVISIONS, TRANSITIONS)
 
 
 async def proposed_by_revision(revision_id: int) -> tuple[dict, dict] | None:

@@ -40,8 +40,8 @@ from app.services.programs import areas
 from app.services.programs.programs import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import clock, exports
 from app.services.shared.reference import TIES, prefecture_name
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet import analysis as wallet_analysis
-from app.services.wallet.admin import FormInvalid
 from app.services.wallet.analysis import Period, Table
 from db.engine import atomic, is_unique_violation
 from db.tables import (
@@ -503,7 +503,7 @@ def parse_selection(year_text: str, area_text: str, current_year: int, area_ids:
         else:
             errors["area"] = _("Choose an area from the list.")
     if errors:
-        raise FormInvalid({"year": year_text, "area": area_text}, errors)
+        raise FormInvalid(errors, {"year": year_text, "area": area_text})
     return Selection(year, area)
 
 
@@ -549,7 +549,7 @@ def parse_targets(form: dict, area_ids: list[int]) -> dict[tuple[str, int], int 
         else:
             parsed[(metric, area_id)] = int(text)
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     return parsed
 
 

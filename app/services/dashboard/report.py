@@ -25,7 +25,7 @@ from app.i18n import lazy_gettext as _l
 from app.services.dashboard import kpi
 from app.services.programs.programs import fiscal_year_bounds
 from app.services.shared import exports, uploads
-from app.services.wallet.admin import FormInvalid
+from app.services.shared.refusals import FormInvalid, Refusal
 from db.engine import atomic, is_unique_violation
 from db.tables import Article, AuditLog, ReportSection
 
@@ -78,7 +78,7 @@ def parse_sections(form: dict) -> dict[str, str]:
         for key, text in values.items() if len(text) > SECTION_MAX
     }
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     return values
 
 
@@ -146,12 +146,8 @@ async def photos(fiscal_year: int, var_dir: Path, limit: int = PHOTO_LIMIT) -> l
 # PDF ---------------------------------------------------------------------------------------------------
 
 
-class PdfUnavailable(Exception):
+class PdfUnavailable(Refusal):
     """No PDF could be made: `reason` is "no_chromium" or "failed"."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
     @property
     def message(self) -> str:

@@ -25,6 +25,7 @@ from app.i18n import to_tokyo
 from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN, PRIVACY_POLICY_VERSION
 from app.services.notify import notices, outbox, push
 from app.services.shared import clock
+from app.services.shared.refusals import FormInvalid, Refusal
 from app.settings import Smtp
 from db.engine import atomic, is_unique_violation
 from db.tables import Account, AuditLog, Inquiry, InquiryMessage, PortalBlock, ReplyTemplate
@@ -69,20 +70,12 @@ IN_CHUNK = 500  # ids per IN (...) in the export, well under either database's l
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9-]*[0-9]$")
 
 
-class InquiryInvalid(Exception):
+class InquiryInvalid(FormInvalid):
     """What was typed cannot be accepted: a message per field."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
-
-class InquiryRefused(Exception):
+class InquiryRefused(Refusal):
     """The step is not possible now: not_found | closed | changed_meanwhile | not_allowed | not_staff | not_failed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def category_label(code: str) -> str:

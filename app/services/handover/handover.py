@@ -64,6 +64,7 @@ from piccolo.table import Table, sort_table_classes
 from app.i18n import TOKYO
 from app.i18n import gettext as _
 from app.services.shared import clock, exports, uploads
+from app.services.shared.refusals import Refusal
 from db.engine import atomic
 from db.piccolo_app import APP_CONFIG
 from db.tables import AuditLog
@@ -102,13 +103,8 @@ See README.md of Tsunagu, "Handover: export and restore". / 手順は README.md 
 """
 
 
-class HandoverRefused(Exception):
+class HandoverRefused(Refusal):
     """The archive cannot be restored here; `message` says why and what to do, in the person's language."""
-
-    def __init__(self, reason: str, **details: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
 
     @property
     def message(self) -> str:

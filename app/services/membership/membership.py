@@ -13,6 +13,7 @@ from app.services.membership import login_sessions
 from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
+from app.services.shared.refusals import FormInvalid
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from db.engine import atomic
 from db.tables import (
@@ -72,11 +73,8 @@ def member_values(profile: Profile) -> dict:
     return {name: getattr(profile, name) for name in MEMBER_FIELDS}
 
 
-class ProfileInvalid(Exception):
-    def __init__(self, profile: Profile, errors: dict[str, str]) -> None:
-        super().__init__("profile invalid: " + ", ".join(errors))
-        self.profile = profile
-        self.errors = errors
+class ProfileInvalid(FormInvalid):
+    """The profile as typed (`values`, a Profile) cannot be saved."""
 
 
 def _text(value) -> str:
@@ -151,7 +149,7 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
     if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
         errors["consent"] = _("Please read and agree to how we handle your personal data.")
     if errors:
-        raise ProfileInvalid(profile, errors)
+        raise ProfileInvalid(errors, profile)
     return profile
 
 

@@ -29,6 +29,7 @@ from webauthn.helpers.structs import (
 )
 
 from app.services.shared import clock
+from app.services.shared.refusals import Refusal
 from db.engine import atomic
 from db.tables import Account, AuthChallenge, Passkey
 
@@ -44,12 +45,8 @@ class RelyingParty:
     origins: tuple[str, ...]
 
 
-class PasskeyError(Exception):
-    """A refusal. `code` is stable (tests and messages key on it); the route turns it into words."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+class PasskeyError(Refusal):
+    """A passkey ceremony refused; the route turns the reason into words."""
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from pywebpush import WebPusher
 from app.i18n import current_locale
 from app.i18n import gettext as _
 from app.services.shared import clock
+from app.services.shared.refusals import Refusal
 from db.engine import atomic, is_unique_violation
 from db.tables import (
     Account,
@@ -64,10 +65,8 @@ RECORD_EVERY_S = 0.2  # outcomes are written at least this often…
 RECORD_BATCH = 500  # …or as soon as this many are waiting
 
 
-class PushRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class PushRefused(Refusal):
+    """A subscription or notification the push rules refuse."""
 
 
 # --- subscriptions and preferences -------------------------------------------------------------

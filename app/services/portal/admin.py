@@ -28,6 +28,7 @@ from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN
 from app.services.portal.portal import FEATURED_KINDS, LinkCard, featured_ids_of
 from app.services.programs.programs import PUBLIC_STATUSES
 from app.services.shared import clock, uploads
+from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.shared.uploads import PreparedImage
 from db.engine import atomic, is_row_id
 from db.tables import Article, AuditLog, PortalBlock, Program
@@ -51,21 +52,12 @@ FEATURED_MAX = 6  # per kind: a handful the home page can show without pushing e
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-class PortalInvalid(Exception):
+class PortalInvalid(FormInvalid):
     """Field name → message, and the values as typed, to show the form again."""
 
-    def __init__(self, errors: dict[str, str], values) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
-        self.values = values
 
-
-class PortalRefused(Exception):
+class PortalRefused(Refusal):
     """The step is not possible: not_found | full | not_public | links_exist."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass

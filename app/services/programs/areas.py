@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from app.i18n import gettext as _
+from app.services.shared.refusals import FormInvalid
 from db.engine import is_unique_violation
 from db.tables import Area
 
@@ -22,11 +23,8 @@ class AreaValues:
     position: int = 0
 
 
-class AreaInvalid(Exception):
-    def __init__(self, values: AreaValues, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.values = values
-        self.errors = errors
+class AreaInvalid(FormInvalid):
+    """What staff typed into the area form cannot be saved."""
 
 
 def validate_area(form: dict) -> AreaValues:
@@ -50,7 +48,7 @@ def validate_area(form: dict) -> AreaValues:
     else:
         errors["position"] = _("Enter a whole number from %(low)d to %(high)d.", low=0, high=9999)
     if errors:
-        raise AreaInvalid(values, errors)
+        raise AreaInvalid(errors, values)
     return values
 
 
@@ -65,7 +63,7 @@ async def save_area(values: AreaValues, area_id: int | None = None) -> int:
             rows = await Area.update(columns).where(Area.id == area_id).returning(Area.id)
     except Exception as exc:
         if is_unique_violation(exc):
-            raise AreaInvalid(values, {"slug": _("Another area already uses this address name.")}) from None
+            raise AreaInvalid({"slug": _("Another area already uses this address name.")}, values) from None
         raise
     if not rows:
         raise LookupError(area_id)

@@ -11,10 +11,13 @@ from app.i18n import TOKYO, format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.notify import notices
-from app.services.review import revisions
+from app.services.review import revisions, workflow
 from app.services.review.revisions import RevisionRefused
+from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock
+from app.services.shared.actor import Actor
 from app.services.shared.reference import INTERESTS
+from app.services.shared.refusals import FormInvalid, Refusal
 from db.engine import atomic, is_unique_violation
 from db.tables import Application, Area, AuditLog, Member, Program
 
@@ -46,32 +49,12 @@ def program_path(program_id: int) -> str:
     return f"/programs/{program_id}"
 
 
-class WorkflowRefused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class ProgramInvalid(FormInvalid):
+    """What an editor typed into the program form cannot be saved."""
 
 
-class ProgramInvalid(Exception):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
-
-
-class ApplicationRefused(Exception):
-    def __init__(self, reason: str, field: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an account id, its role, and for an editor the one area they work for."""
-
-    account_id: int
-    role: str
-    area_id: int | None = None
+class ApplicationRefused(Refusal):
+    """An application (or its cancellation) is not possible now; `field` when one answer is the cause."""
 
 
 @dataclass
@@ -198,7 +181,7 @@ async def editable(program_id: int, actor: Actor) -> dict:
     program = await Program.select().where(Program.id == program_id).first().output(load_json=True)
     if program is None:
         raise WorkflowRefused("not_found")
-    if actor.role == "editor" and program["area"] != actor.area_id:
+    if actor.outside_area(program["area"]):
         raise WorkflowRefused("not_your_area")
     if actor.role == "editor" and program["status"] not in ("draft", "rejected", *REVISED_STATUSES):
         raise WorkflowRefused("in_review")
@@ -233,55 +216,16 @@ async def update_program(program_id: int, actor: Actor, values: ProgramValues) -
 
 
 async def pending_revision(program_id: int) -> dict | None:
-    """The change waiting for review for this program, if any (see app/services/revisions.py)."""
-    return await revisions.pending(REVISIONS, program_id)
+    return await workflow.pending_revision(WORKFLOW, program_id)
 
 
 async def withdraw_revision(program_id: int, actor: Actor) -> None:
-    """The editor takes back their change waiting for review. Raises RevisionRefused."""
-    await revisions.withdraw(REVISIONS, program_id, actor)
-
-
-async def _audit(actor_id: int | None, program_id: int, before: str, after: str, reason: str = "") -> None:
-    await AuditLog.insert(
-        AuditLog(actor=actor_id, action="program.status", target_type="program", target_id=str(program_id),
-                 detail={"from": before, "to": after, "reason": reason}, created_at=clock.now())
-    )
+    await workflow.withdraw_revision(WORKFLOW, program_id, actor)
 
 
 async def transition(program_id: int, actor: Actor, to_status: str, reason: str = "") -> None:
-    """Move a program along the workflow; the author hears of the secretariat's decisions."""
-    program = await Program.select(Program.id, Program.status, Program.area, Program.author, Program.title).where(
-        Program.id == program_id
-    ).first()
-    if program is None:
-        raise WorkflowRefused("not_found")
-    if actor.role == "editor" and program["area"] != actor.area_id:
-        raise WorkflowRefused("not_your_area")
-    if (program["status"], to_status) not in TRANSITIONS.get(actor.role, set()):
-        raise WorkflowRefused("not_allowed")
-    if to_status == "rejected" and not reason.strip():
-        raise WorkflowRefused("reason_needed")
-    now = clock.now()
-    changes = {Program.status: to_status, Program.status_reason: reason.strip()[:500], Program.updated_at: now}
-    if to_status == "published":
-        changes[Program.published_at] = now
-    async with atomic(Program._meta.db):
-        moved = await Program.update(changes).where(
-            (Program.id == program_id) & (Program.status == program["status"])
-        ).returning(Program.id)
-        if not moved:
-            raise WorkflowRefused("changed_meanwhile")
-        if to_status not in PUBLIC_STATUSES:  # taken off the public site: a change waiting for review goes too
-            await revisions.discard(REVISIONS, program_id)
-        await _audit(actor.account_id, program_id, program["status"], to_status, reason)
-    if actor.role == "staff" and program["author"] and program["author"] != actor.account_id:
-        title = {
-            "published": _("Published: %(title)s", title=program["title"]),
-            "rejected": _("Sent back: %(title)s", title=program["title"]),
-        }.get(to_status)
-        if title:
-            await notices.notify(program["author"], title, reason.strip())
+    """Move a program along the review workflow (review/workflow.py). Raises WorkflowRefused."""
+    await workflow.transition(WORKFLOW, program_id, actor, to_status, reason)
 
 
 def is_open(program: dict, now: datetime) -> bool:
@@ -379,7 +323,7 @@ async def decide(application_id: int, actor: Actor, decision: str, now: datetime
     ).first()
     if application is None:
         raise ApplicationRefused("not_found")
-    if actor.role == "editor" and application["area"] != actor.area_id:
+    if actor.outside_area(application["area"]):
         raise ApplicationRefused("not_your_area")
     current = application["status"]
     async with atomic(Application._meta.db):
@@ -420,7 +364,7 @@ async def attend_by_member(program_id: int, member_id: int, actor: Actor, now: d
     ).where((Application.program == program_id) & (Application.member == member_id)).first()
     if application is None:
         raise ApplicationRefused("not_applied")
-    if actor.role == "editor" and application["area"] != actor.area_id:
+    if actor.outside_area(application["area"]):
         raise ApplicationRefused("not_your_area")  # also for a second scan: another area's editor learns nothing
     if application["status"] == "attended":
         return "attended"
@@ -534,6 +478,7 @@ REVISIONS = revisions.Kind(
     check=_capacity_check,
     guard=lambda values: Program.seats_taken <= values["capacity"] if "capacity" in values else None,
 )
+WORKFLOW = workflow.Workflow(REVISIONS, TRANSITIONS)
 
 
 # --- reads for the program pages ---------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from app.services.articles import articles
 from app.services.programs import programs
-from app.services.programs.programs import Actor, WorkflowRefused
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
+from app.services.review.workflow import WorkflowRefused
+from app.services.shared.actor import Actor
 from db.tables import Program
 
 KINDS = ("program", "article")

@@ -26,6 +26,7 @@ from piccolo.table import Table
 from app.i18n import gettext as _
 from app.services.notify import notices
 from app.services.shared import clock
+from app.services.shared.refusals import Refusal
 from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import AuditLog, Revision
 
@@ -34,14 +35,9 @@ PROPOSED = "proposed"
 REASON_MAX = 500
 
 
-class RevisionRefused(Exception):
+class RevisionRefused(Refusal):
     """reason: not_found, no_revision, not_your_area, not_allowed, not_public, reason_needed, changed_meanwhile,
     capacity (details: capacity, count)."""
-
-    def __init__(self, reason: str, **details: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
 
 
 @dataclass(frozen=True)
@@ -248,7 +244,7 @@ def _may_act_on(actor, current: dict | None) -> None:
         raise RevisionRefused("not_found")
     if actor.role not in ("editor", "staff"):
         raise RevisionRefused("not_allowed")
-    if actor.role == "editor" and current["area"] != actor.area_id:
+    if actor.outside_area(current["area"]):
         raise RevisionRefused("not_your_area")
 
 

@@ -17,18 +17,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from app.services.shared.refusals import Refusal
+
 VERSION = 1
 SIGNATURE_BYTES = 64
 KINDS = {"card": 1, "wallet": 2}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 
 
-class TokenError(ValueError):
+class TokenError(Refusal, ValueError):
     """The code is not one of ours: damaged, forged, expired or of the wrong kind. `reason` says which."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.i18n import gettext as _
 from app.services.shared import clock
+from app.services.shared.refusals import Refusal
 from db.tables import Upload
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -33,15 +34,10 @@ NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
 URL_PREFIX = "/uploads/"
 
 
-class UploadRefused(Exception):
+class UploadRefused(Refusal):
     """The file cannot be used; `message` tells the person what to do, in their language."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-    @property
-    def message(self) -> str:
+    def messages(self) -> dict[str, str]:
         return {
             "empty": _("Choose an image file."),
             "too_big": _("The image is larger than %(mb)d MB. Choose a smaller one.", mb=MAX_BYTES // (1024 * 1024)),
@@ -49,7 +45,13 @@ class UploadRefused(Exception):
                                  mp=MAX_PIXELS // 1_000_000),
             "not_image": _("This file is not a JPEG, PNG or WebP image. Choose a photo or picture in one of these formats."),
             "broken": _("The image could not be read to the end; it may be damaged. Save it again and choose it once more."),
-        }.get(self.reason, _("The image could not be used."))
+            "default": _("The image could not be used."),
+        }
+
+    @property
+    def message(self) -> str:
+        words = self.messages()
+        return words.get(self.reason, words["default"])
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.notify import outbox, push
 from app.services.shared.reference import PREFECTURE_CODES, prefecture_name
+from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.surveys.templates import TEMPLATES
 from app.settings import Smtp
 from db.engine import atomic, is_unique_violation
@@ -71,28 +72,16 @@ MISSING = {
 }
 
 
-class SurveyInvalid(Exception):
+class SurveyInvalid(FormInvalid):
     """What staff entered cannot be saved: a message per field."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
-
-class SurveyRefused(Exception):
+class SurveyRefused(Refusal):
     """The step is not possible in the survey's state; `reason` is a code the page turns into a message."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
-
-class AnswersInvalid(Exception):
+class AnswersInvalid(FormInvalid):
     """A member's answers cannot be accepted: a message per question id ("form" for the form as a whole)."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(errors))
-        self.errors = errors
 
 
 def answer_path(survey_id: int) -> str:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet.wallet import SHOP_CATEGORIES
 from db.engine import atomic
 from db.tables import AuditLog, Member, Offer, Pass, PassOffer, Redemption, Shop, WalletPass
@@ -57,15 +58,6 @@ def limit_label(kind: str, count: int = 1) -> str:
 
 def status_label(status: str) -> str:
     return str(WALLET_PASS_STATUS_LABELS.get(status, status))
-
-
-class FormInvalid(Exception):
-    """A form with problems: the values as typed (to show again) and a message per field."""
-
-    def __init__(self, values, errors: dict[str, str]) -> None:
-        super().__init__("form invalid: " + ", ".join(errors))
-        self.values = values
-        self.errors = errors
 
 
 # Reading form values -------------------------------------------------------------------------------
@@ -180,7 +172,7 @@ def parse_shop(form: dict) -> ShopValues:
                             max=PHONE_MAX)
     _check_url(errors, "photo_url", values.photo_url, required=False)
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     return values
 
 
@@ -271,7 +263,7 @@ def parse_offer(form: dict) -> OfferValues:
     if position is None:
         errors["position"] = _("Enter a whole number from %(low)d to %(high)d.", low=0, high=POSITION_MAX)
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     values.limit_count = count
     values.valid_from, values.valid_to = valid_from, valid_to
     values.position = position
@@ -354,7 +346,7 @@ async def parse_pass(form: dict) -> PassValues:
         if wanted and len(await Offer.select(Offer.id).where(Offer.id.is_in(wanted))) != len(wanted):
             errors["offers"] = _("Choose from the list.")
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     values.validity_days = days
     return values
 
@@ -474,7 +466,7 @@ async def set_wallet_pass_status(actor_id: int, wallet_pass_id: int, action: str
         errors["reason"] = _("Write the reason. It is kept in the audit log.")
     _check_length(errors, "reason", reason, REASON_MAX)
     if errors:
-        raise FormInvalid(values, errors)
+        raise FormInvalid(errors, values)
     new_status = STATUS_ACTIONS[action][0]
     async with atomic(WalletPass._meta.db):
         # Conditional on the status just read: two staff acting at once cannot both change it.
@@ -482,7 +474,7 @@ async def set_wallet_pass_status(actor_id: int, wallet_pass_id: int, action: str
             (WalletPass.id == wallet_pass_id) & (WalletPass.status == current["status"])
         ).returning(WalletPass.id)
         if not rows:
-            raise FormInvalid(values, {"action": _("The pass was changed in the meantime. Check its status and try again.")})
+            raise FormInvalid({"action": _("The pass was changed in the meantime. Check its status and try again.")}, values)
         await AuditLog.insert(
             AuditLog(
                 actor=actor_id,

@@ -17,7 +17,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.shared import exports
 from app.services.shared.reference import prefecture_name
-from app.services.wallet.admin import FormInvalid
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet.wallet import category_label
 from db.tables import Offer, Pass, Redemption, Shop, WalletPass
 
@@ -72,7 +72,7 @@ def parse_period(from_text: str, to_text: str, today: date) -> Period:
     if not errors and end < start:
         errors["to"] = _("The last day must be on or after the first day.")
     if errors:
-        raise FormInvalid({"from": from_text, "to": to_text}, errors)
+        raise FormInvalid(errors, {"from": from_text, "to": to_text})
     return Period(start, end)
 
 

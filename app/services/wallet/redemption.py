@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from app.i18n import to_tokyo
+from app.services.shared.refusals import Refusal
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from app.services.wallet.wallet import SHORT_CODE_ALPHABET, normalise_short_code, tokyo_today
 from db.engine import atomic, is_row_id, is_unique_violation
@@ -22,12 +23,8 @@ MAX_NONCE = 64
 MAX_SHORT_CODE = 12  # the column's length
 
 
-class Refused(Exception):
-    """Why not: a stable code (tests and messages key on it)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class Refused(Refusal):
+    """Why an offer cannot be used now: a stable code the counter turns into words."""
 
 
 @dataclass(frozen=True)

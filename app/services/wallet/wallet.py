@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
+from app.services.shared.refusals import Refusal
 from db.engine import is_unique_violation
 from db.tables import Member, Pass, PassOffer, Redemption, Shop, WalletPass
 
@@ -31,11 +32,8 @@ def category_label(code: str) -> str:
     return str(SHOP_CATEGORY_LABELS.get(code, SHOP_CATEGORY_LABELS["other"]))
 
 
-class ActivationRefused(Exception):
-    def __init__(self, reason: str, field: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
+class ActivationRefused(Refusal):
+    """Why a pass cannot be activated; `field` when one answer is the cause."""
 
 
 def tokyo_today(now: datetime) -> date:

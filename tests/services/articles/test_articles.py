@@ -8,9 +8,11 @@ import pytest
 from PIL import Image
 
 from app.services.articles import articles
-from app.services.articles.articles import Actor, ArticleInvalid, WorkflowRefused
+from app.services.articles.articles import ArticleInvalid
 from app.services.review import revisions
+from app.services.review.workflow import WorkflowRefused
 from app.services.shared import uploads
+from app.services.shared.actor import Actor
 from db.tables import Article, AuditLog, Notice, Program, Upload
 from tests import factories
 

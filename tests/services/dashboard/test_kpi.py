@@ -24,7 +24,7 @@ from app.services.dashboard import kpi
 from app.services.dashboard.kpi import Count, IntentOption, Selection, SurveyRow
 from app.services.membership import membership
 from app.services.shared import clock
-from app.services.wallet.admin import FormInvalid
+from app.services.shared.refusals import FormInvalid
 from db.tables import (
     Application,
     AuditLog,

@@ -68,7 +68,7 @@ async def refusal(awaitable) -> str:
     """The code of the PasskeyError the ceremony ends with (anything else fails the test)."""
     with pytest.raises(PasskeyError) as refused:
         await awaitable
-    return refused.value.code
+    return refused.value.reason
 
 
 async def stored_passkey(credential_id: str) -> dict:

@@ -18,9 +18,11 @@ import pytest
 from app.i18n import TOKYO
 from app.services.membership.membership import Registered
 from app.services.programs import programs
-from app.services.programs.programs import Actor, ApplicationRefused, ProgramInvalid, WorkflowRefused
-from app.services.review import revisions
+from app.services.programs.programs import ApplicationRefused, ProgramInvalid
+from app.services.review import revisions, workflow
+from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock
+from app.services.shared.actor import Actor
 from db.tables import Application, AuditLog, Notice, Program
 from tests import factories
 
@@ -264,7 +266,7 @@ async def test_a_status_changed_meanwhile_is_refused_and_nothing_is_written(scen
     async def colleague_rejects() -> None:
         await Program.update({Program.status: "rejected"}).where(Program.id == program_id)
 
-    meanwhile(monkeypatch, colleague_rejects)
+    meanwhile(monkeypatch, colleague_rejects, service=workflow)
     assert await refusal(programs.transition(program_id, scene.staff, "published")) == "changed_meanwhile"
     program = await program_row(program_id)
     assert program["status"] == "rejected" and program["published_at"] is None

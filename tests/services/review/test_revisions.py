@@ -13,9 +13,9 @@ import pytest
 
 from app.services.articles import articles
 from app.services.programs import programs
-from app.services.programs.programs import Actor
 from app.services.review import moderation, revisions
 from app.services.review.revisions import RevisionRefused
+from app.services.shared.actor import Actor
 from db.tables import Article, AuditLog, Notice, Program, Revision
 from tests import factories
 from tests.services.programs.test_programs import Scene, apply, meanwhile, members, program_form, program_row

@@ -4,9 +4,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet import admin as wallet_admin
 from app.services.wallet import redemption, wallet
-from app.services.wallet.admin import FormInvalid
 from db.engine import is_unique_violation
 from db.tables import AuditLog, Offer, Pass, PassOffer, Shop, WalletPass
 from tests import factories

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from app.i18n import current_locale
+from app.services.shared.refusals import FormInvalid
 from app.services.wallet import analysis as wallet_analysis
-from app.services.wallet.admin import FormInvalid
 from app.services.wallet.analysis import Period
 from db.tables import AuditLog, Offer, Pass, Redemption, Shop, WalletPass
 from tests import factories
