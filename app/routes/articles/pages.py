@@ -23,7 +23,6 @@ from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.shared import markdown, uploads
 from app.settings import Settings
-from db.tables import Area
 
 EDITORS = [guards.editor_or_staff]
 LIST_PAGE = 20
@@ -174,10 +173,7 @@ async def list_editor_articles(request: Request, status: FromQuery[str] = "") ->
 async def form_context(request: Request, values: ArticleValues, errors: dict[str, str], article: dict | None = None) -> dict:
     actor = _actor(request)
     revision = await articles.pending_revision(article["id"]) if article else None
-    area_name = ""
-    if actor.role == "editor":
-        area = await Area.select(Area.name).where(Area.id == actor.area_id).first()
-        area_name = area["name"] if area else ""
+    area_name = await areas.area_name(actor.area_id) if actor.role == "editor" else ""
     return {
         "values": values,
         "errors": errors,
