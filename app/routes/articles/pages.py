@@ -25,7 +25,6 @@ from app.services.review.workflow import WorkflowRefused
 from app.services.shared import markdown, uploads
 from app.services.shared.actor import Actor
 from app.settings import Settings
-from db.tables import Area
 
 EDITORS = [guards.editor_or_staff]
 LIST_PAGE = 20
@@ -176,10 +175,7 @@ async def list_editor_articles(request: Request, status: FromQuery[str] = "") ->
 async def form_context(request: Request, values: ArticleValues, errors: dict[str, str], article: dict | None = None) -> dict:
     actor = _actor(request)
     revision = await articles.pending_revision(article["id"]) if article else None
-    area_name = ""
-    if actor.role == "editor":
-        area = await Area.select(Area.name).where(Area.id == actor.area_id).first()
-        area_name = area["name"] if area else ""
+    area_name = await areas.area_name(actor.area_id) if actor.role == "editor" else ""
     return {
         "values": values,
         "errors": errors,

@@ -14,7 +14,6 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.programs import areas
 from app.services.programs.areas import AreaInvalid, AreaValues
-from db.tables import Area
 
 
 def form_page(request: Request, values: AreaValues, errors: dict, area_id: int | None, status: int = 200) -> object:
@@ -34,10 +33,9 @@ async def new_area(request: Request) -> object:
 
 @get("/staff/areas/{area_id:int}", name="edit_area", guards=[guards.staff], cache_control=None)
 async def edit_area(request: Request, area_id: FromPath[int]) -> object:
-    row = await Area.select().where(Area.id == area_id).first()
-    if row is None:
+    values = await areas.area_values(area_id)
+    if values is None:
         raise NotFoundException()
-    values = AreaValues(row["name"], row["slug"], row["description"], row["image_url"], row["position"])
     return form_page(request, values, {}, area_id)
 
 

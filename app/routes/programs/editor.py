@@ -36,7 +36,6 @@ from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 from app.services.shared.signed_tokens import TokenError
 from db.engine import is_row_id
-from db.tables import Application, Area, Program
 
 EDITORS = [guards.editor_or_staff]
 FiscalYear = Annotated[str, QueryParameter(name="year")]
@@ -87,9 +86,7 @@ async def program_for(request: Request, program_id: int) -> dict:
     """The program if this person may manage it: 404 when there is none, 403 when it is another area's."""
     if not is_row_id(program_id):  # beyond the id column's range: simply not found
         raise NotFoundException()
-    program = await Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(
-        Program.id == program_id
-    ).first().output(load_json=True)
+    program = await programs.program_page(program_id, any_status=True)
     if program is None:
         raise NotFoundException()
     actor = actor_of(request)
@@ -104,15 +101,8 @@ async def program_for(request: Request, program_id: int) -> dict:
 @get("/editor/programs", name="list_editor_programs", guards=EDITORS, cache_control=None)
 async def list_editor_programs(request: Request) -> object:
     actor = actor_of(request)
-    query = Program.select(
-        Program.id, Program.title, Program.kind, Program.status, Program.status_reason, Program.starts_at,
-        Program.ends_at, Program.capacity, Program.seats_taken, Program.area.name.as_alias("area_name"),
-    )
-    if actor.role == "editor":
-        query = query.where(Program.area == actor.area_id) if actor.area_id else query.where(Program.id < 0)
-    rows = await query.order_by(Program.starts_at, ascending=False)
-    area = await Area.select(Area.name).where(Area.id == actor.area_id).first() if actor.area_id else None
-    context = {"programs": rows, "actor": actor, "area_name": area["name"] if area else "",
+    context = {"programs": await programs.managed_programs(actor), "actor": actor,
+               "area_name": await areas.area_name(actor.area_id),
                "pending": await revisions.pending_ids(programs.REVISIONS), **labels()}
     return _no_store(request, "programs/editor/list.html", context)
 
@@ -272,17 +262,8 @@ async def complete_program(request: Request, program_id: FromPath[int]) -> objec
 # Applicants ----------------------------------------------------------------------------------------
 
 
-async def applicants_of(program_id: int) -> list[dict]:
-    return await Application.select(
-        Application.id, Application.status, Application.motivation, Application.answers, Application.created_at,
-        Application.attended_at, Application.member.member_no.as_alias("member_no"),
-        Application.member.family_name.as_alias("family_name"), Application.member.given_name.as_alias("given_name"),
-        Application.member.account.display_name.as_alias("display_name"),
-    ).where(Application.program == program_id).order_by(Application.created_at).order_by(Application.id).output(load_json=True)
-
-
 async def applicants_context(program: dict, problem: str = "") -> dict:
-    rows = await applicants_of(program["id"])
+    rows = await programs.applicants(program["id"])
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -301,10 +282,10 @@ async def list_applicants(request: Request, program_id: FromPath[int]) -> object
 
 @post("/editor/applications/{application_id:int}/decision", name="decide_application", guards=EDITORS)
 async def decide_application(request: Request, application_id: FromPath[int]) -> object:
-    application = await Application.select(Application.id, Application.program).where(Application.id == application_id).first()
-    if application is None:
+    program_id = await programs.program_of_application(application_id)
+    if program_id is None:
         raise NotFoundException()
-    program = await program_for(request, application["program"])
+    program = await program_for(request, program_id)
     decision = str((await form_dict(request)).get("decision", ""))
     try:
         if decision not in DECISIONS:
@@ -321,7 +302,7 @@ async def decide_application(request: Request, application_id: FromPath[int]) ->
 
 
 async def attendance_context(program: dict, code: str = "", errors: dict | None = None, found: dict | None = None) -> dict:
-    rows = await applicants_of(program["id"])
+    rows = await programs.applicants(program["id"])
     return {
         "program": program, "code": code, "errors": errors or {}, "found": found,
         "attended": sum(1 for r in rows if r["status"] == "attended"),
@@ -397,7 +378,7 @@ def applicants_csv(program: dict, rows: list[dict]) -> str:
 @get("/editor/programs/{program_id:int}/applicants/csv", name="export_applicants", guards=EDITORS, cache_control=None)
 async def export_applicants(request: Request, program_id: FromPath[int]) -> Response:
     program = await program_for(request, program_id)
-    rows = await applicants_of(program_id)
+    rows = await programs.applicants(program_id)
     with exports.csv_language():
         text = applicants_csv(program, rows)
     await exports.record_export(

@@ -24,7 +24,6 @@ from app.services.programs import areas, programs
 from app.services.programs.programs import ANSWER_MAX, MOTIVATION_MAX, PUBLIC_STATUSES, SEAT_STATUSES, THEMES, ApplicationRefused
 from app.services.shared import clock, markdown
 from app.services.shared.actor import Actor
-from db.tables import Application
 
 # "Open for application only" arrives as ?open=1.
 OpenOnly = Annotated[str, QueryParameter(name="open")]
@@ -349,13 +348,7 @@ async def cancel_application(request: Request, program_id: FromPath[int]) -> obj
 @get("/programs/mine", name="list_my_applications", guards=[guards.member], cache_control=None)
 async def list_my_applications(request: Request) -> object:
     member_id = await member_id_of(request)
-    rows = await Application.select(
-        Application.id, Application.status, Application.created_at,
-        Application.program.id.as_alias("program_id"), Application.program.title.as_alias("title"),
-        Application.program.kind.as_alias("kind"), Application.program.status.as_alias("program_status"),
-        Application.program.starts_at.as_alias("starts_at"), Application.program.ends_at.as_alias("ends_at"),
-        Application.program.area.name.as_alias("area_name"),
-    ).where(Application.member == member_id).order_by(Application.program.starts_at, ascending=False)
+    rows = await programs.member_applications(member_id)
     context = {"applications": rows, "public_statuses": PUBLIC_STATUSES, **labels()}
     return page(request, "programs/mine.html", context)
 

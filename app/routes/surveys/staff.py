@@ -28,7 +28,6 @@ from app.services.shared.reference import PREFECTURES
 from app.services.surveys import surveys
 from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
 from app.services.surveys.templates import TEMPLATES
-from db.tables import Program, Survey, SurveyInvitation, SurveyResponse
 
 STAFF = [guards.staff]
 KIND_LABELS = {
@@ -78,7 +77,7 @@ def percent(share: float) -> str:
 
 
 async def survey_for(survey_id: int) -> dict:
-    survey = await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
+    survey = await surveys.get_survey(survey_id)
     if survey is None:
         raise NotFoundException()
     return survey
@@ -86,9 +85,7 @@ async def survey_for(survey_id: int) -> dict:
 
 async def _choices() -> dict:
     """The programs and areas a survey can be addressed to (and filtered by)."""
-    programs = await Program.select(Program.id, Program.title, Program.ends_at, Program.area.name.as_alias("area_name")).where(
-        Program.status.is_in(["published", "closed", "completed"])
-    ).order_by(Program.starts_at, ascending=False)
+    programs = await surveys.target_programs()
     area_rows = await areas.choices()
     return {
         "programs": [(str(p["id"]), f"{p['title']}（{p['area_name']}・{to_tokyo(p['ends_at']):%Y-%m-%d}）") for p in programs],
@@ -154,8 +151,7 @@ async def builder_context(survey: dict, **overrides) -> dict:
     # A new question starts as a required single choice; what was typed comes back as it was with its errors.
     question_forms["new"] = {"kind": "single", "required": True}
     question_forms.update(overrides.pop("question_values", {}))
-    invited = await SurveyInvitation.count().where(SurveyInvitation.survey == survey["id"])
-    responded = await SurveyResponse.count().where(SurveyResponse.survey == survey["id"])
+    invited, responded = await surveys.response_counts(survey["id"])
     context = {
         "survey": survey,
         "status": status_of(survey),
@@ -406,8 +402,7 @@ async def results_context(survey_id: int, query: dict) -> dict:
     filters = surveys.read_filters(query)
     result = await surveys.results(survey_id, filters)
     choices = await _choices()
-    prefectures_seen = {row["home_prefecture"] for row in await SurveyResponse.select(SurveyResponse.home_prefecture).where(
-        SurveyResponse.survey == survey_id)}
+    prefectures_seen = await surveys.prefectures_answered(survey_id)
     locale = current_locale.get()
     return {
         **result,

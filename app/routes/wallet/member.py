@@ -19,7 +19,6 @@ from app.services.membership import membership
 from app.services.shared import clock
 from app.services.wallet import wallet
 from app.services.wallet.wallet import ActivationRefused, Region, category_label
-from db.tables import Member
 
 ACTIVATION_MESSAGES = {
     "unknown_pass": _l("This pass is not available."),
@@ -65,7 +64,7 @@ def _date(value) -> date | None:
 async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
     settings = request.app.state.settings
     account = current_account(request)
-    member = await Member.select(Member.id).where(Member.account == account.id).first()
+    member = await membership.member_for_account(account.id)
     form = await form_dict(request)
     stay_from, stay_to = _date(form.get("stay_from")), _date(form.get("stay_to"))
     errors: dict[str, str] = {}

@@ -14,9 +14,8 @@ from app.rate_limit import SCAN_LIMITED
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.shared import clock
-from app.services.wallet import redemption
+from app.services.wallet import admin, redemption
 from app.services.wallet.redemption import Refused
-from db.tables import Shop
 
 REASONS = {
     "damaged": _l("The code could not be read. Scan again or type the code under the QR."),
@@ -42,7 +41,7 @@ def reason_text(code: str) -> str:
 
 async def shop_context(request: Request) -> dict:
     account = current_account(request)
-    shop = await Shop.select().where(Shop.id == account.shop_id).first()
+    shop = await admin.get_shop(account.shop_id)
     return {"shop": shop, "account": account}
 
 

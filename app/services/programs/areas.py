@@ -70,6 +70,22 @@ async def save_area(values: AreaValues, area_id: int | None = None) -> int:
     return rows[0]["id"]
 
 
+async def area_values(area_id: int) -> AreaValues | None:
+    """An area as its edit form shows it; None when there is no such area."""
+    row = await Area.select().where(Area.id == area_id).first()
+    if row is None:
+        return None
+    return AreaValues(row["name"], row["slug"], row["description"], row["image_url"], row["position"])
+
+
+async def area_name(area_id: int | None) -> str:
+    """The area's name, or "" for no area (an editor not yet assigned one) or one that no longer exists."""
+    if not area_id:
+        return ""
+    row = await Area.select(Area.name).where(Area.id == area_id).first()
+    return row["name"] if row else ""
+
+
 async def list_areas() -> list[dict]:
     return await Area.select().order_by(Area.position).order_by(Area.id)
 

@@ -506,3 +506,42 @@ async def application_of(program_id: int, member_id: int | None) -> dict | None:
     return await Application.select().where(
         (Application.program == program_id) & (Application.member == member_id)
     ).first().output(load_json=True)
+
+
+async def member_applications(member_id: int | None) -> list[dict]:
+    """A member's applications with their program, the latest program first (none without a member)."""
+    return await Application.select(
+        Application.id, Application.status, Application.created_at,
+        Application.program.id.as_alias("program_id"), Application.program.title.as_alias("title"),
+        Application.program.kind.as_alias("kind"), Application.program.status.as_alias("program_status"),
+        Application.program.starts_at.as_alias("starts_at"), Application.program.ends_at.as_alias("ends_at"),
+        Application.program.area.name.as_alias("area_name"),
+    ).where(Application.member == member_id).order_by(Application.program.starts_at, ascending=False)
+
+
+async def managed_programs(actor: Actor) -> list[dict]:
+    """The programs this actor manages, the latest start first: an editor their area's (none without an
+    area), the secretariat every one."""
+    query = Program.select(
+        Program.id, Program.title, Program.kind, Program.status, Program.status_reason, Program.starts_at,
+        Program.ends_at, Program.capacity, Program.seats_taken, Program.area.name.as_alias("area_name"),
+    )
+    if actor.role == "editor":
+        query = query.where(Program.area == actor.area_id) if actor.area_id else query.where(Program.id < 0)
+    return await query.order_by(Program.starts_at, ascending=False)
+
+
+async def applicants(program_id: int) -> list[dict]:
+    """A program's applications with the applicant's member number and names, in the order they came."""
+    return await Application.select(
+        Application.id, Application.status, Application.motivation, Application.answers, Application.created_at,
+        Application.attended_at, Application.member.member_no.as_alias("member_no"),
+        Application.member.family_name.as_alias("family_name"), Application.member.given_name.as_alias("given_name"),
+        Application.member.account.display_name.as_alias("display_name"),
+    ).where(Application.program == program_id).order_by(Application.created_at).order_by(Application.id).output(load_json=True)
+
+
+async def program_of_application(application_id: int) -> int | None:
+    """The id of the program an application is for; None when there is no such application."""
+    row = await Application.select(Application.program).where(Application.id == application_id).first()
+    return row["program"] if row else None

@@ -137,6 +137,10 @@ async def create_survey(actor_id: int, title: str, intro: str, now: datetime) ->
     return rows[0]["id"]
 
 
+async def get_survey(survey_id: int) -> dict | None:
+    return await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
+
+
 async def copy_template(key: str, actor_id: int | None, now: datetime) -> int:
     """A new draft with the template's title, introduction, questions and suggested target and timing."""
     template = TEMPLATES.get(key)
@@ -390,6 +394,14 @@ async def target_accounts(target: dict) -> list[int]:
     else:
         return []
     return sorted({row["account"] for row in rows})
+
+
+async def target_programs() -> list[dict]:
+    """The programs a survey can be addressed to (and its results filtered by): the ones the public has
+    seen, the latest start first, with their area's name and end."""
+    return await Program.select(Program.id, Program.title, Program.ends_at, Program.area.name.as_alias("area_name")).where(
+        Program.status.is_in(["published", "closed", "completed"])
+    ).order_by(Program.starts_at, ascending=False)
 
 
 async def _window(survey: dict, question_count: int, now: datetime) -> tuple[datetime, datetime]:
@@ -764,6 +776,19 @@ def summarise(question: dict, answers: list[dict], respondents: dict[int, dict])
             for answer in sorted(answers, key=lambda a: (respondents[a["response"]]["submitted_at"], a["id"]))
         ]
     return summary
+
+
+async def response_counts(survey_id: int) -> tuple[int, int]:
+    """(members invited, responses received) of a survey."""
+    invited = await SurveyInvitation.count().where(SurveyInvitation.survey == survey_id)
+    responded = await SurveyResponse.count().where(SurveyResponse.survey == survey_id)
+    return invited, responded
+
+
+async def prefectures_answered(survey_id: int) -> set[str]:
+    """The home prefectures respondents gave when they answered: the prefecture filter offers only these."""
+    rows = await SurveyResponse.select(SurveyResponse.home_prefecture).where(SurveyResponse.survey == survey_id)
+    return {row["home_prefecture"] for row in rows}
 
 
 async def results(survey_id: int, filters: Filters = Filters()) -> dict:

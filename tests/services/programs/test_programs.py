@@ -847,6 +847,70 @@ async def test_the_public_list_shows_reviewed_programs_only_with_its_filters(sce
     assert [(r["title"], r["area_name"]) for r in rows] == [("樽前の教室", "樽前")]
 
 
+# --- Reads for the program pages -------------------------------------------------------------------------
+
+
+async def test_editors_manage_their_own_areas_programs_and_the_secretariat_every_one(scene):
+    now = clock.now()
+    later = await factories.program(scene.area, title="後の回", status="draft", starts_at=now + timedelta(days=60))
+    earlier = await factories.program(scene.area, title="先の回", starts_at=now + timedelta(days=10))
+    elsewhere = await factories.program(scene.other_area, title="樽前の教室", starts_at=now + timedelta(days=30))
+
+    async def managed(actor: Actor) -> list[int]:
+        return [p["id"] for p in await programs.managed_programs(actor)]
+
+    assert await managed(scene.editor) == [later, earlier]  # the latest start first, drafts included
+    assert await managed(scene.other_editor) == [elsewhere]
+    assert await managed(scene.staff) == [later, elsewhere, earlier]
+    assert await managed(Actor(scene.editor.account_id, "editor", None)) == []  # no area yet: nothing
+    rows = await programs.managed_programs(scene.other_editor)
+    assert [(r["title"], r["area_name"], r["seats_taken"]) for r in rows] == [("樽前の教室", "樽前", 0)]
+
+
+async def test_applicants_are_listed_in_the_order_they_applied_with_their_names(scene):
+    program_id = await factories.program(scene.area, capacity=1)
+    other_program = await factories.program(scene.area)
+    first = await factories.member("先着 一郎", family_name="先着", given_name="一郎")
+    second = await factories.member("二番 花子")
+    now = clock.now()
+    # Stored second, but with the earlier time of application: the list follows the time.
+    await apply(program_id, second, now=now + timedelta(minutes=5))
+    await apply(program_id, first, now=now)
+    await apply(other_program, first, now=now)
+
+    rows = await programs.applicants(program_id)
+    assert [(r["member_no"], r["display_name"], r["status"]) for r in rows] == [
+        (first.member_no, "先着 一郎", "waitlisted"), (second.member_no, "二番 花子", "accepted"),
+    ]
+    assert (rows[0]["family_name"], rows[0]["given_name"], rows[0]["motivation"]) == ("先着", "一郎", "地域の力になりたい")
+    assert await programs.applicants(await factories.program(scene.other_area)) == []
+
+
+async def test_an_application_leads_to_its_program(scene):
+    program_id = await factories.program(scene.area)
+    applicant = await factories.member()
+    await apply(program_id, applicant)
+    application_id = (await application_of(program_id, applicant))["id"]
+    assert await programs.program_of_application(application_id) == program_id
+    assert await programs.program_of_application(application_id + 1) is None
+
+
+async def test_a_member_sees_their_own_applications_the_latest_program_first(scene):
+    now = clock.now()
+    soon = await factories.program(scene.area, title="すぐの回", starts_at=now + timedelta(days=3))
+    later = await factories.program(scene.other_area, title="先の回", starts_at=now + timedelta(days=40))
+    member, someone_else = await members(2)
+    for program_id in (soon, later):
+        await apply(program_id, member)
+    await apply(soon, someone_else)
+
+    rows = await programs.member_applications(member.member_id)
+    assert [(r["program_id"], r["title"], r["area_name"], r["status"]) for r in rows] == [
+        (later, "先の回", "樽前", "accepted"), (soon, "すぐの回", "勇払", "accepted"),
+    ]
+    assert await programs.member_applications(None) == []
+
+
 
 async def test_the_promotion_notice_links_to_the_program(scene):
     program_id = await factories.program(scene.area, capacity=1)

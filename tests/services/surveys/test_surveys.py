@@ -170,6 +170,19 @@ async def test_each_target_reaches_its_members_and_never_deleted_accounts_or_sta
     assert reached["nothing"] == reached["unknown"] == []
 
 
+async def test_a_survey_is_addressed_only_to_programs_the_public_has_seen_the_latest_start_first(scene):
+    published = await factories.program(scene.area, title="公開中", starts_at=START + timedelta(days=10),
+                                        ends_at=START + timedelta(days=10, hours=3))
+    closed = await factories.program(scene.other_area, title="締切済み", status="closed",
+                                     starts_at=START - timedelta(days=5), ends_at=START - timedelta(days=5) + timedelta(hours=3))
+    for status in ("draft", "submitted", "rejected"):
+        await factories.program(scene.area, title=f"非公開 {status}", status=status)
+
+    rows = await surveys.target_programs()
+    assert [r["id"] for r in rows] == [published, scene.program, closed, scene.other_program]
+    assert (rows[0]["title"], rows[0]["area_name"], rows[0]["ends_at"]) == ("公開中", "勇払", START + timedelta(days=10, hours=3))
+
+
 # --- Building ----------------------------------------------------------------------------------------------
 
 
@@ -668,6 +681,17 @@ async def test_results_filter_by_program_area_and_home_prefecture(answered):
     result = await surveys.results(answered.survey, Filters(prefecture="27"))
     assert result["rate"] == 0.8  # the response rate is the survey's, whatever the filter
     assert figures(result["summaries"][1]) == [("A", 1, 0.5), ("B", 1, 0.5), ("C", 0, 0.0)]
+
+
+async def test_the_builder_counts_invitations_and_responses_and_offers_the_prefectures_answered_from(answered):
+    assert (await surveys.get_survey(answered.survey))["title"] == "参加後アンケート"
+    assert await surveys.response_counts(answered.survey) == (5, 4)
+    # The second attendee's prefecture when they answered (27), not where they live now (13).
+    assert await surveys.prefectures_answered(answered.survey) == {"13", "27", "01"}
+    draft = await surveys.create_survey(answered.scene.staff, "下書き", "", clock.now())
+    assert await surveys.response_counts(draft) == (0, 0)
+    assert await surveys.prefectures_answered(draft) == set()
+    assert await surveys.get_survey(draft + 1) is None
 
 
 def test_filters_from_a_query_ignore_what_they_do_not_know():
