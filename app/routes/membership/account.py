@@ -12,9 +12,10 @@ from app import guards
 from app.auth import cleared_auth_cookie, current_account
 from app.i18n import gettext as _
 from app.rendering import page, see_other
-from app.routes.forms import form_dict, profile_form_context
+from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
+from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
