@@ -12,6 +12,7 @@ import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 # Concurrent writers wait this long for SQLite's lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -44,6 +45,11 @@ async def open_pool(engine: Engine) -> None:
 async def close_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.close_connection_pool()
+
+
+async def ping(engine: Engine) -> None:
+    """The cheapest query there is: it raises if the database cannot be reached (the health check)."""
+    await engine.run_querystring(QueryString("SELECT 1"))
 
 
 def atomic(engine: Engine):

@@ -12,16 +12,16 @@ from app import guards
 from app.auth import cleared_auth_cookie, current_account
 from app.i18n import gettext as _
 from app.rendering import page, see_other
-from app.routes.forms import form_dict, profile_form_context
+from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
+from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs import programs
 from app.services.shared import clock
 from app.services.shared.devices import device_label
-from db.tables import Account
 
 
 def flash(request: Request, message: str) -> None:
@@ -97,8 +97,7 @@ async def list_passkeys(request: Request) -> object:
 @post("/account/passkeys/add", name="add_passkey", guards=[guards.logged_in])
 async def add_passkey(request: Request) -> object:
     account = current_account(request)
-    row = await Account.select(Account.webauthn_user_id).where(Account.id == account.id).first()
-    begin_ceremony(request, "add", account_id=account.id, user_handle=row["webauthn_user_id"],
+    begin_ceremony(request, "add", account_id=account.id, user_handle=await passkeys.user_handle(account.id),
                    display_name=account.display_name, user_name=account.email or account.display_name)
     return see_other(request, request.app.route_reverse("get_new_passkey"))
 

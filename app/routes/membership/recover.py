@@ -11,7 +11,6 @@ from app.routes.membership.mail_links import send_recovery_mail
 from app.routes.membership.passkeys import begin_ceremony
 from app.services.membership import one_time_links
 from app.services.membership.membership import EMAIL_PATTERN
-from db.tables import Account
 
 
 @get("/recover", name="get_recover", cache_control=None)
@@ -35,18 +34,13 @@ async def request_recovery(request: Request) -> object:
 
 @get("/recover/{token:str}", name="use_recovery_link", cache_control=None)
 async def use_recovery_link(request: Request, token: FromPath[str]) -> object:
-    row = await one_time_links.use(token, "recovery")
-    if row is None:
-        return page(request, "membership/recover/invalid.html", status_code=410, cache="no-store")
-    account = await Account.select(Account.display_name, Account.webauthn_user_id, Account.email).where(
-        (Account.id == row["account"]) & (Account.status == "active")
-    ).first()
+    account = await one_time_links.use_recovery(token)
     if account is None:
         return page(request, "membership/recover/invalid.html", status_code=410, cache="no-store")
     begin_ceremony(
         request,
         "recover",
-        account_id=row["account"],
+        account_id=account["id"],
         user_handle=account["webauthn_user_id"],
         display_name=account["display_name"],
         user_name=account["email"] or account["display_name"],

@@ -6,8 +6,9 @@ from litestar.response import Response
 from app.auth import current_account
 from app.rate_limit import RATE_LIMITED
 from app.rendering import page, see_other
-from app.routes.forms import form_dict, profile_form_context
+from app.routes.forms import form_dict
 from app.routes.membership.passkeys import begin_ceremony
+from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import membership, passkeys
 from app.services.membership.membership import PRIVACY_POLICY_VERSION, ProfileInvalid
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
@@ -20,14 +21,19 @@ from app.services.programs import areas
 from app.services.review import moderation
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
-from db.tables import Area, Member, Shop
+from app.services.wallet import admin
 
 MEMBERS_PAGE = 50
+INVITATION_PROBLEMS = {
+    "role": _l("Choose a role."),
+    "area": _l("Choose the area this editor works for."),
+    "shop": _l("Choose the shop this account belongs to."),
+}
 
 
 @get("/staff", name="staff_home", guards=[guards.staff], cache_control=None)
 async def staff_home(request: Request) -> object:
-    counts = {"members": await Member.count(), "pending": await moderation.pending_count()}
+    counts = {"members": await membership.member_count(), "pending": await moderation.pending_count()}
     return page(request, "console/index.html", {"counts": counts}, cache="no-store")
 
 
@@ -35,7 +41,7 @@ async def invitation_context(error: str = "") -> dict:
     return {
         "invitations": await one_time_links.list_invitations(),
         "areas": await areas.choices(),
-        "shops": await Shop.select(Shop.id, Shop.name).where(Shop.active.eq(True)).order_by(Shop.name),
+        "shops": await admin.shop_choices(),
         "error": error,
         "now": clock.now(),
     }
@@ -59,14 +65,9 @@ async def create_invitation(request: Request) -> object:
     role = str(form.get("role", ""))
     area_id = _int_or_none(form.get("area")) if role == "editor" else None
     shop_id = _int_or_none(form.get("shop")) if role == "shop" else None
-    error = ""
-    if role not in one_time_links.ROLES_BY_INVITATION:
-        error = _("Choose a role.")
-    elif role == "editor" and (area_id is None or not await Area.exists().where(Area.id == area_id)):
-        error = _("Choose the area this editor works for.")
-    elif role == "shop" and (shop_id is None or not await Shop.exists().where(Shop.id == shop_id)):
-        error = _("Choose the shop this account belongs to.")
-    if error:
+    problem = await one_time_links.invitation_problem(role, area_id, shop_id)
+    if problem:
+        error = str(INVITATION_PROBLEMS[problem])
         return page(request, "membership/staff/invitations.html", await invitation_context(error), status_code=422, cache="no-store")
     token = await one_time_links.create_invitation(
         role, current_account(request).id, area_id=area_id, shop_id=shop_id, note=str(form.get("note", ""))
@@ -78,25 +79,14 @@ async def create_invitation(request: Request) -> object:
 
 @get("/staff/members", name="list_members", guards=[guards.staff], cache_control=None)
 async def list_members(request: Request, q: FromQuery[str] = "") -> object:
-    query = Member.select(
-        Member.id, Member.member_no, Member.tier, Member.premium_until, Member.home_prefecture, Member.created_at,
-        Member.account.display_name, Member.account.status,
-    ).order_by(Member.id, ascending=False).limit(MEMBERS_PAGE)
     term = q.strip()[:50]
-    if term:
-        query = query.where(
-            Member.member_no.ilike(f"%{term}%") | Member.account.display_name.ilike(f"%{term}%")
-            | Member.account.email.ilike(f"%{term}%")
-        )
-    rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in await query]
+    members = await membership.search_members(term, MEMBERS_PAGE)
+    rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in members]
     return page(request, "membership/staff/members.html", {"members": rows, "q": term}, fragment="membership/staff/_member_rows.html", cache="no-store")
 
 
 async def member_context(member_id: int) -> dict | None:
-    member = await Member.select(
-        *Member.all_columns(), Member.account.display_name, Member.account.email, Member.account.email_verified_at,
-        Member.account.status, Member.account.id,
-    ).where(Member.id == member_id).first()
+    member = await membership.member_details(member_id)
     if member is None:
         return None
     return {

@@ -25,7 +25,6 @@ from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.devices import device_label
 from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES
-from db.tables import Notification, PushSubscription
 
 REFUSALS = {
     "bad_json": _l("What the browser sent could not be read. Reload the page and try again."),
@@ -59,18 +58,12 @@ def refusal(code: str, status_code: int = 400) -> Response:
 # --- member: the settings page ------------------------------------------------------------------
 
 
-async def _devices(account_id: int) -> list[dict]:
-    return await PushSubscription.select(
-        PushSubscription.id, PushSubscription.device_label, PushSubscription.created_at, PushSubscription.last_success_at,
-    ).where(PushSubscription.account == account_id).order_by(PushSubscription.created_at)
-
-
 @get("/account/notifications", name="get_push_settings", guards=[guards.member], cache_control=None)
 async def get_push_settings(request: Request) -> object:
     account = current_account(request)
     context = {
         "prefs": await push.preferences(account.id),
-        "devices": await _devices(account.id),
+        "devices": await push.list_devices(account.id),
         "vapid_public_key": request.app.state.settings.vapid_public_key,
         "program_choices": [(code, str(label)) for code, label in PROGRAM_CHOICES.items()],
     }
@@ -151,17 +144,12 @@ async def renew_push_subscription(request: Request) -> Response:
         endpoint, p256dh, auth = _subscription_fields(data.get("subscription"))
     except PushRefused as refused:
         return refusal(refused.reason)
-    old = await PushSubscription.select(PushSubscription.device_label).where(
-        (PushSubscription.account == account.id) & (PushSubscription.endpoint == old_endpoint)
-    ).first() if isinstance(old_endpoint, str) else None
-    if old is None:
+    if not isinstance(old_endpoint, str):
         return refusal("not_found", 404)
     try:
-        await push.subscribe(account.id, endpoint, p256dh, auth, old["device_label"])
+        await push.renew_subscription(account.id, old_endpoint, endpoint, p256dh, auth)
     except PushRefused as refused:
-        return refusal(refused.reason)
-    if endpoint != old_endpoint:
-        await push.unsubscribe(account.id, old_endpoint)
+        return refusal(refused.reason, 404 if refused.reason == "not_found" else 400)
     return Response({"ok": True}, headers={"Cache-Control": "no-store"})
 
 
@@ -196,7 +184,7 @@ async def send_test_push(request: Request) -> object:
         created_by=account.id,
     )
     wake_sender(request)
-    if await PushSubscription.exists().where(PushSubscription.account == account.id):
+    if await push.has_devices(account.id):
         request.session["flash"] = _("A test notification is on its way. It should arrive within a minute.")
     else:
         request.session["flash"] = _("No device receives notifications yet: the test was put in your news only. Turn notifications on first.")
@@ -208,15 +196,7 @@ async def send_test_push(request: Request) -> object:
 
 @get("/staff/push", name="list_notifications", guards=[guards.staff], cache_control=None)
 async def list_notifications(request: Request) -> object:
-    rows = await Notification.select(
-        Notification.id, Notification.topic, Notification.title, Notification.url, Notification.created_at,
-        Notification.send_at, Notification.status, Notification.recipients,
-        Notification.created_by.display_name.as_alias("author"),
-    ).where(Notification.topic != "test").order_by(Notification.id, ascending=False).limit(NOTIFICATIONS_PAGE)
-    notifications = []
-    for row in rows:
-        counts = await push.notification_stats(row["id"])
-        notifications.append({**row, "counts": counts, "waiting": counts["queued"] + counts["sending"]})
+    notifications = await push.recent_notifications(NOTIFICATIONS_PAGE)
     context = {
         "notifications": notifications,
         "now": clock.now(),

@@ -235,6 +235,32 @@ async def update_profile(account_id: int, profile: Profile) -> bool:
     return email_changed
 
 
+async def member_count() -> int:
+    return await Member.count()
+
+
+async def search_members(term: str, limit: int) -> list[dict]:
+    """The newest members first; a term narrows them to those whose number, name or e-mail contains it."""
+    query = Member.select(
+        Member.id, Member.member_no, Member.tier, Member.premium_until, Member.home_prefecture, Member.created_at,
+        Member.account.display_name, Member.account.status,
+    ).order_by(Member.id, ascending=False).limit(limit)
+    if term:
+        query = query.where(
+            Member.member_no.ilike(f"%{term}%") | Member.account.display_name.ilike(f"%{term}%")
+            | Member.account.email.ilike(f"%{term}%")
+        )
+    return await query
+
+
+async def member_details(member_id: int) -> dict | None:
+    """A member with their account's name, e-mail, confirmation, status and id, for the secretariat."""
+    return await Member.select(
+        *Member.all_columns(), Member.account.display_name, Member.account.email, Member.account.email_verified_at,
+        Member.account.status, Member.account.id,
+    ).where(Member.id == member_id).first()
+
+
 async def set_tier(staff_account_id: int, member_id: int, tier: str, premium_until: date | None) -> None:
     if tier not in TIERS:
         raise ValueError(tier)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from app.services.membership.passkeys import Authenticated, NewPasskey, passkey_row
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import Account, AuditLog, Invitation, OneTimeToken
+from db.tables import Account, Area, AuditLog, Invitation, OneTimeToken, Shop
 
 CONFIRM_TTL = timedelta(hours=24)
 RECOVERY_TTL = timedelta(minutes=15)
@@ -94,6 +94,29 @@ async def recovery_account_for_email(email: str) -> int | None:
         & (Account.status == "active")
     ).first()
     return row["id"] if row else None
+
+
+async def use_recovery(token: str) -> dict | None:
+    """Use a recovery link up and return its active account ({id, display_name, webauthn_user_id, email}),
+    or None if the link is unknown, used or expired, or the account is no longer active."""
+    row = await use(token, "recovery")
+    if row is None:
+        return None
+    return await Account.select(Account.id, Account.display_name, Account.webauthn_user_id, Account.email).where(
+        (Account.id == row["account"]) & (Account.status == "active")
+    ).first()
+
+
+async def invitation_problem(role: str, area_id: int | None, shop_id: int | None) -> str:
+    """What is missing from an invitation as the staff filled it in: "role" (not one that can be invited),
+    "area" (an editor without an existing area), "shop" (shop staff without an existing shop), or ""."""
+    if role not in ROLES_BY_INVITATION:
+        return "role"
+    if role == "editor" and (area_id is None or not await Area.exists().where(Area.id == area_id)):
+        return "area"
+    if role == "shop" and (shop_id is None or not await Shop.exists().where(Shop.id == shop_id)):
+        return "shop"
+    return ""
 
 
 async def create_invitation(

@@ -276,6 +276,12 @@ async def credential_ids(account_id: int) -> list[str]:
     return [row["credential_id"] for row in rows]
 
 
+async def user_handle(account_id: int) -> str | None:
+    """The account's WebAuthn user id, which every passkey it adds is registered under."""
+    row = await Account.select(Account.webauthn_user_id).where(Account.id == account_id).first()
+    return row["webauthn_user_id"] if row else None
+
+
 async def list_passkeys(account_id: int) -> list[dict]:
     return await Passkey.select(
         Passkey.id, Passkey.name, Passkey.device_type, Passkey.backed_up, Passkey.created_at, Passkey.last_used_at

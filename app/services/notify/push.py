@@ -119,6 +119,31 @@ async def unsubscribe(account_id: int, endpoint: str) -> bool:
     return bool(deleted)
 
 
+async def renew_subscription(account_id: int, old_endpoint: str, endpoint: str, p256dh: str, auth: str) -> int:
+    """The browser replaced a device's subscription: the new one keeps the old one's device label, and the
+    old one goes. The old endpoint must be one of this account's devices, or PushRefused("not_found")."""
+    old = await PushSubscription.select(PushSubscription.device_label).where(
+        (PushSubscription.account == account_id) & (PushSubscription.endpoint == old_endpoint)
+    ).first()
+    if old is None:
+        raise PushRefused("not_found")
+    subscription_id = await subscribe(account_id, endpoint, p256dh, auth, old["device_label"])
+    if endpoint != old_endpoint:
+        await unsubscribe(account_id, old_endpoint)
+    return subscription_id
+
+
+async def list_devices(account_id: int) -> list[dict]:
+    """The account's subscribed devices, the first one subscribed first."""
+    return await PushSubscription.select(
+        PushSubscription.id, PushSubscription.device_label, PushSubscription.created_at, PushSubscription.last_success_at,
+    ).where(PushSubscription.account == account_id).order_by(PushSubscription.created_at)
+
+
+async def has_devices(account_id: int) -> bool:
+    return await PushSubscription.exists().where(PushSubscription.account == account_id)
+
+
 @dataclass
 class Preferences:
     programs: str = "followed"  # followed | all | none
@@ -636,6 +661,21 @@ async def _due_batches() -> AsyncIterator[list[dict]]:
         if not rows:
             return
         yield rows
+
+
+async def recent_notifications(limit: int) -> list[dict]:
+    """The newest notifications (tests sent by members left out), each with its delivery `counts` and how many
+    deliveries are still `waiting` (queued or being sent)."""
+    rows = await Notification.select(
+        Notification.id, Notification.topic, Notification.title, Notification.url, Notification.created_at,
+        Notification.send_at, Notification.status, Notification.recipients,
+        Notification.created_by.display_name.as_alias("author"),
+    ).where(Notification.topic != "test").order_by(Notification.id, ascending=False).limit(limit)
+    notifications = []
+    for row in rows:
+        counts = await notification_stats(row["id"])
+        notifications.append({**row, "counts": counts, "waiting": counts["queued"] + counts["sending"]})
+    return notifications
 
 
 async def notification_stats(notification_id: int) -> dict[str, int]:

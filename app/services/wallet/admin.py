@@ -201,6 +201,11 @@ async def list_shops() -> list[dict]:
     return shops
 
 
+async def shop_choices() -> list[dict]:
+    """Every active shop as {id, name}, by name: what a form that picks a shop lists."""
+    return await Shop.select(Shop.id, Shop.name).where(Shop.active.eq(True)).order_by(Shop.name)
+
+
 # Offers -------------------------------------------------------------------------------------------
 
 

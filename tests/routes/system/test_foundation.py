@@ -2,6 +2,7 @@
 
 from app.middleware import CONTENT_SECURITY_POLICY
 from app.templating import STATIC_DIR
+from db.engine import make_engine
 
 
 async def test_home_page_renders_in_japanese_by_default(client):
@@ -107,6 +108,13 @@ async def test_healthz_reports_the_database(client):
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_healthz_answers_503_when_the_database_cannot_be_reached(app, client, tmp_path):
+    app.state.engine = make_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'tsunagu.sqlite3'}")
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "error"
 
 
 async def test_manifest_has_what_an_installable_app_needs(client):

@@ -114,6 +114,34 @@ async def test_setting_basic_clears_the_renewal_date():
     assert (row["tier"], row["premium_until"]) == ("basic", None)
 
 
+async def test_staff_find_members_by_number_name_or_email_newest_first():
+    taro = await factories.member("つなぐ太郎", email="taro@example.jp")
+    hanako = await factories.member("つなぐ花子", email="hanako@example.jp")
+    jiro = await factories.member("勇払次郎")
+    assert await membership.member_count() == 3
+
+    def ids(rows):
+        return [row["id"] for row in rows]
+
+    assert ids(await membership.search_members("", 50)) == [jiro.member_id, hanako.member_id, taro.member_id]
+    assert ids(await membership.search_members("", 2)) == [jiro.member_id, hanako.member_id]
+    assert ids(await membership.search_members("つなぐ", 50)) == [hanako.member_id, taro.member_id]
+    assert ids(await membership.search_members("taro@", 50)) == [taro.member_id]
+    assert ids(await membership.search_members(jiro.member_no, 50)) == [jiro.member_id]
+    assert await membership.search_members("nobody", 50) == []
+    row = (await membership.search_members("taro@", 50))[0]
+    assert (row["account.display_name"], row["account.status"]) == ("つなぐ太郎", "active")
+
+
+async def test_member_details_show_the_secretariat_the_account_behind_a_member():
+    registered = await factories.member("つなぐ花子", email="hanako@example.jp", verified=True)
+    member = await membership.member_details(registered.member_id)
+    assert (member["member_no"], member["account.id"], member["account.display_name"], member["account.email"],
+            member["account.status"]) == (registered.member_no, registered.account_id, "つなぐ花子", "hanako@example.jp", "active")
+    assert member["account.email_verified_at"] is not None
+    assert await membership.member_details(registered.member_id + 1) is None
+
+
 async def test_export_contains_profile_areas_and_passkeys_but_no_secrets():
     area_id = await factories.area()
     registered = await factories.member(email="hanako@example.jp", area_ids=[area_id])

@@ -73,6 +73,36 @@ async def test_recovery_is_offered_only_for_a_confirmed_address_of_an_active_acc
     assert await one_time_links.recovery_account_for_email("nobody@example.jp") is None
 
 
+async def test_a_recovery_link_gives_its_account_once():
+    registered = await factories.member("花子", email="hanako@example.jp", verified=True)
+    token = await one_time_links.issue("recovery", registered.account_id)
+    account = await one_time_links.use_recovery(token)
+    assert (account["id"], account["display_name"], account["email"]) == (registered.account_id, "花子", "hanako@example.jp")
+    assert account["webauthn_user_id"]
+    assert await one_time_links.use_recovery(token) is None
+
+
+async def test_a_recovery_link_of_a_deleted_account_is_used_up_and_gives_nothing():
+    registered = await factories.member(email="hanako@example.jp", verified=True)
+    token = await one_time_links.issue("recovery", registered.account_id)
+    await Account.update({Account.status: "deleted"}).where(Account.id == registered.account_id)
+    assert await one_time_links.use_recovery(token) is None
+    assert await one_time_links.use(token, "recovery") is None
+
+
+async def test_an_invitation_form_names_what_is_missing():
+    area_id = await factories.area()
+    shop_id = await factories.shop()
+    assert await one_time_links.invitation_problem("staff", None, None) == ""
+    assert await one_time_links.invitation_problem("editor", area_id, None) == ""
+    assert await one_time_links.invitation_problem("shop", None, shop_id) == ""
+    assert await one_time_links.invitation_problem("member", None, None) == "role"
+    assert await one_time_links.invitation_problem("editor", None, None) == "area"
+    assert await one_time_links.invitation_problem("editor", area_id + 1, None) == "area"
+    assert await one_time_links.invitation_problem("shop", None, None) == "shop"
+    assert await one_time_links.invitation_problem("shop", None, shop_id + 1) == "shop"
+
+
 async def test_an_invitation_creates_an_account_with_its_role_and_scope_once():
     staff = await factories.staff_account()
     area_id = await factories.area()

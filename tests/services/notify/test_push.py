@@ -193,6 +193,36 @@ async def test_unsubscribe_only_removes_ones_own_device(service):
     assert await PushSubscription.count() == 0
 
 
+async def test_a_renewed_subscription_keeps_the_device_label_and_replaces_the_old_one(service):
+    hanako = (await person("花子")).account_id
+    old = await subscribed(service, hanako, label="iPhone")
+    new = service.device().subscription()
+    renewed = await push.renew_subscription(hanako, old.endpoint, **new)
+    rows = await PushSubscription.select()
+    assert [(row["id"], row["endpoint"], row["device_label"]) for row in rows] == [(renewed, new["endpoint"], "iPhone")]
+
+
+async def test_only_a_device_of_ones_own_can_be_renewed(service):
+    hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
+    hanakos = await subscribed(service, hanako)
+    for account, old_endpoint in ((taro, hanakos.endpoint), (hanako, "https://push.example.com/never-seen")):
+        with pytest.raises(PushRefused) as refused:
+            await push.renew_subscription(account, old_endpoint, **service.device().subscription())
+        assert refused.value.reason == "not_found"
+    assert [row["endpoint"] for row in await PushSubscription.select()] == [hanakos.endpoint]
+
+
+async def test_a_member_sees_only_their_own_devices_oldest_first(service, frozen):
+    hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
+    assert await push.has_devices(hanako) is False
+    await subscribed(service, hanako, label="iPhone")
+    frozen.advance(seconds=1)
+    await subscribed(service, taro, label="Pixel")
+    await subscribed(service, hanako, label="iPad")
+    assert [device["device_label"] for device in await push.list_devices(hanako)] == ["iPhone", "iPad"]
+    assert await push.has_devices(hanako) is True
+
+
 # --- preferences ---------------------------------------------------------------------------------
 
 
@@ -520,6 +550,20 @@ async def test_notification_stats_count_every_outcome(service, http, signer):
     assert await push.notification_stats(notification) == {"queued": 1, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
     assert await push.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0,
                                                                   "expired": 0}
+
+
+async def test_the_record_lists_the_newest_notifications_with_what_is_still_waiting_but_no_tests(service):
+    staff = await factories.staff_account("事務局 佐藤")
+    account = (await person()).account_id
+    await subscribed(service, account)
+    older = await push.create_notification(Target(topic="news"), "古いお知らせ", "", "", created_by=staff)
+    await push.create_notification(Target(topic="test", account_ids=[account]), "テスト", "", "", created_by=account)
+    newer = await push.create_notification(Target(topic="events"), "交流会", "", "", created_by=None)
+    await push.fan_out_due()
+    rows = await push.recent_notifications(30)
+    assert [(row["id"], row["author"], row["waiting"]) for row in rows] == [(newer, None, 1), (older, "事務局 佐藤", 1)]
+    assert rows[0]["counts"] == {"queued": 1, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
+    assert [row["id"] for row in await push.recent_notifications(1)] == [newer]
 
 
 # --- sharing the work ----------------------------------------------------------------------------

@@ -181,6 +181,14 @@ async def test_an_inactive_shops_offers_are_no_longer_shown_to_members():
     assert [(s["active"], s["offer_count"]) for s in listed] == [(False, 1)]
 
 
+async def test_shop_choices_list_only_active_shops_by_name():
+    second = await factories.shop("かもめ食堂")
+    first = await factories.shop("あさひ商店")
+    closed = await factories.shop("いろは堂")
+    await Shop.update({Shop.active: False}).where(Shop.id == closed)
+    assert await wallet_admin.shop_choices() == [{"id": first, "name": "あさひ商店"}, {"id": second, "name": "かもめ食堂"}]
+
+
 async def test_update_of_an_unknown_row_reports_false():
     assert not await wallet_admin.update_shop(424242, wallet_admin.parse_shop(GOOD_SHOP))
     assert not await wallet_admin.update_offer(424242, wallet_admin.parse_offer(GOOD_OFFER))
