@@ -44,6 +44,7 @@ admin: migrate
 # SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given.
 test: install-test chromium
 	$(VENV)/bin/ruff check app db tests bench
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded"; \
