@@ -1,8 +1,10 @@
-"""Full page or fragment from the same template, as CONVENTIONS.md habit 4 asks."""
+"""Full page or fragment from the same template, as CONVENTIONS.md habit 4 asks; and where a redirect may go."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from litestar import MediaType, Request
 from litestar.response import Redirect, Response, Template
@@ -47,15 +49,43 @@ def see_other(request: Request, path: str) -> Response:
 
     An HTMX fragment request would follow a 303 inside its XHR and swap the next page into the form,
     so it is told to load the next page as a page (HX-Redirect: HX-Location's follow-up request would
-    itself look like a fragment request and get only a fragment back).
+    itself look like a fragment request and get only a fragment back). Like every redirect, it leads
+    only to a path on this site (safe_next).
     """
+    path = safe_next(path)
     if wants_fragment(request):
         return Response(b"", status_code=200, headers={"HX-Redirect": path})
     return Redirect(path=path, status_code=303)
 
 
 def safe_next(target: str | None) -> str:
-    """Only paths on this site: `//evil.example` and absolute URLs fall back to the home page."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
+    """The place to go after login or a language change: a path on this site, or the home page.
+
+    Browsers forgive a lot: they drop tabs and newlines inside a URL, read `\\` as `/`, and decode
+    `%2F`, so `/%09/evil.example` or `/\\evil.example` lead off the site although they start with one
+    slash. A target is taken only if, as given and as decoded (a few rounds), it is a path with no
+    scheme or host and holds no backslash, whitespace or control or format character.
+    """
+    if not target or len(target) > MAX_NEXT:
+        return "/"
+    text = target
+    for _round in range(3):
+        if not _plain_path(text):
+            return "/"
+        decoded = unquote(text)
+        if decoded == text:
+            return target
+        text = decoded
+    return "/"  # still encoded after three rounds: no link of ours looks like that
+
+
+MAX_NEXT = 2000
+
+
+def _plain_path(text: str) -> bool:
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text):
+        return False
+    parts = urlsplit(text)
+    return not parts.scheme and not parts.netloc

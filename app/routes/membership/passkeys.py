@@ -67,7 +67,7 @@ async def start_session(request: Request, account_id: int, redirect: str) -> Res
     settings: Settings = request.app.state.settings
     token = await login_sessions.start(account_id, request.headers.get("user-agent", ""))
     request.session.pop(CEREMONY, None)
-    return Response({"redirect": redirect}, cookies=[auth_cookie(token, settings.secure_cookies)])
+    return Response({"redirect": safe_next(redirect)}, cookies=[auth_cookie(token, settings.secure_cookies)])
 
 
 def begin_ceremony(request: Request, kind: str, **data) -> None:

@@ -142,6 +142,9 @@ async def test_a_login_goes_back_to_the_page_that_asked_for_it_but_never_off_sit
     assert (await log_in(client, member, next="/account/passkeys")).json() == {"redirect": "/account/passkeys"}
     await log_out(client)
     assert (await log_in(client, member, next="//evil.example/")).json() == {"redirect": "/"}
+    for hostile in ("/%09/evil.example/phish", "/\n/evil.example", "/\\evil.example", "/%5C%5Cevil.example"):
+        await log_out(client)
+        assert (await log_in(client, member, next=hostile)).json() == {"redirect": "/"}
 
 
 async def test_a_login_with_a_next_that_is_not_text_still_logs_in(client, member):
