@@ -7,10 +7,11 @@ Scopes (an editor's area, a shop's shop) are checked by the services that load t
 from __future__ import annotations
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
 from app.services.membership.login_sessions import CurrentAccount
+from db.engine import is_row_id
 
 ROLES = ("member", "shop", "editor", "staff")
 
@@ -50,3 +51,12 @@ def staff(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 def card_checker(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Who may check a member card QR: the desk, editors at their events, shops at the counter."""
     _require(connection, "staff", "editor", "shop")
+
+
+def row_ids_in_range(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Every whole number in a path names a row. One outside 1…2^31−1 names none on either database, so
+    it is the 404 page before any query (PostgreSQL would refuse the number itself with an error, a 500).
+    Mounted for the whole app, so no route can forget it."""
+    for value in connection.path_params.values():
+        if isinstance(value, int) and not is_row_id(value):
+            raise NotFoundException()

@@ -20,7 +20,7 @@ from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
-from app import errors, middleware
+from app import errors, guards, middleware
 from app.auth import AuthMiddleware
 from app.push_sender import make_sender
 from app.rate_limit import rate_limit_config, scan_rate_limit_config
@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ],
         lifespan=[lifespan],
+        guards=[guards.row_ids_in_range],
         request_class=HTMXRequest,
         template_config=TemplateConfig(engine=make_template_engine(settings)),
         stores=make_stores(settings),
@@ -131,7 +132,8 @@ def create_app(settings: Settings) -> Litestar:
     # OpenTelemetry plugin does) gives 404/405 pages the same locale, security headers and log line.
     app.asgi_handler = middleware.AccessLogMiddleware(
         middleware.SecurityHeadersMiddleware(
-            middleware.LocaleMiddleware(app.asgi_handler, default_locale=settings.default_locale),
+            middleware.LocaleMiddleware(middleware.HeadAsGetMiddleware(app.asgi_handler),
+                                        default_locale=settings.default_locale),
             hsts=settings.secure_cookies,
         )
     )

@@ -118,3 +118,25 @@ class AccessLogMiddleware:
             elapsed_ms = (time.perf_counter() - started) * 1000
             # The query string is left out: links sent by mail may carry one-time tokens.
             access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_ms)
+
+
+class HeadAsGetMiddleware:
+    """HEAD answered as the GET of the same URL without its body (RFC 9110 §9.3.2). Monitors and link
+    checkers use HEAD; Litestar routes a GET handler for GET alone and would answer 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -1,5 +1,7 @@
 """The base every page stands on: portal, errors that are pages, CSRF, security headers, PWA files."""
 
+import pytest
+
 from app.middleware import CONTENT_SECURITY_POLICY
 from app.templating import STATIC_DIR
 from db.engine import make_engine
@@ -222,3 +224,17 @@ async def test_the_hero_asks_visitors_to_register_and_gives_members_their_card(c
     await log_in(client, await factories.staff_account())
     staff = await client.get("/")
     assert 'data-testid="hero-register"' not in staff.text and 'data-testid="hero-card"' not in staff.text
+
+
+@pytest.mark.parametrize("path", ["/", "/sw.js", "/programs", "/manifest.webmanifest", "/healthz", "/offline"])
+async def test_head_answers_like_get_without_a_body(client, path):
+    get = await client.get(path)
+    head = await client.head(path)
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+async def test_head_of_an_unknown_page_is_a_404_without_a_body(client):
+    head = await client.head("/no-such-page")
+    assert head.status_code == 404 and head.content == b""
