@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
@@ -93,6 +94,20 @@ def _to_login(request: Request) -> Response:
     return Redirect(login, status_code=303)
 
 
+# Litestar decodes every multipart field as UTF-8 and lets the error out: bytes that are no UTF-8 text in a
+# form are the sender's mistake (a 400 page), told apart from our own decoding bugs by where they failed.
+BODY_PARSERS = ("litestar/_multipart.py", "litestar/connection/request.py")
+
+
+def _failed_reading_the_body(exc: Exception) -> bool:
+    if not isinstance(exc, UnicodeDecodeError):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename.endswith(BODY_PARSERS)
+
+
 def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if _failed_reading_the_body(exc):
+        return _render(request, 400, "")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _render(request, 500, "")
