@@ -23,7 +23,7 @@ from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
 from app.routes.surveys.member import answer_context
 from app.services.programs import areas
-from app.services.shared import clock, exports
+from app.services.shared import charts, clock, exports
 from app.services.shared.reference import PREFECTURES
 from app.services.surveys import surveys
 from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
@@ -393,9 +393,19 @@ async def delete_survey(request: Request, survey_id: FromPath[int]) -> object:
 # --- results ---------------------------------------------------------------------------------------------------
 
 
-def chart_rows(summary: dict) -> list[dict]:
-    return [{**row, "note": _("%(count)d (%(percent)s%%)", count=row["value"], percent=percent(row["share"]))}
+def result_chart(summary: dict) -> charts.Chart:
+    """A question's answers as bars as long as their share of its respondents, or columns for a 1–5 scale."""
+    bars = [charts.Bar(row["label"], row["share"],
+                       _("%(count)d (%(percent)s%%)", count=row["value"], percent=percent(row["share"])))
             for row in summary["rows"]]
+    if summary["question"]["kind"] == "scale":
+        return charts.column_chart(bars, colors=charts.DIVERGING_5)
+    return charts.bar_chart(bars, width=640, font_size=16, maximum=1)
+
+
+def result_table(summary: dict) -> list[tuple]:
+    """The same figures for the table beside the chart: answer, respondents, share."""
+    return [(row["label"], row["value"], f"{percent(row['share'])}%") for row in summary["rows"]]
 
 
 async def results_context(survey_id: int, query: dict) -> dict:
@@ -416,7 +426,8 @@ async def results_context(survey_id: int, query: dict) -> dict:
         "status": status_of(result["survey"]),
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
-        "chart_rows": chart_rows,
+        "result_chart": result_chart,
+        "result_table": result_table,
         "percent": percent,
         "programs": choices["programs"],
         "areas": choices["areas"],

@@ -38,7 +38,8 @@ from app.i18n import lazy_gettext as _l
 from app.services.membership.membership import effective_tier
 from app.services.programs import areas
 from app.services.programs.programs import fiscal_year_bounds, fiscal_year_of
-from app.services.shared import clock, exports
+from app.services.shared import charts, clock, exports
+from app.services.shared.charts import Bar
 from app.services.shared.reference import TIES, prefecture_name
 from app.services.shared.refusals import FormInvalid
 from app.services.wallet import analysis as wallet_analysis
@@ -711,61 +712,48 @@ def month_marks(period: Period) -> list[tuple[str, float]]:
     return marks
 
 
-@dataclass(frozen=True)
-class Bar:
-    label: str
-    value: int
-    target: int | None = None
-    muted: bool = False  # drawn grey: the "not considering it" answer
-
-
-def bar_chart(bars: list[Bar]) -> dict:
-    top = max([b.value for b in bars] + [b.target for b in bars if b.target is not None], default=0)
-    return {"bars": bars, "ticks": axis_ticks(top)}
-
-
-def trend_chart(metric: Metric) -> dict:
-    top = max([v for v in metric.weekly if v is not None] + [metric.target or 0], default=0)
-    return {"metric": metric, "ticks": axis_ticks(top)}
-
-
-# Every chart, by the key staff/dashboard/_charts.html draws it by (also its file name in the report's ZIP).
+# Every chart, by the key dashboard/_charts.html draws it by (also its file name in the report's ZIP).
 CHART_KEYS = ("trend-registrations", "trend-participants", "trend-activations", "trend-redemptions",
               "prefectures", "ties", "areas", "shops", "offers", "weekday-hour", "intent", "funnel")
 CHART_ROWS = 10  # the longest lists (prefectures, shops, offers) are charted to their top ten; tables have all
 
 
+def plots(figures: Dashboard) -> dict[str, charts.Chart]:
+    """The geometry of every chart by key, labelled in the current language."""
+    months = month_marks(fiscal_period(figures.fiscal_year))
+    wallet = figures.wallet
+    first = figures.funnel[0].count if figures.funnel else 0
+    return {
+        **{f"trend-{key}": charts.line_chart(figures.metric(key).weekly, figures.metric(key).target, months,
+                                             actual_label=_("Actual"), target_label=_("Pace to the target"))
+           for key in TREND_METRICS},
+        "prefectures": charts.bar_chart([Bar(prefecture_label(c.key), c.count)
+                                         for c in figures.registrations_by_prefecture[:CHART_ROWS]]),
+        "ties": charts.bar_chart([Bar(tie_label(c.key), c.count) for c in figures.registrations_by_tie], label_width=170),
+        "areas": charts.bar_chart([Bar(a.name, a.participants, target=a.target) for a in figures.areas]),
+        "shops": charts.bar_chart([Bar(s["name"], s["count"]) for s in wallet.by_shop[:CHART_ROWS]]),
+        "offers": charts.bar_chart([Bar(o["title"], o["count"]) for o in wallet.by_offer[:CHART_ROWS]]),
+        "weekday-hour": charts.heat_map(wallet.by_weekday_hour, [str(day) for day in wallet_analysis.WEEKDAYS], _("h")),
+        "intent": charts.bar_chart([Bar(o.label, o.count, muted=not o.intent) for o in figures.intent]),
+        "funnel": charts.funnel([Bar(str(FUNNEL_LABELS[c.key]), c.count, note=_funnel_note(c.count, first))
+                                 for c in figures.funnel]),
+    }
+
+
+def _funnel_note(count: int, first: int) -> str:
+    share = percent(count, first)
+    return f"{count:,}" if share is None else f"{count:,} ({share}%)"
+
+
 def view(figures: Dashboard) -> dict:
     """What the dashboard, the report and the chart files draw from: the figures, their tables by key, and
-    each chart's rows and gridlines, labelled in the current language."""
-    first = figures.funnel[0].count if figures.funnel else 0
-    wallet = figures.wallet
+    each chart's geometry (`plots`, and a progress bar per target)."""
     return {
         "figures": figures,
         "tables": {table.key: table for table in build_tables(figures)},
         "year_label": fiscal_year_label(figures.fiscal_year),
-        "months": month_marks(fiscal_period(figures.fiscal_year)),
-        "day_labels": [str(day) for day in wallet_analysis.WEEKDAYS],
         "metric_label": metric_label,
-        "trends": {key: trend_chart(figures.metric(key)) for key in TREND_METRICS},
-        "bar_charts": {
-            "prefectures": bar_chart([Bar(prefecture_label(c.key), c.count)
-                                      for c in figures.registrations_by_prefecture[:CHART_ROWS]]),
-            "ties": bar_chart([Bar(tie_label(c.key), c.count) for c in figures.registrations_by_tie]),
-            "areas": bar_chart([Bar(a.name, a.participants, a.target) for a in figures.areas]),
-            "shops": bar_chart([Bar(s["name"], s["count"]) for s in wallet.by_shop[:CHART_ROWS]]),
-            "offers": bar_chart([Bar(o["title"], o["count"]) for o in wallet.by_offer[:CHART_ROWS]]),
-            "intent": bar_chart([Bar(o.label, o.count, muted=not o.intent) for o in figures.intent]),
-        },
-        "funnel": [(str(FUNNEL_LABELS[c.key]), c.count, percent(c.count, first)) for c in figures.funnel],
+        "trends": TREND_METRICS,
+        "plots": plots(figures),
+        "progress_bars": {m.key: charts.progress(m.actual, m.target) for m in figures.metrics},
     }
-
-
-def axis_ticks(top: float, count: int = 4) -> list[int]:
-    """Round gridline values from 0 to at least `top`, 1, 2, 2.5 or 5 times a power of ten apart."""
-    magnitude = 1
-    while True:
-        for step in (magnitude, 2 * magnitude, 5 * magnitude // 2, 5 * magnitude):
-            if step * count >= top:
-                return [step * i for i in range(count + 1)]
-        magnitude *= 10

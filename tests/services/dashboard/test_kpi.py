@@ -357,14 +357,6 @@ def test_percentages_round_half_up_to_one_decimal():
     assert kpi.percent(3, 0) is None
 
 
-def test_axis_ticks_are_round_numbers_reaching_the_top():
-    assert kpi.axis_ticks(0) == [0, 1, 2, 3, 4]
-    assert kpi.axis_ticks(5) == [0, 2, 4, 6, 8]
-    assert kpi.axis_ticks(13) == [0, 5, 10, 15, 20]
-    assert kpi.axis_ticks(100) == [0, 25, 50, 75, 100]
-    assert kpi.axis_ticks(101) == [0, 50, 100, 150, 200]
-
-
 # Tables and CSV
 
 
