@@ -1,18 +1,25 @@
-"""Reading forms the same way everywhere: lists for repeated fields."""
+"""Reading forms the same way everywhere: lists for repeated fields, "" for fields not sent."""
 
 from __future__ import annotations
 
 from litestar import Request
 
 
-async def form_dict(request: Request) -> dict[str, str | list[str]]:
+class FormValues(dict):
+    """The form as sent. A field the browser did not send reads as "" (a hand-made or cut-short request must
+    get its form back with messages, not a page that fails on the missing field)."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+async def form_dict(request: Request) -> FormValues:
     """A submitted form as a dict: repeated names (checkboxes) become lists, the CSRF field is dropped."""
     form = await request.form()
-    out: dict[str, str | list[str]] = {}
+    out = FormValues()
     for key in form.keys():
         if key == "_csrf_token":
             continue
         values = form.getall(key)
         out[key] = values if len(values) > 1 or key in ("ties", "interests", "areas") else values[0]
     return out
-
