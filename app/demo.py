@@ -409,7 +409,7 @@ async def load_inquiry_demo() -> dict[str, int]:
     """The demo inquiries with their threads, keyed by reference (no mail is sent for them)."""
     from datetime import timedelta
 
-    from app.services.desk.inquiries import CONSENT_VERSION
+    from app.services.desk.validation import CONSENT_VERSION
     from db.engine import atomic
     from db.tables import Inquiry, InquiryMessage
 

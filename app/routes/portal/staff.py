@@ -16,7 +16,7 @@ from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.portal.public import default_links
-from app.services.desk.inquiries import Desk
+from app.services.desk.contact import Desk
 from app.services.portal import admin as portal_admin
 from app.services.portal.admin import HeroValues, LinkValues, PortalInvalid, PortalRefused
 from app.services.shared import uploads

@@ -15,15 +15,8 @@ from urllib.parse import urlsplit
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services.desk.inquiries import (
-    PHONE_DIGITS_MAX,
-    PHONE_DIGITS_MIN,
-    PHONE_MAX,
-    PHONE_PATTERN,
-    Desk,
-    desk_from_blocks,
-    normalise_phone,
-)
+from app.services.desk.contact import Desk, desk_from_blocks
+from app.services.desk.validation import PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, PHONE_MAX, PHONE_PATTERN, normalise_phone
 from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN
 from app.services.portal.portal import FEATURED_KINDS, LinkCard, featured_ids_of
 from app.services.programs.programs import PUBLIC_STATUSES

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.services.articles import articles
-from app.services.desk.inquiries import Desk, desk_from_blocks
+from app.services.desk.contact import Desk, desk_from_blocks
 from app.services.programs import programs
 from db.tables import Article, PortalBlock, Program
 

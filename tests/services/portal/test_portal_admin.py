@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from app.services.desk import inquiries
+from app.services.desk import contact
 from app.services.portal import admin as portal_admin
 from app.services.portal.admin import HeroValues, LinkValues, PortalInvalid, PortalRefused
 from app.services.portal.portal import LinkCard, load_portal
@@ -183,15 +183,15 @@ def test_the_desk_needs_a_name_and_a_way_to_reach_it():
 async def test_the_desk_is_written_as_the_desk_block_the_inquiry_pages_read():
     staff = await factories.staff_account()
     assert (await portal()).desk is None
-    values = inquiries.Desk("ふるさと住民 相談窓口", "0144-32-6111", "desk@city.example.jp", "平日 9:00〜17:00")
+    values = contact.Desk("ふるさと住民 相談窓口", "0144-32-6111", "desk@city.example.jp", "平日 9:00〜17:00")
     await portal_admin.save_desk(values, staff)
     await PortalBlock.update({PortalBlock.body: "窓口の紹介文"}).where(PortalBlock.key == "desk")
-    await portal_admin.save_desk(inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日"), staff)
+    await portal_admin.save_desk(contact.Desk("移住相談窓口", "0144-32-6111", "", "平日"), staff)
     assert (await PortalBlock.select(PortalBlock.body).where(PortalBlock.key == "desk").first())["body"] == "窓口の紹介文"
     assert await PortalBlock.count().where(PortalBlock.kind == "desk") == 1
-    assert await inquiries.load_desk("相談窓口") == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
-    assert (await portal()).desk == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
-    assert await portal_admin.desk_values("既定") == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert await contact.load_desk("相談窓口") == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert (await portal()).desk == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert await portal_admin.desk_values("既定") == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
     assert await audit_actions() == ["portal.desk", "portal.desk"]
 
 
