@@ -60,7 +60,8 @@ def _name_error(name: str, recorded: bool) -> str | None:
     return None
 
 
-def _phone_is_valid(phone: str) -> bool:
+def phone_is_valid(phone: str) -> bool:
+    """A Japanese phone number with its area code (10 to 15 digits; hyphens and a leading + allowed)."""
     digits = sum(ch.isdigit() for ch in phone)
     return bool(PHONE_PATTERN.match(phone)) and PHONE_DIGITS_MIN <= digits <= PHONE_DIGITS_MAX and len(phone) <= PHONE_MAX
 
@@ -70,7 +71,7 @@ def _address_errors(values: InquiryValues) -> dict[str, str]:
     errors: dict[str, str] = {}
     if values.email and (len(values.email) > EMAIL_MAX or not EMAIL_PATTERN.match(values.email)):
         errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
-    if values.phone and not _phone_is_valid(values.phone):
+    if values.phone and not phone_is_valid(values.phone):
         errors["phone"] = _("Enter a phone number with its area code, such as 0144-32-6111.")
     return errors
 

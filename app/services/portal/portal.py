@@ -1,5 +1,5 @@
 """The public portal's blocks: the hero message and image, the link cards, the consultation desk and the
-featured programs and articles, all edited by staff (services/portal_admin.py)."""
+featured programs and articles, all edited by staff (admin.py and featured_admin.py here)."""
 
 from __future__ import annotations
 
