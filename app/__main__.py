@@ -54,7 +54,7 @@ def run_worker(settings: Settings, concurrency: int) -> None:
 
 def run_export(settings: Settings, path: str) -> int:
     """The handover archive: every table and every upload in one ZIP (README: "Handover")."""
-    from app.services.handover.handover import export_archive
+    from app.services.handover.export import export_archive
 
     bind(make_engine(settings.database_url))
     try:
@@ -69,7 +69,7 @@ def run_export(settings: Settings, path: str) -> int:
 def run_restore(settings: Settings, path: str) -> int:
     """A handover archive into this installation's empty, migrated database; refuses with the reason otherwise."""
     from app.i18n import current_locale
-    from app.services.handover.handover import HandoverRefused, restore_archive
+    from app.services.handover.restore import HandoverRefused, restore_archive
 
     current_locale.set(settings.default_locale)
     bind(make_engine(settings.database_url))

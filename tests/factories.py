@@ -125,7 +125,7 @@ async def program(area_id: int, author_id: int | None = None, **fields) -> int:
 
 def inquiry_form(**changes) -> dict:
     """A valid inquiry form: answer by e-mail, about dual residence, consent given (any field overridable)."""
-    from app.services.desk.inquiries import CONSENT_VERSION
+    from app.services.desk.validation import CONSENT_VERSION
 
     form = {"name": "二地域 花子", "email": "hanako@example.jp", "phone": "", "contact_method": "email",
             "category": "dual_residence", "message": "夏の間だけ苫小牧で暮らすことはできますか。", "consent": CONSENT_VERSION}
@@ -136,20 +136,20 @@ def inquiry_form(**changes) -> dict:
 def desk_post(smtp=None, desk_email: str = "desk@tomakomai.example"):
     """What the desk's service needs to send: the mail server (files under var/mail unless given), the
     desk's details and the links the routes would give."""
-    from app.services.desk import inquiries
+    from app.services.desk import contact
     from app.settings import Smtp
 
-    desk = inquiries.Desk("ふるさと住民 相談窓口", "0144-32-6111", desk_email, "平日 8:45〜17:15")
-    links = inquiries.Links("http://localhost:8000", lambda i: f"/account/inquiries/{i}", lambda i: f"/staff/inquiries/{i}")
-    return inquiries.Post(smtp or Smtp(), desk, links)
+    desk = contact.Desk("ふるさと住民 相談窓口", "0144-32-6111", desk_email, "平日 8:45〜17:15")
+    links = contact.Links("http://localhost:8000", lambda i: f"/account/inquiries/{i}", lambda i: f"/staff/inquiries/{i}")
+    return contact.Post(smtp or Smtp(), desk, links)
 
 
 async def inquiry(account_id: int | None = None, post=None, **form_changes) -> dict:
     """An inquiry from the public form (or from a member's, with `account_id`): {"id", "reference"}."""
-    from app.services.desk import inquiries
+    from app.services.desk import asking, validation
 
-    values = await inquiries.validate_inquiry(inquiry_form(**form_changes), member=account_id is not None)
-    return await inquiries.create_inquiry(values, post or desk_post(), account_id=account_id)
+    values = await validation.validate_inquiry(inquiry_form(**form_changes), member=account_id is not None)
+    return await asking.create_inquiry(values, post or desk_post(), account_id=account_id)
 
 
 # Surveys: recorded attendance (what "participants" means for a survey's target), and an open survey.

@@ -12,7 +12,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from app.services.desk import inquiries
+from app.services.desk import reply_templates
 from app.services.membership import login_sessions
 from app.services.notify import outbox
 from db.tables import OutboxMail, PortalBlock
@@ -30,7 +30,7 @@ async def the_desk() -> str:
                                          fields={"phone": "0144-32-6111", "email": "desk@tomakomai.example",
                                                  "hours": "平日 8:45〜17:15"}))
     staff_id = await factories.staff_account("事務局 佐藤")
-    await inquiries.save_template(inquiries.validate_template({
+    await reply_templates.save_template(reply_templates.validate_template({
         "title": "お試し住宅のご案内", "category": "dual_residence",
         "body": "{name} 様\n\nお問い合わせ（{reference}）ありがとうございます。お試し住宅は1週間から利用できます。",
     }), staff_id)

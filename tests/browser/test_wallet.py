@@ -20,7 +20,7 @@ from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.auth import AUTH_COOKIE
-from app.demo import load_wallet_demo
+from app.demo.wallet import load_wallet_demo
 from app.services.membership import login_sessions
 from app.services.membership.membership import Registered
 from app.services.wallet import wallet
@@ -90,7 +90,7 @@ async def load_demo() -> Demo:
 
 @pytest.fixture
 def demo() -> Demo:
-    """The demo shops, offers and pass (app/demo.py)."""
+    """The demo shops, offers and pass (app/demo/wallet.py)."""
     return run_async(load_demo())
 
 

@@ -15,17 +15,19 @@ from app.push_sender import wake_sender
 from app.rate_limit import RATE_LIMITED
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services.desk import inquiries
-from app.services.desk.inquiries import (
+from app.services.desk import asking, contact, inbox, threads, validation
+from app.services.desk.common import (
     CATEGORIES,
     CHANNELS,
-    CONSENT_VERSION,
     CONTACT_METHODS,
     MESSAGE_CHANNELS,
     MESSAGE_MAX,
     InquiryInvalid,
     InquiryRefused,
+    category_label,
+    status_label,
 )
+from app.services.desk.validation import CONSENT_VERSION
 from app.services.membership import membership
 from app.services.shared import clock
 
@@ -49,28 +51,28 @@ MEMBER_REFUSALS = {
 # What both the askers' and the staff's pages need ---------------------------------------------------
 
 
-async def desk_of(request: Request) -> inquiries.Desk:
+async def desk_of(request: Request) -> contact.Desk:
     site = request.app.state.settings.branding.site_name
-    return await inquiries.load_desk(_("%(site)s consultation desk", site=site))
+    return await contact.load_desk(_("%(site)s consultation desk", site=site))
 
 
-def links_of(request: Request) -> inquiries.Links:
+def links_of(request: Request) -> contact.Links:
     app = request.app
-    return inquiries.Links(
+    return contact.Links(
         request.app.state.settings.base_url,
         thread=lambda inquiry_id: app.route_reverse("get_my_inquiry", inquiry_id=inquiry_id),
         staff=lambda inquiry_id: app.route_reverse("get_staff_inquiry", inquiry_id=inquiry_id),
     )
 
 
-async def post_of(request: Request) -> inquiries.Post:
-    return inquiries.Post(request.app.state.settings.smtp, await desk_of(request), links_of(request))
+async def post_of(request: Request) -> contact.Post:
+    return contact.Post(request.app.state.settings.smtp, await desk_of(request), links_of(request))
 
 
 def labels() -> dict:
     """The names every desk template shows for codes."""
     return {
-        "category_label": inquiries.category_label, "status_label": inquiries.status_label,
+        "category_label": category_label, "status_label": status_label,
         "asker_status_label": lambda code: str(ASKER_STATUSES.get(code, code)),
         "message_channel_label": lambda code: str(MESSAGE_CHANNELS.get(code, code)),
         "contact_method_label": lambda code: str(CONTACT_METHODS.get(code, code)),
@@ -130,16 +132,16 @@ async def submit_inquiry(request: Request) -> object:
     form = await form_dict(request)
     if str(form.pop(HONEYPOT, "")).strip():
         # A bot: it sees what a person would see (a reference number), and nothing is stored or sent.
-        request.session[SENT] = {"reference": inquiries.new_reference(clock.now()), "email": "", "thread": None,
+        request.session[SENT] = {"reference": asking.new_reference(clock.now()), "email": "", "thread": None,
                                  "at": clock.now().timestamp()}
         return see_other(request, request.app.route_reverse("get_inquiry_sent"))
     member = await _member_of(request)
     try:
-        values = await inquiries.validate_inquiry(form, member=member is not None)
+        values = await validation.validate_inquiry(form, member=member is not None)
     except InquiryInvalid as invalid:
         return await _form_page(request, typed(form), invalid.errors, member, 422)
-    created = await inquiries.create_inquiry(values, await post_of(request),
-                                             account_id=current_account(request).id if member else None)
+    created = await asking.create_inquiry(values, await post_of(request),
+                                          account_id=current_account(request).id if member else None)
     wake_sender(request)
     request.session[SENT] = {"reference": created["reference"], "email": values.email,
                              "thread": created["id"] if member else None, "at": clock.now().timestamp()}
@@ -164,12 +166,12 @@ async def get_inquiry_sent(request: Request) -> object:
 
 @get("/account/inquiries", name="list_my_inquiries", guards=[guards.member], cache_control=None)
 async def list_my_inquiries(request: Request) -> object:
-    rows = await inquiries.inquiries_of_member(current_account(request).id)
+    rows = await inbox.inquiries_of_member(current_account(request).id)
     return page(request, "desk/mine.html", {"inquiries": rows, **labels()})
 
 
 async def _own(request: Request, inquiry_id: int) -> dict:
-    inquiry = await inquiries.inquiry_of_member(inquiry_id, current_account(request).id)
+    inquiry = await threads.inquiry_of_member(inquiry_id, current_account(request).id)
     if inquiry is None:
         raise NotFoundException()  # someone else's inquiry is as good as missing
     return inquiry
@@ -178,7 +180,7 @@ async def _own(request: Request, inquiry_id: int) -> dict:
 async def _thread_page(request: Request, inquiry: dict, body: str = "", errors: dict | None = None, problem: str = "",
                        status_code: int = 200):
     context = {
-        "inquiry": inquiry, "messages": await inquiries.thread(inquiry["id"], staff=False), "desk": await desk_of(request),
+        "inquiry": inquiry, "messages": await threads.thread(inquiry["id"], staff=False), "desk": await desk_of(request),
         "body": body, "errors": errors or {}, "problem": problem, "message_max": MESSAGE_MAX, **labels(),
     }
     return page(request, "desk/thread.html", context, fragment="desk/_reply_form.html",
@@ -195,8 +197,8 @@ async def reply_my_inquiry(request: Request, inquiry_id: FromPath[int]) -> objec
     inquiry = await _own(request, inquiry_id)
     body = str((await form_dict(request)).get("body", ""))
     try:
-        await inquiries.add_asker_message(inquiry_id, body, "app", links_of(request),
-                                          account_id=current_account(request).id)
+        await threads.add_asker_message(inquiry_id, body, "app", links_of(request),
+                                        account_id=current_account(request).id)
     except InquiryInvalid as invalid:
         return await _thread_page(request, inquiry, body, invalid.errors, status_code=422)
     except InquiryRefused as refused:

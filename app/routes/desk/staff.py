@@ -19,18 +19,20 @@ from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.desk.public import desk_of, field_choices, labels, links_of, post_of, typed
 from app.routes.forms import form_dict
-from app.services.desk import inquiries
-from app.services.desk.inquiries import (
+from app.services.desk import asking, inbox, reply_templates, threads, validation
+from app.services.desk.common import (
     CATEGORIES,
     CHANNELS,
     CONTACT_METHODS,
     MESSAGE_MAX,
     SETTABLE_STATUSES,
     STATUSES,
-    InboxFilter,
     InquiryInvalid,
     InquiryRefused,
+    category_label,
+    status_label,
 )
+from app.services.desk.inbox import InboxFilter
 from app.services.shared import clock, exports
 
 STAFF = [guards.staff]
@@ -73,7 +75,7 @@ def _problem(refused: InquiryRefused) -> str:
 
 
 async def _inquiry(inquiry_id: int) -> dict:
-    inquiry = await inquiries.get_inquiry(inquiry_id)
+    inquiry = await threads.get_inquiry(inquiry_id)
     if inquiry is None:
         raise NotFoundException()
     return inquiry
@@ -99,13 +101,13 @@ async def list_staff_inquiries(request: Request, status: FromQuery[str] = "open"
                                assignee: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "oldest") -> object:
     filters = _filters(status, category, assignee, q, sort)
     context = {
-        "rows": await inquiries.inbox(filters, _me(request)), "filters": filters,
-        "counts": await inquiries.status_counts(), "staff": await inquiries.staff_accounts(),
+        "rows": await inbox.inbox(filters, _me(request)), "filters": filters,
+        "counts": await inbox.status_counts(), "staff": await asking.staff_accounts(),
         "status_tabs": [(code, str(label)) for code, label in STATUS_TABS.items()],
         "categories": [(code, str(label)) for code, label in CATEGORIES.items()],
         "sorts": [(code, str(label)) for code, label in SORTS.items()],
         "query_string": lambda **changes: _query_string(filters, **changes),
-        "limit": inquiries.INBOX_LIMIT, **labels(),
+        "limit": inbox.INBOX_LIMIT, **labels(),
     }
     return _no_store(request, "desk/staff/list.html", context, fragment="desk/staff/_rows.html")
 
@@ -116,7 +118,7 @@ def _csv(rows: list[dict]) -> str:
                _("Last activity"), _("Question")]
     return exports.csv_text(headers, [[
         row["reference"], to_tokyo(row["created_at"]).strftime("%Y-%m-%d %H:%M"), str(CHANNELS.get(row["channel"], "")),
-        inquiries.category_label(row["category"]), inquiries.status_label(row["status"]), row["assignee_name"] or "",
+        category_label(row["category"]), status_label(row["status"]), row["assignee_name"] or "",
         row["name"], row["email"], row["phone"], str(CONTACT_METHODS.get(row["contact_method"], "")),
         _("Yes") if row["account"] else "", row["messages"], to_tokyo(row["last_message_at"]).strftime("%Y-%m-%d %H:%M"),
         row["first_message"],
@@ -128,7 +130,7 @@ async def export_inquiries(request: Request, status: FromQuery[str] = "all", cat
                            assignee: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "oldest") -> Response:
     """The inquiries the inbox's filters choose, with contact details: personal data, so the export is audited."""
     filters = _filters(status, category, assignee, q, sort)
-    rows = await inquiries.export_rows(filters, _me(request))
+    rows = await inbox.export_rows(filters, _me(request))
     with exports.csv_language():
         text = _csv(rows)
     detail = {"table": "inquiries", "rows": len(rows), "filters": _query_string(filters)}
@@ -156,10 +158,10 @@ async def new_staff_inquiry(request: Request) -> object:
 async def create_staff_inquiry(request: Request) -> object:
     form = await form_dict(request)
     try:
-        values = await inquiries.validate_inquiry(form, recorded=True)
+        values = await validation.validate_inquiry(form, recorded=True)
     except InquiryInvalid as invalid:
         return await _record_page(request, typed(form), invalid.errors, 422)
-    created = await inquiries.create_inquiry(values, await post_of(request), recorded_by=_me(request))
+    created = await asking.create_inquiry(values, await post_of(request), recorded_by=_me(request))
     wake_sender(request)
     request.session["flash"] = _("Recorded as %(reference)s.", reference=created["reference"])
     return see_other(request, _url(request, "get_staff_inquiry", inquiry_id=created["id"]))
@@ -171,16 +173,16 @@ async def create_staff_inquiry(request: Request) -> object:
 async def _detail(request: Request, inquiry: dict, *, reply: dict | None = None, errors: dict | None = None,
                   problem: str = "", status_code: int = 200, fragment: str | None = None):
     """The inquiry's page. `reply` holds the reply form's values (kept when it comes back with errors)."""
-    reply = {"body": "", "channel": inquiries.default_reply_channel(inquiry), "next_status": "waiting", **(reply or {})}
+    reply = {"body": "", "channel": threads.default_reply_channel(inquiry), "next_status": "waiting", **(reply or {})}
     now = clock.now()
     context = {
-        "inquiry": inquiry, "messages": await inquiries.thread(inquiry["id"], staff=True), "desk": await desk_of(request),
+        "inquiry": inquiry, "messages": await threads.thread(inquiry["id"], staff=True), "desk": await desk_of(request),
         "reply": reply, "errors": errors or {}, "problem": problem, "staff_view": True, "now": now,
         "reply_channels": [(code, str(REPLY_CHANNELS[code]) % {"email": inquiry["email"]})
-                           for code in inquiries.reply_channels(inquiry)],
+                           for code in threads.reply_channels(inquiry)],
         "next_statuses": [(code, str(STATUSES[code])) for code in SETTABLE_STATUSES],
-        "templates": await inquiries.templates(inquiry["category"]), "staff": await inquiries.staff_accounts(),
-        "me": _me(request), "message_max": MESSAGE_MAX, "age_level": inquiries.age_level(inquiry, now),
+        "templates": await reply_templates.templates(inquiry["category"]), "staff": await asking.staff_accounts(),
+        "me": _me(request), "message_max": MESSAGE_MAX, "age_level": inbox.age_level(inquiry, now),
         **labels(),
     }
     return _no_store(request, "desk/staff/detail.html", context, status_code, fragment=fragment)
@@ -204,9 +206,9 @@ async def compose_inquiry_reply(request: Request, inquiry_id: FromPath[int]) -> 
     form = await form_dict(request)
     reply = _reply_values(form)
     template_id = str(form.get("template", ""))
-    chosen = await inquiries.get_template(int(template_id)) if template_id.isdecimal() and len(template_id) <= 9 else None
+    chosen = await reply_templates.get_template(int(template_id)) if template_id.isdecimal() and len(template_id) <= 9 else None
     if chosen:
-        filled = inquiries.fill_template(chosen["body"], inquiry)
+        filled = reply_templates.fill_template(chosen["body"], inquiry)
         reply["body"] = f"{reply['body'].rstrip()}\n\n{filled}" if reply["body"].strip() else filled
     return await _detail(request, inquiry, reply=reply, fragment="desk/staff/_reply_form.html")
 
@@ -216,8 +218,8 @@ async def reply_inquiry(request: Request, inquiry_id: FromPath[int]) -> object:
     inquiry = await _inquiry(inquiry_id)
     reply = _reply_values(await form_dict(request))
     try:
-        await inquiries.reply(inquiry_id, _me(request), reply["body"], reply["channel"], reply["next_status"],
-                              await post_of(request))
+        await threads.reply(inquiry_id, _me(request), reply["body"], reply["channel"], reply["next_status"],
+                            await post_of(request))
     except InquiryInvalid as invalid:
         return await _detail(request, inquiry, reply=reply, errors=invalid.errors, status_code=422,
                              fragment="desk/staff/_reply_form.html")
@@ -234,7 +236,7 @@ async def add_inquiry_note(request: Request, inquiry_id: FromPath[int]) -> objec
     inquiry = await _inquiry(inquiry_id)
     note = str((await form_dict(request)).get("note", ""))
     try:
-        await inquiries.add_note(inquiry_id, _me(request), note)
+        await threads.add_note(inquiry_id, _me(request), note)
     except InquiryInvalid as invalid:
         return await _detail(request, inquiry, reply={"note": note}, errors=invalid.errors, status_code=422)
     request.session["flash"] = _("The note is saved. The asker never sees it.")
@@ -248,8 +250,8 @@ async def record_asker_message(request: Request, inquiry_id: FromPath[int]) -> o
     form = await form_dict(request)
     body, channel = str(form.get("asker_body", "")), str(form.get("asker_channel", ""))
     try:
-        await inquiries.add_asker_message(inquiry_id, body, channel if channel in ("email", "phone") else "",
-                                          links_of(request), recorded_by=_me(request))
+        await threads.add_asker_message(inquiry_id, body, channel if channel in ("email", "phone") else "",
+                                        links_of(request), recorded_by=_me(request))
     except InquiryInvalid as invalid:
         errors = {f"asker_{name}": message for name, message in invalid.errors.items()}
         return await _detail(request, inquiry, reply={"asker_body": body, "asker_channel": channel}, errors=errors,
@@ -265,10 +267,10 @@ async def set_inquiry_status(request: Request, inquiry_id: FromPath[int]) -> obj
     await _inquiry(inquiry_id)
     status = str((await form_dict(request)).get("status", ""))
     try:
-        await inquiries.set_status(inquiry_id, _me(request), status)
+        await threads.set_status(inquiry_id, _me(request), status)
     except InquiryRefused as refused:
         return await _detail(request, await _inquiry(inquiry_id), problem=_problem(refused), status_code=409)
-    request.session["flash"] = _("Status: %(status)s.", status=inquiries.status_label(status))
+    request.session["flash"] = _("Status: %(status)s.", status=status_label(status))
     return see_other(request, _url(request, "get_staff_inquiry", inquiry_id=inquiry_id))
 
 
@@ -280,7 +282,7 @@ async def assign_inquiry(request: Request, inquiry_id: FromPath[int]) -> object:
     if chosen and assignee_id is None:
         return await _detail(request, await _inquiry(inquiry_id), problem=str(REFUSALS["not_staff"]), status_code=409)
     try:
-        await inquiries.assign(inquiry_id, _me(request), assignee_id)
+        await threads.assign(inquiry_id, _me(request), assignee_id)
     except InquiryRefused as refused:
         return await _detail(request, await _inquiry(inquiry_id), problem=_problem(refused), status_code=409)
     inquiry = await _inquiry(inquiry_id)
@@ -293,7 +295,7 @@ async def assign_inquiry(request: Request, inquiry_id: FromPath[int]) -> object:
 async def resend_inquiry_mail(request: Request, inquiry_id: FromPath[int], message_id: FromPath[int]) -> object:
     await _inquiry(inquiry_id)
     try:
-        await inquiries.resend_mail(inquiry_id, message_id)
+        await threads.resend_mail(inquiry_id, message_id)
     except InquiryRefused as refused:
         if refused.reason == "not_found":
             raise NotFoundException() from None
@@ -308,7 +310,7 @@ async def resend_inquiry_mail(request: Request, inquiry_id: FromPath[int], messa
 
 @get("/staff/inquiries/templates", name="list_reply_templates", guards=STAFF, cache_control=None)
 async def list_reply_templates(request: Request) -> object:
-    return _no_store(request, "desk/staff/templates.html", {"templates": await inquiries.templates(), **labels()})
+    return _no_store(request, "desk/staff/templates.html", {"templates": await reply_templates.templates(), **labels()})
 
 
 async def _template_page(request: Request, values: dict, errors: dict, template_id: int | None = None,
@@ -327,7 +329,7 @@ async def new_reply_template(request: Request) -> object:
 async def create_reply_template(request: Request) -> object:
     form = await form_dict(request)
     try:
-        await inquiries.save_template(inquiries.validate_template(form), _me(request))
+        await reply_templates.save_template(reply_templates.validate_template(form), _me(request))
     except InquiryInvalid as invalid:
         return await _template_page(request, typed(form), invalid.errors, status_code=422)
     request.session["flash"] = _("The template is saved.")
@@ -335,7 +337,7 @@ async def create_reply_template(request: Request) -> object:
 
 
 async def _template(template_id: int) -> dict:
-    template = await inquiries.get_template(template_id)
+    template = await reply_templates.get_template(template_id)
     if template is None:
         raise NotFoundException()
     return template
@@ -351,7 +353,7 @@ async def update_reply_template(request: Request, template_id: FromPath[int]) ->
     await _template(template_id)
     form = await form_dict(request)
     try:
-        await inquiries.save_template(inquiries.validate_template(form), _me(request), template_id)
+        await reply_templates.save_template(reply_templates.validate_template(form), _me(request), template_id)
     except InquiryInvalid as invalid:
         return await _template_page(request, typed(form), invalid.errors, template_id, 422)
     except InquiryRefused:  # deleted by someone else meanwhile
@@ -363,7 +365,7 @@ async def update_reply_template(request: Request, template_id: FromPath[int]) ->
 @post("/staff/inquiries/templates/{template_id:int}/delete", name="delete_reply_template", guards=STAFF)
 async def delete_reply_template(request: Request, template_id: FromPath[int]) -> object:
     try:
-        await inquiries.delete_template(template_id)
+        await reply_templates.delete_template(template_id)
     except InquiryRefused:
         raise NotFoundException() from None
     request.session["flash"] = _("The template is deleted.")

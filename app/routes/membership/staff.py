@@ -21,7 +21,7 @@ from app.services.programs import areas
 from app.services.review import moderation
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
-from app.services.wallet import admin
+from app.services.wallet import shops
 
 MEMBERS_PAGE = 50
 INVITATION_PROBLEMS = {
@@ -41,7 +41,7 @@ async def invitation_context(error: str = "") -> dict:
     return {
         "invitations": await one_time_links.list_invitations(),
         "areas": await areas.choices(),
-        "shops": await admin.shop_choices(),
+        "shops": await shops.shop_choices(),
         "error": error,
         "now": clock.now(),
     }

@@ -16,8 +16,9 @@ from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.portal.public import default_links
-from app.services.desk.inquiries import Desk
+from app.services.desk.contact import Desk
 from app.services.portal import admin as portal_admin
+from app.services.portal import featured_admin
 from app.services.portal.admin import HeroValues, LinkValues, PortalInvalid, PortalRefused
 from app.services.shared import uploads
 from app.settings import Settings
@@ -25,7 +26,7 @@ from app.settings import Settings
 STAFF = [guards.staff]
 REFUSALS = {
     "not_found": lambda: _("This item is no longer there. Reload the page."),
-    "full": lambda: _("At most %(max)d can be featured. Remove one first.", max=portal_admin.FEATURED_MAX),
+    "full": lambda: _("At most %(max)d can be featured. Remove one first.", max=featured_admin.FEATURED_MAX),
     "not_public": lambda: _("Only published programs and articles can be featured."),
     "links_exist": lambda: _("Link cards exist already: edit them instead."),
 }
@@ -70,10 +71,10 @@ async def _editor_page(request: Request, *, hero: HeroValues | None = None, hero
         "desk_errors": desk_errors or {},
         "links": await portal_admin.link_blocks(),
         "default_links": default_links(settings),
-        "featured": await portal_admin.featured_overview(),
-        "choices": await portal_admin.featured_choices(),
+        "featured": await featured_admin.featured_overview(),
+        "choices": await featured_admin.featured_choices(),
         "icon_label": lambda code: str(portal_admin.ICONS.get(code, code)),
-        "featured_max": portal_admin.FEATURED_MAX,
+        "featured_max": featured_admin.FEATURED_MAX,
         "limits": {"hero_title": portal_admin.HERO_TITLE_MAX, "hero_body": portal_admin.HERO_BODY_MAX,
                    "alt": portal_admin.ALT_MAX, "desk_name": portal_admin.DESK_NAME_MAX,
                    "hours": portal_admin.HOURS_MAX},
@@ -220,8 +221,8 @@ async def update_portal_featured(request: Request) -> object:
         request.session["flash"] = _("Choose a program or an article from the list.")
         return see_other(request, _url(request, "edit_portal") + "#featured")
     try:
-        await portal_admin.change_featured(str(form.get("operation", "")), str(form.get("kind", "")), int(item),
-                                           _actor_id(request))
+        await featured_admin.change_featured(str(form.get("operation", "")), str(form.get("kind", "")), int(item),
+                                             _actor_id(request))
     except PortalRefused as refused:
         return _refused(request, refused, "#featured")
     return _done(request, _("The featured items were changed. The portal shows them now."), "#featured")

@@ -16,16 +16,15 @@ from app.routes.forms import form_dict
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
 from app.services.shared.refusals import FormInvalid
-from app.services.wallet import admin as wallet_admin
 from app.services.wallet import analysis as wallet_analysis
-from app.services.wallet.admin import (
-    LIMIT_KINDS,
-    OfferValues,
-    PassValues,
-    ShopValues,
-    limit_label,
-    status_label,
-)
+from app.services.wallet import member_passes as member_pass_admin
+from app.services.wallet import offers as offer_admin
+from app.services.wallet import passes as pass_admin
+from app.services.wallet import shops as shop_admin
+from app.services.wallet.member_passes import status_label
+from app.services.wallet.offers import LIMIT_KINDS, OfferValues, limit_label
+from app.services.wallet.passes import PassValues
+from app.services.wallet.shops import ShopValues
 from app.services.wallet.wallet import SHOP_CATEGORIES, category_label, tokyo_today
 
 STAFF = [guards.staff]
@@ -54,7 +53,7 @@ def shop_form_context(values: ShopValues, errors: dict[str, str], shop: dict | N
 
 @get("/staff/shops", name="list_staff_shops", guards=STAFF, cache_control=None)
 async def list_staff_shops(request: Request) -> object:
-    shops = await wallet_admin.list_shops()
+    shops = await shop_admin.list_shops()
     return page(request, "wallet/staff/shops.html", {"shops": shops, "category_label": category_label}, cache="no-store")
 
 
@@ -66,17 +65,17 @@ async def new_shop(request: Request) -> object:
 @post("/staff/shops", name="create_shop", guards=STAFF)
 async def create_shop(request: Request) -> object:
     try:
-        values = wallet_admin.parse_shop(await form_dict(request))
+        values = shop_admin.parse_shop(await form_dict(request))
     except FormInvalid as invalid:
         return page(request, "wallet/staff/shop.html", shop_form_context(invalid.values, invalid.errors),
                     fragment="wallet/staff/_shop_form.html", status_code=422, cache="no-store")
-    shop_id = await wallet_admin.create_shop(values)
+    shop_id = await shop_admin.create_shop(values)
     request.session["flash"] = _("The shop was added. Add its offers next.")
     return see_other(request, _url(request, "edit_shop", shop_id=shop_id))
 
 
 async def _shop_or_404(shop_id: int) -> dict:
-    shop = await wallet_admin.get_shop(shop_id)
+    shop = await shop_admin.get_shop(shop_id)
     if shop is None:
         raise NotFoundException()
     return shop
@@ -85,7 +84,7 @@ async def _shop_or_404(shop_id: int) -> dict:
 @get("/staff/shops/{shop_id:int}", name="edit_shop", guards=STAFF, cache_control=None)
 async def edit_shop(request: Request, shop_id: FromPath[int]) -> object:
     shop = await _shop_or_404(shop_id)
-    context = shop_form_context(wallet_admin.shop_values(shop), {}, shop, await wallet_admin.shop_offers(shop_id))
+    context = shop_form_context(shop_admin.shop_values(shop), {}, shop, await offer_admin.shop_offers(shop_id))
     return page(request, "wallet/staff/shop.html", context, cache="no-store")
 
 
@@ -93,12 +92,12 @@ async def edit_shop(request: Request, shop_id: FromPath[int]) -> object:
 async def update_shop(request: Request, shop_id: FromPath[int]) -> object:
     shop = await _shop_or_404(shop_id)
     try:
-        values = wallet_admin.parse_shop(await form_dict(request))
+        values = shop_admin.parse_shop(await form_dict(request))
     except FormInvalid as invalid:
-        context = shop_form_context(invalid.values, invalid.errors, shop, await wallet_admin.shop_offers(shop_id))
+        context = shop_form_context(invalid.values, invalid.errors, shop, await offer_admin.shop_offers(shop_id))
         return page(request, "wallet/staff/shop.html", context, fragment="wallet/staff/_shop_form.html",
                     status_code=422, cache="no-store")
-    await wallet_admin.update_shop(shop_id, values)
+    await shop_admin.update_shop(shop_id, values)
     request.session["flash"] = _("The shop was saved.")
     return see_other(request, _url(request, "edit_shop", shop_id=shop_id))
 
@@ -112,7 +111,7 @@ def offer_form_context(shop: dict, values: OfferValues, errors: dict[str, str], 
         "offer": offer,
         "values": values,
         "errors": errors,
-        "limit_kinds": [(kind, str(wallet_admin.LIMIT_KIND_LABELS[kind])) for kind in LIMIT_KINDS],
+        "limit_kinds": [(kind, str(offer_admin.LIMIT_KIND_LABELS[kind])) for kind in LIMIT_KINDS],
     }
 
 
@@ -126,17 +125,17 @@ async def new_offer(request: Request, shop_id: FromPath[int]) -> object:
 async def create_offer(request: Request, shop_id: FromPath[int]) -> object:
     shop = await _shop_or_404(shop_id)
     try:
-        values = wallet_admin.parse_offer(await form_dict(request))
+        values = offer_admin.parse_offer(await form_dict(request))
     except FormInvalid as invalid:
         return page(request, "wallet/staff/offer.html", offer_form_context(shop, invalid.values, invalid.errors),
                     fragment="wallet/staff/_offer_form.html", status_code=422, cache="no-store")
-    await wallet_admin.create_offer(shop_id, values)
+    await offer_admin.create_offer(shop_id, values)
     request.session["flash"] = _("The offer was added. Include it in a pass so members can use it.")
     return see_other(request, _url(request, "edit_shop", shop_id=shop_id))
 
 
 async def _offer_and_shop_or_404(offer_id: int) -> tuple[dict, dict]:
-    offer = await wallet_admin.get_offer(offer_id)
+    offer = await offer_admin.get_offer(offer_id)
     if offer is None:
         raise NotFoundException()
     return offer, await _shop_or_404(offer["shop"])
@@ -145,7 +144,7 @@ async def _offer_and_shop_or_404(offer_id: int) -> tuple[dict, dict]:
 @get("/staff/offers/{offer_id:int}", name="edit_offer", guards=STAFF, cache_control=None)
 async def edit_offer(request: Request, offer_id: FromPath[int]) -> object:
     offer, shop = await _offer_and_shop_or_404(offer_id)
-    context = offer_form_context(shop, wallet_admin.offer_values(offer), {}, offer)
+    context = offer_form_context(shop, offer_admin.offer_values(offer), {}, offer)
     return page(request, "wallet/staff/offer.html", context, cache="no-store")
 
 
@@ -153,11 +152,11 @@ async def edit_offer(request: Request, offer_id: FromPath[int]) -> object:
 async def update_offer(request: Request, offer_id: FromPath[int]) -> object:
     offer, shop = await _offer_and_shop_or_404(offer_id)
     try:
-        values = wallet_admin.parse_offer(await form_dict(request))
+        values = offer_admin.parse_offer(await form_dict(request))
     except FormInvalid as invalid:
         return page(request, "wallet/staff/offer.html", offer_form_context(shop, invalid.values, invalid.errors, offer),
                     fragment="wallet/staff/_offer_form.html", status_code=422, cache="no-store")
-    await wallet_admin.update_offer(offer_id, values)
+    await offer_admin.update_offer(offer_id, values)
     request.session["flash"] = _("The offer was saved.")
     return see_other(request, _url(request, "edit_shop", shop_id=shop["id"]))
 
@@ -170,7 +169,7 @@ async def pass_form_context(values: PassValues, errors: dict[str, str], entry_pa
         "values": values,
         "errors": errors,
         "entry_pass": entry_pass,
-        "groups": await wallet_admin.offer_choices(),
+        "groups": await pass_admin.offer_choices(),
         "category_label": category_label,
         "limit_label": limit_label,
     }
@@ -178,7 +177,7 @@ async def pass_form_context(values: PassValues, errors: dict[str, str], entry_pa
 
 @get("/staff/passes", name="list_staff_passes", guards=STAFF, cache_control=None)
 async def list_staff_passes(request: Request) -> object:
-    return page(request, "wallet/staff/passes.html", {"passes": await wallet_admin.list_passes()}, cache="no-store")
+    return page(request, "wallet/staff/passes.html", {"passes": await pass_admin.list_passes()}, cache="no-store")
 
 
 @get("/staff/passes/new", name="new_pass", guards=STAFF, cache_control=None)
@@ -189,35 +188,35 @@ async def new_pass(request: Request) -> object:
 @post("/staff/passes", name="create_pass", guards=STAFF)
 async def create_pass(request: Request) -> object:
     try:
-        values = await wallet_admin.parse_pass(await form_dict(request))
+        values = await pass_admin.parse_pass(await form_dict(request))
     except FormInvalid as invalid:
         return page(request, "wallet/staff/pass.html", await pass_form_context(invalid.values, invalid.errors),
                     fragment="wallet/staff/_pass_form.html", status_code=422, cache="no-store")
-    await wallet_admin.create_pass(values)
+    await pass_admin.create_pass(values)
     request.session["flash"] = _("The pass was added.")
     return see_other(request, _url(request, "list_staff_passes"))
 
 
 @get("/staff/passes/{pass_id:int}", name="edit_pass", guards=STAFF, cache_control=None)
 async def edit_pass(request: Request, pass_id: FromPath[int]) -> object:
-    values = await wallet_admin.pass_values(pass_id)
+    values = await pass_admin.pass_values(pass_id)
     if values is None:
         raise NotFoundException()
-    entry_pass = await wallet_admin.get_pass(pass_id)
+    entry_pass = await pass_admin.get_pass(pass_id)
     return page(request, "wallet/staff/pass.html", await pass_form_context(values, {}, entry_pass), cache="no-store")
 
 
 @post("/staff/passes/{pass_id:int}", name="update_pass", guards=STAFF)
 async def update_pass(request: Request, pass_id: FromPath[int]) -> object:
-    entry_pass = await wallet_admin.get_pass(pass_id)
+    entry_pass = await pass_admin.get_pass(pass_id)
     if entry_pass is None:
         raise NotFoundException()
     try:
-        values = await wallet_admin.parse_pass(await form_dict(request))
+        values = await pass_admin.parse_pass(await form_dict(request))
     except FormInvalid as invalid:
         return page(request, "wallet/staff/pass.html", await pass_form_context(invalid.values, invalid.errors, entry_pass),
                     fragment="wallet/staff/_pass_form.html", status_code=422, cache="no-store")
-    if not await wallet_admin.update_pass(pass_id, values):
+    if not await pass_admin.update_pass(pass_id, values):
         raise NotFoundException()
     request.session["flash"] = _("The pass was saved.")
     return see_other(request, _url(request, "list_staff_passes"))
@@ -227,12 +226,12 @@ async def update_pass(request: Request, pass_id: FromPath[int]) -> object:
 
 
 async def wallet_passes_context(member_text: str, errors: dict | None = None, values: dict | None = None) -> dict:
-    member = await wallet_admin.find_member(member_text)
+    member = await member_pass_admin.find_member(member_text)
     return {
         "q": member["member_no"] if member else member_text,
         "member": member,
         "prefecture": prefecture_name(member["home_prefecture"]) if member else "",
-        "wallet_passes": await wallet_admin.member_wallet_passes(member["id"]) if member else [],
+        "wallet_passes": await member_pass_admin.member_wallet_passes(member["id"]) if member else [],
         "errors": errors or {},
         "values": values or {},
         "status_label": status_label,
@@ -253,13 +252,13 @@ async def list_wallet_passes(request: Request, member: FromQuery[str] = "") -> o
 
 @post("/staff/wallet-passes/{wallet_pass_id:int}/status", name="set_wallet_pass_status", guards=STAFF)
 async def set_wallet_pass_status(request: Request, wallet_pass_id: FromPath[int]) -> object:
-    wallet_pass = await wallet_admin.get_wallet_pass(wallet_pass_id)
+    wallet_pass = await member_pass_admin.get_wallet_pass(wallet_pass_id)
     if wallet_pass is None:
         raise NotFoundException()
     form = await form_dict(request)
     action = str(form.get("action", ""))
     try:
-        status = await wallet_admin.set_wallet_pass_status(
+        status = await member_pass_admin.set_wallet_pass_status(
             current_account(request).id, wallet_pass_id, action, str(form.get("reason", "")), clock.now()
         )
     except FormInvalid as invalid:

@@ -1,5 +1,6 @@
 """The secretariat edits the public portal: the hero message and image, the link cards (add, edit, reorder,
-hide), the consultation desk's contact details, and the programs and articles featured on the home page.
+hide) and the consultation desk's contact details. The programs and articles featured on the home page are
+chosen in featured_admin.py, which writes its block with the helpers here.
 
 Every block is a PortalBlock row (see services/portal.py for how the portal reads them); every change is
 written with its audit entry in one transaction. The routes clear the portal cache after a change.
@@ -15,25 +16,17 @@ from urllib.parse import urlsplit
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services.desk.inquiries import (
-    PHONE_DIGITS_MAX,
-    PHONE_DIGITS_MIN,
-    PHONE_MAX,
-    PHONE_PATTERN,
-    Desk,
-    desk_from_blocks,
-    normalise_phone,
-)
+from app.services.desk.contact import Desk, desk_from_blocks
+from app.services.desk.validation import normalise_phone, phone_is_valid
 from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN
-from app.services.portal.portal import FEATURED_KINDS, LinkCard, featured_ids_of
-from app.services.programs.programs import PUBLIC_STATUSES
+from app.services.portal.portal import LinkCard
 from app.services.shared import clock, uploads
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.shared.uploads import PreparedImage
 from db.engine import atomic, is_row_id
-from db.tables import Article, AuditLog, PortalBlock, Program
+from db.tables import AuditLog, PortalBlock
 
-HERO_KEY, DESK_KEY, FEATURED_KEY = "hero", "desk", "featured"
+HERO_KEY, DESK_KEY = "hero", "desk"
 # The icons a link card may show (components/icons.html draws them).
 ICONS = {
     "gift": _l("Gift"),
@@ -48,7 +41,6 @@ ICONS = {
 HERO_TITLE_MAX, HERO_BODY_MAX, ALT_MAX = 100, 400, 200
 LINK_TITLE_MAX, LINK_BODY_MAX, URL_MAX = 40, 120, 500
 DESK_NAME_MAX, HOURS_MAX = 100, 200
-FEATURED_MAX = 6  # per kind: a handful the home page can show without pushing everything else away
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -114,27 +106,29 @@ def web_address_error(url: str) -> str | None:
 # Reading ----------------------------------------------------------------------------------------------
 
 
-async def _block(key: str) -> dict | None:
+async def block_of(key: str) -> dict | None:
+    """The block with this key (hero, desk, featured), its fields read as JSON; None until it is written."""
     return await PortalBlock.select().where(PortalBlock.key == key).first().output(load_json=True)
 
 
-def _fields(block: dict | None) -> dict:
+def fields_of(block: dict | None) -> dict:
+    """A block's fields, or {} for no block or fields that are not a mapping."""
     fields = block["fields"] if block else {}
     return fields if isinstance(fields, dict) else {}
 
 
 async def hero_values(default_title: str, default_body: str) -> HeroValues:
     """The hero as stored, or the defaults the portal shows until staff write one."""
-    block = await _block(HERO_KEY)
+    block = await block_of(HERO_KEY)
     if block is None:
         return HeroValues(default_title, default_body)
-    fields = _fields(block)
+    fields = fields_of(block)
     return HeroValues(block["title"], block["body"], str(fields.get("image", "")), str(fields.get("image_alt", "")))
 
 
 async def desk_values(default_name: str) -> Desk:
     """The desk as stored (shown or not), read the way the inquiry pages read it."""
-    block = await _block(DESK_KEY)
+    block = await block_of(DESK_KEY)
     return desk_from_blocks([block] if block else [], default_name)
 
 
@@ -158,50 +152,16 @@ def link_values(block: dict) -> LinkValues:
     return LinkValues(block["title"], block["body"], block["url"], block["icon"] or "arrow")
 
 
-async def featured_ids() -> dict[str, list[int]]:
-    return featured_ids_of(_fields(await _block(FEATURED_KEY)))
-
-
-async def featured_overview() -> dict[str, list[dict]]:
-    """The featured items in order with their titles, each marked whether the portal shows it (only what
-    is public is shown: an article sent back or a program withdrawn drops out by itself)."""
-    ids = await featured_ids()
-    found = {
-        "programs": {r["id"]: r for r in await Program.select(Program.id, Program.title, Program.status).where(
-            Program.id.is_in(ids["programs"]))} if ids["programs"] else {},
-        "articles": {r["id"]: r for r in await Article.select(Article.id, Article.title, Article.status).where(
-            Article.id.is_in(ids["articles"]))} if ids["articles"] else {},
-    }
-    public = {"programs": PUBLIC_STATUSES, "articles": ("published",)}
-    return {
-        kind: [
-            {"id": i, "title": found[kind][i]["title"] if i in found[kind] else _("(deleted)"),
-             "shown": i in found[kind] and found[kind][i]["status"] in public[kind]}
-            for i in ids[kind]
-        ]
-        for kind in FEATURED_KINDS
-    }
-
-
-async def featured_choices() -> dict[str, list[dict]]:
-    """What may be featured: public programs (newest start first) and published articles (newest first)."""
-    return {
-        "programs": await Program.select(Program.id, Program.title, Program.area.name.as_alias("area_name")).where(
-            Program.status.is_in(list(PUBLIC_STATUSES))).order_by(Program.starts_at, ascending=False).limit(200),
-        "articles": await Article.select(Article.id, Article.title).where(Article.status == "published").order_by(
-            Article.published_at, ascending=False).limit(200),
-    }
-
-
 # Writing ----------------------------------------------------------------------------------------------
 
 
-async def _audit(actor_id: int | None, action: str, block_id: int, detail: dict) -> None:
+async def audit(actor_id: int | None, action: str, block_id: int, detail: dict) -> None:
+    """The audit entry for a change to a portal block (inside the caller's transaction)."""
     await AuditLog.insert(AuditLog(actor=actor_id, action=action, target_type="portal_block", target_id=str(block_id),
                                    detail=detail, created_at=clock.now()))
 
 
-async def _upsert(key: str, kind: str, title: str, fields: dict, body: str | None = None) -> int:
+async def upsert_block(key: str, kind: str, title: str, fields: dict, body: str | None = None) -> int:
     """Write the block with this key, creating it when it is not there yet (inside the caller's transaction).
     A body of None is left as it is (the desk's body is not part of this editor)."""
     changes = {PortalBlock.title: title, PortalBlock.fields: fields, PortalBlock.updated_at: clock.now()}
@@ -242,8 +202,8 @@ async def save_hero(values: HeroValues, image: PreparedImage | None, var_dir: Pa
             if image is not None:
                 stored = values.image = await uploads.store(image, var_dir, actor_id)
             fields = {"image": values.image, "image_alt": values.image_alt} if values.image else {}
-            block_id = await _upsert(HERO_KEY, "hero", values.title, fields, values.body)
-            await _audit(actor_id, "portal.hero", block_id, asdict(values))
+            block_id = await upsert_block(HERO_KEY, "hero", values.title, fields, values.body)
+            await audit(actor_id, "portal.hero", block_id, asdict(values))
     except BaseException:
         if stored:
             await uploads.discard(stored, var_dir)
@@ -279,7 +239,7 @@ async def create_link(values: LinkValues, actor_id: int | None) -> int:
             kind="link", key=f"link-{secrets.token_hex(6)}", title=values.title, body=values.body, url=values.url,
             icon=values.icon, position=await _next_position(), updated_at=clock.now(),
         )).returning(PortalBlock.id)
-        await _audit(actor_id, "portal.link.create", rows[0]["id"], asdict(values))
+        await audit(actor_id, "portal.link.create", rows[0]["id"], asdict(values))
     return rows[0]["id"]
 
 
@@ -290,7 +250,7 @@ async def update_link(block_id: int, values: LinkValues, actor_id: int | None) -
             PortalBlock.title: values.title, PortalBlock.body: values.body, PortalBlock.url: values.url,
             PortalBlock.icon: values.icon, PortalBlock.updated_at: clock.now(),
         }).where(PortalBlock.id == block_id)
-        await _audit(actor_id, "portal.link.update", block_id, asdict(values))
+        await audit(actor_id, "portal.link.update", block_id, asdict(values))
 
 
 async def move_link(block_id: int, direction: str, actor_id: int | None) -> None:
@@ -308,7 +268,7 @@ async def move_link(block_id: int, direction: str, actor_id: int | None) -> None
             order[index], order[other] = order[other], order[index]
         for position, row_id in enumerate(order, start=1):
             await PortalBlock.update({PortalBlock.position: position}).where(PortalBlock.id == row_id)
-        await _audit(actor_id, "portal.link.move", block_id, {"direction": direction})
+        await audit(actor_id, "portal.link.move", block_id, {"direction": direction})
 
 
 async def set_link_shown(block_id: int, shown: bool, actor_id: int | None) -> None:
@@ -316,7 +276,7 @@ async def set_link_shown(block_id: int, shown: bool, actor_id: int | None) -> No
     async with atomic(PortalBlock._meta.db):
         await PortalBlock.update({PortalBlock.active: shown, PortalBlock.updated_at: clock.now()}).where(
             PortalBlock.id == block_id)
-        await _audit(actor_id, "portal.link.show" if shown else "portal.link.hide", block_id, {})
+        await audit(actor_id, "portal.link.show" if shown else "portal.link.hide", block_id, {})
 
 
 async def copy_default_links(defaults: list[LinkCard], actor_id: int | None) -> None:
@@ -329,7 +289,7 @@ async def copy_default_links(defaults: list[LinkCard], actor_id: int | None) -> 
                 kind="link", key=f"link-{secrets.token_hex(6)}", title=card.title, body=card.body, url=card.url,
                 icon=card.icon, position=position, updated_at=clock.now(),
             )).returning(PortalBlock.id)
-            await _audit(actor_id, "portal.link.create", rows[0]["id"], asdict(card))
+            await audit(actor_id, "portal.link.create", rows[0]["id"], asdict(card))
 
 
 def parse_desk(form: dict) -> Desk:
@@ -340,11 +300,8 @@ def parse_desk(form: dict) -> Desk:
         errors["name"] = _("Enter the desk's name.")
     _too_long(errors, "name", values.name, DESK_NAME_MAX)
     _too_long(errors, "hours", values.hours, HOURS_MAX)
-    if values.phone:
-        digits = sum(ch.isdigit() for ch in values.phone)
-        if (not PHONE_PATTERN.match(values.phone) or not PHONE_DIGITS_MIN <= digits <= PHONE_DIGITS_MAX
-                or len(values.phone) > PHONE_MAX):
-            errors["phone"] = _("Enter a phone number with its area code, such as 0144-32-6111.")
+    if values.phone and not phone_is_valid(values.phone):
+        errors["phone"] = _("Enter a phone number with its area code, such as 0144-32-6111.")
     if values.email and (len(values.email) > EMAIL_MAX or not EMAIL_PATTERN.match(values.email)):
         errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
     if not (values.phone or values.email) and not ({"phone", "email"} & errors.keys()):
@@ -357,45 +314,5 @@ def parse_desk(form: dict) -> Desk:
 async def save_desk(values: Desk, actor_id: int | None) -> None:
     async with atomic(PortalBlock._meta.db):
         fields = {"phone": values.phone, "email": values.email, "hours": values.hours}
-        block_id = await _upsert(DESK_KEY, "desk", values.name, fields)
-        await _audit(actor_id, "portal.desk", block_id, asdict(values))
-
-
-FEATURED_OPERATIONS = ("add", "up", "down", "remove")
-
-
-async def _is_public(kind: str, item_id: int) -> bool:
-    if not is_row_id(item_id):
-        return False
-    if kind == "programs":
-        return await Program.exists().where((Program.id == item_id) & Program.status.is_in(list(PUBLIC_STATUSES)))
-    return await Article.exists().where((Article.id == item_id) & (Article.status == "published"))
-
-
-async def change_featured(operation: str, kind: str, item_id: int, actor_id: int | None) -> None:
-    """Add a public program or article to the featured ones (at the end), move one up or down, or remove it."""
-    if kind not in FEATURED_KINDS or operation not in FEATURED_OPERATIONS:
-        raise PortalRefused("not_found")
-    async with atomic(PortalBlock._meta.db):
-        ids = await featured_ids()
-        items = ids[kind]
-        if operation == "add":
-            if item_id in items:
-                return
-            if len(items) >= FEATURED_MAX:
-                raise PortalRefused("full")
-            if not await _is_public(kind, item_id):
-                raise PortalRefused("not_public")
-            items.append(item_id)
-        elif item_id not in items:
-            raise PortalRefused("not_found")
-        elif operation == "remove":
-            items.remove(item_id)
-        else:
-            index = items.index(item_id)
-            other = index - 1 if operation == "up" else index + 1
-            if 0 <= other < len(items):
-                items[index], items[other] = items[other], items[index]
-        block_id = await _upsert(FEATURED_KEY, "featured", "featured", ids)
-        await _audit(actor_id, "portal.featured", block_id, {"operation": operation, "kind": kind, "id": item_id,
-                                                              **ids})
+        block_id = await upsert_block(DESK_KEY, "desk", values.name, fields)
+        await audit(actor_id, "portal.desk", block_id, asdict(values))

@@ -1,5 +1,5 @@
 """The public portal's blocks: the hero message and image, the link cards, the consultation desk and the
-featured programs and articles, all edited by staff (services/portal_admin.py)."""
+featured programs and articles, all edited by staff (admin.py and featured_admin.py here)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from app.services.articles import articles
-from app.services.desk.inquiries import Desk, desk_from_blocks
+from app.services.desk.contact import Desk, desk_from_blocks
 from app.services.programs import programs
 from db.tables import Article, PortalBlock, Program
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from app.main import create_app
-from app.services.desk import inquiries
+from app.services.desk import reply_templates, threads
 from app.services.notify import outbox, push
 from app.services.shared import clock
 from app.settings import Smtp
@@ -164,8 +164,8 @@ async def test_a_member_replies_in_the_thread_and_sees_the_desks_answer_but_neve
     account_id = await member_at(client)
     created = await factories.inquiry(account_id, contact_method="app")
     staff_id = await factories.staff_account()
-    await inquiries.add_note(created["id"], staff_id, "内部メモ：移住支援金の対象か確認")
-    await inquiries.reply(created["id"], staff_id, "お試し住宅をご案内します。", "app", "waiting", factories.desk_post())
+    await threads.add_note(created["id"], staff_id, "内部メモ：移住支援金の対象か確認")
+    await threads.reply(created["id"], staff_id, "お試し住宅をご案内します。", "app", "waiting", factories.desk_post())
     thread = await client.get(f"/account/inquiries/{created['id']}")
     assert "お試し住宅をご案内します。" in thread.text and "内部メモ" not in thread.text
     reply = await client.submit(f"/account/inquiries/{created['id']}/reply", {"body": "7月に見学したいです。"},
@@ -181,7 +181,7 @@ async def test_a_closed_inquiry_takes_no_reply_and_says_so(client):
     created = await factories.inquiry(account_id)
     staff_id = await factories.staff_account()
     page = await client.get(f"/account/inquiries/{created['id']}")  # the form is open on the member's phone
-    await inquiries.set_status(created["id"], staff_id, "closed")
+    await threads.set_status(created["id"], staff_id, "closed")
     assert 'data-testid="reply-form"' in page.text
     late = await client.submit(f"/account/inquiries/{created['id']}/reply", {"body": "追加の質問です"})
     assert late.status_code == 409
@@ -215,7 +215,7 @@ async def test_the_inbox_lists_open_inquiries_and_filters_by_htmx(client):
     me = await staff_at(client)
     housing = await factories.inquiry(name="住まい 太郎", email="taro@example.jp", category="housing")
     await factories.inquiry(name="仕事 次郎", email="jiro@example.jp", category="work")
-    await inquiries.assign(housing["id"], me, me)
+    await threads.assign(housing["id"], me, me)
     page = await client.get("/staff/inquiries")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert page.text.count('data-testid="inquiry-row"') == 2
@@ -233,7 +233,7 @@ async def test_the_inbox_lists_open_inquiries_and_filters_by_htmx(client):
 async def test_staff_answer_with_a_saved_answer_inserted_by_htmx(client):
     me = await staff_at(client)
     created = await factories.inquiry()
-    template = await inquiries.save_template(inquiries.validate_template(
+    template = await reply_templates.save_template(reply_templates.validate_template(
         {"title": "お礼", "body": "{name} 様、お問い合わせ（{reference}）ありがとうございます。", "category": "dual_residence"}), me)
     page = await client.get(f"/staff/inquiries/{created['id']}")
     assert 'data-testid="reply-template"' in page.text and 'value="email" checked' in page.text
@@ -258,7 +258,7 @@ async def test_a_reply_with_errors_comes_back_in_place_and_a_closed_inquiry_is_e
     bad = await client.hx_post(f"/staff/inquiries/{created['id']}/reply", {"body": "", "channel": "app", "next_status": "new"})
     assert bad.status_code == 422 and "<html" not in bad.text
     assert field_error(bad.text, "body") and field_error(bad.text, "channel") and field_error(bad.text, "next_status")
-    await inquiries.set_status(created["id"], me, "closed")
+    await threads.set_status(created["id"], me, "closed")
     closed = await client.submit(f"/staff/inquiries/{created['id']}/reply",
                                  {"body": "回答です", "channel": "email", "next_status": "waiting"})
     assert closed.status_code == 409 and "再開してください" in closed.text and 'data-testid="reopen"' in closed.text

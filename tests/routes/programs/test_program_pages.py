@@ -8,7 +8,8 @@ import io
 import re
 from datetime import datetime, timedelta
 
-from app.demo import load_demo_data, load_program_demo
+from app.demo import load_demo_data
+from app.demo.programs import load_program_demo
 from app.i18n import TOKYO
 from app.services.programs import programs
 from app.services.shared import clock

@@ -2,7 +2,7 @@
 
 import re
 
-from app.demo import load_wallet_demo
+from app.demo.wallet import load_wallet_demo
 from db.tables import Account, Offer, Pass, Redemption, Shop, WalletPass
 from tests import factories
 from tests.conftest import Client, log_in

@@ -466,7 +466,8 @@ async def test_targets_saved_at_the_same_moment_by_someone_else_leave_nothing_ha
 
 
 async def test_the_demo_gives_the_dashboard_a_believable_year_and_loads_once(monkeypatch):
-    from app.demo import KPI_DEMO_MEMBERS, load_demo_data
+    from app.demo import load_demo_data
+    from app.demo.kpi import KPI_DEMO_MEMBERS
 
     monkeypatch.setattr(clock, "now", lambda: tokyo(2026, 11, 20, 10))
 

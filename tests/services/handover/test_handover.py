@@ -30,8 +30,8 @@ from PIL import Image
 
 from app.keyfile import new_signing_key
 from app.services.dashboard import kpi
-from app.services.handover import handover
-from app.services.handover.handover import HandoverRefused
+from app.services.handover import archive_format, export, restore, schema
+from app.services.handover.restore import HandoverRefused
 from app.services.membership import login_sessions
 from app.services.shared import clock, uploads
 from app.services.shared.signed_tokens import TokenError, TokenSigner
@@ -195,7 +195,7 @@ async def data_set(var_dir: Path) -> dict:
 async def snapshot() -> dict[str, list[dict]]:
     """Every row of every table, in id order, JSON parsed (its text may be spaced differently per engine)."""
     out = {}
-    for table in handover.tables():
+    for table in schema.tables():
         json_columns = [c._meta.name for c in table._meta.columns if isinstance(c, JSON)]
         rows = await table.select().order_by(table._meta.primary_key)
         for item in rows:
@@ -223,7 +223,7 @@ async def figures() -> list:
 
 
 async def row_count() -> int:
-    return sum([await table.count() for table in handover.tables()])
+    return sum([await table.count() for table in schema.tables()])
 
 
 # Targets: empty, migrated databases other than the test database ------------------------------------------
@@ -301,14 +301,14 @@ async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_sa
     source_var, target_var = tmp_path / "source", tmp_path / "target"
     made = await data_set(source_var)
     archive = tmp_path / "handover.zip"
-    summary = await handover.export_archive(archive, source_var, actor_id=None, via="test")
+    summary = await export.export_archive(archive, source_var, actor_id=None, via="test")
     before = await snapshot()
     assert all(before.values()), f"tables without rows in the data set: {[t for t, r in before.items() if not r]}"
     assert summary.rows == {name: len(rows) for name, rows in before.items()}
     dashboard_before = await figures()
 
     with bound_to(target):
-        restored = await handover.restore_archive(archive, target_var)
+        restored = await restore.restore_archive(archive, target_var)
         after = await snapshot()
         dashboard_after = await figures()
         new_area = await Area.insert(Area(slug="new", name="新しい地域")).returning(Area.id)
@@ -330,7 +330,7 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
     staff = await factories.staff_account()
     await data_set(tmp_path)
     archive = tmp_path / "handover.zip"
-    await handover.export_archive(archive, tmp_path, actor_id=staff, via="web")
+    await export.export_archive(archive, tmp_path, actor_id=staff, via="web")
     entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
     assert (entry["actor"], entry["target_type"], entry["detail"]["via"], entry["detail"]["uploads"]) == (
         staff, "handover", "web", 1)
@@ -341,8 +341,8 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
         audit_csv = opened.read("tables/audit_log.csv").decode("utf-8")
         member_csv = opened.read("tables/member.csv").decode("utf-8")
         challenge_csv = opened.read("tables/auth_challenge.csv").decode("utf-8")
-    assert [t["name"] for t in manifest["tables"]] == [t._meta.tablename for t in handover.tables()]
-    assert manifest["migrations"] == await handover.applied_migrations()
+    assert [t["name"] for t in manifest["tables"]] == [t._meta.tablename for t in schema.tables()]
+    assert manifest["migrations"] == await schema.applied_migrations()
     assert datetime.fromisoformat(manifest["created_at"]) == NOW
     assert audit_csv.startswith("\ufeffid,actor,action,") and "export.zip" in audit_csv  # the export logs itself
     assert "\\N" in member_csv and "\\\\N" in member_csv  # NULL, and the text \N written with one more backslash
@@ -374,17 +374,17 @@ def test_values_are_written_so_that_they_read_back_exactly():
     member = {c._meta.name: c for c in Member._meta.columns}
     passkey = {c._meta.name: c for c in Passkey._meta.columns}
     for text in AWKWARD:
-        assert handover.decode(member["family_name"], handover.encode(member["family_name"], text)) == text
-    assert handover.encode(member["premium_until"], None) == "\\N"
-    assert handover.encode(member["consent_at"], NOW) == "2026-11-20T12:04:05.123456+09:00"
-    assert handover.decode(member["consent_at"], "2026-11-20T12:04:05.123456+09:00") == NOW
-    assert handover.encode(passkey["backed_up"], True) == "true"
+        assert archive_format.decode(member["family_name"], archive_format.encode(member["family_name"], text)) == text
+    assert archive_format.encode(member["premium_until"], None) == "\\N"
+    assert archive_format.encode(member["consent_at"], NOW) == "2026-11-20T12:04:05.123456+09:00"
+    assert archive_format.decode(member["consent_at"], "2026-11-20T12:04:05.123456+09:00") == NOW
+    assert archive_format.encode(passkey["backed_up"], True) == "true"
     key = bytes(range(256))
-    assert handover.decode(passkey["public_key"], handover.encode(passkey["public_key"], key)) == key
+    assert archive_format.decode(passkey["public_key"], archive_format.encode(passkey["public_key"], key)) == key
     with pytest.raises(ValueError):
-        handover.decode(member["consent_at"], "2026-11-20T12:04:05")  # a time without its offset is refused
+        archive_format.decode(member["consent_at"], "2026-11-20T12:04:05")  # a time without its offset is refused
     with pytest.raises(ValueError):
-        handover.decode(passkey["backed_up"], "1")
+        archive_format.decode(passkey["backed_up"], "1")
 
 
 async def test_without_the_old_signing_key_old_codes_are_refused_and_new_ones_work(tmp_path):
@@ -405,7 +405,7 @@ async def test_without_the_old_signing_key_old_codes_are_refused_and_new_ones_wo
 async def exported(tmp_path) -> Path:
     await data_set(tmp_path / "source")
     archive = tmp_path / "handover.zip"
-    await handover.export_archive(archive, tmp_path / "source", actor_id=None, via="test")
+    await export.export_archive(archive, tmp_path / "source", actor_id=None, via="test")
     return archive
 
 
@@ -430,7 +430,7 @@ async def refused(archive: Path, url: str, var_dir: Path) -> HandoverRefused:
     with bound_to(url):
         rows = await row_count()
         with pytest.raises(HandoverRefused) as caught:
-            await handover.restore_archive(archive, var_dir)
+            await restore.restore_archive(archive, var_dir)
         assert await row_count() == rows
     assert not uploads.directory(var_dir).exists() and not any(var_dir.glob(".restore-*"))
     return caught.value
@@ -445,7 +445,7 @@ async def test_a_database_that_is_not_empty_or_not_migrated_is_refused(exported,
     caught = await refused(exported, database_url, tmp_path / "var")
     assert caught.reason == "not_empty" and "area" in caught.message and "空ではありません" in caught.message
     with bound_to(f"sqlite:///{tmp_path / 'bare.sqlite3'}"), pytest.raises(HandoverRefused) as caught:
-        await handover.restore_archive(exported, tmp_path / "var")
+        await restore.restore_archive(exported, tmp_path / "var")
     assert caught.value.reason == "not_migrated" and "piccolo migrations forwards all" in caught.value.message
 
 
@@ -464,7 +464,7 @@ async def test_a_changed_file_an_unlisted_file_or_a_path_out_of_uploads_is_refus
 
 
 async def test_an_archive_of_other_migrations_or_a_newer_format_is_refused(exported, empty_sqlite, tmp_path):
-    migrations = (await handover.applied_migrations())[:-1] + ["2099-01-01T00:00:00:000000"]
+    migrations = (await schema.applied_migrations())[:-1] + ["2099-01-01T00:00:00:000000"]
     caught = await refused(rewrite(exported, {}, {"migrations": migrations}), empty_sqlite, tmp_path / "var")
     assert caught.reason == "migrations_differ" and "2099-01-01T00:00:00:000000" in caught.message
     caught = await refused(rewrite(exported, {}, {"format_version": 99}), empty_sqlite, tmp_path / "var")
@@ -477,7 +477,7 @@ async def test_an_archive_of_other_migrations_or_a_newer_format_is_refused(expor
 
 
 async def test_a_bad_value_in_the_last_table_leaves_every_table_empty_and_no_upload(exported, empty_sqlite, tmp_path):
-    last = handover.tables()[-1]._meta.tablename
+    last = schema.tables()[-1]._meta.tablename
     lines = csv_of(exported, last).split("\r\n")
     broken = lines[0] + "\r\n" + "not-a-number" + lines[1][lines[1].index(","):] + "\r\n"
     caught = await refused(rewrite(exported, {f"tables/{last}.csv": broken.encode()}), empty_sqlite, tmp_path / "var")

@@ -158,7 +158,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
 
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from app.services.desk import inquiries
+    from app.services.desk import threads
     from app.services.notify import push
     from app.services.surveys import surveys
     from tests.push_service import Device
@@ -176,7 +176,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
     await push.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
     asked = await factories.inquiry(registered.account_id, contact_method="app")
     staff = await factories.staff_account()
-    await inquiries.add_note(asked["id"], staff, "内部メモ：電話済み")
+    await threads.add_note(asked["id"], staff, "内部メモ：電話済み")
 
     data = await membership.export_data(registered.account_id)
     assert [a["program"] for a in data["applications"]] == ["ウトナイ湖の野鳥観察会"]

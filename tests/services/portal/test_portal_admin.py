@@ -7,8 +7,9 @@ import io
 import pytest
 from PIL import Image
 
-from app.services.desk import inquiries
+from app.services.desk import contact
 from app.services.portal import admin as portal_admin
+from app.services.portal import featured_admin
 from app.services.portal.admin import HeroValues, LinkValues, PortalInvalid, PortalRefused
 from app.services.portal.portal import LinkCard, load_portal
 from app.services.shared import uploads
@@ -93,7 +94,7 @@ async def test_a_hero_that_cannot_be_saved_leaves_no_image_behind(tmp_path, monk
     async def broken_audit(*args, **kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(portal_admin, "_audit", broken_audit)
+    monkeypatch.setattr(portal_admin, "audit", broken_audit)
     with pytest.raises(RuntimeError):
         await portal_admin.save_hero(HeroValues("見出し"), uploads.prepare_image(photo()), tmp_path, staff)
     assert await PortalBlock.count() == 0 and await Upload.count() == 0
@@ -183,15 +184,15 @@ def test_the_desk_needs_a_name_and_a_way_to_reach_it():
 async def test_the_desk_is_written_as_the_desk_block_the_inquiry_pages_read():
     staff = await factories.staff_account()
     assert (await portal()).desk is None
-    values = inquiries.Desk("ふるさと住民 相談窓口", "0144-32-6111", "desk@city.example.jp", "平日 9:00〜17:00")
+    values = contact.Desk("ふるさと住民 相談窓口", "0144-32-6111", "desk@city.example.jp", "平日 9:00〜17:00")
     await portal_admin.save_desk(values, staff)
     await PortalBlock.update({PortalBlock.body: "窓口の紹介文"}).where(PortalBlock.key == "desk")
-    await portal_admin.save_desk(inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日"), staff)
+    await portal_admin.save_desk(contact.Desk("移住相談窓口", "0144-32-6111", "", "平日"), staff)
     assert (await PortalBlock.select(PortalBlock.body).where(PortalBlock.key == "desk").first())["body"] == "窓口の紹介文"
     assert await PortalBlock.count().where(PortalBlock.kind == "desk") == 1
-    assert await inquiries.load_desk("相談窓口") == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
-    assert (await portal()).desk == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
-    assert await portal_admin.desk_values("既定") == inquiries.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert await contact.load_desk("相談窓口") == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert (await portal()).desk == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
+    assert await portal_admin.desk_values("既定") == contact.Desk("移住相談窓口", "0144-32-6111", "", "平日")
     assert await audit_actions() == ["portal.desk", "portal.desk"]
 
 
@@ -211,17 +212,17 @@ async def test_featured_items_are_shown_in_their_order_and_unpublished_ones_are_
     fishing = await factories.program(area, title="ほっき漁体験")
     story = await published_article("移住者インタビュー")
     for program_id in (tour, fishing):
-        await portal_admin.change_featured("add", "programs", program_id, staff)
-    await portal_admin.change_featured("add", "articles", story, staff)
-    await portal_admin.change_featured("down", "programs", tour, staff)
+        await featured_admin.change_featured("add", "programs", program_id, staff)
+    await featured_admin.change_featured("add", "articles", story, staff)
+    await featured_admin.change_featured("down", "programs", tour, staff)
     shown = await portal()
     assert [p["title"] for p in shown.featured_programs] == ["ほっき漁体験", "湿原ツアー"]
     assert [a["title"] for a in shown.featured_articles] == ["移住者インタビュー"]
     await Article.update({Article.status: "rejected"}).where(Article.id == story)
     assert (await portal()).featured_articles == []
-    overview = await portal_admin.featured_overview()
+    overview = await featured_admin.featured_overview()
     assert [(i["title"], i["shown"]) for i in overview["articles"]] == [("移住者インタビュー", False)]
-    await portal_admin.change_featured("remove", "programs", fishing, staff)
+    await featured_admin.change_featured("remove", "programs", fishing, staff)
     assert [p["title"] for p in (await portal()).featured_programs] == ["湿原ツアー"]
     assert (await audit_actions()).count("portal.featured") == 5
 
@@ -231,15 +232,15 @@ async def test_only_published_items_can_be_featured_and_only_a_handful():
     area = await factories.area()
     draft = await factories.program(area, status="draft")
     with pytest.raises(PortalRefused) as caught:
-        await portal_admin.change_featured("add", "programs", draft, staff)
+        await featured_admin.change_featured("add", "programs", draft, staff)
     assert caught.value.reason == "not_public"
     with pytest.raises(PortalRefused):
-        await portal_admin.change_featured("add", "articles", await published_article("下書き", "draft"), staff)
-    for n in range(portal_admin.FEATURED_MAX):
-        await portal_admin.change_featured("add", "articles", await published_article(f"記事{n}"), staff)
+        await featured_admin.change_featured("add", "articles", await published_article("下書き", "draft"), staff)
+    for n in range(featured_admin.FEATURED_MAX):
+        await featured_admin.change_featured("add", "articles", await published_article(f"記事{n}"), staff)
     with pytest.raises(PortalRefused) as caught:
-        await portal_admin.change_featured("add", "articles", await published_article("七つ目"), staff)
+        await featured_admin.change_featured("add", "articles", await published_article("七つ目"), staff)
     assert caught.value.reason == "full"
     for operation, kind in (("remove", "articles"), ("add", "shops"), ("explode", "articles")):
         with pytest.raises(PortalRefused):
-            await portal_admin.change_featured(operation, kind, 999999, staff)
+            await featured_admin.change_featured(operation, kind, 999999, staff)

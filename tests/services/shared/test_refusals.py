@@ -1,7 +1,7 @@
 """One refusal base and one form-invalid base for every domain."""
 
 from app.i18n import current_locale
-from app.services.desk.inquiries import InquiryRefused
+from app.services.desk.common import InquiryRefused
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs.programs import ApplicationRefused, ProgramInvalid
 from app.services.shared.refusals import FormInvalid, Refusal

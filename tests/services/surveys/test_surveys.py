@@ -761,7 +761,8 @@ async def test_a_long_title_is_shortened_to_fit_a_notification(scene):
 
 
 async def test_the_demo_survey_is_answered_by_demo_members_only_and_loaded_once():
-    from app.demo import KPI_DEMO_MARK, load_demo_data
+    from app.demo import load_demo_data
+    from app.demo.kpi import KPI_DEMO_MARK
 
     await factories.member("本物の会員")  # a real member is never made to answer
     first = await load_demo_data()

@@ -1,12 +1,16 @@
-"""The secretariat's entry pass setup: every bad field is named, pass offers change all at once, status changes are audited."""
+"""The secretariat's entry pass setup (shops, offers, passes, members' passes): every bad field is named, pass
+offers change all at once, status changes are audited."""
 
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from app.services.shared.refusals import FormInvalid
-from app.services.wallet import admin as wallet_admin
+from app.services.wallet import member_passes as member_pass_admin
+from app.services.wallet import offers as offer_admin
+from app.services.wallet import passes as pass_admin
 from app.services.wallet import redemption, wallet
+from app.services.wallet import shops as shop_admin
 from db.engine import is_unique_violation
 from db.tables import AuditLog, Offer, Pass, PassOffer, Shop, WalletPass
 from tests import factories
@@ -34,8 +38,8 @@ async def async_errors_of(call, form):
 
 
 async def new_offer(shop_id: int, title: str = "ドロップイン10%引き", **changes) -> int:
-    values = wallet_admin.parse_offer({**GOOD_OFFER, "title": title, **changes})
-    return await wallet_admin.create_offer(shop_id, values)
+    values = offer_admin.parse_offer({**GOOD_OFFER, "title": title, **changes})
+    return await offer_admin.create_offer(shop_id, values)
 
 
 def test_every_shop_category_has_a_label():
@@ -45,11 +49,11 @@ def test_every_shop_category_has_a_label():
 
 
 def test_shop_form_accepts_a_complete_shop_and_folds_full_width_digits():
-    values = wallet_admin.parse_shop({**GOOD_SHOP, "phone": "０１４４－１２－３４５６", "name": "  ベイサイド  "})
+    values = shop_admin.parse_shop({**GOOD_SHOP, "phone": "０１４４－１２－３４５６", "name": "  ベイサイド  "})
     assert values.phone == "0144-12-3456"
     assert values.name == "ベイサイド"
     assert values.active is True
-    assert wallet_admin.parse_shop({**GOOD_SHOP, "active": ""}).active is False
+    assert shop_admin.parse_shop({**GOOD_SHOP, "active": ""}).active is False
 
 
 @pytest.mark.parametrize(
@@ -72,13 +76,13 @@ def test_shop_form_accepts_a_complete_shop_and_folds_full_width_digits():
     ],
 )
 def test_shop_form_names_the_bad_field(field, value):
-    errors = errors_of(wallet_admin.parse_shop, {**GOOD_SHOP, field: value})
+    errors = errors_of(shop_admin.parse_shop, {**GOOD_SHOP, field: value})
     assert list(errors) == [field]
     assert errors[field]
 
 
 def test_shop_form_reports_every_problem_at_once():
-    errors = errors_of(wallet_admin.parse_shop, {"name": "", "category": "x", "map_url": "x", "phone": "x"})
+    errors = errors_of(shop_admin.parse_shop, {"name": "", "category": "x", "map_url": "x", "phone": "x"})
     assert set(errors) == {"name", "category", "map_url", "phone"}
     assert errors["name"] == "店舗名を入力してください。"
 
@@ -102,16 +106,16 @@ def test_shop_form_reports_every_problem_at_once():
     ],
 )
 def test_offer_form_names_the_bad_field(changes, field):
-    errors = errors_of(wallet_admin.parse_offer, {**GOOD_OFFER, **changes})
+    errors = errors_of(offer_admin.parse_offer, {**GOOD_OFFER, **changes})
     assert list(errors) == [field]
 
 
 def test_offer_form_keeps_a_daily_count_only_for_daily_offers():
-    daily = wallet_admin.parse_offer({**GOOD_OFFER, "limit_kind": "per_day", "limit_count": "３"})
+    daily = offer_admin.parse_offer({**GOOD_OFFER, "limit_kind": "per_day", "limit_count": "３"})
     assert (daily.limit_kind, daily.limit_count) == ("per_day", 3)
-    once = wallet_admin.parse_offer({**GOOD_OFFER, "limit_kind": "once", "limit_count": "99"})
+    once = offer_admin.parse_offer({**GOOD_OFFER, "limit_kind": "once", "limit_count": "99"})
     assert once.limit_count == 1
-    dated = wallet_admin.parse_offer({**GOOD_OFFER, "valid_from": "2026-04-01", "valid_to": "2026-04-01"})
+    dated = offer_admin.parse_offer({**GOOD_OFFER, "valid_from": "2026-04-01", "valid_to": "2026-04-01"})
     assert dated.valid_from == dated.valid_to == date(2026, 4, 1)
 
 
@@ -129,14 +133,14 @@ def test_offer_form_keeps_a_daily_count_only_for_daily_offers():
 )
 async def test_pass_form_names_the_bad_field(changes, field):
     form = {"name": "苫小牧エントリーパス", "validity_days": "30", "active": "1", **changes}
-    errors = await async_errors_of(wallet_admin.parse_pass, form)
+    errors = await async_errors_of(pass_admin.parse_pass, form)
     assert list(errors) == [field]
 
 
 async def test_pass_form_reads_its_flags_and_offers():
     shop_id = await factories.shop()
     offer_id = await new_offer(shop_id)
-    values = await wallet_admin.parse_pass(
+    values = await pass_admin.parse_pass(
         {"name": "苫小牧エントリーパス", "validity_days": "366", "requires_stay": "1", "offers": [str(offer_id), str(offer_id)]}
     )
     assert values.offer_ids == [offer_id]
@@ -146,38 +150,38 @@ async def test_pass_form_reads_its_flags_and_offers():
 async def test_pass_offers_are_replaced_in_one_transaction():
     shop_id = await factories.shop()
     first, second, third = [await new_offer(shop_id, title) for title in ("一", "二", "三")]
-    values = await wallet_admin.parse_pass({"name": "夏のパス", "validity_days": "30", "offers": [str(first), str(second)]})
-    pass_id = await wallet_admin.create_pass(values)
+    values = await pass_admin.parse_pass({"name": "夏のパス", "validity_days": "30", "offers": [str(first), str(second)]})
+    pass_id = await pass_admin.create_pass(values)
 
     async def included() -> set[int]:
         return {row["offer"] for row in await PassOffer.select(PassOffer.offer).where(PassOffer.entry_pass == pass_id)}
 
     assert await included() == {first, second}
     # The second insert breaks the unique (pass, offer) index half-way: nothing of the change may remain.
-    broken = wallet_admin.PassValues(name="壊れた変更", validity_days=10, offer_ids=[third, third])
+    broken = pass_admin.PassValues(name="壊れた変更", validity_days=10, offer_ids=[third, third])
     with pytest.raises(Exception) as refused:  # noqa: B017 - each engine raises its own exception class
-        await wallet_admin.update_pass(pass_id, broken)
+        await pass_admin.update_pass(pass_id, broken)
     assert is_unique_violation(refused.value)
     assert await included() == {first, second}
     assert (await Pass.select(Pass.name).where(Pass.id == pass_id).first())["name"] == "夏のパス"
 
-    assert await wallet_admin.update_pass(pass_id, wallet_admin.PassValues(name="秋のパス", validity_days=10, offer_ids=[third]))
+    assert await pass_admin.update_pass(pass_id, pass_admin.PassValues(name="秋のパス", validity_days=10, offer_ids=[third]))
     assert await included() == {third}
-    assert await wallet_admin.update_pass(pass_id, wallet_admin.PassValues(name="秋のパス", validity_days=10, offer_ids=[]))
+    assert await pass_admin.update_pass(pass_id, pass_admin.PassValues(name="秋のパス", validity_days=10, offer_ids=[]))
     assert await included() == set()
 
 
 async def test_an_inactive_shops_offers_are_no_longer_shown_to_members():
     shop_id = await factories.shop()
     offer_id = await new_offer(shop_id)
-    values = await wallet_admin.parse_pass({"name": "パス", "validity_days": "30", "offers": str(offer_id), "active": "1"})
-    pass_id = await wallet_admin.create_pass(values)
+    values = await pass_admin.parse_pass({"name": "パス", "validity_days": "30", "offers": str(offer_id), "active": "1"})
+    pass_id = await pass_admin.create_pass(values)
     assert [o["id"] for o in (await wallet.offers_by_pass([pass_id]))[pass_id]] == [offer_id]
-    shop = wallet_admin.shop_values(await wallet_admin.get_shop(shop_id))
+    shop = shop_admin.shop_values(await shop_admin.get_shop(shop_id))
     shop.active = False
-    assert await wallet_admin.update_shop(shop_id, shop)
+    assert await shop_admin.update_shop(shop_id, shop)
     assert await wallet.offers_by_pass([pass_id]) == {}
-    listed = await wallet_admin.list_shops()
+    listed = await shop_admin.list_shops()
     assert [(s["active"], s["offer_count"]) for s in listed] == [(False, 1)]
 
 
@@ -186,13 +190,13 @@ async def test_shop_choices_list_only_active_shops_by_name():
     first = await factories.shop("あさひ商店")
     closed = await factories.shop("いろは堂")
     await Shop.update({Shop.active: False}).where(Shop.id == closed)
-    assert await wallet_admin.shop_choices() == [{"id": first, "name": "あさひ商店"}, {"id": second, "name": "かもめ食堂"}]
+    assert await shop_admin.shop_choices() == [{"id": first, "name": "あさひ商店"}, {"id": second, "name": "かもめ食堂"}]
 
 
 async def test_update_of_an_unknown_row_reports_false():
-    assert not await wallet_admin.update_shop(424242, wallet_admin.parse_shop(GOOD_SHOP))
-    assert not await wallet_admin.update_offer(424242, wallet_admin.parse_offer(GOOD_OFFER))
-    assert not await wallet_admin.update_pass(424242, wallet_admin.PassValues(name="x", validity_days=1))
+    assert not await shop_admin.update_shop(424242, shop_admin.parse_shop(GOOD_SHOP))
+    assert not await offer_admin.update_offer(424242, offer_admin.parse_offer(GOOD_OFFER))
+    assert not await pass_admin.update_pass(424242, pass_admin.PassValues(name="x", validity_days=1))
     assert await Shop.count() == await Offer.count() == 0
 
 
@@ -213,11 +217,11 @@ async def test_status_changes_are_audited_and_seen_at_the_next_scan():
         return redemption.pass_problem(scanned, NOW)
 
     assert await scan_problem() == ""
-    assert await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "suspend", "紛失の届出", NOW) == "suspended"
+    assert await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "suspend", "紛失の届出", NOW) == "suspended"
     assert await scan_problem() == "suspended"
-    assert await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "reactivate", "", NOW) == "active"
+    assert await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "reactivate", "", NOW) == "active"
     assert await scan_problem() == ""
-    assert await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "revoke", "不正利用", NOW) == "revoked"
+    assert await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "revoke", "不正利用", NOW) == "revoked"
     assert await scan_problem() == "revoked"
 
     rows = await AuditLog.select().where(AuditLog.action == "wallet_pass.status").order_by(AuditLog.id).output(load_json=True)
@@ -239,7 +243,7 @@ async def test_a_refused_status_change_changes_nothing(action, reason, field):
     member = await factories.member()
     wallet_pass_id = await wallet_pass_for(member.member_id)
     with pytest.raises(FormInvalid) as caught:
-        await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, action, reason, NOW)
+        await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, action, reason, NOW)
     assert field in caught.value.errors
     assert (await WalletPass.select(WalletPass.status).where(WalletPass.id == wallet_pass_id).first())["status"] == "active"
     assert await AuditLog.count().where(AuditLog.action == "wallet_pass.status") == 0
@@ -249,19 +253,19 @@ async def test_a_revoked_pass_cannot_be_brought_back():
     staff_id = await factories.staff_account()
     member = await factories.member()
     wallet_pass_id = await wallet_pass_for(member.member_id)
-    await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "revoke", "不正利用", NOW)
+    await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, "revoke", "不正利用", NOW)
     for action in ("reactivate", "suspend", "revoke"):
         with pytest.raises(FormInvalid):
-            await wallet_admin.set_wallet_pass_status(staff_id, wallet_pass_id, action, "やり直し", NOW + timedelta(minutes=1))
-    listed = await wallet_admin.member_wallet_passes(member.member_id)
+            await member_pass_admin.set_wallet_pass_status(staff_id, wallet_pass_id, action, "やり直し", NOW + timedelta(minutes=1))
+    listed = await member_pass_admin.member_wallet_passes(member.member_id)
     assert [(w["status"], w["actions"]) for w in listed] == [("revoked", [])]
 
 
 async def test_a_member_is_found_by_id_or_by_member_number():
     member = await factories.member("つなぐ花子")
-    by_id = await wallet_admin.find_member(str(member.member_id))
-    by_number = await wallet_admin.find_member(member.member_no.lower())
+    by_id = await member_pass_admin.find_member(str(member.member_id))
+    by_number = await member_pass_admin.find_member(member.member_no.lower())
     assert by_id["id"] == by_number["id"] == member.member_id
     assert by_id["display_name"] == "つなぐ花子"
-    assert await wallet_admin.find_member("TMK-999999") is None
-    assert await wallet_admin.find_member("") is None
+    assert await member_pass_admin.find_member("TMK-999999") is None
+    assert await member_pass_admin.find_member("") is None
