@@ -14,7 +14,7 @@ from app.rate_limit import SCAN_LIMITED
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.shared import clock
-from app.services.wallet import admin, redemption
+from app.services.wallet import redemption, shops
 from app.services.wallet.redemption import Refused
 
 REASONS = {
@@ -41,7 +41,7 @@ def reason_text(code: str) -> str:
 
 async def shop_context(request: Request) -> dict:
     account = current_account(request)
-    shop = await admin.get_shop(account.shop_id)
+    shop = await shops.get_shop(account.shop_id)
     return {"shop": shop, "account": account}
 
 
