@@ -17,6 +17,7 @@ from app.routes.membership.mail_links import send_confirmation_mail
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
 from app.services.membership.passkeys import PasskeyError, RelyingParty
 from app.services.shared.devices import device_label
+from app.sessions import rotate_session
 from app.settings import Settings
 from db.engine import is_unique_violation
 
@@ -67,10 +68,14 @@ async def start_session(request: Request, account_id: int, redirect: str) -> Res
     settings: Settings = request.app.state.settings
     token = await login_sessions.start(account_id, request.headers.get("user-agent", ""))
     request.session.pop(CEREMONY, None)
+    rotate_session(request)
     return Response({"redirect": safe_next(redirect)}, cookies=[auth_cookie(token, settings.secure_cookies)])
 
 
 def begin_ceremony(request: Request, kind: str, **data) -> None:
+    """A registration, recovery, invitation or new passkey starts: in a session under a new id, so only the
+    browser that started it can finish it (app/sessions.py)."""
+    rotate_session(request)
     request.session[CEREMONY] = {"kind": kind, "started": time.time(), **data}
 
 
