@@ -496,7 +496,7 @@ REPORT_DRAFTS = {
 
 async def load_kpi_demo() -> dict[str, int]:
     """This year's targets and report drafts (each unless staff set it), and a year of demo activity (once)."""
-    from app.services.programs.programs import fiscal_year_of
+    from app.services.programs.activities import fiscal_year_of
     from db.engine import atomic
     from db.tables import Account, KpiTarget, ReportSection
 

@@ -22,14 +22,10 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.public import application_status_label, labels
 from app.services.membership import membership
-from app.services.programs import areas, programs
-from app.services.programs.programs import (
-    PREMIUM_ACTIVITIES,
-    THEMES,
-    ApplicationRefused,
-    ProgramInvalid,
-    WorkflowRefused,
-)
+from app.services.programs import activities, applications, areas, programs, reads
+from app.services.programs.activities import PREMIUM_ACTIVITIES
+from app.services.programs.applications import ApplicationRefused
+from app.services.programs.programs import THEMES, ProgramInvalid, WorkflowRefused
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.shared import clock, exports
@@ -86,7 +82,7 @@ async def program_for(request: Request, program_id: int) -> dict:
     """The program if this person may manage it: 404 when there is none, 403 when it is another area's."""
     if not is_row_id(program_id):  # beyond the id column's range: simply not found
         raise NotFoundException()
-    program = await programs.program_page(program_id, any_status=True)
+    program = await reads.program_page(program_id, any_status=True)
     if program is None:
         raise NotFoundException()
     actor = actor_of(request)
@@ -101,7 +97,7 @@ async def program_for(request: Request, program_id: int) -> dict:
 @get("/editor/programs", name="list_editor_programs", guards=EDITORS, cache_control=None)
 async def list_editor_programs(request: Request) -> object:
     actor = actor_of(request)
-    context = {"programs": await programs.managed_programs(actor), "actor": actor,
+    context = {"programs": await reads.managed_programs(actor), "actor": actor,
                "area_name": await areas.area_name(actor.area_id),
                "pending": await revisions.pending_ids(programs.REVISIONS), **labels()}
     return _no_store(request, "programs/editor/list.html", context)
@@ -263,7 +259,7 @@ async def complete_program(request: Request, program_id: FromPath[int]) -> objec
 
 
 async def applicants_context(program: dict, problem: str = "") -> dict:
-    rows = await programs.applicants(program["id"])
+    rows = await reads.applicants(program["id"])
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -282,7 +278,7 @@ async def list_applicants(request: Request, program_id: FromPath[int]) -> object
 
 @post("/editor/applications/{application_id:int}/decision", name="decide_application", guards=EDITORS)
 async def decide_application(request: Request, application_id: FromPath[int]) -> object:
-    program_id = await programs.program_of_application(application_id)
+    program_id = await reads.program_of_application(application_id)
     if program_id is None:
         raise NotFoundException()
     program = await program_for(request, program_id)
@@ -290,7 +286,7 @@ async def decide_application(request: Request, application_id: FromPath[int]) ->
     try:
         if decision not in DECISIONS:
             raise ApplicationRefused("not_allowed")
-        await programs.decide(application_id, actor_of(request), decision, clock.now())
+        await applications.decide(application_id, actor_of(request), decision, clock.now())
     except ApplicationRefused as refused:
         problem = str(DECISION_REFUSALS.get(refused.reason, DECISION_REFUSALS["not_allowed"]))
         return _no_store(request, "programs/editor/applicants.html", await applicants_context(program, problem), 409)
@@ -302,7 +298,7 @@ async def decide_application(request: Request, application_id: FromPath[int]) ->
 
 
 async def attendance_context(program: dict, code: str = "", errors: dict | None = None, found: dict | None = None) -> dict:
-    rows = await programs.applicants(program["id"])
+    rows = await reads.applicants(program["id"])
     return {
         "program": program, "code": code, "errors": errors or {}, "found": found,
         "attended": sum(1 for r in rows if r["status"] == "attended"),
@@ -314,7 +310,7 @@ async def attendance_context(program: dict, code: str = "", errors: dict | None 
 async def _card_holder(request: Request, program_id: int, code: str) -> dict:
     """The member a card code belongs to, with their application here; TokenError when the code is no card."""
     member = await membership.card_holder(request.app.state.signer, code, clock.now())
-    application = await programs.application_of(program_id, member["id"])
+    application = await reads.application_of(program_id, member["id"])
     return {**member, "status": application["status"] if application else ""}
 
 
@@ -343,7 +339,7 @@ async def mark_attendance(request: Request, program_id: FromPath[int]) -> object
         if not code:
             raise TokenError("damaged")
         found = await _card_holder(request, program_id, code)
-        await programs.attend_by_member(program_id, found["id"], actor_of(request), clock.now())
+        await activities.attend_by_member(program_id, found["id"], actor_of(request), clock.now())
     except TokenError as exc:
         errors["code"] = _("Enter or scan the code of the member card.") if not code else str(membership.CARD_REFUSALS[exc.reason])
     except ApplicationRefused as refused:
@@ -378,7 +374,7 @@ def applicants_csv(program: dict, rows: list[dict]) -> str:
 @get("/editor/programs/{program_id:int}/applicants/csv", name="export_applicants", guards=EDITORS, cache_control=None)
 async def export_applicants(request: Request, program_id: FromPath[int]) -> Response:
     program = await program_for(request, program_id)
-    rows = await programs.applicants(program_id)
+    rows = await reads.applicants(program_id)
     with exports.csv_language():
         text = applicants_csv(program, rows)
     await exports.record_export(
@@ -396,7 +392,7 @@ async def export_applicants(request: Request, program_id: FromPath[int]) -> Resp
 
 @get("/staff/activities", name="list_active_members", guards=[guards.staff], cache_control=None)
 async def list_active_members(request: Request, year: FiscalYear = "") -> object:
-    current = programs.fiscal_year_of(clock.now())
+    current = activities.fiscal_year_of(clock.now())
     errors = {}
     chosen = current
     if year:
@@ -404,7 +400,7 @@ async def list_active_members(request: Request, year: FiscalYear = "") -> object
             chosen = int(year)
         else:
             errors["year"] = _("Enter a year such as %(year)d.", year=current)
-    members = await programs.active_members(chosen)
+    members = await activities.active_members(chosen)
     context = {"members": members, "year": chosen, "years": list(range(current, current - 5, -1)), "errors": errors,
                "minimum": PREMIUM_ACTIVITIES}
     return _no_store(request, "programs/editor/activities.html", context, 422 if errors else 200)
