@@ -3,7 +3,7 @@ questions added, edited, reordered and removed in place by HTMX; who receives it
 preview, publication, the results with filters and charts, free text hidden from exports, and the CSV.
 
 Staff only: a survey can reach every member, and its answers are personal data. The rules are in
-app/services/surveys.py; handlers here parse, call, and pick the page or the fragment.
+app/services/surveys/; handlers here parse, call, and pick the page or the fragment.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.routes.surveys.member import answer_context
 from app.services.programs import areas
 from app.services.shared import clock, exports
 from app.services.shared.reference import PREFECTURES
-from app.services.surveys import surveys
+from app.services.surveys import builder, plans, results, surveys
 from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
 from app.services.surveys.templates import TEMPLATES
 
@@ -85,7 +85,7 @@ async def survey_for(survey_id: int) -> dict:
 
 async def _choices() -> dict:
     """The programs and areas a survey can be addressed to (and filtered by)."""
-    programs = await surveys.target_programs()
+    programs = await plans.target_programs()
     area_rows = await areas.choices()
     return {
         "programs": [(str(p["id"]), f"{p['title']}（{p['area_name']}・{to_tokyo(p['ends_at']):%Y-%m-%d}）") for p in programs],
@@ -151,7 +151,7 @@ async def builder_context(survey: dict, **overrides) -> dict:
     # A new question starts as a required single choice; what was typed comes back as it was with its errors.
     question_forms["new"] = {"kind": "single", "required": True}
     question_forms.update(overrides.pop("question_values", {}))
-    invited, responded = await surveys.response_counts(survey["id"])
+    invited, responded = await results.response_counts(survey["id"])
     context = {
         "survey": survey,
         "status": status_of(survey),
@@ -166,7 +166,7 @@ async def builder_context(survey: dict, **overrides) -> dict:
         "plan_errors": {},
         "publish_errors": {},
         "saved": "",
-        "reach": len(await surveys.target_accounts(_loose_target(plan))),
+        "reach": len(await plans.target_accounts(_loose_target(plan))),
         "invited": invited,
         "responded": responded,
         "kinds": [(code, str(label)) for code, label in KIND_LABELS.items()],
@@ -230,11 +230,11 @@ async def list_surveys(request: Request) -> object:
 async def create_survey(request: Request) -> object:
     form = _single(await form_dict(request))
     try:
-        title, intro = surveys.read_details(form)
+        title, intro = builder.read_details(form)
     except SurveyInvalid as invalid:
         return page(request, "surveys/staff/list.html", await list_context(form, invalid.errors), status_code=422,
                     cache="no-store")
-    survey_id = await surveys.create_survey(current_account(request).id, title, intro, clock.now())
+    survey_id = await builder.create_survey(current_account(request).id, title, intro, clock.now())
     request.session["flash"] = _("The draft was created. Add its questions.")
     return see_other(request, _builder_url(request, survey_id, "#questions"))
 
@@ -243,7 +243,7 @@ async def create_survey(request: Request) -> object:
 async def copy_survey_template(request: Request) -> object:
     key = str(_single(await form_dict(request)).get("template", ""))
     try:
-        survey_id = await surveys.copy_template(key, current_account(request).id, clock.now())
+        survey_id = await builder.copy_template(key, current_account(request).id, clock.now())
     except SurveyRefused:
         raise NotFoundException() from None
     request.session["flash"] = _("A draft was made from the template. Adapt it, choose who receives it, then publish.")
@@ -263,8 +263,8 @@ async def update_survey_details(request: Request, survey_id: FromPath[int]) -> o
     form = _single(await form_dict(request))
     fragment = "surveys/staff/_details.html"
     try:
-        title, intro = surveys.read_details(form)
-        await surveys.update_details(survey_id, title, intro, clock.now())
+        title, intro = builder.read_details(form)
+        await builder.update_details(survey_id, title, intro, clock.now())
     except SurveyInvalid as invalid:
         return await _builder(request, survey_id, fragment, 422, details=form, details_errors=invalid.errors)
     except SurveyRefused as refused:
@@ -290,7 +290,7 @@ async def _question_change(request: Request, survey_id: int, key: str, change) -
 @post("/staff/surveys/{survey_id:int}/questions", name="add_survey_question", guards=STAFF)
 async def add_survey_question(request: Request, survey_id: FromPath[int]) -> object:
     async def change(form: dict) -> None:
-        await surveys.add_question(survey_id, surveys.read_question(form), clock.now())
+        await builder.add_question(survey_id, builder.read_question(form), clock.now())
 
     return await _question_change(request, survey_id, "new", change)
 
@@ -298,7 +298,7 @@ async def add_survey_question(request: Request, survey_id: FromPath[int]) -> obj
 @post("/staff/surveys/{survey_id:int}/questions/{question_id:int}", name="update_survey_question", guards=STAFF)
 async def update_survey_question(request: Request, survey_id: FromPath[int], question_id: FromPath[int]) -> object:
     async def change(form: dict) -> None:
-        await surveys.update_question(survey_id, question_id, surveys.read_question(form), clock.now())
+        await builder.update_question(survey_id, question_id, builder.read_question(form), clock.now())
 
     return await _question_change(request, survey_id, str(question_id), change)
 
@@ -306,7 +306,7 @@ async def update_survey_question(request: Request, survey_id: FromPath[int], que
 @post("/staff/surveys/{survey_id:int}/questions/{question_id:int}/delete", name="delete_survey_question", guards=STAFF)
 async def delete_survey_question(request: Request, survey_id: FromPath[int], question_id: FromPath[int]) -> object:
     async def change(_form: dict) -> None:
-        await surveys.delete_question(survey_id, question_id, clock.now())
+        await builder.delete_question(survey_id, question_id, clock.now())
 
     return await _question_change(request, survey_id, str(question_id), change)
 
@@ -314,7 +314,7 @@ async def delete_survey_question(request: Request, survey_id: FromPath[int], que
 @post("/staff/surveys/{survey_id:int}/questions/{question_id:int}/move", name="move_survey_question", guards=STAFF)
 async def move_survey_question(request: Request, survey_id: FromPath[int], question_id: FromPath[int]) -> object:
     async def change(form: dict) -> None:
-        await surveys.move_question(survey_id, question_id, str(form.get("direction", "")), clock.now())
+        await builder.move_question(survey_id, question_id, str(form.get("direction", "")), clock.now())
 
     return await _question_change(request, survey_id, str(question_id), change)
 
@@ -325,8 +325,8 @@ async def update_survey_plan(request: Request, survey_id: FromPath[int]) -> obje
     fragment = "surveys/staff/_plan.html"
     typed = {**plan_values(await survey_for(survey_id)), **form, "anonymous": form.get("anonymous") in ("1", "on")}
     try:
-        plan = await surveys.read_plan(form, clock.now())
-        await surveys.save_plan(survey_id, plan, clock.now())
+        plan = await plans.read_plan(form, clock.now())
+        await plans.save_plan(survey_id, plan, clock.now())
     except SurveyInvalid as invalid:
         return await _builder(request, survey_id, fragment, 422, plan=typed, plan_errors=invalid.errors)
     except SurveyRefused as refused:
@@ -339,7 +339,7 @@ async def preview_survey_reach(request: Request, survey_id: FromPath[int]) -> ob
     """How many members the plan form's target reaches today (the fragment, as its choices change)."""
     await survey_for(survey_id)
     values = {key: request.query_params.get(key) for key in ("target_kind", "program", "area", "tier")}
-    reach = len(await surveys.target_accounts(_loose_target(values)))
+    reach = len(await plans.target_accounts(_loose_target(values)))
     return page(request, "surveys/staff/_reach.html", {"reach": reach, "plan": values}, cache="no-store")
 
 
@@ -354,7 +354,7 @@ async def preview_survey(request: Request, survey_id: FromPath[int]) -> object:
 async def publish_survey(request: Request, survey_id: FromPath[int]) -> object:
     await survey_for(survey_id)
     try:
-        opens_at = await surveys.publish(survey_id, current_account(request).id, clock.now())
+        opens_at = await plans.publish(survey_id, current_account(request).id, clock.now())
     except SurveyInvalid as invalid:
         return await _builder(request, survey_id, status_code=422, publish_errors=invalid.errors)
     except SurveyRefused as refused:
@@ -372,7 +372,7 @@ async def publish_survey(request: Request, survey_id: FromPath[int]) -> object:
 async def close_survey(request: Request, survey_id: FromPath[int]) -> object:
     await survey_for(survey_id)
     try:
-        await surveys.close_now(survey_id, current_account(request).id, clock.now())
+        await plans.close_now(survey_id, current_account(request).id, clock.now())
     except SurveyRefused as refused:
         return _refused(request, survey_id, refused)
     request.session["flash"] = _("The survey is closed. No more answers are accepted.")
@@ -383,7 +383,7 @@ async def close_survey(request: Request, survey_id: FromPath[int]) -> object:
 async def delete_survey(request: Request, survey_id: FromPath[int]) -> object:
     await survey_for(survey_id)
     try:
-        await surveys.delete_draft(survey_id, current_account(request).id, clock.now())
+        await builder.delete_draft(survey_id, current_account(request).id, clock.now())
     except SurveyRefused as refused:
         return _refused(request, survey_id, refused)
     request.session["flash"] = _("The draft was deleted.")
@@ -399,10 +399,10 @@ def chart_rows(summary: dict) -> list[dict]:
 
 
 async def results_context(survey_id: int, query: dict) -> dict:
-    filters = surveys.read_filters(query)
-    result = await surveys.results(survey_id, filters)
+    filters = results.read_filters(query)
+    result = await results.results(survey_id, filters)
     choices = await _choices()
-    prefectures_seen = await surveys.prefectures_answered(survey_id)
+    prefectures_seen = await results.prefectures_answered(survey_id)
     locale = current_locale.get()
     return {
         **result,
@@ -412,7 +412,7 @@ async def results_context(survey_id: int, query: dict) -> dict:
         "filter_query": urlencode([(k, v) for k, v in (("program", filters.program_id), ("area", filters.area_id),
                                                        ("prefecture", filters.prefecture)) if v]),
         "rate_text": percent(result["rate"]) if result["rate"] is not None else "",
-        "min_group": surveys.ANONYMOUS_MIN_GROUP,
+        "min_group": results.ANONYMOUS_MIN_GROUP,
         "status": status_of(result["survey"]),
         "status_labels": STATUS_LABELS,
         "kind_labels": KIND_LABELS,
@@ -437,11 +437,11 @@ async def set_survey_answer_hidden(request: Request, survey_id: FromPath[int], a
     survey = await survey_for(survey_id)
     hidden = str(_single(await form_dict(request)).get("hidden", "")) == "1"
     try:
-        await surveys.set_hidden(survey_id, answer_id, hidden, current_account(request).id, clock.now())
+        await results.set_hidden(survey_id, answer_id, hidden, current_account(request).id, clock.now())
     except SurveyRefused:
         raise NotFoundException() from None
     if wants_fragment(request):
-        context = {"survey": survey, "t": await surveys.text_answer(survey, answer_id)}
+        context = {"survey": survey, "t": await results.text_answer(survey, answer_id)}
         return page(request, "surveys/staff/_text_answer.html", context, cache="no-store")
     request.session["flash"] = _("Hidden from exports.") if hidden else _("Included in exports again.")
     return see_other(request, request.app.route_reverse("get_survey_results", survey_id=survey_id) + f"#answer-{answer_id}")
@@ -453,10 +453,10 @@ async def export_survey(request: Request, survey_id: FromPath[int]) -> Response:
     table = request.query_params.get("table") or "responses"
     if table not in CSV_TABLES:
         raise NotFoundException()
-    filters = surveys.read_filters({key: request.query_params.get(key) for key in ("program", "area", "prefecture")})
-    result = await surveys.results(survey_id, filters)
+    filters = results.read_filters({key: request.query_params.get(key) for key in ("program", "area", "prefecture")})
+    result = await results.results(survey_id, filters)
     with exports.csv_language():
-        headers, lines = surveys.responses_table(result) if table == "responses" else surveys.summary_table(result)
+        headers, lines = results.responses_table(result) if table == "responses" else results.summary_table(result)
         text = exports.csv_text(headers, lines)
     await exports.record_export(current_account(request).id, "survey", str(survey_id), {
         "table": table, "rows": len(lines), "program": filters.program_id, "area": filters.area_id,
