@@ -228,7 +228,6 @@ async def complete_program(request: Request, program_id: FromPath[int]) -> objec
     return await _move(request, program_id, "completed", _("The program is marked as completed."))
 
 
-
 handlers = [
     list_editor_programs, new_program, create_program, edit_program, update_program, withdraw_program_revision,
     submit_program, close_program, complete_program,
