@@ -11,7 +11,7 @@ import logging
 
 from app.services.notify import outbox, push
 from app.services.shared import clock
-from app.services.surveys import surveys
+from app.services.surveys import invitations
 from app.settings import Settings
 
 log = logging.getLogger("tsunagu.jobs")
@@ -20,7 +20,7 @@ log = logging.getLogger("tsunagu.jobs")
 async def run_round(settings: Settings, client, signer: push.VapidSigner) -> dict:
     figures: dict = {}
     try:
-        due = await surveys.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
+        due = await invitations.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
                                          site_name=settings.branding.site_name, locale=settings.default_locale)
         figures.update(surveys_closed=due.closed, survey_invitations=due.invited, survey_reminders=due.reminded)
     except Exception:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from app.demo.wallet import PASS
 from app.i18n import TOKYO, to_tokyo
 from app.services.membership.membership import format_member_no
-from app.services.programs.programs import fiscal_year_of
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
 from app.services.surveys.templates import RESIDENCE_INTENT
 from app.services.wallet.redemption import limit_of

@@ -9,7 +9,7 @@ from app.demo.kpi import KPI_DEMO_MARK
 from app.i18n import to_tokyo
 from app.services.notify import push
 from app.services.shared import clock
-from app.services.surveys import surveys
+from app.services.surveys import builder, invitations, plans, responses, surveys
 from db.engine import atomic
 from db.tables import Application, Survey, SurveyInvitation
 
@@ -48,12 +48,12 @@ async def load_survey_demo() -> dict[str, int]:
     people = sorted({row["account"] for row in attended if row["program"] == latest["program"]})
     rng = random.Random(7)
     async with atomic(Survey._meta.db):
-        survey_id = await surveys.copy_template("follow_up", None, sent)
+        survey_id = await builder.copy_template("follow_up", None, sent)
         await Survey.update({
             Survey.title: title, Survey.status: "published", Survey.program: latest["program"],
             Survey.target: {"kind": "program", "program": latest["program"]}, Survey.follow_up_days: None,
             Survey.published_at: sent, Survey.opens_at: sent, Survey.invited_at: sent,
-            Survey.closes_at: surveys.end_of_day(to_tokyo(now).date() + timedelta(days=9)),
+            Survey.closes_at: plans.end_of_day(to_tokyo(now).date() + timedelta(days=9)),
         }).where(Survey.id == survey_id)
         await SurveyInvitation.insert(*[SurveyInvitation(survey=survey_id, account=a, created_at=sent) for a in people])
         created["surveys"] = 1
@@ -63,11 +63,11 @@ async def load_survey_demo() -> dict[str, int]:
                 continue
             answers = {str(q["id"]): _demo_answer(rng, q) for q in questions}
             answered_at = sent + timedelta(days=rng.randint(0, 4), hours=rng.randint(1, 20))
-            await surveys.submit(survey_id, account, {k: v for k, v in answers.items() if v}, min(answered_at, now))
+            await responses.submit(survey_id, account, {k: v for k, v in answers.items() if v}, min(answered_at, now))
             created["survey_responses"] += 1
     # The invitation in each inbox, as the background round would have put it there five days ago.
     survey = await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
-    title, body = await surveys.announcement(survey, reminder=False)
+    title, body = await invitations.announcement(survey, reminder=False)
     await push.create_notification(push.Target(topic="surveys", account_ids=people), title, body,
                                    surveys.answer_path(survey_id), None, send_at=sent)
     await push.fan_out_due(sent)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from playwright.sync_api import Page, expect
 
 from app.services.membership import login_sessions
-from app.services.programs import programs
+from app.services.programs import applications
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenSigner
 from tests import factories
@@ -230,8 +230,8 @@ async def full_program_with_two_applicants() -> FullProgram:
     program_id = await factories.program(area_id, title=TITLE, capacity=1)
     a, a_session = await member_session(MEMBER_A)
     b = await factories.member(MEMBER_B)
-    assert await programs.apply(program_id, a.member_id, "", [], clock.now()) == "accepted"
-    assert await programs.apply(program_id, b.member_id, "", [], clock.now()) == "waitlisted"
+    assert await applications.apply(program_id, a.member_id, "", [], clock.now()) == "accepted"
+    assert await applications.apply(program_id, b.member_id, "", [], clock.now()) == "waitlisted"
     return FullProgram(program_id, await editor_session(editor_id, "phone"), a_session, b.member_id)
 
 
@@ -301,7 +301,7 @@ async def published_program_with_an_applicant() -> tuple[int, str, str]:
     area_id, editor_id = await editor_of_new_area()
     program_id = await factories.program(area_id, author_id=editor_id, title=TITLE, place=OLD_PLACE, capacity=5)
     member, session = await member_session(MEMBER_A)
-    assert await programs.apply(program_id, member.member_id, "", [], clock.now()) == "accepted"
+    assert await applications.apply(program_id, member.member_id, "", [], clock.now()) == "accepted"
     return program_id, await editor_session(editor_id, "office"), session
 
 

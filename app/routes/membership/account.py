@@ -19,7 +19,7 @@ from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
-from app.services.programs import programs
+from app.services.programs.activities import activity_count, fiscal_year_of
 from app.services.shared import clock
 from app.services.shared.devices import device_label
 
@@ -32,7 +32,7 @@ def flash(request: Request, message: str) -> None:
 async def get_account(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id) if account.is_member else None
-    activities = await programs.activity_count(member["id"], programs.fiscal_year_of(clock.now())) if member else 0
+    activities = await activity_count(member["id"], fiscal_year_of(clock.now())) if member else 0
     context = {"account": account, "member": member, "activities": activities}
     return page(request, "membership/account/index.html", context, cache="no-store")
 

@@ -13,7 +13,7 @@ from app.i18n import gettext as _
 from app.qr import qr_svg
 from app.rendering import page
 from app.services.membership import membership
-from app.services.programs import programs
+from app.services.programs.activities import activity_count, fiscal_year_of
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
 
@@ -31,7 +31,7 @@ async def get_card(request: Request) -> object:
         "member": member,
         "tier": membership.effective_tier(member, now.date()),
         "areas": await membership.followed_areas(member["id"]),
-        "activities": await programs.activity_count(member["id"], programs.fiscal_year_of(now)),
+        "activities": await activity_count(member["id"], fiscal_year_of(now)),
         "qr": qr_svg(token, _("Member card QR code")),
         "token": token,
         "issued_at": now,

@@ -20,8 +20,9 @@ from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.membership import membership
-from app.services.programs import areas, programs
-from app.services.programs.programs import ANSWER_MAX, MOTIVATION_MAX, PUBLIC_STATUSES, SEAT_STATUSES, THEMES, ApplicationRefused
+from app.services.programs import applications, areas, reads
+from app.services.programs.applications import ANSWER_MAX, MOTIVATION_MAX, SEAT_STATUSES, ApplicationRefused
+from app.services.programs.programs import PUBLIC_STATUSES, THEMES
 from app.services.shared import clock, markdown
 from app.services.shared.actor import Actor
 
@@ -80,7 +81,7 @@ def when(start: datetime, end: datetime) -> str:
 
 def phase(program: dict, now: datetime) -> str:
     """Where the application period stands: "open", "before" it, or "after" it (or no longer published)."""
-    if programs.is_open(program, now):
+    if applications.is_open(program, now):
         return "open"
     return "before" if program["status"] == "published" and now < program["apply_from"] else "after"
 
@@ -88,16 +89,16 @@ def phase(program: dict, now: datetime) -> str:
 def labels() -> dict:
     """The helpers every program template uses."""
     return {
-        "when": when, "theme_label": theme_label, "seats_left": programs.seats_left,
+        "when": when, "theme_label": theme_label, "seats_left": reads.seats_left,
         "application_status_label": application_status_label, "program_status_label": program_status_label,
     }
 
 
-# Reads for the pages (the rules that change data live in app/services/programs.py) -------------------
+# Reads for the pages (the rules that change data live in app/services/programs/) ---------------------
 
 
 async def public_program(program_id: int) -> dict:
-    program = await programs.program_page(program_id)
+    program = await reads.program_page(program_id)
     if program is None:
         raise NotFoundException()
     return program
@@ -154,7 +155,7 @@ async def list_programs(
     elif month:
         month = f"{int(month[:4]):04d}-{int(month[5:]):02d}"  # full-width digits typed on a phone become ASCII
     now = clock.now()
-    rows = await programs.public_programs(
+    rows = await reads.public_programs(
         area_id=area_id, theme=theme if "theme" not in errors else "", month=month if "month" not in errors else "",
         open_only=bool(open_only), now=now,
     )
@@ -165,7 +166,7 @@ async def list_programs(
         "months": month_choices(now, month if "month" not in errors else ""),
         "filters": {"area": area, "theme": theme, "month": month, "open": bool(open_only)},
         "errors": errors,
-        "open_now": lambda program: programs.is_open(program, now),
+        "open_now": lambda program: applications.is_open(program, now),
         **labels(),
     }
     return page(request, "programs/list.html", context, fragment="programs/_program_list.html",
@@ -175,7 +176,7 @@ async def list_programs(
 async def detail_context(request: Request, program: dict, errors: dict | None = None, values: dict | None = None) -> dict:
     now = clock.now()
     member_id = await member_id_of(request)
-    application = await programs.application_of(program["id"], member_id)
+    application = await reads.application_of(program["id"], member_id)
     account = current_account(request)
     path = request.app.route_reverse("get_program", program_id=program["id"])
     image = program["image_url"]
@@ -203,7 +204,7 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
 @get("/staff/preview/program/{program_id:int}", name="get_program_preview", guards=[guards.staff], cache_control=None)
 async def get_program_preview(request: Request, program_id: FromPath[int]) -> object:
     """The program page exactly as the public will see it, whatever its status now."""
-    program = await programs.program_page(program_id, any_status=True)
+    program = await reads.program_page(program_id, any_status=True)
     if program is None:
         raise NotFoundException()
     return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
@@ -213,7 +214,7 @@ async def get_program_preview(request: Request, program_id: FromPath[int]) -> ob
      cache_control=None)
 async def get_program_revision_preview(request: Request, revision_id: FromPath[int]) -> object:
     """A change waiting for review, shown as the public page will look once it is approved."""
-    program = await programs.proposed_program(revision_id)
+    program = await reads.proposed_program(revision_id)
     if program is None:
         raise NotFoundException()
     return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
@@ -308,7 +309,7 @@ async def apply_to_program(request: Request, program_id: FromPath[int]) -> objec
     values = {"motivation": motivation, **{f"answer_{i}": a for i, a in enumerate(answers)}}
     now = clock.now()
     try:
-        status = await programs.apply(program_id, member_id, motivation, answers, now)
+        status = await applications.apply(program_id, member_id, motivation, answers, now)
     except ApplicationRefused as refused:
         if refused.reason == "not_found":
             raise NotFoundException() from None
@@ -332,11 +333,11 @@ async def apply_to_program(request: Request, program_id: FromPath[int]) -> objec
 @post("/programs/{program_id:int}/cancel", name="cancel_application", guards=[guards.member])
 async def cancel_application(request: Request, program_id: FromPath[int]) -> object:
     program = await public_program(program_id)
-    application = await programs.application_of(program_id, await member_id_of(request))
+    application = await reads.application_of(program_id, await member_id_of(request))
     try:
         if application is None:
             raise ApplicationRefused("not_applied")
-        await programs.cancel(application["id"], application["member"], clock.now())
+        await applications.cancel(application["id"], application["member"], clock.now())
     except ApplicationRefused as refused:
         context = await detail_context(request, program, {"apply": str(APPLY_REFUSALS.get(refused.reason, refused.reason))})
         return page(request, "programs/detail.html", context, fragment="programs/_application.html",
@@ -348,7 +349,7 @@ async def cancel_application(request: Request, program_id: FromPath[int]) -> obj
 @get("/programs/mine", name="list_my_applications", guards=[guards.member], cache_control=None)
 async def list_my_applications(request: Request) -> object:
     member_id = await member_id_of(request)
-    rows = await programs.member_applications(member_id)
+    rows = await reads.member_applications(member_id)
     context = {"applications": rows, "public_statuses": PUBLIC_STATUSES, **labels()}
     return page(request, "programs/mine.html", context)
 

@@ -1,6 +1,7 @@
 """Surveys for members: the ones addressed to me (also as a card on the home screen), the answer form with a
 check of each answer as it is given, the thank-you page, and a clear page for every reason a survey cannot be
-answered. The rules — who may answer, what is a valid answer, once only — are in app/services/surveys.py."""
+answered. The rules — who may answer, what is a valid answer, once only — are in
+app/services/surveys/responses.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from app.auth import current_account
 from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other
 from app.services.shared import clock
-from app.services.surveys import surveys
-from app.services.surveys.surveys import LONG_MAX, SHORT_MAX, AnswersInvalid, SurveyRefused
+from app.services.surveys import responses
+from app.services.surveys.responses import LONG_MAX, SHORT_MAX, AnswersInvalid
+from app.services.surveys.surveys import SurveyRefused
 
 MEMBERS = [guards.member]
 # Why a survey cannot be answered, and the status of the page that says so.
@@ -48,21 +50,21 @@ def _refused(request: Request, reason: str, survey_id: int, status_code: int | N
 @get("/surveys", name="list_my_surveys", guards=MEMBERS, cache_control=None)
 async def list_my_surveys(request: Request) -> object:
     account = current_account(request)
-    context = {"open": await surveys.open_for(account.id, clock.now()), "answered": await surveys.answered_by(account.id)}
+    context = {"open": await responses.open_for(account.id, clock.now()), "answered": await responses.answered_by(account.id)}
     return page(request, "surveys/list.html", context)
 
 
 @get("/surveys/card", name="get_survey_card", guards=MEMBERS, cache_control=None)
 async def get_survey_card(request: Request) -> object:
     """The home screen's card of surveys waiting for an answer (loaded by the page; empty when there are none)."""
-    waiting = await surveys.open_for(current_account(request).id, clock.now())
+    waiting = await responses.open_for(current_account(request).id, clock.now())
     return page(request, "surveys/_card.html", {"waiting": waiting}, cache="no-store")
 
 
 @get("/surveys/{survey_id:int}", name="get_survey", guards=MEMBERS, cache_control=None)
 async def get_survey(request: Request, survey_id: FromPath[int]) -> object:
     try:
-        survey, questions = await surveys.for_member(survey_id, current_account(request).id, clock.now())
+        survey, questions = await responses.for_member(survey_id, current_account(request).id, clock.now())
     except SurveyRefused as refused:
         return _refused(request, refused.reason, survey_id)
     # Never kept for offline use: an answer form must be fresh (the survey may close, or be answered elsewhere).
@@ -74,10 +76,10 @@ async def submit_survey(request: Request, survey_id: FromPath[int]) -> object:
     account = current_account(request)
     answers = answers_from(await request.form())
     try:
-        await surveys.submit(survey_id, account.id, answers, clock.now())
+        await responses.submit(survey_id, account.id, answers, clock.now())
     except AnswersInvalid as invalid:
         try:
-            survey, questions = await surveys.for_member(survey_id, account.id, clock.now())
+            survey, questions = await responses.for_member(survey_id, account.id, clock.now())
         except SurveyRefused as refused:  # closed or answered elsewhere while this form was filled in
             return _refused(request, refused.reason, survey_id, 409)
         context = answer_context(survey, questions, answers, invalid.errors)
@@ -91,7 +93,7 @@ async def submit_survey(request: Request, survey_id: FromPath[int]) -> object:
 async def check_survey_answer(request: Request, survey_id: FromPath[int], question_id: FromPath[int]) -> object:
     """One answer checked as the member gives it: the message to show under the question, or none."""
     try:
-        _survey, questions = await surveys.for_member(survey_id, current_account(request).id, clock.now())
+        _survey, questions = await responses.for_member(survey_id, current_account(request).id, clock.now())
     except SurveyRefused as refused:
         if refused.reason == "not_found":
             raise NotFoundException() from None
@@ -99,17 +101,17 @@ async def check_survey_answer(request: Request, survey_id: FromPath[int], questi
     question = next((q for q in questions if q["id"] == question_id), None)
     if question is None:  # closed or answered meanwhile: the full submission says so
         return page(request, "surveys/_answer_error.html", {"q": {"id": question_id}, "error": ""}, cache="no-store")
-    _rows, error = surveys.check_answer(question, answers_from(await request.form()).get(str(question_id), []))
+    _rows, error = responses.check_answer(question, answers_from(await request.form()).get(str(question_id), []))
     return page(request, "surveys/_answer_error.html", {"q": question, "error": error or ""}, cache="no-store")
 
 
 @get("/surveys/{survey_id:int}/thanks", name="get_survey_thanks", guards=MEMBERS, cache_control=None)
 async def get_survey_thanks(request: Request, survey_id: FromPath[int]) -> object:
     account = current_account(request)
-    answered = await surveys.answered(survey_id, account.id)
+    answered = await responses.answered(survey_id, account.id)
     if answered is None:
         return see_other(request, request.app.route_reverse("get_survey", survey_id=survey_id))
-    waiting = await surveys.open_for(account.id, clock.now())
+    waiting = await responses.open_for(account.id, clock.now())
     return page(request, "surveys/thanks.html", {"survey": answered, "waiting": waiting})
 
 

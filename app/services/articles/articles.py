@@ -88,6 +88,38 @@ def _text(form: dict, name: str) -> str:
     return CONTROL.sub("", value).strip() if isinstance(value, str) else ""
 
 
+async def _read_program(program_text: str, actor: Actor, values: ArticleValues, errors: dict[str, str]) -> dict | None:
+    """The program the article is about (none when the field is empty), set on `values` if this actor may link it."""
+    if not program_text:
+        return None
+    program = None
+    if (program_id := _id(program_text)) is not None:
+        program = await Program.select(Program.id, Program.area).where(Program.id == program_id).first()
+    if program is None:
+        errors["program"] = _("This program does not exist. Choose one from the list.")
+    elif actor.outside_area(program["area"]):
+        errors["program"] = _("Choose a program of your own area.")
+    else:
+        values.program_id = program["id"]
+    return program
+
+
+async def _read_area(area_text: str, actor: Actor, program: dict | None, values: ArticleValues,
+                     errors: dict[str, str]) -> None:
+    """The article's area: an editor's own; for staff the one chosen, else the linked program's."""
+    area_id = _id(area_text)
+    if actor.role == "editor":
+        values.area_id = actor.area_id
+        if actor.area_id is None:  # an editor account without an area must not write orphan articles
+            errors["area"] = _("Your account has no area yet. Ask the secretariat to assign one.")
+    elif area_id is not None and await Area.exists().where(Area.id == area_id):
+        values.area_id = area_id
+    elif area_text:
+        errors["area"] = _("Choose the area.")
+    elif program is not None:
+        values.area_id = program["area"]  # news from the secretariat about a program belongs to its area
+
+
 async def validate_article(form: dict, actor: Actor) -> ArticleValues:
     """Read the article form. Raises ArticleInvalid with a message per field; the database is only read."""
     errors: dict[str, str] = {}
@@ -109,30 +141,8 @@ async def validate_article(form: dict, actor: Actor) -> ArticleValues:
         errors["cover_image"] = _("Upload the cover image again.")
         values.cover_image = ""
 
-    program = None
-    program_text = _text(form, "program")
-    if program_text:
-        if (program_id := _id(program_text)) is not None:
-            program = await Program.select(Program.id, Program.area).where(Program.id == program_id).first()
-        if program is None:
-            errors["program"] = _("This program does not exist. Choose one from the list.")
-        elif actor.outside_area(program["area"]):
-            errors["program"] = _("Choose a program of your own area.")
-        else:
-            values.program_id = program["id"]
-
-    area_text = _text(form, "area")
-    area_id = _id(area_text)
-    if actor.role == "editor":
-        values.area_id = actor.area_id
-        if actor.area_id is None:  # an editor account without an area must not write orphan articles
-            errors["area"] = _("Your account has no area yet. Ask the secretariat to assign one.")
-    elif area_id is not None and await Area.exists().where(Area.id == area_id):
-        values.area_id = area_id
-    elif area_text:
-        errors["area"] = _("Choose the area.")
-    elif program is not None:
-        values.area_id = program["area"]  # news from the secretariat about a program belongs to its area
+    program = await _read_program(_text(form, "program"), actor, values, errors)
+    await _read_area(_text(form, "area"), actor, program, values, errors)
     if errors:
         raise ArticleInvalid(errors, values)
     return values

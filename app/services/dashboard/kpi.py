@@ -37,7 +37,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.membership.membership import effective_tier
 from app.services.programs import areas
-from app.services.programs.programs import fiscal_year_bounds, fiscal_year_of
+from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import charts, clock, exports
 from app.services.shared.charts import Bar
 from app.services.shared.reference import TIES, prefecture_name

@@ -23,7 +23,7 @@ from pathlib import Path
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.dashboard import kpi
-from app.services.programs.programs import fiscal_year_bounds
+from app.services.programs.activities import fiscal_year_bounds
 from app.services.shared import exports, uploads
 from app.services.shared.refusals import FormInvalid, Refusal
 from db.engine import atomic, is_unique_violation

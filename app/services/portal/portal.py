@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app.services.articles import articles
 from app.services.desk.contact import Desk, desk_from_blocks
-from app.services.programs import programs
+from app.services.programs import programs, reads
 from db.tables import Article, PortalBlock, Program
 
 # The "featured" block's fields: {"programs": [ids], "articles": [ids]}, in the order shown.
@@ -77,7 +77,7 @@ async def load_portal(default_title: str, default_body: str, default_links: list
         hero_title=hero["title"] if hero else default_title,
         hero_body=hero["body"] if hero else default_body,
         links=links if any(b["kind"] == "link" for b in every) else default_links,
-        programs=await programs.public_programs(open_only=True, limit=3),
+        programs=await reads.public_programs(open_only=True, limit=3),
         articles=await articles.published_articles(limit=3),
         hero_image=str(hero_fields.get("image", "")),
         hero_image_alt=str(hero_fields.get("image_alt", "")),

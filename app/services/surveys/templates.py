@@ -2,7 +2,7 @@
 participants will stay involved and what they think about moving) and a yearly check-in with members.
 
 The questions are content, not interface text: they are written in Japanese, as members will read them, and
-staff edit the copy. Question kinds and option rules are those of app/services/surveys.py.
+staff edit the copy. Question kinds and option rules are those of app/services/surveys/builder.py.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app.services.dashboard import kpi, report
-from app.services.programs.programs import fiscal_year_of
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock, uploads
 from db.tables import Article, AuditLog, KpiTarget, ReportSection
 from tests import factories

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from app.demo import load_demo_data
 from app.demo.programs import load_program_demo
 from app.i18n import TOKYO
-from app.services.programs import programs
+from app.services.programs import activities, applications, programs
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenSigner
 from db.tables import Application, AuditLog, Notice, Program
@@ -34,7 +34,7 @@ async def members(count: int) -> list[int]:
 
 async def fill(program_id: int, member_ids: list[int]) -> None:
     for member_id in member_ids:
-        await programs.apply(program_id, member_id, "", [], clock.now())
+        await applications.apply(program_id, member_id, "", [], clock.now())
 
 
 # Public pages --------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ async def test_cancelling_a_seat_promotes_the_first_waitlisted_who_is_told(clien
     account_id, member_id = await member_at(client, "先に申し込んだ人")
     await client.submit(f"/programs/{program_id}/apply", {"motivation": ""})
     waiting = await factories.member("待っている人")
-    await programs.apply(program_id, waiting.member_id, "", [], clock.now())
+    await applications.apply(program_id, waiting.member_id, "", [], clock.now())
 
     response = await client.submit(f"/programs/{program_id}/cancel", follow_redirects=False)
     assert response.status_code == 303
@@ -440,7 +440,7 @@ async def test_the_applicants_csv_has_a_bom_japanese_headers_and_is_audited(clie
     area = await factories.area()
     program_id = await factories.program(area, questions=["農業の経験は？"])
     member = await factories.member("応募した花子")
-    await programs.apply(program_id, member.member_id, "=HYPERLINK(\"http://evil\")", ["少し"], clock.now())
+    await applications.apply(program_id, member.member_id, "=HYPERLINK(\"http://evil\")", ["少し"], clock.now())
     editor = await factories.staff_account("勇払 編集 鈴木", role="editor", area=area)
     await log_in(client, editor)
     response = await client.get(f"/editor/programs/{program_id}/applicants/csv")
@@ -462,10 +462,10 @@ async def test_staff_see_members_with_three_activities_this_fiscal_year(client):
     now = clock.now()
     for index in range(3):
         program_id = await factories.program(area, title=f"活動{index}")
-        await programs.apply(program_id, busy.member_id, "", [], now)
+        await applications.apply(program_id, busy.member_id, "", [], now)
         if index == 0:
-            await programs.apply(program_id, quiet.member_id, "", [], now)
-        await programs.attend_by_member(program_id, busy.member_id, programs.Actor(staff, "staff"), now)
+            await applications.apply(program_id, quiet.member_id, "", [], now)
+        await activities.attend_by_member(program_id, busy.member_id, programs.Actor(staff, "staff"), now)
     await log_in(client, staff)
     response = await client.get("/staff/activities")
     assert response.status_code == 200

@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 from app.services.shared import clock
-from app.services.surveys import surveys
+from app.services.surveys import builder, responses, surveys
 from app.services.surveys.templates import TEMPLATES
 from db.tables import AuditLog, Survey, SurveyAnswer, SurveyResponse
 from tests import factories
@@ -191,7 +191,7 @@ async def test_a_blank_survey_needs_a_title(client):
 
 async def test_questions_are_added_edited_moved_and_removed_in_place_by_htmx(client):
     await staff_at(client)
-    survey_id = await surveys.create_survey(await factories.staff_account("事務局 田中"), "交流会アンケート", "", clock.now())
+    survey_id = await builder.create_survey(await factories.staff_account("事務局 田中"), "交流会アンケート", "", clock.now())
     base = f"/staff/surveys/{survey_id}/questions"
     added = await client.hx_post(base, {"kind": "single", "text": "満足しましたか", "options": "はい\nいいえ", "required": "1"})
     assert added.status_code == 200 and added.text.lstrip().startswith('<section class="section" id="questions"')
@@ -216,7 +216,7 @@ async def test_questions_are_added_edited_moved_and_removed_in_place_by_htmx(cli
 async def test_details_and_plan_are_saved_and_their_errors_shown_at_the_field(client):
     staff = await staff_at(client)
     area = await factories.area()
-    survey_id = await surveys.create_survey(staff, "地域アンケート", "", clock.now())
+    survey_id = await builder.create_survey(staff, "地域アンケート", "", clock.now())
     details = await client.hx_post(f"/staff/surveys/{survey_id}/details", {"title": "", "intro": "はじめに"})
     assert details.status_code == 422 and "タイトルを入力してください。" in details.text
     saved = await client.hx_post(f"/staff/surveys/{survey_id}/details", {"title": "樽前アンケート", "intro": "3分で終わります"})
@@ -240,7 +240,7 @@ async def test_details_and_plan_are_saved_and_their_errors_shown_at_the_field(cl
 
 async def test_publishing_shows_what_is_missing_then_publishes_and_fixes_the_questions(client):
     staff = await staff_at(client)
-    survey_id = await surveys.create_survey(staff, "空のアンケート", "", clock.now())
+    survey_id = await builder.create_survey(staff, "空のアンケート", "", clock.now())
     refused = await client.submit(f"/staff/surveys/{survey_id}/publish")
     assert refused.status_code == 422 and 'data-testid="publish-errors"' in refused.text
     assert "質問を1つ以上追加してください。" in refused.text and "回答の締切日を選んでください。" in refused.text
@@ -262,7 +262,7 @@ async def test_publishing_shows_what_is_missing_then_publishes_and_fixes_the_que
 
 async def test_the_preview_shows_the_members_form_that_sends_nothing(client):
     staff = await staff_at(client)
-    survey_id = await surveys.copy_template("check_in", staff, clock.now())
+    survey_id = await builder.copy_template("check_in", staff, clock.now())
     preview = await client.get(f"/staff/surveys/{survey_id}/preview")
     assert preview.status_code == 200 and 'data-testid="phone-preview"' in preview.text
     assert preview.text.count('data-testid="question"') == len(TEMPLATES["check_in"].questions)
@@ -290,7 +290,7 @@ async def answered_survey(anonymous: bool = False) -> tuple[int, list[str]]:
         {q[0]: ["3"], q[1]: ["1"], q[3]: ["=HYPERLINK(\"http://example.com\")"]},
         {q[0]: ["4"], q[1]: ["0"], q[2]: ["0"]},
     ], strict=False):
-        await surveys.submit(survey_id, person.account_id, answers, clock.now())
+        await responses.submit(survey_id, person.account_id, answers, clock.now())
     return survey_id, q
 
 

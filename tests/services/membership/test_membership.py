@@ -160,7 +160,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
 
     from app.services.desk import threads
     from app.services.notify import push
-    from app.services.surveys import surveys
+    from app.services.surveys import responses
     from tests.push_service import Device
 
     area_id = await factories.area()
@@ -171,7 +171,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
     await factories.wallet_pass(registered.member_id, pass_id, clock.now())
     survey_id = await factories.open_survey([{"kind": "short", "text": "ひとこと", "required": False}],
                                             [registered.account_id], title="参加後アンケート")
-    await surveys.submit(survey_id, registered.account_id, {}, clock.now())
+    await responses.submit(survey_id, registered.account_id, {}, clock.now())
     device = Device("d", "https://push.example/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
     await push.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
     asked = await factories.inquiry(registered.account_id, contact_method="app")

@@ -17,8 +17,9 @@ import pytest
 
 from app.i18n import TOKYO
 from app.services.membership.membership import Registered
-from app.services.programs import programs
-from app.services.programs.programs import ApplicationRefused, ProgramInvalid
+from app.services.programs import activities, applications, programs, reads
+from app.services.programs.applications import ApplicationRefused
+from app.services.programs.programs import ProgramInvalid
 from app.services.review import revisions, workflow
 from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock
@@ -124,7 +125,7 @@ async def members(count: int, prefix: str = "参加者") -> list[Registered]:
 
 async def apply(program_id: int, member: Registered, now: datetime | None = None, motivation: str = "地域の力になりたい",
                 answers: list[str] | None = None) -> str:
-    return await programs.apply(program_id, member.member_id, motivation, answers or [], now or clock.now())
+    return await applications.apply(program_id, member.member_id, motivation, answers or [], now or clock.now())
 
 
 async def application_of(program_id: int, member: Registered) -> dict:
@@ -142,7 +143,7 @@ async def assert_seats_match(program_id: int) -> int:
     """The seat counter equals the accepted and attended applications, and never exceeds the capacity."""
     program = await program_row(program_id)
     seated = await Application.count().where(
-        (Application.program == program_id) & Application.status.is_in(list(programs.SEAT_STATUSES))
+        (Application.program == program_id) & Application.status.is_in(list(applications.SEAT_STATUSES))
     )
     assert program["seats_taken"] == seated <= program["capacity"], (program["seats_taken"], seated, program["capacity"])
     return seated
@@ -236,11 +237,11 @@ async def test_rejecting_needs_a_reason_the_author_reads_and_the_editor_fixes_an
 
 async def test_staff_unpublish_a_published_program_with_a_reason(scene):
     program_id = await factories.program(scene.area, scene.editor.account_id, title="樽前山 清掃登山")
-    assert [p["id"] for p in await programs.public_programs()] == [program_id]
+    assert [p["id"] for p in await reads.public_programs()] == [program_id]
     assert await refusal(programs.transition(program_id, scene.staff, "rejected")) == "reason_needed"
     await programs.transition(program_id, scene.staff, "rejected", "主催者と連絡が取れません")
     assert await status_of(program_id) == "rejected"
-    assert await programs.public_programs() == []
+    assert await reads.public_programs() == []
     assert await audit_trail(program_id) == [(scene.staff.account_id, "published", "rejected")]
     (notice,) = await notices_of(scene.editor.account_id)
     assert "樽前山 清掃登山" in notice["title"] and notice["body"] == "主催者と連絡が取れません"
@@ -283,7 +284,7 @@ async def test_an_editors_change_to_a_published_program_waits_for_review_while_t
     assert await programs.update_program(program_id, scene.editor, values) == revisions.PROPOSED
     program = await program_row(program_id)
     assert (program["status"], program["title"]) == ("published", "ほっき貝の浜で漁業体験")
-    assert [p["id"] for p in await programs.public_programs()] == [program_id]
+    assert [p["id"] for p in await reads.public_programs()] == [program_id]
     revision = await programs.pending_revision(program_id)
     assert revision["values"]["title"] == "ほっき貝の浜で漁業体験(日程変更)"
     assert revision["values"]["starts_at"] == tokyo(2026, 12, 12, 9)
@@ -332,11 +333,11 @@ async def test_capacity_cannot_be_lowered_below_the_seats_taken(scene, monkeypat
     assert await assert_seats_match(program_id) == 3
 
     # The guard is in the UPDATE too: a seat taken between the read and the write is not squeezed out.
-    await programs.decide((await application_of(program_id, people[0]))["id"], scene.staff, "waitlist", inside)
+    await applications.decide((await application_of(program_id, people[0]))["id"], scene.staff, "waitlist", inside)
     assert await assert_seats_match(program_id) == 2
 
     async def someone_accepted() -> None:
-        await programs.decide((await application_of(program_id, people[3]))["id"], scene.staff, "accept", inside)
+        await applications.decide((await application_of(program_id, people[3]))["id"], scene.staff, "accept", inside)
 
     meanwhile(monkeypatch, someone_accepted)
     lower = await programs.validate_program(program_form(capacity="2", **staff_form), scene.staff)
@@ -432,7 +433,7 @@ async def test_the_first_capacity_applicants_are_accepted_and_the_next_waitliste
     people = await members(5)
     assert [await apply(program_id, person) for person in people] == ["accepted"] * 3 + ["waitlisted"] * 2
     assert await assert_seats_match(program_id) == 3
-    assert programs.seats_left(await program_row(program_id)) == 0
+    assert reads.seats_left(await program_row(program_id)) == 0
 
 
 async def test_applying_twice_is_refused_and_the_seat_counter_is_rolled_back(scene):
@@ -447,7 +448,7 @@ async def test_applying_twice_is_refused_and_the_seat_counter_is_rolled_back(sce
     assert await apply(program_id, second) == "accepted"
     assert await apply(program_id, third) == "waitlisted"
     assert await refusal(apply(program_id, third), ApplicationRefused) == "already_applied"
-    await programs.cancel((await application_of(program_id, first))["id"], first.member_id, clock.now())
+    await applications.cancel((await application_of(program_id, first))["id"], first.member_id, clock.now())
     # A cancelled application still counts as the one application.
     assert await refusal(apply(program_id, first), ApplicationRefused) == "already_applied"
     assert await Application.count().where(Application.program == program_id) == 3
@@ -506,7 +507,7 @@ async def test_cancelling_a_seat_promotes_the_longest_waiting_member_who_is_told
     assert await apply(program_id, waits_less, now=start + timedelta(minutes=2)) == "waitlisted"
     assert await apply(program_id, waits_longest, now=start + timedelta(minutes=1)) == "waitlisted"
 
-    await programs.cancel((await application_of(program_id, first))["id"], first.member_id, start + timedelta(minutes=5))
+    await applications.cancel((await application_of(program_id, first))["id"], first.member_id, start + timedelta(minutes=5))
     assert await status_by_member(program_id) == {
         first.member_id: "cancelled", second.member_id: "accepted",
         waits_less.member_id: "waitlisted", waits_longest.member_id: "accepted",
@@ -516,13 +517,13 @@ async def test_cancelling_a_seat_promotes_the_longest_waiting_member_who_is_told
     assert await notices_of(waits_less.account_id) == [] and await notices_of(first.account_id) == []
     assert await assert_seats_match(program_id) == 2
 
-    await programs.cancel((await application_of(program_id, second))["id"], second.member_id, start + timedelta(minutes=6))
+    await applications.cancel((await application_of(program_id, second))["id"], second.member_id, start + timedelta(minutes=6))
     assert (await application_of(program_id, waits_less))["status"] == "accepted"
     assert len(await notices_of(waits_less.account_id)) == 1
     assert await assert_seats_match(program_id) == 2
 
     # With nobody waiting, a cancelled seat simply stays free.
-    await programs.cancel((await application_of(program_id, waits_less))["id"], waits_less.member_id, clock.now())
+    await applications.cancel((await application_of(program_id, waits_less))["id"], waits_less.member_id, clock.now())
     assert await assert_seats_match(program_id) == 1
 
 
@@ -532,10 +533,10 @@ async def test_cancelling_from_the_waitlist_moves_no_seat_and_only_the_owner_can
     await apply(program_id, seated)
     await apply(program_id, waiting)
     waiting_id = (await application_of(program_id, waiting))["id"]
-    assert await refusal(programs.cancel(waiting_id, stranger.member_id, clock.now()), ApplicationRefused) == "not_found"
-    await programs.cancel(waiting_id, waiting.member_id, clock.now())
+    assert await refusal(applications.cancel(waiting_id, stranger.member_id, clock.now()), ApplicationRefused) == "not_found"
+    await applications.cancel(waiting_id, waiting.member_id, clock.now())
     assert await status_by_member(program_id) == {seated.member_id: "accepted", waiting.member_id: "cancelled"}
-    assert await refusal(programs.cancel(waiting_id, waiting.member_id, clock.now()), ApplicationRefused) == "not_cancellable"
+    assert await refusal(applications.cancel(waiting_id, waiting.member_id, clock.now()), ApplicationRefused) == "not_cancellable"
     assert await notices_of(waiting.account_id) == []
     assert await assert_seats_match(program_id) == 1
 
@@ -547,12 +548,12 @@ async def test_a_waitlisted_member_is_accepted_only_into_a_free_seat_and_moving_
         await apply(program_id, person)
     first_id, third_id = (await application_of(program_id, first))["id"], (await application_of(program_id, third))["id"]
 
-    assert await refusal(programs.decide(third_id, scene.editor, "accept", clock.now()), ApplicationRefused) == "full"
+    assert await refusal(applications.decide(third_id, scene.editor, "accept", clock.now()), ApplicationRefused) == "full"
     assert (await application_of(program_id, third))["status"] == "waitlisted"
     assert await AuditLog.count().where(AuditLog.action == "application.status") == 0
     assert await assert_seats_match(program_id) == 2
 
-    await programs.decide(first_id, scene.editor, "waitlist", clock.now())
+    await applications.decide(first_id, scene.editor, "waitlist", clock.now())
     # The freed seat is the organiser's to give: nobody is promoted automatically.
     assert await status_by_member(program_id) == {
         first.member_id: "waitlisted", second.member_id: "accepted", third.member_id: "waitlisted",
@@ -560,9 +561,9 @@ async def test_a_waitlisted_member_is_accepted_only_into_a_free_seat_and_moving_
     assert await notices_of(third.account_id) == []
     assert await assert_seats_match(program_id) == 1
 
-    await programs.decide(third_id, scene.editor, "accept", clock.now())
+    await applications.decide(third_id, scene.editor, "accept", clock.now())
     assert (await application_of(program_id, third))["status"] == "accepted"
-    assert await refusal(programs.decide(first_id, scene.staff, "accept", clock.now()), ApplicationRefused) == "full"
+    assert await refusal(applications.decide(first_id, scene.staff, "accept", clock.now()), ApplicationRefused) == "full"
     assert await AuditLog.count().where(AuditLog.action == "application.status") == 2
     assert await assert_seats_match(program_id) == 2
 
@@ -572,7 +573,7 @@ async def test_rejecting_an_accepted_applicant_promotes_the_first_waitlisted(sce
     seated, waiting, also_waiting = await members(3)
     for person in (seated, waiting, also_waiting):
         await apply(program_id, person)
-    await programs.decide((await application_of(program_id, seated))["id"], scene.editor, "reject", clock.now())
+    await applications.decide((await application_of(program_id, seated))["id"], scene.editor, "reject", clock.now())
     assert await status_by_member(program_id) == {
         seated.member_id: "rejected", waiting.member_id: "accepted", also_waiting.member_id: "waitlisted",
     }
@@ -580,10 +581,10 @@ async def test_rejecting_an_accepted_applicant_promotes_the_first_waitlisted(sce
     assert await assert_seats_match(program_id) == 1
 
     # Rejecting someone on the waitlist frees nothing and promotes nobody.
-    await programs.decide((await application_of(program_id, also_waiting))["id"], scene.staff, "reject", clock.now())
+    await applications.decide((await application_of(program_id, also_waiting))["id"], scene.staff, "reject", clock.now())
     assert (await application_of(program_id, also_waiting))["status"] == "rejected"
     rejected_id = (await application_of(program_id, seated))["id"]
-    assert await refusal(programs.decide(rejected_id, scene.staff, "accept", clock.now()), ApplicationRefused) == "not_allowed"
+    assert await refusal(applications.decide(rejected_id, scene.staff, "accept", clock.now()), ApplicationRefused) == "not_allowed"
     assert await assert_seats_match(program_id) == 1
 
 
@@ -595,23 +596,23 @@ async def test_attendance_keeps_the_seat_records_the_time_and_works_by_member_ca
     first_id = (await application_of(program_id, first))["id"]
     at_the_venue = clock.now().replace(microsecond=0)
 
-    await programs.decide(first_id, scene.editor, "attend", at_the_venue)
+    await applications.decide(first_id, scene.editor, "attend", at_the_venue)
     row = await application_of(program_id, first)
     assert row["status"] == "attended" and row["attended_at"] == at_the_venue
-    assert await refusal(programs.decide(first_id, scene.editor, "attend", clock.now()), ApplicationRefused) == "not_allowed"
-    assert await refusal(programs.cancel(first_id, first.member_id, clock.now()), ApplicationRefused) == "not_cancellable"
+    assert await refusal(applications.decide(first_id, scene.editor, "attend", clock.now()), ApplicationRefused) == "not_allowed"
+    assert await refusal(applications.cancel(first_id, first.member_id, clock.now()), ApplicationRefused) == "not_cancellable"
     waiting_id = (await application_of(program_id, waiting))["id"]
-    assert await refusal(programs.decide(waiting_id, scene.editor, "attend", clock.now()), ApplicationRefused) == "not_allowed"
-    assert await refusal(programs.decide(waiting_id, scene.editor, "promote", clock.now()), ApplicationRefused) == "not_allowed"
+    assert await refusal(applications.decide(waiting_id, scene.editor, "attend", clock.now()), ApplicationRefused) == "not_allowed"
+    assert await refusal(applications.decide(waiting_id, scene.editor, "promote", clock.now()), ApplicationRefused) == "not_allowed"
     assert await assert_seats_match(program_id) == 2
 
     # Scanning the member card: the member's application is found; a second scan changes nothing.
-    assert await programs.attend_by_member(program_id, second.member_id, scene.editor, clock.now()) == "attended"
-    assert await programs.attend_by_member(program_id, second.member_id, scene.editor, clock.now()) == "attended"
+    assert await activities.attend_by_member(program_id, second.member_id, scene.editor, clock.now()) == "attended"
+    assert await activities.attend_by_member(program_id, second.member_id, scene.editor, clock.now()) == "attended"
     assert (await application_of(program_id, second))["status"] == "attended"
-    assert await refusal(programs.attend_by_member(program_id, never_applied.member_id, scene.editor, clock.now()),
+    assert await refusal(activities.attend_by_member(program_id, never_applied.member_id, scene.editor, clock.now()),
                          ApplicationRefused) == "not_applied"
-    assert await refusal(programs.attend_by_member(program_id, waiting.member_id, scene.editor, clock.now()),
+    assert await refusal(activities.attend_by_member(program_id, waiting.member_id, scene.editor, clock.now()),
                          ApplicationRefused) == "not_allowed"
     assert await AuditLog.count().where(AuditLog.action == "application.status") == 2
     assert await assert_seats_match(program_id) == 2
@@ -624,18 +625,18 @@ async def test_an_editor_of_another_area_cannot_decide_on_its_applications(scene
     await apply(program_id, waiting)
     seated_id = (await application_of(program_id, seated))["id"]
     for decision in ("accept", "reject", "waitlist", "attend"):
-        assert await refusal(programs.decide(seated_id, scene.other_editor, decision, clock.now()),
+        assert await refusal(applications.decide(seated_id, scene.other_editor, decision, clock.now()),
                              ApplicationRefused) == "not_your_area"
-    assert await refusal(programs.attend_by_member(program_id, seated.member_id, scene.other_editor, clock.now()),
+    assert await refusal(activities.attend_by_member(program_id, seated.member_id, scene.other_editor, clock.now()),
                          ApplicationRefused) == "not_your_area"
-    assert await refusal(programs.attend_by_member(program_id, 999_999, scene.other_editor, clock.now()),
+    assert await refusal(activities.attend_by_member(program_id, 999_999, scene.other_editor, clock.now()),
                          ApplicationRefused) == "not_applied"
-    assert await refusal(programs.decide(999_999, scene.staff, "accept", clock.now()), ApplicationRefused) == "not_found"
+    assert await refusal(applications.decide(999_999, scene.staff, "accept", clock.now()), ApplicationRefused) == "not_found"
     assert await status_by_member(program_id) == {seated.member_id: "accepted", waiting.member_id: "waitlisted"}
     assert await AuditLog.count() == 0
     # Once the area's own editor has marked the attendance, another area's scan is still refused.
-    assert await programs.attend_by_member(program_id, seated.member_id, scene.editor, clock.now()) == "attended"
-    assert await refusal(programs.attend_by_member(program_id, seated.member_id, scene.other_editor, clock.now()),
+    assert await activities.attend_by_member(program_id, seated.member_id, scene.editor, clock.now()) == "attended"
+    assert await refusal(activities.attend_by_member(program_id, seated.member_id, scene.other_editor, clock.now()),
                          ApplicationRefused) == "not_your_area"
     assert await assert_seats_match(program_id) == 1
 
@@ -645,14 +646,14 @@ async def test_accepting_an_application_cancelled_meanwhile_is_refused_and_takes
     seated, waiting = await members(2)
     await apply(program_id, seated)
     await apply(program_id, waiting)
-    await programs.decide((await application_of(program_id, seated))["id"], scene.editor, "waitlist", clock.now())
+    await applications.decide((await application_of(program_id, seated))["id"], scene.editor, "waitlist", clock.now())
     waiting_id = (await application_of(program_id, waiting))["id"]
 
     async def member_cancels() -> None:
-        await programs.cancel(waiting_id, waiting.member_id, clock.now())
+        await applications.cancel(waiting_id, waiting.member_id, clock.now())
 
-    meanwhile(monkeypatch, member_cancels)
-    assert await refusal(programs.decide(waiting_id, scene.editor, "accept", clock.now()),
+    meanwhile(monkeypatch, member_cancels, service=applications)
+    assert await refusal(applications.decide(waiting_id, scene.editor, "accept", clock.now()),
                          ApplicationRefused) == "changed_meanwhile"
     assert (await application_of(program_id, waiting))["status"] == "cancelled"
     assert await AuditLog.count().where(AuditLog.action == "application.status") == 1  # only the "waitlist"
@@ -666,10 +667,10 @@ async def test_attendance_of_an_application_cancelled_meanwhile_is_refused(scene
     application_id = (await application_of(program_id, person))["id"]
 
     async def member_cancels() -> None:
-        await programs.cancel(application_id, person.member_id, clock.now())
+        await applications.cancel(application_id, person.member_id, clock.now())
 
-    meanwhile(monkeypatch, member_cancels)
-    assert await refusal(programs.attend_by_member(program_id, person.member_id, scene.editor, clock.now()),
+    meanwhile(monkeypatch, member_cancels, service=applications)
+    assert await refusal(activities.attend_by_member(program_id, person.member_id, scene.editor, clock.now()),
                          ApplicationRefused) == "changed_meanwhile"
     row = await application_of(program_id, person)
     assert row["status"] == "cancelled" and row["attended_at"] is None
@@ -726,7 +727,7 @@ async def test_cancellations_and_promotions_at_once_keep_the_counter_and_leave_n
     leaving = seated + waiting[:5]  # the seated leave while the first five on the waitlist give up too
     ids = [(await application_of(program_id, person))["id"] for person in leaving]
     results = await asyncio.gather(
-        *[programs.cancel(i, person.member_id, clock.now()) for i, person in zip(ids, leaving, strict=True)],
+        *[applications.cancel(i, person.member_id, clock.now()) for i, person in zip(ids, leaving, strict=True)],
         return_exceptions=True,
     )
     # A waitlisted member promoted between their read and their cancel is told "changed_meanwhile".
@@ -747,13 +748,13 @@ def test_the_fiscal_year_runs_april_to_march_in_tokyo_time():
     last_evening = tokyo(2027, 3, 31, 23, 30)  # 14:30 UTC on 31 March
     first_minutes = tokyo(2027, 4, 1, 0, 10)  # still 31 March in UTC: a UTC-dated rule would say fiscal 2026
     assert first_minutes.astimezone(UTC).date().isoformat() == "2027-03-31"
-    assert programs.fiscal_year_of(last_evening) == 2026
-    assert programs.fiscal_year_of(last_evening.astimezone(UTC)) == 2026
-    assert programs.fiscal_year_of(first_minutes) == 2027
-    assert programs.fiscal_year_of(first_minutes.astimezone(UTC)) == 2027
-    assert programs.fiscal_year_of(datetime(2026, 3, 31, 15, 0, tzinfo=UTC)) == 2026  # 2026-04-01 00:00 in Tokyo
-    assert programs.fiscal_year_of(datetime(2026, 3, 31, 14, 59, 59, tzinfo=UTC)) == 2025
-    start, end = programs.fiscal_year_bounds(2026)
+    assert activities.fiscal_year_of(last_evening) == 2026
+    assert activities.fiscal_year_of(last_evening.astimezone(UTC)) == 2026
+    assert activities.fiscal_year_of(first_minutes) == 2027
+    assert activities.fiscal_year_of(first_minutes.astimezone(UTC)) == 2027
+    assert activities.fiscal_year_of(datetime(2026, 3, 31, 15, 0, tzinfo=UTC)) == 2026  # 2026-04-01 00:00 in Tokyo
+    assert activities.fiscal_year_of(datetime(2026, 3, 31, 14, 59, 59, tzinfo=UTC)) == 2025
+    start, end = activities.fiscal_year_bounds(2026)
     assert (start, end) == (datetime(2026, 3, 31, 15, tzinfo=UTC), datetime(2027, 3, 31, 15, tzinfo=UTC))
 
 
@@ -775,13 +776,13 @@ async def test_attendance_counts_as_an_activity_of_its_tokyo_fiscal_year_and_thr
     for person, times in attended.items():
         for program_id, when in zip(program_ids, times, strict=False):
             await apply(program_id, person)
-            await programs.decide((await application_of(program_id, person))["id"], scene.editor, "attend", when)
+            await applications.decide((await application_of(program_id, person))["id"], scene.editor, "attend", when)
     # Accepted but not (yet) attended, and cancelled: neither is an activity.
     await apply(program_ids[3], shiro)
     await apply(program_ids[4], shiro)
-    await programs.cancel((await application_of(program_ids[4], shiro))["id"], shiro.member_id, clock.now())
+    await applications.cancel((await application_of(program_ids[4], shiro))["id"], shiro.member_id, clock.now())
 
-    counts = {(person.member_id, year): await programs.activity_count(person.member_id, year)
+    counts = {(person.member_id, year): await activities.activity_count(person.member_id, year)
               for person in attended for year in (2025, 2026, 2027)}
     assert counts == {
         (hanako.member_id, 2025): 0, (hanako.member_id, 2026): 4, (hanako.member_id, 2027): 0,
@@ -791,15 +792,15 @@ async def test_attendance_counts_as_an_activity_of_its_tokyo_fiscal_year_and_thr
         (goro.member_id, 2025): 3, (goro.member_id, 2026): 0, (goro.member_id, 2027): 0,
     }
 
-    active = await programs.active_members(2026)
+    active = await activities.active_members(2026)
     # Most activities first, then by member number (jiro and shiro both have three).
     expected = [(hanako, 4)] + sorted([(jiro, 3), (shiro, 3)], key=lambda pair: pair[0].member_no)
     assert [(m["id"], m["member_no"], m["activities"]) for m in active] == [
         (person.member_id, person.member_no, count) for person, count in expected
     ]
-    assert [(m["id"], m["activities"]) for m in await programs.active_members(2025)] == [(goro.member_id, 3)]
-    assert await programs.active_members(2027) == []
-    assert [(m["id"], m["activities"]) for m in await programs.active_members(2027, minimum=1)] == [(saburo.member_id, 1)]
+    assert [(m["id"], m["activities"]) for m in await activities.active_members(2025)] == [(goro.member_id, 3)]
+    assert await activities.active_members(2027) == []
+    assert [(m["id"], m["activities"]) for m in await activities.active_members(2027, minimum=1)] == [(saburo.member_id, 1)]
     for program_id in program_ids:
         await assert_seats_match(program_id)
 
@@ -831,7 +832,7 @@ async def test_the_public_list_shows_reviewed_programs_only_with_its_filters(sce
                                 **on(tokyo(2026, 8, 10, 10)), **open_window)
 
     async def listed(**filters) -> list[int]:
-        return [p["id"] for p in await programs.public_programs(now=now, **filters)]
+        return [p["id"] for p in await reads.public_programs(now=now, **filters)]
 
     assert await listed() == [closed, elsewhere, august, july, completed]  # newest start first
     assert await listed(area_id=scene.area) == [closed, august, july, completed]
@@ -843,7 +844,7 @@ async def test_the_public_list_shows_reviewed_programs_only_with_its_filters(sce
     assert await listed(open_only=True) == [elsewhere, august]  # the closed one's window is open, but it is closed
     assert await listed(area_id=scene.area, theme="agriculture", month="2026-08", open_only=True) == [august]
     assert await listed(theme="education", limit=1) == [elsewhere]  # the limit counts matching programs
-    rows = await programs.public_programs(area_id=scene.other_area, now=now)
+    rows = await reads.public_programs(area_id=scene.other_area, now=now)
     assert [(r["title"], r["area_name"]) for r in rows] == [("樽前の教室", "樽前")]
 
 
@@ -857,13 +858,13 @@ async def test_editors_manage_their_own_areas_programs_and_the_secretariat_every
     elsewhere = await factories.program(scene.other_area, title="樽前の教室", starts_at=now + timedelta(days=30))
 
     async def managed(actor: Actor) -> list[int]:
-        return [p["id"] for p in await programs.managed_programs(actor)]
+        return [p["id"] for p in await reads.managed_programs(actor)]
 
     assert await managed(scene.editor) == [later, earlier]  # the latest start first, drafts included
     assert await managed(scene.other_editor) == [elsewhere]
     assert await managed(scene.staff) == [later, elsewhere, earlier]
     assert await managed(Actor(scene.editor.account_id, "editor", None)) == []  # no area yet: nothing
-    rows = await programs.managed_programs(scene.other_editor)
+    rows = await reads.managed_programs(scene.other_editor)
     assert [(r["title"], r["area_name"], r["seats_taken"]) for r in rows] == [("樽前の教室", "樽前", 0)]
 
 
@@ -878,12 +879,12 @@ async def test_applicants_are_listed_in_the_order_they_applied_with_their_names(
     await apply(program_id, first, now=now)
     await apply(other_program, first, now=now)
 
-    rows = await programs.applicants(program_id)
+    rows = await reads.applicants(program_id)
     assert [(r["member_no"], r["display_name"], r["status"]) for r in rows] == [
         (first.member_no, "先着 一郎", "waitlisted"), (second.member_no, "二番 花子", "accepted"),
     ]
     assert (rows[0]["family_name"], rows[0]["given_name"], rows[0]["motivation"]) == ("先着", "一郎", "地域の力になりたい")
-    assert await programs.applicants(await factories.program(scene.other_area)) == []
+    assert await reads.applicants(await factories.program(scene.other_area)) == []
 
 
 async def test_an_application_leads_to_its_program(scene):
@@ -891,8 +892,8 @@ async def test_an_application_leads_to_its_program(scene):
     applicant = await factories.member()
     await apply(program_id, applicant)
     application_id = (await application_of(program_id, applicant))["id"]
-    assert await programs.program_of_application(application_id) == program_id
-    assert await programs.program_of_application(application_id + 1) is None
+    assert await reads.program_of_application(application_id) == program_id
+    assert await reads.program_of_application(application_id + 1) is None
 
 
 async def test_a_member_sees_their_own_applications_the_latest_program_first(scene):
@@ -904,11 +905,11 @@ async def test_a_member_sees_their_own_applications_the_latest_program_first(sce
         await apply(program_id, member)
     await apply(soon, someone_else)
 
-    rows = await programs.member_applications(member.member_id)
+    rows = await reads.member_applications(member.member_id)
     assert [(r["program_id"], r["title"], r["area_name"], r["status"]) for r in rows] == [
         (later, "先の回", "樽前", "accepted"), (soon, "すぐの回", "勇払", "accepted"),
     ]
-    assert await programs.member_applications(None) == []
+    assert await reads.member_applications(None) == []
 
 
 
@@ -916,5 +917,5 @@ async def test_the_promotion_notice_links_to_the_program(scene):
     program_id = await factories.program(scene.area, capacity=1)
     first, second = await members(2)
     assert [await apply(program_id, person) for person in (first, second)] == ["accepted", "waitlisted"]
-    await programs.cancel((await application_of(program_id, first))["id"], first.member_id, clock.now())
+    await applications.cancel((await application_of(program_id, first))["id"], first.member_id, clock.now())
     assert [n["url"] for n in await notices_of(second.account_id)] == [f"/programs/{program_id}"]

@@ -3,7 +3,8 @@
 from app.i18n import current_locale
 from app.services.desk.common import InquiryRefused
 from app.services.membership.passkeys import PasskeyError
-from app.services.programs.programs import ApplicationRefused, ProgramInvalid
+from app.services.programs.applications import ApplicationRefused
+from app.services.programs.programs import ProgramInvalid
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.shared.signed_tokens import TokenError
 from app.services.shared.uploads import UploadRefused

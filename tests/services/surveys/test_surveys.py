@@ -17,8 +17,10 @@ from app.i18n import TOKYO
 from app.services.membership import membership
 from app.services.notify import push
 from app.services.shared import clock
-from app.services.surveys import surveys
-from app.services.surveys.surveys import AnswersInvalid, Filters, SurveyInvalid, SurveyRefused
+from app.services.surveys import builder, invitations, plans, responses, results, surveys
+from app.services.surveys.responses import AnswersInvalid
+from app.services.surveys.results import Filters
+from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
 from app.services.surveys.templates import TEMPLATES
 from app.settings import Smtp
 from db.tables import (
@@ -59,8 +61,8 @@ def time_now(monkeypatch) -> Clock:
     return controlled
 
 
-async def dispatch(now: datetime) -> surveys.RoundStats:
-    return await surveys.dispatch_due(SMTP, now, base_url=BASE_URL, site_name=SITE)
+async def dispatch(now: datetime) -> invitations.RoundStats:
+    return await invitations.dispatch_due(SMTP, now, base_url=BASE_URL, site_name=SITE)
 
 
 @dataclass
@@ -119,8 +121,8 @@ def plan_form(**changes) -> dict:
 
 
 async def draft_with_plan(scene: Scene, template: str = "follow_up", **plan) -> int:
-    survey_id = await surveys.copy_template(template, scene.staff, clock.now())
-    await surveys.save_plan(survey_id, await surveys.read_plan(plan_form(**plan), clock.now()), clock.now())
+    survey_id = await builder.copy_template(template, scene.staff, clock.now())
+    await plans.save_plan(survey_id, await plans.read_plan(plan_form(**plan), clock.now()), clock.now())
     return survey_id
 
 
@@ -159,7 +161,7 @@ async def test_each_target_reaches_its_members_and_never_deleted_accounts_or_sta
         "nothing": {"kind": "program"},
         "unknown": {"kind": "somebody"},
     }
-    reached = {name: await surveys.target_accounts(target) for name, target in targets.items()}
+    reached = {name: await plans.target_accounts(target) for name, target in targets.items()}
     assert reached["program"] == sorted([scene.attended, scene.attended_no_mail])
     assert reached["area_participants"] == sorted([scene.attended, scene.attended_no_mail])
     assert reached["other_area_participants"] == [scene.other_participant]
@@ -178,7 +180,7 @@ async def test_a_survey_is_addressed_only_to_programs_the_public_has_seen_the_la
     for status in ("draft", "submitted", "rejected"):
         await factories.program(scene.area, title=f"非公開 {status}", status=status)
 
-    rows = await surveys.target_programs()
+    rows = await plans.target_programs()
     assert [r["id"] for r in rows] == [published, scene.program, closed, scene.other_program]
     assert (rows[0]["title"], rows[0]["area_name"], rows[0]["ends_at"]) == ("公開中", "勇払", START + timedelta(days=10, hours=3))
 
@@ -187,7 +189,7 @@ async def test_a_survey_is_addressed_only_to_programs_the_public_has_seen_the_la
 
 
 async def test_a_copy_of_the_follow_up_template_is_a_draft_with_its_questions_in_order(scene):
-    survey_id = await surveys.copy_template("follow_up", scene.staff, clock.now())
+    survey_id = await builder.copy_template("follow_up", scene.staff, clock.now())
     survey = await survey_row(survey_id)
     template = TEMPLATES["follow_up"]
     assert survey["status"] == "draft" and survey["title"] == template.title
@@ -199,28 +201,28 @@ async def test_a_copy_of_the_follow_up_template_is_a_draft_with_its_questions_in
     assert any("移住" in q["text"] for q in questions)
     # The dashboard finds the intent question of every copy by its key, whatever staff call it.
     assert [q["key"] for q in questions if q["key"]] == ["intent_to_move"]
-    assert await refusal(surveys.copy_template("no-such-template", scene.staff, clock.now())) == "not_found"
+    assert await refusal(builder.copy_template("no-such-template", scene.staff, clock.now())) == "not_found"
 
 
 async def test_questions_are_added_edited_reordered_and_removed_while_a_draft(scene):
-    survey_id = await surveys.create_survey(scene.staff, "地域とのつながりアンケート", "", clock.now())
-    first = await surveys.add_question(survey_id, surveys.read_question(
+    survey_id = await builder.create_survey(scene.staff, "地域とのつながりアンケート", "", clock.now())
+    first = await builder.add_question(survey_id, builder.read_question(
         {"kind": "single", "text": "また訪れたいですか", "options": "はい\n\n いいえ \r\nわからない", "required": "1"}), clock.now())
-    second = await surveys.add_question(survey_id, surveys.read_question(
+    second = await builder.add_question(survey_id, builder.read_question(
         {"kind": "scale", "text": "満足度", "low": "不満", "high": "満足"}), clock.now())
-    third = await surveys.add_question(survey_id, surveys.read_question({"kind": "long", "text": "ご意見"}), clock.now())
+    third = await builder.add_question(survey_id, builder.read_question({"kind": "long", "text": "ご意見"}), clock.now())
     questions = await surveys.questions_of(survey_id)
     assert [q["id"] for q in questions] == [first, second, third]
     assert questions[0]["options"] == ["はい", "いいえ", "わからない"] and questions[0]["required"] is True
     assert questions[1]["options"] == ["不満", "満足"] and questions[1]["required"] is False
     assert questions[2]["options"] == []
 
-    await surveys.move_question(survey_id, third, "up", clock.now())
-    await surveys.move_question(survey_id, first, "up", clock.now())  # already first: stays
+    await builder.move_question(survey_id, third, "up", clock.now())
+    await builder.move_question(survey_id, first, "up", clock.now())  # already first: stays
     assert [q["id"] for q in await surveys.questions_of(survey_id)] == [first, third, second]
-    await surveys.update_question(survey_id, second, surveys.read_question(
+    await builder.update_question(survey_id, second, builder.read_question(
         {"kind": "multiple", "text": "関わり方", "options": "交流会\n産品の購入"}), clock.now())
-    await surveys.delete_question(survey_id, first, clock.now())
+    await builder.delete_question(survey_id, first, clock.now())
     questions = await surveys.questions_of(survey_id)
     assert [(q["id"], q["position"]) for q in questions] == [(third, 0), (second, 1)]
     assert questions[1]["kind"] == "multiple" and questions[1]["options"] == ["交流会", "産品の購入"]
@@ -239,33 +241,33 @@ async def test_questions_are_added_edited_reordered_and_removed_while_a_draft(sc
 ])
 def test_a_bad_question_is_refused_at_its_field(form, field):
     with pytest.raises(SurveyInvalid) as raised:
-        surveys.read_question(form)
+        builder.read_question(form)
     assert field in raised.value.errors
 
 
 async def test_a_published_survey_can_no_longer_change_its_questions(scene):
     survey_id = await draft_with_plan(scene, template="check_in")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     before = await surveys.questions_of(survey_id)
-    question = surveys.read_question({"kind": "short", "text": "追加の質問"})
+    question = builder.read_question({"kind": "short", "text": "追加の質問"})
     now = clock.now()
-    assert await refusal(surveys.add_question(survey_id, question, now)) == "not_draft"
-    assert await refusal(surveys.update_question(survey_id, before[0]["id"], question, now)) == "not_draft"
-    assert await refusal(surveys.delete_question(survey_id, before[0]["id"], now)) == "not_draft"
-    assert await refusal(surveys.move_question(survey_id, before[1]["id"], "up", now)) == "not_draft"
-    assert await refusal(surveys.update_details(survey_id, "別の題", "", now)) == "not_draft"
-    assert await refusal(surveys.delete_draft(survey_id, scene.staff, now)) == "not_draft"
+    assert await refusal(builder.add_question(survey_id, question, now)) == "not_draft"
+    assert await refusal(builder.update_question(survey_id, before[0]["id"], question, now)) == "not_draft"
+    assert await refusal(builder.delete_question(survey_id, before[0]["id"], now)) == "not_draft"
+    assert await refusal(builder.move_question(survey_id, before[1]["id"], "up", now)) == "not_draft"
+    assert await refusal(builder.update_details(survey_id, "別の題", "", now)) == "not_draft"
+    assert await refusal(builder.delete_draft(survey_id, scene.staff, now)) == "not_draft"
     assert await surveys.questions_of(survey_id) == before
 
 
 async def test_a_question_of_another_survey_is_not_found(scene):
-    mine = await surveys.copy_template("check_in", scene.staff, clock.now())
-    other = await surveys.copy_template("follow_up", scene.staff, clock.now())
+    mine = await builder.copy_template("check_in", scene.staff, clock.now())
+    other = await builder.copy_template("follow_up", scene.staff, clock.now())
     foreign = (await surveys.questions_of(other))[0]["id"]
-    question = surveys.read_question({"kind": "short", "text": "質問"})
-    assert await refusal(surveys.update_question(mine, foreign, question, clock.now())) == "not_found"
-    assert await refusal(surveys.delete_question(mine, foreign, clock.now())) == "not_found"
-    assert await refusal(surveys.move_question(mine, foreign, "down", clock.now())) == "not_found"
+    question = builder.read_question({"kind": "short", "text": "質問"})
+    assert await refusal(builder.update_question(mine, foreign, question, clock.now())) == "not_found"
+    assert await refusal(builder.delete_question(mine, foreign, clock.now())) == "not_found"
+    assert await refusal(builder.move_question(mine, foreign, "down", clock.now())) == "not_found"
     assert len(await surveys.questions_of(other)) == len(TEMPLATES["follow_up"].questions)
 
 
@@ -280,24 +282,24 @@ async def test_a_question_of_another_survey_is_not_found(scene):
     ({"close_date": "2026-11-30"}, "close_date"),  # yesterday
 ])
 async def test_bad_targeting_or_timing_is_refused_at_its_field(scene, changes, field):
-    assert field in await invalid(surveys.read_plan(plan_form(**changes), clock.now()))
+    assert field in await invalid(plans.read_plan(plan_form(**changes), clock.now()))
 
 
 async def test_a_follow_up_keeps_its_days_open_and_a_close_date_means_the_end_of_that_day(scene):
-    follow_up = await surveys.read_plan(plan_form(target_kind="program", program=str(scene.program), timing="90",
+    follow_up = await plans.read_plan(plan_form(target_kind="program", program=str(scene.program), timing="90",
                                                   open_days="21", close_date=""), clock.now())
     assert (follow_up.target, follow_up.follow_up_days, follow_up.open_days, follow_up.closes_at) == (
         {"kind": "program", "program": scene.program}, 90, 21, None)
-    assert "open_days" in await invalid(surveys.read_plan(plan_form(
+    assert "open_days" in await invalid(plans.read_plan(plan_form(
         target_kind="program", program=str(scene.program), timing="7", open_days="91"), clock.now()))
-    immediate = await surveys.read_plan(plan_form(close_date="2026-12-01", anonymous="1"), clock.now())
+    immediate = await plans.read_plan(plan_form(close_date="2026-12-01", anonymous="1"), clock.now())
     assert immediate.closes_at == datetime(2026, 12, 1, 23, 59, tzinfo=TOKYO) and immediate.anonymous
 
 
 async def test_publishing_refuses_a_survey_without_questions_a_target_or_a_close_date_and_stays_a_draft(scene):
-    survey_id = await surveys.create_survey(scene.staff, "空のアンケート", "", clock.now())
+    survey_id = await builder.create_survey(scene.staff, "空のアンケート", "", clock.now())
     await Survey.update({Survey.target: {}}).where(Survey.id == survey_id)
-    errors = await invalid(surveys.publish(survey_id, scene.staff, clock.now()))
+    errors = await invalid(plans.publish(survey_id, scene.staff, clock.now()))
     assert set(errors) == {"questions", "target_kind", "close_date"}
     row = await survey_row(survey_id)
     assert row["status"] == "draft" and row["opens_at"] is None and row["published_at"] is None
@@ -307,26 +309,26 @@ async def test_publishing_refuses_a_survey_without_questions_a_target_or_a_close
 async def test_publishing_refuses_a_close_date_that_has_passed_meanwhile(scene, time_now):
     survey_id = await draft_with_plan(scene, template="check_in", close_date="2026-12-02")
     time_now.moment = datetime(2026, 12, 3, 0, 0, tzinfo=TOKYO)
-    assert set(await invalid(surveys.publish(survey_id, scene.staff, clock.now()))) == {"close_date"}
+    assert set(await invalid(plans.publish(survey_id, scene.staff, clock.now()))) == {"close_date"}
 
 
 async def test_a_follow_up_of_a_program_long_over_is_refused_because_it_would_already_be_closed(scene):
     survey_id = await draft_with_plan(scene, target_kind="program", program=str(scene.other_program), timing="7")
-    errors = await invalid(surveys.publish(survey_id, scene.staff, clock.now()))
+    errors = await invalid(plans.publish(survey_id, scene.staff, clock.now()))
     assert set(errors) == {"timing"}
     # A year after it, though, is still to come.
-    await surveys.save_plan(survey_id, await surveys.read_plan(plan_form(
+    await plans.save_plan(survey_id, await plans.read_plan(plan_form(
         target_kind="program", program=str(scene.other_program), timing="365"), clock.now()), clock.now())
-    opens = await surveys.publish(survey_id, scene.staff, clock.now())
+    opens = await plans.publish(survey_id, scene.staff, clock.now())
     assert opens == (START - timedelta(days=30)) + timedelta(days=365)
 
 
 async def test_publishing_twice_or_closing_a_draft_is_refused(scene):
     survey_id = await draft_with_plan(scene, template="check_in")
-    await surveys.publish(survey_id, scene.staff, clock.now())
-    assert await refusal(surveys.publish(survey_id, scene.staff, clock.now())) == "not_draft"
-    draft = await surveys.create_survey(scene.staff, "下書き", "", clock.now())
-    assert await refusal(surveys.close_now(draft, scene.staff, clock.now())) == "not_published"
+    await plans.publish(survey_id, scene.staff, clock.now())
+    assert await refusal(plans.publish(survey_id, scene.staff, clock.now())) == "not_draft"
+    draft = await builder.create_survey(scene.staff, "下書き", "", clock.now())
+    assert await refusal(plans.close_now(draft, scene.staff, clock.now())) == "not_published"
 
 
 # --- Automatic follow-up on a controlled clock -----------------------------------------------------------------
@@ -334,7 +336,7 @@ async def test_publishing_twice_or_closing_a_draft_is_refused(scene):
 
 async def test_a_follow_up_goes_to_the_attendees_a_week_after_the_program_without_anyone_remembering(scene, time_now):
     survey_id = await draft_with_plan(scene, target_kind="program", program=str(scene.program), timing="7")
-    opens = await surveys.publish(survey_id, scene.staff, clock.now())
+    opens = await plans.publish(survey_id, scene.staff, clock.now())
     program_end = START + timedelta(days=1)
     assert opens == program_end + timedelta(days=7)
     row = await survey_row(survey_id)
@@ -373,7 +375,7 @@ async def test_a_follow_up_goes_to_the_attendees_a_week_after_the_program_withou
 @pytest.mark.parametrize("days", [90, 365])
 async def test_later_follow_ups_open_three_months_or_a_year_after_the_program(scene, time_now, days):
     survey_id = await draft_with_plan(scene, target_kind="program", program=str(scene.program), timing=str(days))
-    opens = await surveys.publish(survey_id, scene.staff, clock.now())
+    opens = await plans.publish(survey_id, scene.staff, clock.now())
     assert opens == START + timedelta(days=1 + days)
     time_now.moment = opens - timedelta(days=1)
     await dispatch(clock.now())
@@ -385,7 +387,7 @@ async def test_later_follow_ups_open_three_months_or_a_year_after_the_program(sc
 
 async def test_a_survey_without_follow_up_goes_out_in_the_next_round_after_publication(scene):
     survey_id = await draft_with_plan(scene, template="check_in", target_kind="area_followers", area=str(scene.area))
-    opens = await surveys.publish(survey_id, scene.staff, clock.now())
+    opens = await plans.publish(survey_id, scene.staff, clock.now())
     assert opens == clock.now()
     assert (await dispatch(clock.now())).invited == 1
     assert await invited(survey_id) == [scene.follower]
@@ -393,7 +395,7 @@ async def test_a_survey_without_follow_up_goes_out_in_the_next_round_after_publi
 
 async def test_two_rounds_at_the_same_moment_invite_once(scene):
     survey_id = await draft_with_plan(scene, template="check_in")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     results = await asyncio.gather(*[dispatch(clock.now()) for _ in range(4)])
     assert sum(r.invited for r in results) == 6
     assert len(await invited(survey_id)) == 6
@@ -402,12 +404,12 @@ async def test_two_rounds_at_the_same_moment_invite_once(scene):
 
 async def test_one_reminder_two_days_before_the_close_reaches_only_those_who_have_not_answered(scene, time_now):
     survey_id = await draft_with_plan(scene, target_kind="program", program=str(scene.program), timing="7")
-    opens = await surveys.publish(survey_id, scene.staff, clock.now())
+    opens = await plans.publish(survey_id, scene.staff, clock.now())
     closes = opens + timedelta(days=14)
     time_now.moment = opens
     await dispatch(clock.now())
     questions = await surveys.questions_of(survey_id)
-    await surveys.submit(survey_id, scene.attended_no_mail, minimal_answers(questions), clock.now())
+    await responses.submit(survey_id, scene.attended_no_mail, minimal_answers(questions), clock.now())
 
     time_now.moment = closes - timedelta(days=2, minutes=1)
     assert (await dispatch(clock.now())).reminded == 0
@@ -426,31 +428,31 @@ async def test_one_reminder_two_days_before_the_close_reaches_only_those_who_hav
 
 async def test_a_survey_open_for_a_day_gets_no_reminder_right_after_its_invitation(scene):
     survey_id = await draft_with_plan(scene, template="check_in", close_date="2026-12-02")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     stats = await dispatch(clock.now())
     assert (stats.invited, stats.reminded) == (6, 0)
 
 
 async def test_a_survey_closes_at_its_close_date_and_answers_are_then_refused(scene, time_now):
     survey_id = await draft_with_plan(scene, template="check_in", close_date="2026-12-10")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     await dispatch(clock.now())
     questions = await surveys.questions_of(survey_id)
     time_now.moment = datetime(2026, 12, 10, 23, 59, tzinfo=TOKYO)
     assert (await dispatch(clock.now())).closed == 1
     assert (await survey_row(survey_id))["status"] == "closed"
-    assert await refusal(surveys.submit(survey_id, scene.attended, minimal_answers(questions), clock.now())) == "closed"
+    assert await refusal(responses.submit(survey_id, scene.attended, minimal_answers(questions), clock.now())) == "closed"
     assert await SurveyResponse.count() == 0
 
 
 async def test_staff_close_a_survey_early(scene):
     survey_id = await draft_with_plan(scene, template="check_in")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     await dispatch(clock.now())
-    await surveys.close_now(survey_id, scene.staff, clock.now())
+    await plans.close_now(survey_id, scene.staff, clock.now())
     questions = await surveys.questions_of(survey_id)
-    assert await refusal(surveys.submit(survey_id, scene.attended, minimal_answers(questions), clock.now())) == "closed"
-    assert await refusal(surveys.close_now(survey_id, scene.staff, clock.now())) == "not_published"
+    assert await refusal(responses.submit(survey_id, scene.attended, minimal_answers(questions), clock.now())) == "closed"
+    assert await refusal(plans.close_now(survey_id, scene.staff, clock.now())) == "not_published"
 
 
 # --- Answering -----------------------------------------------------------------------------------------------
@@ -496,7 +498,7 @@ async def answering(time_now) -> Answering:
 
 async def test_answers_of_every_kind_are_stored_in_one_response_with_the_home_prefecture(answering):
     a = answering
-    response_id = await surveys.submit(a.survey, a.member, a.form(
+    response_id = await responses.submit(a.survey, a.member, a.form(
         q0=["4"], q1=["1"], q2=["2", "0", "2"], q3=["  よかった  "], q4=["来年も\r\n参加します"]), clock.now())
     response = await SurveyResponse.select().where(SurveyResponse.id == response_id).first()
     assert (response["account"], response["home_prefecture"]) == (a.member, "13")
@@ -509,13 +511,13 @@ async def test_answers_of_every_kind_are_stored_in_one_response_with_the_home_pr
     ]
     invitation = await SurveyInvitation.select().where(SurveyInvitation.account == a.member).first()
     assert invitation["responded_at"] == clock.now()
-    assert await surveys.open_for(a.member, clock.now()) == []
-    assert [s["id"] for s in await surveys.answered_by(a.member)] == [a.survey]
+    assert await responses.open_for(a.member, clock.now()) == []
+    assert [s["id"] for s in await responses.answered_by(a.member)] == [a.survey]
 
 
 async def test_optional_questions_may_be_left_out_and_texts_reach_their_limits_exactly(answering):
     a = answering
-    await surveys.submit(a.survey, a.member, a.form(q0=["1"], q1=["0"], q2=[""], q3=["あ" * 200], q4=["い" * 4000]),
+    await responses.submit(a.survey, a.member, a.form(q0=["1"], q1=["0"], q2=[""], q3=["あ" * 200], q4=["い" * 4000]),
                          clock.now())
     texts = await SurveyAnswer.select(SurveyAnswer.text).where(SurveyAnswer.text != "")
     assert sorted(len(t["text"]) for t in texts) == [200, 4000]
@@ -539,7 +541,7 @@ async def test_optional_questions_may_be_left_out_and_texts_reach_their_limits_e
 ])
 async def test_a_bad_answer_is_refused_at_its_question_and_nothing_is_saved(answering, answers, position):
     a = answering
-    errors = await invalid(surveys.submit(a.survey, a.member, a.form(**answers), clock.now()), AnswersInvalid)
+    errors = await invalid(responses.submit(a.survey, a.member, a.form(**answers), clock.now()), AnswersInvalid)
     assert str(a.questions[position]["id"]) in errors
     assert await SurveyResponse.count() == 0 and await SurveyAnswer.count() == 0
     assert (await SurveyInvitation.select().first())["responded_at"] is None
@@ -550,14 +552,14 @@ async def test_an_answer_to_a_question_of_another_survey_is_refused(answering):
     other = await factories.open_survey([{"kind": "short", "text": "別の質問"}], [a.member])
     foreign = (await surveys.questions_of(other))[0]["id"]
     raw = {**a.form(q0=["3"], q1=["0"]), str(foreign): ["紛れ込んだ回答"], "abc": ["x"]}
-    errors = await invalid(surveys.submit(a.survey, a.member, raw, clock.now()), AnswersInvalid)
+    errors = await invalid(responses.submit(a.survey, a.member, raw, clock.now()), AnswersInvalid)
     assert set(errors) == {"form"}
     assert await SurveyResponse.count() == 0
 
 
 async def test_every_problem_is_reported_at_once(answering):
     a = answering
-    errors = await invalid(surveys.submit(a.survey, a.member, a.form(q0=["9"], q3=["あ" * 201]), clock.now()),
+    errors = await invalid(responses.submit(a.survey, a.member, a.form(q0=["9"], q3=["あ" * 201]), clock.now()),
                            AnswersInvalid)
     assert set(errors) == {str(a.questions[n]["id"]) for n in (0, 1, 3)}
     assert errors[str(a.questions[0]["id"])] == "1から5までの数字を選んでください。"
@@ -567,31 +569,31 @@ async def test_every_problem_is_reported_at_once(answering):
 
 async def test_control_characters_never_reach_the_database(answering):
     a = answering
-    await surveys.submit(a.survey, a.member, a.form(q0=["3"], q1=["0"], q3=["nul\x00 と ベル\x07"]), clock.now())
+    await responses.submit(a.survey, a.member, a.form(q0=["3"], q1=["0"], q3=["nul\x00 と ベル\x07"]), clock.now())
     assert (await SurveyAnswer.select(SurveyAnswer.text).where(SurveyAnswer.text != "").first())["text"] == "nul と ベル"
 
 
 async def test_surveys_not_addressed_to_the_member_closed_drafts_and_second_answers_are_refused(answering, time_now):
     a = answering
     answers = a.form(q0=["3"], q1=["0"])
-    assert await refusal(surveys.submit(a.survey, a.stranger, answers, clock.now())) == "not_invited"
+    assert await refusal(responses.submit(a.survey, a.stranger, answers, clock.now())) == "not_invited"
     draft = await factories.open_survey(QUESTIONS, [a.member], status="draft")
-    assert await refusal(surveys.submit(draft, a.member, answers, clock.now())) == "not_found"
-    assert await refusal(surveys.submit(999999, a.member, answers, clock.now())) == "not_found"
+    assert await refusal(responses.submit(draft, a.member, answers, clock.now())) == "not_found"
+    assert await refusal(responses.submit(999999, a.member, answers, clock.now())) == "not_found"
     later = await factories.open_survey(QUESTIONS, [], opens_at=clock.now() + timedelta(days=3), invited_at=None)
-    assert await refusal(surveys.submit(later, a.member, answers, clock.now())) == "not_open"
+    assert await refusal(responses.submit(later, a.member, answers, clock.now())) == "not_open"
 
-    await surveys.submit(a.survey, a.member, answers, clock.now())
-    assert await refusal(surveys.submit(a.survey, a.member, answers, clock.now())) == "already_answered"
+    await responses.submit(a.survey, a.member, answers, clock.now())
+    assert await refusal(responses.submit(a.survey, a.member, answers, clock.now())) == "already_answered"
     time_now.moment += timedelta(days=30)  # answered stays answered, even once closed
-    assert await refusal(surveys.for_member(a.survey, a.member, clock.now())) == "already_answered"
+    assert await refusal(responses.for_member(a.survey, a.member, clock.now())) == "already_answered"
     assert await SurveyResponse.count() == 1
 
 
 async def test_twenty_submissions_at_once_by_one_member_make_exactly_one_response(answering):
     a = answering
     results = await asyncio.gather(*[
-        surveys.submit(a.survey, a.member, a.form(q0=[str(1 + n % 5)], q1=["0"], q2=["1", "2"]), clock.now())
+        responses.submit(a.survey, a.member, a.form(q0=[str(1 + n % 5)], q1=["0"], q2=["1", "2"]), clock.now())
         for n in range(20)
     ], return_exceptions=True)
     unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, SurveyRefused)]
@@ -639,7 +641,7 @@ async def answered(scene) -> Answered:
         scene.other_participant: {q[0]: ["5"], q[1]: ["2"], q[2]: ["2", "0"]},
     }
     for offset, (account, raw) in enumerate(answers.items()):
-        await surveys.submit(survey_id, account, raw, clock.now() + timedelta(minutes=offset))
+        await responses.submit(survey_id, account, raw, clock.now() + timedelta(minutes=offset))
     # The second attendee moved since answering: the results keep the prefecture they had then.
     await Member.update({Member.home_prefecture: "13"}).where(Member.account == scene.attended_no_mail)
     return Answered(survey_id, await surveys.questions_of(survey_id), scene)
@@ -650,7 +652,7 @@ def figures(summary: dict) -> list[tuple[str, int, float]]:
 
 
 async def test_the_results_match_the_figures_worked_out_by_hand(answered):
-    result = await surveys.results(answered.survey)
+    result = await results.results(answered.survey)
     assert (result["invited"], result["responded"], result["rate"]) == (5, 4, 0.8)
     scale, single, multiple, text = result["summaries"]
     assert scale["base"] == 4 and scale["mean"] == 4.0
@@ -666,7 +668,7 @@ async def test_results_filter_by_program_area_and_home_prefecture(answered):
     s = answered.scene
 
     async def respondents(**filters) -> tuple[list[int], dict]:
-        result = await surveys.results(answered.survey, Filters(**filters))
+        result = await results.results(answered.survey, Filters(**filters))
         return sorted(r["account"] for r in result["respondents"]), result["summaries"][0]
 
     accounts, scale = await respondents(program_id=s.program)
@@ -678,32 +680,32 @@ async def test_results_filter_by_program_area_and_home_prefecture(answered):
     assert (await respondents(prefecture="27"))[0] == sorted([s.attended_no_mail, s.follower])
     assert (await respondents(area_id=s.area, prefecture="27"))[0] == sorted([s.attended_no_mail, s.follower])
     assert (await respondents(program_id=s.other_program, prefecture="13"))[0] == []
-    result = await surveys.results(answered.survey, Filters(prefecture="27"))
+    result = await results.results(answered.survey, Filters(prefecture="27"))
     assert result["rate"] == 0.8  # the response rate is the survey's, whatever the filter
     assert figures(result["summaries"][1]) == [("A", 1, 0.5), ("B", 1, 0.5), ("C", 0, 0.0)]
 
 
 async def test_the_builder_counts_invitations_and_responses_and_offers_the_prefectures_answered_from(answered):
     assert (await surveys.get_survey(answered.survey))["title"] == "参加後アンケート"
-    assert await surveys.response_counts(answered.survey) == (5, 4)
+    assert await results.response_counts(answered.survey) == (5, 4)
     # The second attendee's prefecture when they answered (27), not where they live now (13).
-    assert await surveys.prefectures_answered(answered.survey) == {"13", "27", "01"}
-    draft = await surveys.create_survey(answered.scene.staff, "下書き", "", clock.now())
-    assert await surveys.response_counts(draft) == (0, 0)
-    assert await surveys.prefectures_answered(draft) == set()
+    assert await results.prefectures_answered(answered.survey) == {"13", "27", "01"}
+    draft = await builder.create_survey(answered.scene.staff, "下書き", "", clock.now())
+    assert await results.response_counts(draft) == (0, 0)
+    assert await results.prefectures_answered(draft) == set()
     assert await surveys.get_survey(draft + 1) is None
 
 
 def test_filters_from_a_query_ignore_what_they_do_not_know():
-    assert surveys.read_filters({"program": "12", "area": "x", "prefecture": "13"}) == Filters(12, None, "13")
-    assert surveys.read_filters({"program": "1" * 12, "prefecture": "48"}) == Filters()
+    assert results.read_filters({"program": "12", "area": "x", "prefecture": "13"}) == Filters(12, None, "13")
+    assert results.read_filters({"program": "1" * 12, "prefecture": "48"}) == Filters()
 
 
 async def test_the_responses_table_leaves_out_hidden_text_and_an_anonymous_survey_has_no_names(answered):
-    result = await surveys.results(answered.survey)
+    result = await results.results(answered.survey)
     text = result["summaries"][3]["texts"][1]
-    await surveys.set_hidden(answered.survey, text["id"], True, answered.scene.staff, clock.now())
-    headers, lines = surveys.responses_table(await surveys.results(answered.survey))
+    await results.set_hidden(answered.survey, text["id"], True, answered.scene.staff, clock.now())
+    headers, lines = results.responses_table(await results.results(answered.survey))
     assert headers[:5] == ["回答番号", "回答日時", "居住都道府県", "会員番号", "表示名"]
     assert headers[5:] == ["Q1. 満足度", "Q2. また訪れたいですか", "Q3. 関わり方", "Q4. ご意見"]
     assert [line[5:] for line in lines] == [[5, "A", "X / Y", "とても楽しかった"], [4, "A", "X", ""],
@@ -712,15 +714,15 @@ async def test_the_responses_table_leaves_out_hidden_text_and_an_anonymous_surve
     assert await AuditLog.count().where(AuditLog.action == "survey.answer_hidden") == 1
 
     await Survey.update({Survey.anonymous: True}).where(Survey.id == answered.survey)
-    result = await surveys.results(answered.survey)
-    headers, lines = surveys.responses_table(result)
+    result = await results.results(answered.survey)
+    headers, lines = results.responses_table(result)
     assert "会員番号" not in headers and "表示名" not in headers
     assert all("参加 一郎" not in str(cell) for line in lines for cell in line)
     assert all(t["respondent"] == "" for t in result["summaries"][3]["texts"])
 
 
 async def test_the_summary_table_carries_the_figures_of_the_charts(answered):
-    headers, lines = surveys.summary_table(await surveys.results(answered.survey))
+    headers, lines = results.summary_table(await results.results(answered.survey))
     assert headers == ["質問", "回答", "件数", "割合（%）"]
     scale = [line[1:] for line in lines if line[0] == "Q1. 満足度"]
     assert scale == [["回答者数", 4, ""], ["1（不満）", 0, 0.0], ["2", 1, 25.0], ["3", 0, 0.0], ["4", 1, 25.0],
@@ -730,22 +732,22 @@ async def test_the_summary_table_carries_the_figures_of_the_charts(answered):
 
 
 async def test_only_free_text_answers_of_this_survey_can_be_hidden(answered):
-    result = await surveys.results(answered.survey)
+    result = await results.results(answered.survey)
     choice = next(a for a in result["answers"] if a["choice"] is not None)
     text = result["summaries"][3]["texts"][0]
     other = await factories.open_survey([{"kind": "short", "text": "別"}], [])
-    assert await refusal(surveys.set_hidden(answered.survey, choice["id"], True, answered.scene.staff, clock.now())) == "not_found"
-    assert await refusal(surveys.set_hidden(other, text["id"], True, answered.scene.staff, clock.now())) == "not_found"
-    await surveys.set_hidden(answered.survey, text["id"], True, answered.scene.staff, clock.now())
+    assert await refusal(results.set_hidden(answered.survey, choice["id"], True, answered.scene.staff, clock.now())) == "not_found"
+    assert await refusal(results.set_hidden(other, text["id"], True, answered.scene.staff, clock.now())) == "not_found"
+    await results.set_hidden(answered.survey, text["id"], True, answered.scene.staff, clock.now())
     survey = await survey_row(answered.survey)
-    assert (await surveys.text_answer(survey, text["id"]))["hidden"] is True
-    await surveys.set_hidden(answered.survey, text["id"], False, answered.scene.staff, clock.now())
-    shown = await surveys.text_answer(survey, text["id"])
+    assert (await results.text_answer(survey, text["id"]))["hidden"] is True
+    await results.set_hidden(answered.survey, text["id"], False, answered.scene.staff, clock.now())
+    shown = await results.text_answer(survey, text["id"])
     assert shown["hidden"] is False and shown["text"] == "とても楽しかった" and "参加 一郎" in shown["respondent"]
 
 
 async def test_the_staff_list_counts_invitations_and_responses(answered):
-    await surveys.create_survey(answered.scene.staff, "下書き", "", clock.now())
+    await builder.create_survey(answered.scene.staff, "下書き", "", clock.now())
     rows = await surveys.staff_list()
     assert [(r["title"], r["invited"], r["responded"]) for r in rows] == [("下書き", 0, 0), ("参加後アンケート", 5, 4)]
 
@@ -753,7 +755,7 @@ async def test_the_staff_list_counts_invitations_and_responses(answered):
 async def test_a_long_title_is_shortened_to_fit_a_notification(scene):
     survey_id = await draft_with_plan(scene, template="check_in")
     await Survey.update({Survey.title: "と" * 120}).where(Survey.id == survey_id)
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     await dispatch(clock.now())
     title = (await Notification.select(Notification.title).first())["title"]
     assert len(title) == 120 and title.endswith("…")
@@ -769,7 +771,7 @@ async def test_the_demo_survey_is_answered_by_demo_members_only_and_loaded_once(
     assert first["surveys"] == 1 and first["survey_responses"] > 0
     survey = await Survey.select().where(Survey.title.like("%ふりかえりアンケート")).first().output(load_json=True)
     assert survey["status"] == "published" and survey["target"]["kind"] == "program"
-    result = await surveys.results(survey["id"])
+    result = await results.results(survey["id"])
     assert result["responded"] == first["survey_responses"] and 0 < result["rate"] < 1
     assert all(s["base"] for s in result["summaries"][:4])  # the required questions are answered by all
     demo_accounts = {row["id"] for row in await Account.select(Account.id).where(
@@ -782,13 +784,13 @@ async def test_the_demo_survey_is_answered_by_demo_members_only_and_loaded_once(
 async def test_filters_never_narrow_an_anonymous_survey_to_fewer_than_three_people(answered):
     s = answered.scene
     await Survey.update({Survey.anonymous: True}).where(Survey.id == answered.survey)
-    few = await surveys.results(answered.survey, Filters(program_id=s.program))  # two respondents
+    few = await results.results(answered.survey, Filters(program_id=s.program))  # two respondents
     assert few["suppressed"] and few["respondents"] == [] and all(q["base"] == 0 for q in few["summaries"])
-    assert surveys.responses_table(few)[1] == []
-    enough = await surveys.results(answered.survey, Filters(area_id=s.area))  # three
+    assert results.responses_table(few)[1] == []
+    enough = await results.results(answered.survey, Filters(area_id=s.area))  # three
     assert not enough["suppressed"] and len(enough["respondents"]) == 3
     await Survey.update({Survey.anonymous: False}).where(Survey.id == answered.survey)
-    assert len((await surveys.results(answered.survey, Filters(program_id=s.program)))["respondents"]) == 2
+    assert len((await results.results(answered.survey, Filters(program_id=s.program)))["respondents"]) == 2
 
 
 # --- The background round ------------------------------------------------------------------------------------
@@ -798,7 +800,7 @@ async def test_one_background_round_invites_puts_it_in_the_inbox_and_mails_it(sc
     from app import jobs
 
     survey_id = await draft_with_plan(scene, target_kind="program", program=str(scene.program), timing="publish")
-    await surveys.publish(survey_id, scene.staff, clock.now())
+    await plans.publish(survey_id, scene.staff, clock.now())
     figures = await jobs.run_round(settings, client=None, signer=None)  # no device subscribed: nothing to push
     assert figures["survey_invitations"] == 2
     assert await Notice.count().where(Notice.url == surveys.answer_path(survey_id)) == 2
@@ -814,7 +816,7 @@ async def test_a_failing_survey_step_does_not_hold_back_the_rest_of_the_round(sc
     async def broken(*_args, **_kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(surveys, "dispatch_due", broken)
+    monkeypatch.setattr(invitations, "dispatch_due", broken)
     await outbox.enqueue(settings.smtp, "desk@example.jp", "件名", "本文", "test")
     figures = await jobs.run_round(settings, client=None, signer=None)
     assert "survey_invitations" not in figures and figures["mail_sent"] == 1

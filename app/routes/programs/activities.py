@@ -1,0 +1,36 @@
+"""For the secretariat: the members with enough local activities this fiscal year for the premium tier."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, get
+from litestar.params import QueryParameter
+
+from app import guards
+from app.i18n import gettext as _
+from app.routes.programs.editor import no_store
+from app.services.programs import activities
+from app.services.programs.activities import PREMIUM_ACTIVITIES
+from app.services.shared import clock
+
+FiscalYear = Annotated[str, QueryParameter(name="year")]
+
+
+@get("/staff/activities", name="list_active_members", guards=[guards.staff], cache_control=None)
+async def list_active_members(request: Request, year: FiscalYear = "") -> object:
+    current = activities.fiscal_year_of(clock.now())
+    errors = {}
+    chosen = current
+    if year:
+        if year.isdecimal() and len(year) == 4 and 2000 <= int(year) <= 2100:
+            chosen = int(year)
+        else:
+            errors["year"] = _("Enter a year such as %(year)d.", year=current)
+    members = await activities.active_members(chosen)
+    context = {"members": members, "year": chosen, "years": list(range(current, current - 5, -1)), "errors": errors,
+               "minimum": PREMIUM_ACTIVITIES}
+    return no_store(request, "programs/editor/activities.html", context, 422 if errors else 200)
+
+
+handlers = [list_active_members]

@@ -1,0 +1,154 @@
+"""Applications to a program: applying once (a seat if one is free, otherwise the waiting list), cancelling,
+and the decisions of editors and staff; a seat that comes free goes to the longest-waiting member, who is told.
+
+The seat counter (`Program.seats_taken`) only moves by conditional UPDATEs inside the transaction that moves
+the application, so it always equals the accepted and attended applications and never exceeds the capacity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.i18n import gettext as _
+from app.services.notify import notices
+from app.services.programs.programs import PUBLIC_STATUSES, program_path
+from app.services.shared.actor import Actor
+from app.services.shared.refusals import Refusal
+from db.engine import atomic, is_unique_violation
+from db.tables import Application, AuditLog, Program
+
+SEAT_STATUSES = ("accepted", "attended")
+MOTIVATION_MAX, ANSWER_MAX = 2000, 1000
+
+
+class ApplicationRefused(Refusal):
+    """An application (or its cancellation) is not possible now; `field` when one answer is the cause."""
+
+
+def is_open(program: dict, now: datetime) -> bool:
+    return program["status"] == "published" and program["apply_from"] <= now <= program["apply_until"]
+
+
+async def apply(program_id: int, member_id: int, motivation: str, answers: list[str], now: datetime) -> str:
+    """Apply once. A seat if one is free (taken by a conditional UPDATE), otherwise the waitlist."""
+    program = await Program.select().where(Program.id == program_id).first().output(load_json=True)
+    if program is None or program["status"] not in PUBLIC_STATUSES:
+        raise ApplicationRefused("not_found")
+    if not is_open(program, now):
+        raise ApplicationRefused("not_open")
+    motivation = motivation.strip()
+    if len(motivation) > MOTIVATION_MAX:
+        raise ApplicationRefused("too_long", "motivation")
+    answers = [a.strip() for a in answers][: len(program["questions"])]
+    answers += [""] * (len(program["questions"]) - len(answers))
+    for index, answer in enumerate(answers):
+        if len(answer) > ANSWER_MAX:
+            raise ApplicationRefused("too_long", f"answer_{index}")
+    try:
+        async with atomic(Program._meta.db):
+            seat = await Program.update({Program.seats_taken: Program.seats_taken + 1}).where(
+                (Program.id == program_id) & (Program.seats_taken < Program.capacity)
+            ).returning(Program.id)
+            status = "accepted" if seat else "waitlisted"
+            await Application.insert(
+                Application(program=program_id, member=member_id, status=status, motivation=motivation,
+                            answers=answers, created_at=now, updated_at=now)
+            )
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise ApplicationRefused("already_applied") from None
+        raise
+    return status
+
+
+async def _promote_first_waitlisted(program_id: int, now: datetime) -> int | None:
+    """Inside a transaction: give a freed seat to the longest-waiting member, and tell them."""
+    while True:
+        first = await Application.select(Application.id, Application.member.account.as_alias("account")).where(
+            (Application.program == program_id) & (Application.status == "waitlisted")
+        ).order_by(Application.created_at).order_by(Application.id).first()
+        if first is None:
+            return None
+        seat = await Program.update({Program.seats_taken: Program.seats_taken + 1}).where(
+            (Program.id == program_id) & (Program.seats_taken < Program.capacity)
+        ).returning(Program.title)
+        if not seat:
+            return None
+        promoted = await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
+            (Application.id == first["id"]) & (Application.status == "waitlisted")
+        ).returning(Application.id)
+        if promoted:
+            break
+        # (PostgreSQL, read committed) that member left the waitlist after our read: seat back, try the next one.
+        await Program.update({Program.seats_taken: Program.seats_taken - 1}).where(Program.id == program_id)
+    await notices.notify(first["account"], _("A place opened up: %(title)s", title=seat[0]["title"]),
+                         _("You were on the waiting list and are now accepted."), url=program_path(program_id), now=now)
+    return first["id"]
+
+
+async def _leave_seat(application: dict, new_status: str, now: datetime) -> None:
+    """Inside a transaction: move an application off its seat (or off the waitlist) and refill the seat."""
+    moved = await Application.update({Application.status: new_status, Application.updated_at: now}).where(
+        (Application.id == application["id"]) & (Application.status == application["status"])
+    ).returning(Application.id)
+    if not moved:
+        raise ApplicationRefused("changed_meanwhile")
+    if application["status"] == "accepted":
+        await Program.update({Program.seats_taken: Program.seats_taken - 1}).where(
+            (Program.id == application["program"]) & (Program.seats_taken > 0)
+        )
+        if new_status != "waitlisted":
+            await _promote_first_waitlisted(application["program"], now)
+
+
+async def cancel(application_id: int, member_id: int, now: datetime) -> None:
+    application = await Application.select().where(
+        (Application.id == application_id) & (Application.member == member_id)
+    ).first()
+    if application is None:
+        raise ApplicationRefused("not_found")
+    if application["status"] not in ("accepted", "waitlisted"):
+        raise ApplicationRefused("not_cancellable")
+    async with atomic(Application._meta.db):
+        await _leave_seat(application, "cancelled", now)
+
+
+async def decide(application_id: int, actor: Actor, decision: str, now: datetime) -> None:
+    """An editor or staff accepts, rejects, moves to the waitlist, or marks attendance."""
+    application = await Application.select(*Application.all_columns(), Application.program.area.as_alias("area")).where(
+        Application.id == application_id
+    ).first()
+    if application is None:
+        raise ApplicationRefused("not_found")
+    if actor.outside_area(application["area"]):
+        raise ApplicationRefused("not_your_area")
+    current = application["status"]
+    async with atomic(Application._meta.db):
+        if decision == "accept" and current == "waitlisted":
+            seat = await Program.update({Program.seats_taken: Program.seats_taken + 1}).where(
+                (Program.id == application["program"]) & (Program.seats_taken < Program.capacity)
+            ).returning(Program.id)
+            if not seat:
+                raise ApplicationRefused("full")
+            # Read before the transaction: if the member left the waitlist meanwhile, the seat goes back (rollback).
+            moved = await Application.update({Application.status: "accepted", Application.updated_at: now}).where(
+                (Application.id == application_id) & (Application.status == "waitlisted")
+            ).returning(Application.id)
+            if not moved:
+                raise ApplicationRefused("changed_meanwhile")
+        elif decision == "reject" and current in ("accepted", "waitlisted"):
+            await _leave_seat(application, "rejected", now)
+        elif decision == "waitlist" and current == "accepted":
+            await _leave_seat(application, "waitlisted", now)
+        elif decision == "attend" and current == "accepted":
+            moved = await Application.update(
+                {Application.status: "attended", Application.attended_at: now, Application.updated_at: now}
+            ).where((Application.id == application_id) & (Application.status == "accepted")).returning(Application.id)
+            if not moved:
+                raise ApplicationRefused("changed_meanwhile")
+        else:
+            raise ApplicationRefused("not_allowed")
+        await AuditLog.insert(
+            AuditLog(actor=actor.account_id, action="application.status", target_type="application",
+                     target_id=str(application_id), detail={"from": current, "decision": decision}, created_at=now)
+        )

@@ -1,0 +1,107 @@
+"""What the program pages read: the public list with its filters, one program as its page shows it (or as it
+will be once a change waiting for review is approved), a member's applications, the programs an editor
+manages and a program's applicants."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from app.i18n import TOKYO
+from app.services.programs.programs import PUBLIC_STATUSES, REVISIONS, THEMES
+from app.services.review import revisions
+from app.services.shared import clock
+from app.services.shared.actor import Actor
+from db.tables import Application, Program
+
+
+async def public_programs(area_id: int | None = None, theme: str = "", month: str = "", open_only: bool = False,
+                          now: datetime | None = None, limit: int = 50) -> list[dict]:
+    """Published programs for the public list, newest start first, with the filters of the list page."""
+    now = now or clock.now()
+    query = Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(
+        Program.status.is_in(list(PUBLIC_STATUSES))
+    )
+    if area_id:
+        query = query.where(Program.area == area_id)
+    if open_only:
+        query = query.where((Program.status == "published") & (Program.apply_from <= now) & (Program.apply_until >= now))
+    if re.fullmatch(r"\d{4}-\d{2}", month or ""):
+        year, mon = int(month[:4]), int(month[5:])
+        if 1 <= mon <= 12 and 1 <= year < 9999:  # datetime() refuses year 0 and year 10000
+            start = datetime(year, mon, 1, tzinfo=TOKYO)
+            end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
+            query = query.where((Program.starts_at >= start) & (Program.starts_at < end))
+    query = query.order_by(Program.starts_at, ascending=False)
+    if theme not in THEMES:
+        return await query.limit(limit).output(load_json=True)
+    # Themes live in a JSON list: filter before the limit, or matches beyond the first `limit` rows are lost.
+    rows = await query.output(load_json=True)
+    return [r for r in rows if theme in r["themes"]][:limit]
+
+
+def seats_left(program: dict) -> int:
+    return max(0, program["capacity"] - program["seats_taken"])
+
+
+async def program_page(program_id: int, any_status: bool = False) -> dict | None:
+    """A program with its area's name, as its page shows it: public ones only, unless staff preview it."""
+    query = Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(Program.id == program_id)
+    if not any_status:
+        query = query.where(Program.status.is_in(list(PUBLIC_STATUSES)))
+    return await query.first().output(load_json=True)
+
+
+async def proposed_program(revision_id: int) -> dict | None:
+    """The program as it will be once this change waiting for review is approved; None if it is no program's."""
+    revision = await revisions.by_id(REVISIONS, revision_id)
+    if revision is None:
+        return None
+    return revisions.merged(await revisions.item(REVISIONS, revision["item_id"]), revision)
+
+
+async def application_of(program_id: int, member_id: int | None) -> dict | None:
+    if member_id is None:
+        return None
+    return await Application.select().where(
+        (Application.program == program_id) & (Application.member == member_id)
+    ).first().output(load_json=True)
+
+
+async def member_applications(member_id: int | None) -> list[dict]:
+    """A member's applications with their program, the latest program first (none without a member)."""
+    return await Application.select(
+        Application.id, Application.status, Application.created_at,
+        Application.program.id.as_alias("program_id"), Application.program.title.as_alias("title"),
+        Application.program.kind.as_alias("kind"), Application.program.status.as_alias("program_status"),
+        Application.program.starts_at.as_alias("starts_at"), Application.program.ends_at.as_alias("ends_at"),
+        Application.program.area.name.as_alias("area_name"),
+    ).where(Application.member == member_id).order_by(Application.program.starts_at, ascending=False)
+
+
+async def managed_programs(actor: Actor) -> list[dict]:
+    """The programs this actor manages, the latest start first: an editor their area's (none without an
+    area), the secretariat every one."""
+    query = Program.select(
+        Program.id, Program.title, Program.kind, Program.status, Program.status_reason, Program.starts_at,
+        Program.ends_at, Program.capacity, Program.seats_taken, Program.area.name.as_alias("area_name"),
+    )
+    if actor.role == "editor":
+        query = query.where(Program.area == actor.area_id) if actor.area_id else query.where(Program.id < 0)
+    return await query.order_by(Program.starts_at, ascending=False)
+
+
+async def applicants(program_id: int) -> list[dict]:
+    """A program's applications with the applicant's member number and names, in the order they came."""
+    return await Application.select(
+        Application.id, Application.status, Application.motivation, Application.answers, Application.created_at,
+        Application.attended_at, Application.member.member_no.as_alias("member_no"),
+        Application.member.family_name.as_alias("family_name"), Application.member.given_name.as_alias("given_name"),
+        Application.member.account.display_name.as_alias("display_name"),
+    ).where(Application.program == program_id).order_by(Application.created_at).order_by(Application.id).output(load_json=True)
+
+
+async def program_of_application(application_id: int) -> int | None:
+    """The id of the program an application is for; None when there is no such application."""
+    row = await Application.select(Application.program).where(Application.id == application_id).first()
+    return row["program"] if row else None
