@@ -23,3 +23,8 @@ async def form_dict(request: Request) -> FormValues:
         values = form.getall(key)
         out[key] = values if len(values) > 1 or key in ("ties", "interests", "areas") else values[0]
     return out
+
+
+def single_values(form: dict) -> FormValues:
+    """What was typed, one value per field (the first of repeated ones), to show again next to the errors."""
+    return FormValues({key: (value[0] if isinstance(value, list) and value else value) for key, value in form.items()})

@@ -14,7 +14,7 @@ from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
 from app.rate_limit import RATE_LIMITED
 from app.rendering import page, see_other
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, single_values
 from app.services.desk import asking, contact, inbox, threads, validation
 from app.services.desk.common import (
     CATEGORIES,
@@ -90,11 +90,6 @@ def field_choices(member: bool) -> dict:
     }
 
 
-def typed(form: dict) -> dict:
-    """What was typed, to show again next to the errors."""
-    return {key: (value[0] if isinstance(value, list) else value) for key, value in form.items()}
-
-
 # The public form ----------------------------------------------------------------------------------------
 
 
@@ -139,7 +134,7 @@ async def submit_inquiry(request: Request) -> object:
     try:
         values = await validation.validate_inquiry(form, member=member is not None)
     except InquiryInvalid as invalid:
-        return await _form_page(request, typed(form), invalid.errors, member, 422)
+        return await _form_page(request, single_values(form), invalid.errors, member, 422)
     created = await asking.create_inquiry(values, await post_of(request),
                                           account_id=current_account(request).id if member else None)
     wake_sender(request)

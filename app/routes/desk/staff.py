@@ -17,8 +17,8 @@ from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.push_sender import wake_sender
 from app.rendering import page, see_other
-from app.routes.desk.public import desk_of, field_choices, labels, links_of, post_of, typed
-from app.routes.forms import form_dict
+from app.routes.desk.public import desk_of, field_choices, labels, links_of, post_of
+from app.routes.forms import form_dict, single_values
 from app.services.desk import asking, inbox, reply_templates, threads, validation
 from app.services.desk.common import (
     CATEGORIES,
@@ -160,7 +160,7 @@ async def create_staff_inquiry(request: Request) -> object:
     try:
         values = await validation.validate_inquiry(form, recorded=True)
     except InquiryInvalid as invalid:
-        return await _record_page(request, typed(form), invalid.errors, 422)
+        return await _record_page(request, single_values(form), invalid.errors, 422)
     created = await asking.create_inquiry(values, await post_of(request), recorded_by=_me(request))
     wake_sender(request)
     request.session["flash"] = _("Recorded as %(reference)s.", reference=created["reference"])
@@ -331,7 +331,7 @@ async def create_reply_template(request: Request) -> object:
     try:
         await reply_templates.save_template(reply_templates.validate_template(form), _me(request))
     except InquiryInvalid as invalid:
-        return await _template_page(request, typed(form), invalid.errors, status_code=422)
+        return await _template_page(request, single_values(form), invalid.errors, status_code=422)
     request.session["flash"] = _("The template is saved.")
     return see_other(request, _url(request, "list_reply_templates"))
 
@@ -355,7 +355,7 @@ async def update_reply_template(request: Request, template_id: FromPath[int]) ->
     try:
         await reply_templates.save_template(reply_templates.validate_template(form), _me(request), template_id)
     except InquiryInvalid as invalid:
-        return await _template_page(request, typed(form), invalid.errors, template_id, 422)
+        return await _template_page(request, single_values(form), invalid.errors, template_id, 422)
     except InquiryRefused:  # deleted by someone else meanwhile
         raise NotFoundException() from None
     request.session["flash"] = _("The template is saved.")

@@ -17,7 +17,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.rendering import page, see_other
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, single_values
 from app.services.programs import areas
 from app.services.shared import clock
 from app.services.surveys import builder, plans, surveys
@@ -86,10 +86,6 @@ def describe_target(target: dict, programs: dict[str, str], areas: dict[str, str
         "tier": str(TIER_LABELS.get(target.get("tier"), "")),
     }.get(kind, "")
     return f"{label}：{detail}" if detail else label
-
-
-def single_values(form: dict) -> dict:
-    return {key: (value[0] if isinstance(value, list) and value else value) for key, value in form.items()}
 
 
 def builder_url(request: Request, survey_id: int, anchor: str = "") -> str:

@@ -12,7 +12,7 @@ from app.i18n import format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rendering import page, see_other, wants_fragment
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, single_values
 from app.routes.surveys.member import answer_context
 from app.routes.surveys.staff import (
     KIND_LABELS,
@@ -22,7 +22,6 @@ from app.routes.surveys.staff import (
     TIER_LABELS,
     builder_url,
     describe_target,
-    single_values,
     status_of,
     survey_for,
     target_choices,

@@ -13,13 +13,12 @@ from app.auth import current_account
 from app.i18n import current_locale
 from app.i18n import gettext as _
 from app.rendering import page, see_other, wants_fragment
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, single_values
 from app.routes.surveys.staff import (
     KIND_LABELS,
     STAFF,
     STATUS_LABELS,
     percent,
-    single_values,
     status_of,
     survey_for,
     target_choices,
