@@ -14,12 +14,18 @@ from app.services.membership.login_sessions import SESSION_TTL, CurrentAccount
 AUTH_COOKIE = "tsunagu_auth"
 
 
-def _cookie(scope: Scope) -> str | None:
+def cookie_name(name: str, secure: bool) -> str:
+    """On https every cookie of ours is a `__Host-` cookie: the browser then accepts it only from this exact
+    host, over https, for the whole site, so a sibling subdomain cannot plant a session or a login."""
+    return f"__Host-{name}" if secure else name
+
+
+def _cookie(scope: Scope, wanted: str) -> str | None:
     for key, value in scope.get("headers", []):
         if key == b"cookie":
             for part in value.decode("latin-1").split(";"):
                 name, _sep, token = part.strip().partition("=")
-                if name == AUTH_COOKIE and token:
+                if name == wanted and token:
                     return token
     return None
 
@@ -32,7 +38,7 @@ class AuthMiddleware(ASGIMiddleware):
     )
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token = _cookie(scope)
+        token = _cookie(scope, cookie_name(AUTH_COOKIE, scope["app"].state.settings.secure_cookies))
         account = await login_sessions.resolve(token) if token else None
         scope.setdefault("state", {})["account"] = account
         await next_app(scope, receive, send)
@@ -44,7 +50,7 @@ def current_account(request: Request) -> CurrentAccount | None:
 
 def auth_cookie(token: str, secure: bool) -> Cookie:
     return Cookie(
-        key=AUTH_COOKIE,
+        key=cookie_name(AUTH_COOKIE, secure),
         value=token,
         max_age=int(SESSION_TTL.total_seconds()),
         httponly=True,
@@ -55,8 +61,8 @@ def auth_cookie(token: str, secure: bool) -> Cookie:
 
 
 def cleared_auth_cookie(secure: bool) -> Cookie:
-    return Cookie(key=AUTH_COOKIE, value="", max_age=0, httponly=True, samesite="lax", secure=secure, path="/")
+    return Cookie(key=cookie_name(AUTH_COOKIE, secure), value="", max_age=0, httponly=True, samesite="lax", secure=secure, path="/")
 
 
 def auth_token(request: Request) -> str | None:
-    return request.cookies.get(AUTH_COOKIE)
+    return request.cookies.get(cookie_name(AUTH_COOKIE, request.app.state.settings.secure_cookies))

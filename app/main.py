@@ -21,7 +21,7 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from app import errors, guards, middleware
-from app.auth import AuthMiddleware
+from app.auth import AuthMiddleware, cookie_name
 from app.push_sender import make_sender
 from app.rate_limit import rate_limit_config, scan_rate_limit_config
 from app.routes import ROUTE_HANDLERS
@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> Litestar:
             LazySessionConfig(
                 store="sessions",
                 exclude=NO_SESSION_PATHS,
-                key="tsunagu_session",
+                key=cookie_name("tsunagu_session", settings.secure_cookies),
                 max_age=SESSION_MAX_AGE_S,
                 secure=settings.secure_cookies,
                 httponly=True,
@@ -104,7 +104,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="tsunagu_csrf",
+            cookie_name=cookie_name("tsunagu_csrf", settings.secure_cookies),
             cookie_secure=settings.secure_cookies,
             cookie_httponly=True,
             cookie_samesite="lax",
