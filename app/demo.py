@@ -678,7 +678,7 @@ async def load_survey_demo() -> dict[str, int]:
     """One open survey with answers (once, keyed by its title), if demo members attended a completed program."""
     import random
 
-    from app.services.notify import push
+    from app.services.notify import push_notifications
     from app.services.surveys import surveys
     from db.engine import atomic
     from db.tables import Application, Survey, SurveyInvitation
@@ -720,9 +720,9 @@ async def load_survey_demo() -> dict[str, int]:
     # The invitation in each inbox, as the background round would have put it there five days ago.
     survey = await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
     title, body = await surveys.announcement(survey, reminder=False)
-    await push.create_notification(push.Target(topic="surveys", account_ids=people), title, body,
-                                   surveys.answer_path(survey_id), None, send_at=sent)
-    await push.fan_out_due(sent)
+    await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=people), title, body,
+                                                 surveys.answer_path(survey_id), None, send_at=sent)
+    await push_notifications.fan_out_due(sent)
     return created
 
 

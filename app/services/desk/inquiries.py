@@ -23,7 +23,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN, PRIVACY_POLICY_VERSION
-from app.services.notify import notices, outbox, push
+from app.services.notify import notices, outbox, push_notifications
 from app.services.shared import clock
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.settings import Smtp
@@ -356,8 +356,8 @@ async def _insert_inquiry(values: InquiryValues, post: Post, reference: str, acc
         for person in staff:
             if person["email"]:
                 await outbox.enqueue(post.smtp, person["email"], subject, body, "inquiry_staff", now=now)
-        await push.create_notification(
-            push.Target(topic="desk", account_ids=[person["id"] for person in staff]),
+        await push_notifications.create_notification(
+            push_notifications.Target(topic="desk", account_ids=[person["id"] for person in staff]),
             _("New inquiry %(reference)s", reference=reference), category_label(values.category),
             post.links.staff(inquiry["id"]), None, send_at=now,
         )

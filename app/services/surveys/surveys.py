@@ -20,7 +20,7 @@ from piccolo.query.functions.aggregate import Count
 from app.i18n import TOKYO, current_locale, format_datetime, ngettext, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services.notify import outbox, push
+from app.services.notify import outbox, push_notifications
 from app.services.shared.reference import PREFECTURE_CODES, prefecture_name
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.surveys.templates import TEMPLATES
@@ -507,8 +507,8 @@ async def _announce(survey: dict, accounts: list[int], reminder: bool, now: date
     closes = format_datetime(survey["closes_at"], "short")
     path = answer_path(survey["id"])
     title, body = await announcement(survey, reminder)
-    await push.create_notification(push.Target(topic="surveys", account_ids=accounts), title, body, path,
-                                   survey["created_by"], send_at=now)
+    await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=accounts), title, body,
+                                                 path, survey["created_by"], send_at=now)
     link = out.base_url + path
     for chunk in _chunks(accounts):
         rows = await Account.select(Account.email, Account.display_name).where(

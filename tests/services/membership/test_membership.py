@@ -159,7 +159,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from app.services.desk import inquiries
-    from app.services.notify import push
+    from app.services.notify import push_subscriptions
     from app.services.surveys import surveys
     from tests.push_service import Device
 
@@ -173,7 +173,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
                                             [registered.account_id], title="参加後アンケート")
     await surveys.submit(survey_id, registered.account_id, {}, clock.now())
     device = Device("d", "https://push.example/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
-    await push.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
+    await push_subscriptions.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
     asked = await factories.inquiry(registered.account_id, contact_method="app")
     staff = await factories.staff_account()
     await inquiries.add_note(asked["id"], staff, "内部メモ：電話済み")
