@@ -92,7 +92,21 @@ def _list(value) -> list[str]:
 
 async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
     """Read a submitted profile; every problem is reported at once, next to its field."""
-    profile = Profile(
+    profile = _read_profile(form)
+    errors = {**_name_errors(profile), **_home_errors(profile), **_choice_errors(profile)}
+    profile.area_ids, areas_known = await _chosen_areas(form.get("areas"))
+    if not areas_known:
+        errors["areas"] = _("Choose from the list.")
+    if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
+        errors["consent"] = _("Please read and agree to how we handle your personal data.")
+    if errors:
+        raise ProfileInvalid(errors, profile)
+    return profile
+
+
+def _read_profile(form: dict) -> Profile:
+    """The profile as typed, tidied (NFKC, trimmed, the e-mail in lower case, each choice once); areas apart."""
+    return Profile(
         display_name=_text(form.get("display_name")),
         family_name=_text(form.get("family_name")),
         given_name=_text(form.get("given_name")),
@@ -105,6 +119,10 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         ties_other=_text(form.get("ties_other")),
         interests=list(dict.fromkeys(_list(form.get("interests")))),
     )
+
+
+def _name_errors(profile: Profile) -> dict[str, str]:
+    """The display name, then each name too long, then each reading not in kana (if not already too long)."""
     errors: dict[str, str] = {}
     if not profile.display_name:
         errors["display_name"] = _("Enter the name to show in the app (a nickname is fine).")
@@ -117,13 +135,24 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         value = getattr(profile, name)
         if value and name not in errors and not KANA_PATTERN.match(value):
             errors[name] = _("Write this in kana (hiragana or katakana).")
-    if profile.email:
-        if len(profile.email) > EMAIL_MAX or not EMAIL_PATTERN.match(profile.email):
-            errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
+    return errors
+
+
+def _home_errors(profile: Profile) -> dict[str, str]:
+    """The e-mail address (optional) and where the member lives."""
+    errors: dict[str, str] = {}
+    if profile.email and (len(profile.email) > EMAIL_MAX or not EMAIL_PATTERN.match(profile.email)):
+        errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
     if profile.home_prefecture not in PREFECTURE_CODES:
         errors["home_prefecture"] = _("Choose the prefecture you live in.")
     if len(profile.home_municipality) > NAME_MAX:
         errors["home_municipality"] = _("Use %(max)d characters or fewer.", max=NAME_MAX)
+    return errors
+
+
+def _choice_errors(profile: Profile) -> dict[str, str]:
+    """The ties to the region (at least one, from the list) and the interests (from the list)."""
+    errors: dict[str, str] = {}
     if not profile.ties:
         errors["ties"] = _("Choose at least one way you are connected to the region.")
     elif any(tie not in TIES for tie in profile.ties):
@@ -132,23 +161,20 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         errors["ties_other"] = _("Use %(max)d characters or fewer.", max=100)
     if any(interest not in INTERESTS for interest in profile.interests):
         errors["interests"] = _("Choose from the list.")
-    area_values = _list(form.get("areas"))
+    return errors
+
+
+async def _chosen_areas(value) -> tuple[list[int], bool]:
+    """The areas ticked (ids sorted, each once) and whether every one is a known area. Something that is not
+    an id chooses no area at all."""
     try:
-        wanted = sorted({int(v) for v in area_values})
+        wanted = sorted({int(v) for v in _list(value)})
     except ValueError:
-        wanted = None
-    if wanted is None:
-        errors["areas"] = _("Choose from the list.")
-    elif wanted:
-        found = await Area.select(Area.id).where(Area.id.is_in(wanted))
-        if len(found) != len(wanted):
-            errors["areas"] = _("Choose from the list.")
-        profile.area_ids = wanted
-    if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
-        errors["consent"] = _("Please read and agree to how we handle your personal data.")
-    if errors:
-        raise ProfileInvalid(errors, profile)
-    return profile
+        return [], False
+    if not wanted:
+        return [], True
+    found = await Area.select(Area.id).where(Area.id.is_in(wanted))
+    return wanted, len(found) == len(wanted)
 
 
 def profile_from_dict(data: dict) -> Profile:
