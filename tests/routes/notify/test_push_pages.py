@@ -1,6 +1,6 @@
 """Push notification pages: a member's opt-in (subscribe, renew, unsubscribe), topics and test push; the
 secretariat's composer with its reach preview and its record; the announcement of a published program.
-Delivery itself is tested in tests/services/test_push.py; here the sender is a stand-in that counts wakes."""
+Delivery itself is tested in tests/services/notify/test_push.py; here the sender is a stand-in that counts wakes."""
 
 from __future__ import annotations
 
