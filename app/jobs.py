@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from app.services.notify import outbox, push
+from app.services.notify import outbox, push_delivery, push_message
 from app.services.shared import clock
 from app.services.surveys import invitations
 from app.settings import Settings
@@ -17,7 +17,7 @@ from app.settings import Settings
 log = logging.getLogger("tsunagu.jobs")
 
 
-async def run_round(settings: Settings, client, signer: push.VapidSigner) -> dict:
+async def run_round(settings: Settings, client, signer: push_message.VapidSigner) -> dict:
     figures: dict = {}
     try:
         due = await invitations.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
@@ -26,7 +26,7 @@ async def run_round(settings: Settings, client, signer: push.VapidSigner) -> dic
     except Exception:
         log.exception("survey round failed")
     try:
-        stats = await push.run_once(client, signer)
+        stats = await push_delivery.run_once(client, signer)
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)
     except Exception:  # logged, and the next round tries again
         log.exception("push round failed")

@@ -13,7 +13,7 @@ import aiohttp
 from saq import CronJob, Queue, Worker
 
 from app import jobs
-from app.services.notify import push
+from app.services.notify import push_message
 from app.settings import Settings
 from db.engine import bind, close_pool, make_engine, open_pool
 
@@ -32,8 +32,8 @@ def http_client() -> aiohttp.ClientSession:
     )
 
 
-def vapid_signer(settings: Settings) -> push.VapidSigner:
-    return push.VapidSigner(settings.vapid_private_key, settings.vapid_subject)
+def vapid_signer(settings: Settings) -> push_message.VapidSigner:
+    return push_message.VapidSigner(settings.vapid_private_key, settings.vapid_subject)
 
 
 class EmbeddedSender:

@@ -1,5 +1,5 @@
 """Push fan-out: 10,000 subscriptions on the fake push service (tests/push_service.py, in its own process),
-one notification, fanned out and sent by the real sender code (`push.run_once` with an aiohttp client, as
+one notification, fanned out and sent by the real sender code (`push_delivery.run_once` with an aiohttp client, as
 app/push_sender.py gives it).
 
 Prints the end-to-end messages/s (fan-out + encryption + VAPID + HTTP + recording every outcome), the
@@ -106,13 +106,13 @@ def machine_cpu_seconds() -> tuple[float, float]:
 def crypto_only(subscriptions: list[dict], signer, seconds: float = 2.0) -> tuple[float, int, float]:
     """Messages/s for what each push costs in CPU before the network: encrypt the payload for the device
     (ephemeral ECDH, HKDF, AES-128-GCM) and take the VAPID header (signed once per origin, then reused)."""
-    from app.services.notify import push
+    from app.services.notify import push_message
 
     notification = {"id": 1, "title": "雪まつりのお知らせ", "body": "2月10日から勇払で開催します。", "url": "/programs/1"}
     done, deadline, start, cpu = 0, time.perf_counter() + seconds, time.perf_counter(), time.process_time()
     while time.perf_counter() < deadline and done < 100_000:
         subscription = subscriptions[done % len(subscriptions)]
-        push.encrypt(subscription, push.payload_for(notification, done + 1))
+        push_message.encrypt(subscription, push_message.payload_for(notification, done + 1))
         signer.authorization(subscription["endpoint"])
         done += 1
     return done / (time.perf_counter() - start), done, (time.process_time() - cpu) / done
@@ -120,7 +120,7 @@ def crypto_only(subscriptions: list[dict], signer, seconds: float = 2.0) -> tupl
 
 def start_senders(args: argparse.Namespace, database_url: str, vapid_private: str) -> list[subprocess.Popen]:
     """Sender processes (as SAQ workers would be), started and imported before the clock starts; each waits
-    for "go" on stdin (at the end of input it exits without sending), then runs one `push.run_once` and
+    for "go" on stdin (at the end of input it exits without sending), then runs one `push_delivery.run_once` and
     prints its SendStats as JSON."""
     env = {**os.environ, "DATABASE_URL": database_url, "BENCH_VAPID_PRIVATE_KEY": vapid_private, "LOG_LEVEL": "WARNING"}
     command = [PYTHON, str(Path(__file__).resolve()), "--sender-child", "--client", args.client,
@@ -144,12 +144,12 @@ def run_senders(processes: list[subprocess.Popen]):
     """Start the waiting senders at once; their summed SendStats, the CPU seconds they spent sending and how
     long each took (the spread is the time one sender had nothing left to claim while another still sent).
     Each reports as soon as its round ends, before it closes its pool and exits."""
-    from app.services.notify import push
+    from app.services.notify import push_delivery
 
     for process in processes:
         process.stdin.write("go\n")
         process.stdin.flush()
-    total, cpu, walls = push.SendStats(), 0.0, []
+    total, cpu, walls = push_delivery.SendStats(), 0.0, []
     for process in processes:
         line = process.stdout.readline()  # bounded: a sender that fails or dies closes its stdout
         if not line.strip():
@@ -174,20 +174,20 @@ def stop_process(process: subprocess.Popen) -> None:
 async def sender_child(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
-    from app.services.notify import push
+    from app.services.notify import push_delivery, push_message
     from db.engine import bind, close_pool, make_engine, open_pool
 
     engine = make_engine(os.environ["DATABASE_URL"])
     bind(engine)
     await open_pool(engine)
     try:
-        signer = push.VapidSigner(os.environ["BENCH_VAPID_PRIVATE_KEY"], SUBJECT)
+        signer = push_message.VapidSigner(os.environ["BENCH_VAPID_PRIVATE_KEY"], SUBJECT)
         async with make_client(args.client, args.concurrency) as client:
             print("READY", flush=True)
             if (await asyncio.to_thread(sys.stdin.readline)).strip() != "go":
                 return  # the benchmark stopped before the send phase
             cpu, wall = time.process_time(), time.perf_counter()
-            stats = await push.run_once(client, signer, concurrency=args.concurrency)
+            stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(json.dumps({**asdict(stats), "cpu_s": cpu, "wall_s": wall}), flush=True)
     finally:
@@ -196,7 +196,7 @@ async def sender_child(args: argparse.Namespace) -> None:
 
 def make_client(kind: str, concurrency: int):
     """The sender's HTTP client: `aiohttp` is the one app/push_sender.py gives the sender; `httpx` (which
-    `push.send_claimed` also takes) for comparison."""
+    `push_delivery.send_claimed` also takes) for comparison."""
     from app import push_sender
 
     if kind == "aiohttp":
@@ -208,8 +208,8 @@ def make_client(kind: str, concurrency: int):
 
 async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> dict:
     from app.keyfile import new_vapid_keys
-    from app.services.notify import push
-    from app.services.notify.push import Target
+    from app.services.notify import push_delivery, push_message, push_notifications
+    from app.services.notify.push_notifications import Target
     from db.engine import bind, close_pool, make_engine, open_pool
     from db.tables import Delivery
     from tests.push_service import FakePushServiceProcess
@@ -229,14 +229,14 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
             await fill(subscriptions, args.devices_each)
             log(f"{len(subscriptions)} subscriptions stored in {time.perf_counter() - started:.1f} s")
 
-            signer = push.VapidSigner(vapid_private, SUBJECT)
+            signer = push_message.VapidSigner(vapid_private, SUBJECT)
             started = time.perf_counter()
             signer.authorization(service.origin + "/push/x")
             sign_ms = (time.perf_counter() - started) * 1000
-            crypto_rate, crypto_n, crypto_cpu = crypto_only(subscriptions, push.VapidSigner(vapid_private, SUBJECT))
+            crypto_rate, crypto_n, crypto_cpu = crypto_only(subscriptions, push_message.VapidSigner(vapid_private, SUBJECT))
             log(f"crypto only: {crypto_rate:,.0f} messages/s over {crypto_n} messages")
 
-            notification = await push.create_notification(Target(topic="news"), "雪まつりのお知らせ",
+            notification = await push_notifications.create_notification(Target(topic="news"), "雪まつりのお知らせ",
                                                           "2月10日から勇払で開催します。", "/programs/1", None)
             profiler = cProfile.Profile() if args.profile else None
             senders = start_senders(args, database_url, vapid_private) if args.senders > 1 else []
@@ -245,7 +245,7 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
                     started = time.perf_counter()
                     cpu_started, service_cpu_started = cpu_seconds(), cpu_seconds(service.process.pid)
                     machine_started = machine_cpu_seconds()
-                    await push.fan_out_due()
+                    await push_notifications.fan_out_due()
                     fanned = time.perf_counter()
                     if profiler:
                         profiler.enable()
@@ -253,7 +253,7 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
                     if senders:
                         stats, senders_cpu, sender_walls = await asyncio.to_thread(run_senders, senders)
                     else:
-                        stats = await push.run_once(client, signer, concurrency=args.concurrency)
+                        stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency)
                     if profiler:
                         profiler.disable()
                     ended = time.perf_counter()
@@ -262,7 +262,7 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
             finally:
                 for process in senders:
                     stop_process(process)
-            counts = await push.notification_stats(notification)
+            counts = await push_notifications.notification_stats(notification)
             attempts = await Delivery.count().where(Delivery.attempts > 1)
         finally:
             await close_pool(engine)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from app.demo.kpi import KPI_DEMO_MARK
 from app.i18n import to_tokyo
-from app.services.notify import push
+from app.services.notify import push_notifications
 from app.services.shared import clock
 from app.services.surveys import builder, invitations, plans, responses, surveys
 from db.engine import atomic
@@ -68,9 +68,9 @@ async def load_survey_demo() -> dict[str, int]:
     # The invitation in each inbox, as the background round would have put it there five days ago.
     survey = await Survey.select().where(Survey.id == survey_id).first().output(load_json=True)
     title, body = await invitations.announcement(survey, reminder=False)
-    await push.create_notification(push.Target(topic="surveys", account_ids=people), title, body,
+    await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=people), title, body,
                                    surveys.answer_path(survey_id), None, send_at=sent)
-    await push.fan_out_due(sent)
+    await push_notifications.fan_out_due(sent)
     return created
 
 

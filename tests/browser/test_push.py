@@ -23,7 +23,7 @@ from playwright.sync_api import BrowserContext, Page, Worker, expect
 
 from app.auth import AUTH_COOKIE
 from app.services.membership import login_sessions
-from app.services.notify import push
+from app.services.notify import push_delivery, push_message, push_notifications, push_subscriptions
 from db.tables import PushSubscription
 from tests import factories
 from tests.browser.conftest import (
@@ -135,9 +135,9 @@ def subscriptions() -> list[dict]:
     return run_async(stored_subscriptions())
 
 
-async def push_round(settings) -> push.SendStats:
+async def push_round(settings) -> push_delivery.SendStats:
     async with httpx.AsyncClient(timeout=10) as client:
-        return await push.run_once(client, push.VapidSigner(settings.vapid_private_key, settings.vapid_subject))
+        return await push_delivery.run_once(client, push_message.VapidSigner(settings.vapid_private_key, settings.vapid_subject))
 
 
 def service_worker(context: BrowserContext, live_server) -> Worker:
@@ -190,7 +190,7 @@ def test_opt_in_then_a_published_program_arrives_as_a_notification_that_opens_it
     assert subscriptions() == [{"endpoint": device.endpoint, "account": account_id}]
 
     program_id = run_async(factories.program(area_id, title=PROGRAM_TITLE, summary="朝の浜で漁師さんと。"))
-    run_async(push.announce_program(program_id, None, "ja"))
+    run_async(push_notifications.announce_program(program_id, None, "ja"))
     stats = run_async(push_round(settings))
     assert (stats.sent, stats.failed, stats.retried) == (1, 0, 0)
 
@@ -279,7 +279,7 @@ async def two_areas_and_a_staff_login() -> tuple[int, str]:
     await factories.member("二郎", area_ids=[tarumae])
     phone = Device(id="phone", endpoint="https://push.example.net/wpush/phone",
                    private_key=ec.generate_private_key(ec.SECP256R1()), auth_secret=os.urandom(16))
-    await push.subscribe(follower.account_id, phone.endpoint, phone.p256dh, phone.auth, "Android")
+    await push_subscriptions.subscribe(follower.account_id, phone.endpoint, phone.p256dh, phone.auth, "Android")
     staff_id = await factories.staff_account()
     return yufutsu, await login_sessions.start(staff_id, "pytest")
 

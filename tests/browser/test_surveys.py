@@ -16,7 +16,7 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from app.services.membership import login_sessions
-from app.services.notify import push
+from app.services.notify import push_notifications
 from app.services.shared import clock
 from app.services.surveys import invitations
 from app.services.surveys.templates import FOLLOW_UP
@@ -58,7 +58,7 @@ async def scene() -> dict:
 async def background_round(base_url: str) -> None:
     """What the background round does for surveys and the inbox (the live test server runs no sender)."""
     await invitations.dispatch_due(Smtp(), clock.now(), base_url=base_url, site_name="とまこまい つながる")
-    await push.fan_out_due(clock.now())
+    await push_notifications.fan_out_due(clock.now())
 
 
 def build_and_publish(staff: Page, program_id: int) -> None:

@@ -16,7 +16,7 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
 from app.routes.membership.profile_form import profile_form_context
-from app.services.membership import login_sessions, membership, one_time_links, passkeys
+from app.services.membership import data_export, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs.activities import activity_count, fiscal_year_of
@@ -150,7 +150,7 @@ async def end_other_sessions(request: Request) -> object:
 
 @get("/account/data", name="download_my_data", guards=[guards.logged_in], cache_control=None)
 async def download_my_data(request: Request) -> Response:
-    data = await membership.export_data(current_account(request).id)
+    data = await data_export.export_data(current_account(request).id)
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return Response(
         body,

@@ -12,7 +12,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.qr import qr_svg
 from app.rendering import page
-from app.services.membership import membership
+from app.services.membership import member_card, membership
 from app.services.programs.activities import activity_count, fiscal_year_of
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
@@ -45,10 +45,10 @@ async def verify_card(request: Request, code: FromQuery[str] = "") -> object:
     result = None
     if code:
         try:
-            member = await membership.card_holder(request.app.state.signer, code, clock.now())
+            member = await member_card.card_holder(request.app.state.signer, code, clock.now())
             result = {"ok": True, "member": member, "tier": membership.effective_tier(member, clock.now().date())}
         except TokenError as exc:
-            result = {"ok": False, "reason": str(membership.CARD_REFUSALS[exc.reason])}
+            result = {"ok": False, "reason": str(member_card.CARD_REFUSALS[exc.reason])}
     return page(request, "membership/card/verify.html", {"result": result, "code": code[:300]}, cache="no-store")
 
 

@@ -1,6 +1,7 @@
 """Push notifications: a member's opt-in, devices and topics; the secretariat's composer and its record;
-the announcement of a newly published program. The rules (who is reached, delivery) live in
-app/services/push.py; the sender is woken after anything is queued (app/push_sender.py)."""
+the announcement of a newly published program. The rules live in app/services/notify/ (push_subscriptions:
+devices and preferences; push_notifications: who is reached); the sender is woken after anything is queued
+(app/push_sender.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services.notify import push
-from app.services.notify.push import Preferences, PushRefused, Target
+from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify.push_notifications import Target
+from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.devices import device_label
@@ -62,8 +64,8 @@ def refusal(code: str, status_code: int = 400) -> Response:
 async def get_push_settings(request: Request) -> object:
     account = current_account(request)
     context = {
-        "prefs": await push.preferences(account.id),
-        "devices": await push.list_devices(account.id),
+        "prefs": await push_subscriptions.preferences(account.id),
+        "devices": await push_subscriptions.list_devices(account.id),
         "vapid_public_key": request.app.state.settings.vapid_public_key,
         "program_choices": [(code, str(label)) for code, label in PROGRAM_CHOICES.items()],
     }
@@ -99,7 +101,8 @@ async def create_push_subscription(request: Request) -> Response:
     account = current_account(request)
     try:
         endpoint, p256dh, auth = _subscription_fields(await _json_body(request))
-        await push.subscribe(account.id, endpoint, p256dh, auth, device_label(request.headers.get("user-agent", "")))
+        label = device_label(request.headers.get("user-agent", ""))
+        await push_subscriptions.subscribe(account.id, endpoint, p256dh, auth, label)
     except PushRefused as refused:
         return refusal(refused.reason)
     return Response({"ok": True, "detail": _("Notifications are on for this device.")}, headers={"Cache-Control": "no-store"})
@@ -117,7 +120,7 @@ async def delete_push_subscription(request: Request) -> Response:
     if not isinstance(endpoint, str) or not endpoint:
         return refusal("bad_endpoint")
     # Already gone (the push service expired it) counts as done: the device is off either way.
-    await push.unsubscribe(account.id, endpoint)
+    await push_subscriptions.unsubscribe(account.id, endpoint)
     return Response({"ok": True, "detail": _("Notifications are off for this device.")}, headers={"Cache-Control": "no-store"})
 
 
@@ -147,7 +150,7 @@ async def renew_push_subscription(request: Request) -> Response:
     if not isinstance(old_endpoint, str):
         return refusal("not_found", 404)
     try:
-        await push.renew_subscription(account.id, old_endpoint, endpoint, p256dh, auth)
+        await push_subscriptions.renew_subscription(account.id, old_endpoint, endpoint, p256dh, auth)
     except PushRefused as refused:
         return refusal(refused.reason, 404 if refused.reason == "not_found" else 400)
     return Response({"ok": True}, headers={"Cache-Control": "no-store"})
@@ -165,7 +168,7 @@ async def update_push_preferences(request: Request) -> object:
     prefs = Preferences(programs=programs if isinstance(programs, str) else "", events=_flag(form, "events"),
                         surveys=_flag(form, "surveys"), news=_flag(form, "news"))
     try:
-        await push.save_preferences(account.id, prefs)
+        await push_subscriptions.save_preferences(account.id, prefs)
     except PushRefused:
         request.session["flash"] = _("Choose which new programs to hear about.")
     else:
@@ -176,7 +179,7 @@ async def update_push_preferences(request: Request) -> object:
 @post("/account/notifications/test", name="send_test_push", guards=[guards.member])
 async def send_test_push(request: Request) -> object:
     account = current_account(request)
-    await push.create_notification(
+    await push_notifications.create_notification(
         Target(topic="test", account_ids=[account.id]),
         _("Test notification"),
         _("Notifications reach this device. You can change what you receive in your account."),
@@ -184,7 +187,7 @@ async def send_test_push(request: Request) -> object:
         created_by=account.id,
     )
     wake_sender(request)
-    if await push.has_devices(account.id):
+    if await push_subscriptions.has_devices(account.id):
         request.session["flash"] = _("A test notification is on its way. It should arrive within a minute.")
     else:
         request.session["flash"] = _("No device receives notifications yet: the test was put in your news only. Turn notifications on first.")
@@ -196,7 +199,7 @@ async def send_test_push(request: Request) -> object:
 
 @get("/staff/push", name="list_notifications", guards=[guards.staff], cache_control=None)
 async def list_notifications(request: Request) -> object:
-    notifications = await push.recent_notifications(NOTIFICATIONS_PAGE)
+    notifications = await push_notifications.recent_notifications(NOTIFICATIONS_PAGE)
     context = {
         "notifications": notifications,
         "now": clock.now(),
@@ -217,7 +220,7 @@ def _list(values: object) -> list[str]:
 
 def _target_from(values: dict, area_ids: set[int]) -> Target:
     """The targeting fields of the composer (unknown values are dropped, they never widen a target)."""
-    topic = values.get("topic") if values.get("topic") in push.TOPICS else "news"
+    topic = values.get("topic") if values.get("topic") in push_notifications.TOPICS else "news"
     return Target(
         topic=str(topic),
         area_ids=[int(a) for a in values.get("areas", []) if a.isdecimal() and int(a) in area_ids],
@@ -232,7 +235,7 @@ def _composer_values(source: dict) -> dict:
               for name in ("title", "body", "url", "topic", "when", "send_at")}
     values = {name: str(value or "") for name, value in single.items()}
     values["when"] = values["when"] if values["when"] in ("now", "later") else "now"
-    values["topic"] = values["topic"] if values["topic"] in push.TOPICS else "news"
+    values["topic"] = values["topic"] if values["topic"] in push_notifications.TOPICS else "news"
     for name in ("areas", "tiers", "prefectures"):
         values[name] = _list(source.get(name))
     return values
@@ -241,12 +244,12 @@ def _composer_values(source: dict) -> dict:
 async def composer_context(values: dict, errors: dict | None = None) -> dict:
     area_rows = await areas.choices()
     target = _target_from(values, {a["id"] for a in area_rows})
-    people, devices = await push.reach(target)
+    people, devices = await push_notifications.reach(target)
     locale = current_locale.get()
     return {
         "values": values,
         "errors": errors or {},
-        "topics": [(code, str(TOPIC_LABELS[code])) for code in push.TOPICS],
+        "topics": [(code, str(TOPIC_LABELS[code])) for code in push_notifications.TOPICS],
         "areas": [(str(a["id"]), a["name"]) for a in area_rows],
         "tiers": [(code, str(label)) for code, label in TIER_LABELS.items()],
         "prefectures": [(code, ja if locale == "ja" else en) for code, ja, en in PREFECTURES],
@@ -304,7 +307,7 @@ async def create_notification_send(request: Request) -> object:
     title, body, url = values["title"].strip(), values["body"].strip(), values["url"].strip()
     if not title:
         errors["title"] = _("Enter a title.")
-    elif len(title) > push.TITLE_MAX:
+    elif len(title) > push_notifications.TITLE_MAX:
         errors["title"] = _("Keep the title to 120 characters or fewer.")
     if len(body) > 500:
         errors["body"] = _("Keep the text to 500 characters or fewer.")
@@ -315,7 +318,7 @@ async def create_notification_send(request: Request) -> object:
     if not errors:
         target = _target_from(values, {int(a) for a, _name in context["areas"]})
         try:
-            await push.create_notification(target, title, body, url, current_account(request).id, send_at)
+            await push_notifications.create_notification(target, title, body, url, current_account(request).id, send_at)
         except PushRefused:
             errors["body"] = _("The title and text are too long for a notification. Shorten them.")
     if errors:

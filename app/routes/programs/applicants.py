@@ -15,7 +15,7 @@ from app.rendering import see_other
 from app.routes.forms import form_dict
 from app.routes.programs.editor import EDITORS, actor_of, no_store, program_for
 from app.routes.programs.public import application_status_label, labels
-from app.services.membership import membership
+from app.services.membership import member_card
 from app.services.programs import activities, applications, reads
 from app.services.programs.applications import ApplicationRefused
 from app.services.shared import clock, exports
@@ -97,7 +97,7 @@ async def attendance_context(program: dict, code: str = "", errors: dict | None 
 
 async def _card_holder(request: Request, program_id: int, code: str) -> dict:
     """The member a card code belongs to, with their application here; TokenError when the code is no card."""
-    member = await membership.card_holder(request.app.state.signer, code, clock.now())
+    member = await member_card.card_holder(request.app.state.signer, code, clock.now())
     application = await reads.application_of(program_id, member["id"])
     return {**member, "status": application["status"] if application else ""}
 
@@ -112,7 +112,7 @@ async def get_attendance(request: Request, program_id: FromPath[int], code: From
         try:
             found = await _card_holder(request, program_id, code)
         except TokenError as exc:
-            errors["code"] = str(membership.CARD_REFUSALS[exc.reason])
+            errors["code"] = str(member_card.CARD_REFUSALS[exc.reason])
     context = await attendance_context(program, code, errors, found)
     return no_store(request, "programs/editor/attendance.html", context, 422 if errors else 200)
 
@@ -129,7 +129,7 @@ async def mark_attendance(request: Request, program_id: FromPath[int]) -> object
         found = await _card_holder(request, program_id, code)
         await activities.attend_by_member(program_id, found["id"], actor_of(request), clock.now())
     except TokenError as exc:
-        errors["code"] = _("Enter or scan the code of the member card.") if not code else str(membership.CARD_REFUSALS[exc.reason])
+        errors["code"] = _("Enter or scan the code of the member card.") if not code else str(member_card.CARD_REFUSALS[exc.reason])
     except ApplicationRefused as refused:
         status = application_status_label(found["status"]) if found and found["status"] else ""
         errors["code"] = str(ATTENDANCE_REFUSALS.get(refused.reason, ATTENDANCE_REFUSALS["not_allowed"])) % {"status": status}

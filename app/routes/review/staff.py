@@ -14,7 +14,7 @@ from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services.notify import push
+from app.services.notify import push_notifications
 from app.services.programs import areas
 from app.services.review import moderation
 from app.services.review.revisions import RevisionRefused
@@ -84,7 +84,7 @@ async def decide_moderation(request: Request, item_kind: FromPath[str], item_id:
     else:
         if item_kind == "program" and decision == "approve":
             settings = request.app.state.settings
-            if await push.announce_program(item_id, current_account(request).id, settings.default_locale):
+            if await push_notifications.announce_program(item_id, current_account(request).id, settings.default_locale):
                 wake_sender(request)
         request.session["flash"] = {
             "approve": _("Published."), "reject": _("Sent back to the author."), "unpublish": _("Unpublished."),

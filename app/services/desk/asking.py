@@ -17,7 +17,7 @@ from app.services.desk.common import category_label
 from app.services.desk.contact import Post
 from app.services.desk.mails import receipt_mail, staff_mail
 from app.services.desk.validation import InquiryValues
-from app.services.notify import outbox, push
+from app.services.notify import outbox, push_notifications
 from app.services.shared import clock
 from db.engine import atomic, is_unique_violation
 from db.tables import Account, Inquiry, InquiryMessage
@@ -90,8 +90,8 @@ async def _insert_inquiry(values: InquiryValues, post: Post, reference: str, acc
         for person in staff:
             if person["email"]:
                 await outbox.enqueue(post.smtp, person["email"], subject, body, "inquiry_staff", now=now)
-        await push.create_notification(
-            push.Target(topic="desk", account_ids=[person["id"] for person in staff]),
+        await push_notifications.create_notification(
+            push_notifications.Target(topic="desk", account_ids=[person["id"] for person in staff]),
             _("New inquiry %(reference)s", reference=reference), category_label(values.category),
             post.links.staff(inquiry["id"]), None, send_at=now,
         )

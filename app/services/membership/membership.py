@@ -1,36 +1,29 @@
-"""Furusato-resident membership: the profile, registration, tiers, the data export and account deletion."""
+"""Furusato-resident membership: the profile, registration, tiers and account deletion (the data export is
+in data_export.py, the member card in member_card.py)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from app.i18n import gettext as _
-from app.i18n import lazy_gettext as _l
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
 from app.services.shared.refusals import FormInvalid
-from app.services.shared.signed_tokens import TokenError, TokenSigner
 from db.engine import atomic
 from db.tables import (
     Account,
-    Application,
     Area,
     AreaFollow,
     AuditLog,
     Inquiry,
-    InquiryMessage,
     Member,
     OneTimeToken,
     Passkey,
-    PushSubscription,
-    Redemption,
-    SurveyResponse,
-    WalletPass,
 )
 
 # Shown on the registration page and recorded with each member: a new version asks for new consent.
@@ -94,7 +87,21 @@ def _list(value) -> list[str]:
 
 async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
     """Read a submitted profile; every problem is reported at once, next to its field."""
-    profile = Profile(
+    profile = _read_profile(form)
+    errors = {**_name_errors(profile), **_home_errors(profile), **_choice_errors(profile)}
+    profile.area_ids, areas_known = await _chosen_areas(form.get("areas"))
+    if not areas_known:
+        errors["areas"] = _("Choose from the list.")
+    if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
+        errors["consent"] = _("Please read and agree to how we handle your personal data.")
+    if errors:
+        raise ProfileInvalid(errors, profile)
+    return profile
+
+
+def _read_profile(form: dict) -> Profile:
+    """The profile as typed, tidied (NFKC, trimmed, the e-mail in lower case, each choice once); areas apart."""
+    return Profile(
         display_name=_text(form.get("display_name")),
         family_name=_text(form.get("family_name")),
         given_name=_text(form.get("given_name")),
@@ -107,6 +114,10 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         ties_other=_text(form.get("ties_other")),
         interests=list(dict.fromkeys(_list(form.get("interests")))),
     )
+
+
+def _name_errors(profile: Profile) -> dict[str, str]:
+    """The display name, then each name too long, then each reading not in kana (if not already too long)."""
     errors: dict[str, str] = {}
     if not profile.display_name:
         errors["display_name"] = _("Enter the name to show in the app (a nickname is fine).")
@@ -119,13 +130,24 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         value = getattr(profile, name)
         if value and name not in errors and not KANA_PATTERN.match(value):
             errors[name] = _("Write this in kana (hiragana or katakana).")
-    if profile.email:
-        if len(profile.email) > EMAIL_MAX or not EMAIL_PATTERN.match(profile.email):
-            errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
+    return errors
+
+
+def _home_errors(profile: Profile) -> dict[str, str]:
+    """The e-mail address (optional) and where the member lives."""
+    errors: dict[str, str] = {}
+    if profile.email and (len(profile.email) > EMAIL_MAX or not EMAIL_PATTERN.match(profile.email)):
+        errors["email"] = _("Enter an e-mail address such as taro@example.jp.")
     if profile.home_prefecture not in PREFECTURE_CODES:
         errors["home_prefecture"] = _("Choose the prefecture you live in.")
     if len(profile.home_municipality) > NAME_MAX:
         errors["home_municipality"] = _("Use %(max)d characters or fewer.", max=NAME_MAX)
+    return errors
+
+
+def _choice_errors(profile: Profile) -> dict[str, str]:
+    """The ties to the region (at least one, from the list) and the interests (from the list)."""
+    errors: dict[str, str] = {}
     if not profile.ties:
         errors["ties"] = _("Choose at least one way you are connected to the region.")
     elif any(tie not in TIES for tie in profile.ties):
@@ -134,23 +156,20 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         errors["ties_other"] = _("Use %(max)d characters or fewer.", max=100)
     if any(interest not in INTERESTS for interest in profile.interests):
         errors["interests"] = _("Choose from the list.")
-    area_values = _list(form.get("areas"))
+    return errors
+
+
+async def _chosen_areas(value) -> tuple[list[int], bool]:
+    """The areas ticked (ids sorted, each once) and whether every one is a known area. Something that is not
+    an id chooses no area at all."""
     try:
-        wanted = sorted({int(v) for v in area_values})
+        wanted = sorted({int(v) for v in _list(value)})
     except ValueError:
-        wanted = None
-    if wanted is None:
-        errors["areas"] = _("Choose from the list.")
-    elif wanted:
-        found = await Area.select(Area.id).where(Area.id.is_in(wanted))
-        if len(found) != len(wanted):
-            errors["areas"] = _("Choose from the list.")
-        profile.area_ids = wanted
-    if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
-        errors["consent"] = _("Please read and agree to how we handle your personal data.")
-    if errors:
-        raise ProfileInvalid(errors, profile)
-    return profile
+        return [], False
+    if not wanted:
+        return [], True
+    found = await Area.select(Area.id).where(Area.id.is_in(wanted))
+    return wanted, len(found) == len(wanted)
 
 
 def profile_from_dict(data: dict) -> Profile:
@@ -287,74 +306,6 @@ def effective_tier(member: dict, today: date) -> str:
     return "basic"
 
 
-async def export_data(account_id: int) -> dict:
-    """Everything we hold about one member, for the "download my data" button (APPI)."""
-    account = await Account.select(
-        Account.role, Account.display_name, Account.email, Account.email_verified_at, Account.created_at,
-        Account.last_login_at,
-    ).where(Account.id == account_id).first()
-    member = await Member.select(*Member.all_columns(exclude=[Member.id, Member.account])).where(
-        Member.account == account_id
-    ).first().output(load_json=True)
-    member_id = (await Member.select(Member.id).where(Member.account == account_id).first() or {}).get("id")
-    areas = await followed_areas(member_id) if member_id else []
-    passkeys = await Passkey.select(
-        Passkey.name, Passkey.device_type, Passkey.backed_up, Passkey.created_at, Passkey.last_used_at
-    ).where(Passkey.account == account_id)
-    sessions = await login_sessions.list_for(account_id)
-    return {
-        "exported_at": clock.now().isoformat(),
-        "account": account,
-        "member": member,
-        "followed_areas": [a["name"] for a in areas],
-        "passkeys": passkeys,
-        "sessions": [{k: v for k, v in s.items() if k != "id"} for s in sessions],
-        **(await _activity(account_id, member_id)),
-    }
-
-
-async def _activity(account_id: int, member_id: int | None) -> dict:
-    """What the member did with the other capabilities: applications, passes and their uses, surveys
-    answered, push devices, and inquiries with the desk's replies (not the desk's internal notes)."""
-    applications = await Application.select(
-        Application.program.title.as_alias("program"), Application.status, Application.motivation,
-        Application.answers, Application.created_at, Application.attended_at,
-    ).where(Application.member == member_id).output(load_json=True) if member_id else []
-    passes = await WalletPass.select(
-        WalletPass.id, WalletPass.entry_pass.name.as_alias("pass"), WalletPass.status, WalletPass.activated_at,
-        WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
-    ).where(WalletPass.member == member_id) if member_id else []
-    uses = await Redemption.select(
-        Redemption.offer.title.as_alias("offer"), Redemption.shop.name.as_alias("shop"), Redemption.redeemed_at,
-        Redemption.undone_at,
-    ).where(Redemption.wallet_pass.is_in([p["id"] for p in passes])) if passes else []
-    surveys = await SurveyResponse.select(
-        SurveyResponse.survey.title.as_alias("survey"), SurveyResponse.submitted_at,
-    ).where(SurveyResponse.account == account_id)
-    devices = await PushSubscription.select(PushSubscription.device_label, PushSubscription.created_at).where(
-        PushSubscription.account == account_id)
-    asked = await Inquiry.select(
-        Inquiry.id, Inquiry.reference, Inquiry.category, Inquiry.status, Inquiry.name, Inquiry.email, Inquiry.phone,
-        Inquiry.created_at,
-    ).where(Inquiry.account == account_id)
-    messages = await InquiryMessage.select(
-        InquiryMessage.inquiry, InquiryMessage.kind, InquiryMessage.body, InquiryMessage.created_at,
-    ).where(InquiryMessage.inquiry.is_in([i["id"] for i in asked]) & (InquiryMessage.kind != "note")).order_by(
-        InquiryMessage.id) if asked else []
-    return {
-        "applications": applications,
-        "wallet_passes": [{k: v for k, v in p.items() if k != "id"} for p in passes],
-        "pass_uses": uses,
-        "surveys_answered": surveys,
-        "push_devices": devices,
-        "inquiries": [
-            {**{k: v for k, v in i.items() if k != "id"},
-             "messages": [{k: v for k, v in m.items() if k != "inquiry"} for m in messages if m["inquiry"] == i["id"]]}
-            for i in asked
-        ],
-    }
-
-
 async def delete_account(account_id: int) -> None:
     """Passkeys, sessions, tokens and the profile go; the account row stays as an anonymised tombstone
     so records other people depend on (redemptions, applications) keep pointing at something."""
@@ -387,26 +338,3 @@ async def delete_account(account_id: int) -> None:
                 Account.email_verified_at: None,
             }
         ).where(Account.id == account_id)
-
-
-# --- the member card at a counter, a venue or the desk --------------------------------------------------
-
-CARD_REFUSALS = {
-    "damaged": _l("The code could not be read. Ask the member to show the card again."),
-    "forged": _l("This code was not issued by us."),
-    "wrong_kind": _l("This is not a member card code."),
-    "expired": _l("This card code has expired. Ask the member to open the card while online."),
-    "unknown": _l("No member has this card any more."),
-}
-
-
-async def card_holder(signer: TokenSigner, code: str, now: datetime) -> dict:
-    """The active member a card code belongs to; TokenError (reason in CARD_REFUSALS) for anything else."""
-    claims = signer.verify(code, "card", now)
-    member = await Member.select(
-        Member.id, Member.member_no, Member.tier, Member.premium_until, Member.created_at, Member.home_prefecture,
-        Member.account.display_name.as_alias("display_name"), Member.account.status.as_alias("account_status"),
-    ).where(Member.id == claims.subject_id).first()
-    if member is None or member["account_status"] != "active":
-        raise TokenError("unknown")
-    return member

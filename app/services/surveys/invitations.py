@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from app.i18n import current_locale, format_datetime, ngettext
 from app.i18n import gettext as _
-from app.services.notify import outbox, push
+from app.services.notify import outbox, push_notifications
 from app.services.surveys.plans import target_accounts
 from app.services.surveys.surveys import answer_path, chunks
 from app.settings import Smtp
@@ -66,7 +66,7 @@ async def _announce(survey: dict, accounts: list[int], reminder: bool, now: date
     closes = format_datetime(survey["closes_at"], "short")
     path = answer_path(survey["id"])
     title, body = await announcement(survey, reminder)
-    await push.create_notification(push.Target(topic="surveys", account_ids=accounts), title, body, path,
+    await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=accounts), title, body, path,
                                    survey["created_by"], send_at=now)
     link = out.base_url + path
     for chunk in chunks(accounts):

@@ -13,7 +13,7 @@ import pytest
 
 from app.main import create_app
 from app.services.desk import reply_templates, threads
-from app.services.notify import outbox, push
+from app.services.notify import outbox, push_notifications
 from app.services.shared import clock
 from app.settings import Smtp
 from db.tables import AuditLog, Inquiry, InquiryMessage, Notice, OutboxMail, PortalBlock, ReplyTemplate
@@ -366,6 +366,6 @@ async def test_the_csv_has_a_bom_japanese_headers_safe_cells_and_is_audited(clie
 async def test_a_new_inquiry_reaches_the_staffs_inbox_after_the_round(client):
     staff_id = await factories.staff_account()
     await client.submit("/contact", factories.inquiry_form())
-    assert await push.fan_out_due() == 1
+    assert await push_notifications.fan_out_due() == 1
     [notice] = await Notice.select().where(Notice.account == staff_id)
     assert notice["title"].startswith("新しいお問い合わせ（Q-") and notice["url"].startswith("/staff/inquiries/")

@@ -1,6 +1,6 @@
 """Push notification pages: a member's opt-in (subscribe, renew, unsubscribe), topics and test push; the
 secretariat's composer with its reach preview and its record; the announcement of a published program.
-Delivery itself is tested in tests/services/test_push.py; here the sender is a stand-in that counts wakes."""
+Delivery itself is tested in tests/services/notify/test_push.py; here the sender is a stand-in that counts wakes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.keyfile import b64url
-from app.services.notify import push
-from app.services.notify.push import Preferences
+from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify.push_subscriptions import Preferences
 from db.tables import Delivery, Notice, Notification, PushSubscription
 from tests import factories
 from tests.conftest import log_in
@@ -150,7 +150,8 @@ async def test_a_member_turns_this_device_off_but_cannot_remove_another_accounts
     await member_client(client)
     mine, theirs = device(), device()
     other = await factories.member("港太郎")
-    await push.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"], "Android")
+    await push_subscriptions.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"],
+                                       "Android")
     await post_json(client, "/push/subscriptions", mine)
 
     response = await post_json(client, "/push/subscriptions/delete", {"endpoint": mine["endpoint"]})
@@ -183,7 +184,8 @@ async def test_a_renewed_subscription_replaces_the_old_one_without_a_csrf_token(
 async def test_renewal_needs_an_old_endpoint_of_the_same_account_and_json(client):
     other = await factories.member("港太郎")
     theirs = device()
-    await push.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"], "Android")
+    await push_subscriptions.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"],
+                                       "Android")
     await member_client(client)
     new = device()
 
@@ -210,7 +212,7 @@ async def test_preferences_are_saved_per_topic_and_shown_again(client):
     response = await client.submit("/account/notifications/preferences", {"programs": "all", "surveys": "1"},
                                    follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/account/notifications"
-    assert await push.preferences(account_id) == Preferences(programs="all", events=False, surveys=True, news=False)
+    assert await push_subscriptions.preferences(account_id) == Preferences(programs="all", events=False, surveys=True, news=False)
     page = await client.get("/account/notifications")
     assert "お知らせの設定を保存しました。" in page.text
     assert re.search(r'value="all" checked data-testid="pref-programs-all"', page.text)
@@ -222,14 +224,15 @@ async def test_an_unknown_programs_choice_is_refused_with_a_message(client):
     account_id = await member_client(client)
     page = await client.submit("/account/notifications/preferences", {"programs": "everything!", "news": "1"})
     assert "新しいプログラムについて、どれを受け取るか選んでください。" in page.text
-    assert await push.preferences(account_id) == Preferences()
+    assert await push_subscriptions.preferences(account_id) == Preferences()
 
 
 async def test_send_me_a_test_queues_a_push_for_this_member_alone_and_wakes_the_sender(client, sender):
     account_id = await member_client(client)
     other = await factories.member("港太郎")
     mine, theirs = device(), device()
-    await push.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"], "Android")
+    await push_subscriptions.subscribe(other.account_id, theirs["endpoint"], theirs["keys"]["p256dh"], theirs["keys"]["auth"],
+                                       "Android")
     await post_json(client, "/push/subscriptions", mine)
 
     response = await client.submit("/account/notifications/test", follow_redirects=False)
@@ -238,7 +241,7 @@ async def test_send_me_a_test_queues_a_push_for_this_member_alone_and_wakes_the_
     notification = await Notification.select().first().output(load_json=True)
     assert notification["topic"] == "test" and notification["target"]["accounts"] == [account_id]
     assert notification["url"] == "/account/notifications"
-    await push.fan_out_due()
+    await push_notifications.fan_out_due()
     deliveries = await Delivery.select(Delivery.subscription.endpoint.as_alias("endpoint"))
     assert [d["endpoint"] for d in deliveries] == [mine["endpoint"]]
     assert "テスト通知を送りました" in (await client.get("/account/notifications")).text
@@ -276,7 +279,8 @@ async def followers_of_two_areas() -> tuple[int, int]:
     for name, area, pref in (("一郎", yufutsu, "13"), ("二郎", yufutsu, "13"), ("三郎", yufutsu, "27"), ("四郎", tarumae, "13")):
         member = await factories.member(name, area_ids=[area], home_prefecture=pref)
         sub = device()
-        await push.subscribe(member.account_id, sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], "Android")
+        await push_subscriptions.subscribe(member.account_id, sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"],
+                                           "Android")
     return yufutsu, tarumae
 
 
@@ -312,7 +316,7 @@ async def test_staff_send_a_targeted_notification_now_and_the_sender_is_woken(cl
     assert notification["created_by"] == staff_id
     assert notification["target"] == {"topic": "news", "areas": [yufutsu], "tiers": ["basic"], "prefectures": ["13"],
                                       "accounts": None}
-    await push.fan_out_due()
+    await push_notifications.fan_out_due()
     assert await Notice.count() == 2 and await Delivery.count() == 2
 
 
@@ -327,7 +331,7 @@ async def test_staff_schedule_a_notification_at_a_tokyo_time(client, sender):
     page = await client.get("/staff/push")
     assert "に送信予定" in page.text and 'data-testid="notification-scheduled"' in page.text
     assert 'hx-trigger="every 5s"' in page.text
-    assert await push.fan_out_due() == 0
+    assert await push_notifications.fan_out_due() == 0
 
 
 @pytest.mark.parametrize(
@@ -357,13 +361,14 @@ async def test_the_composer_shows_each_mistake_next_to_its_field(client, sender,
 async def test_the_record_shows_queued_sent_failed_and_expired_counts(client):
     await staff_client(client)
     await followers_of_two_areas()
-    notification_id = await push.create_notification(push.Target(topic="news"), "全員へ", "", "", None)
-    await push.create_notification(push.Target(topic="test", account_ids=[]), "テスト", "", "", None)
-    await push.fan_out_due()
+    notification_id = await push_notifications.create_notification(push_notifications.Target(topic="news"), "全員へ", "", "", None)
+    await push_notifications.create_notification(push_notifications.Target(topic="test", account_ids=[]), "テスト", "", "", None)
+    await push_notifications.fan_out_due()
     ids = [row["id"] for row in await Delivery.select(Delivery.id).order_by(Delivery.id)]
     for delivery_id, status in zip(ids, ("sent", "sent", "failed", "expired"), strict=True):
         await Delivery.update({Delivery.status: status}).where(Delivery.id == delivery_id)
-    assert await push.notification_stats(notification_id) == {"queued": 0, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
+    assert await push_notifications.notification_stats(notification_id) == {
+        "queued": 0, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
     page = await client.get("/staff/push")
     assert page.text.count('data-testid="notification-row"') == 1  # a member's own test is not staff news
     for testid, count in (("count-queued", 0), ("count-sent", 2), ("count-failed", 1), ("count-expired", 1)):
@@ -388,20 +393,21 @@ async def test_a_published_program_is_announced_to_followers_and_those_who_want_
     for name, area, choice in (("追う人", yufutsu, "followed"), ("全部の人", tarumae, "all"),
                                ("他の人", tarumae, "followed"), ("要らない人", yufutsu, "none")):
         member = await factories.member(name, area_ids=[area])
-        await push.save_preferences(member.account_id, Preferences(programs=choice))
+        await push_subscriptions.save_preferences(member.account_id, Preferences(programs=choice))
         sub = device()
-        await push.subscribe(member.account_id, sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"], "Android")
+        await push_subscriptions.subscribe(member.account_id, sub["endpoint"], sub["keys"]["p256dh"], sub["keys"]["auth"],
+                                           "Android")
         people[name] = member.account_id
     program_id = await factories.program(yufutsu, title="ほっき貝の浜で漁業体験", summary="朝の浜で漁師さんと。")
 
-    assert await push.announce_program(program_id, None, "ja") is True
+    assert await push_notifications.announce_program(program_id, None, "ja") is True
 
     notification = await Notification.select().first().output(load_json=True)
     assert notification["topic"] == "programs"
     assert notification["title"] == "新しいプログラム：ほっき貝の浜で漁業体験"
     assert notification["body"] == "朝の浜で漁師さんと。"
     assert notification["url"] == app.route_reverse("get_program", program_id=program_id) == f"/programs/{program_id}"
-    await push.fan_out_due()
+    await push_notifications.fan_out_due()
     pushed = {row["account"] for row in await Delivery.select(Delivery.subscription.account.as_alias("account"))}
     assert pushed == {people["追う人"], people["全部の人"]}
     in_inbox = {row["account"] for row in await Notice.select(Notice.account)}
@@ -411,8 +417,8 @@ async def test_a_published_program_is_announced_to_followers_and_those_who_want_
 async def test_an_event_is_announced_under_events_once_and_a_long_title_is_shortened(app, sender):
     area_id = await factories.area()
     program_id = await factories.program(area_id, kind="event", title="あ" * 120)
-    assert await push.announce_program(program_id, None, "ja") is True
-    assert await push.announce_program(program_id, None, "ja") is False  # approved again after an edit: not twice
+    assert await push_notifications.announce_program(program_id, None, "ja") is True
+    assert await push_notifications.announce_program(program_id, None, "ja") is False  # approved again after an edit: not twice
     rows = await Notification.select(Notification.topic, Notification.title)
     assert len(rows) == 1 and rows[0]["topic"] == "events"
     assert len(rows[0]["title"]) == 120 and rows[0]["title"].startswith("新しいプログラム：あ") and rows[0]["title"].endswith("…")
@@ -421,6 +427,6 @@ async def test_an_event_is_announced_under_events_once_and_a_long_title_is_short
 async def test_a_program_not_published_is_not_announced(app, sender):
     area_id = await factories.area()
     draft = await factories.program(area_id, status="submitted")
-    assert await push.announce_program(draft, None, "ja") is False
-    assert await push.announce_program(999999, None, "ja") is False
+    assert await push_notifications.announce_program(draft, None, "ja") is False
+    assert await push_notifications.announce_program(999999, None, "ja") is False
     assert await Notification.count() == 0

@@ -122,7 +122,7 @@ async def test_staff_preview_a_submitted_program_as_it_will_appear(client):
 
 
 async def test_approving_a_program_announces_it_to_the_followers_of_its_area(client, app):
-    from app.services.notify import push
+    from app.services.notify import push_notifications
     from db.tables import Notification
     from tests.routes.notify.test_push_pages import CountingSender
 
@@ -139,6 +139,6 @@ async def test_approving_a_program_announces_it_to_the_followers_of_its_area(cli
     assert notification["topic"] == "programs"
     assert "勇払の酪農体験" in notification["title"]
     assert sender.wakes == 1
-    await push.fan_out_due()
+    await push_notifications.fan_out_due()
     assert await Notice.count().where(Notice.account == follower.account_id) == 1
     assert await Notice.count().where(Notice.account == stranger.account_id) == 0

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.services.membership import login_sessions, membership, one_time_links
+from app.services.membership import data_export, login_sessions, membership, one_time_links
 from app.services.membership.membership import ProfileInvalid
 from app.services.shared import clock
 from db.engine import is_unique_violation
@@ -145,7 +145,7 @@ async def test_member_details_show_the_secretariat_the_account_behind_a_member()
 async def test_export_contains_profile_areas_and_passkeys_but_no_secrets():
     area_id = await factories.area()
     registered = await factories.member(email="hanako@example.jp", area_ids=[area_id])
-    data = await membership.export_data(registered.account_id)
+    data = await data_export.export_data(registered.account_id)
     assert data["member"]["member_no"] == registered.member_no
     assert data["followed_areas"] == ["勇払"]
     assert len(data["passkeys"]) == 1
@@ -159,7 +159,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from app.services.desk import threads
-    from app.services.notify import push
+    from app.services.notify import push_subscriptions
     from app.services.surveys import responses
     from tests.push_service import Device
 
@@ -173,12 +173,12 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
                                             [registered.account_id], title="参加後アンケート")
     await responses.submit(survey_id, registered.account_id, {}, clock.now())
     device = Device("d", "https://push.example/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
-    await push.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
+    await push_subscriptions.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
     asked = await factories.inquiry(registered.account_id, contact_method="app")
     staff = await factories.staff_account()
     await threads.add_note(asked["id"], staff, "内部メモ：電話済み")
 
-    data = await membership.export_data(registered.account_id)
+    data = await data_export.export_data(registered.account_id)
     assert [a["program"] for a in data["applications"]] == ["ウトナイ湖の野鳥観察会"]
     assert [p["pass"] for p in data["wallet_passes"]] == ["苫小牧エントリーパス"]
     assert [s["survey"] for s in data["surveys_answered"]] == ["参加後アンケート"]

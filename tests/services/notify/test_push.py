@@ -20,8 +20,9 @@ from py_vapid import Vapid02
 
 from app import push_sender
 from app.keyfile import new_vapid_keys
-from app.services.notify import push
-from app.services.notify.push import Preferences, PushRefused, Target
+from app.services.notify import push_delivery, push_message, push_notifications, push_subscriptions
+from app.services.notify.push_notifications import Target
+from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.shared import clock
 from db.tables import Account, Delivery, Member, Notice, Notification, PushPreference, PushSubscription
 from tests import factories
@@ -67,8 +68,8 @@ def vapid_keys() -> tuple[str, str]:
 
 
 @pytest.fixture
-def signer(vapid_keys) -> push.VapidSigner:
-    return push.VapidSigner(vapid_keys[0], SUBJECT)
+def signer(vapid_keys) -> push_message.VapidSigner:
+    return push_message.VapidSigner(vapid_keys[0], SUBJECT)
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ async def subscribed(service: FakePushService, account_id: int, vapid_keys: tupl
                      label: str = "iPhone") -> Device:
     """A device of this account, subscribed on the fake service (with the VAPID key, when given)."""
     device = service.device(server_key=vapid_keys[1] if vapid_keys else None)
-    await push.subscribe(account_id, **device.subscription(), device_label=label)
+    await push_subscriptions.subscribe(account_id, **device.subscription(), device_label=label)
     return device
 
 
@@ -102,13 +103,13 @@ async def deliveries(notification_id: int | None = None) -> list[dict]:
 
 async def news(title: str = "雪まつりのお知らせ", body: str = "2月に開催します", url: str = "/programs/1",
                **target) -> int:
-    return await push.create_notification(Target(topic="news", **target), title, body, url, created_by=None)
+    return await push_notifications.create_notification(Target(topic="news", **target), title, body, url, created_by=None)
 
 
 def assert_well_formed(service: FakePushService) -> None:
     assert service.errors == [], [r.error for r in service.errors]
     for request in service.requests:
-        assert request.ttl == str(push.TTL_S) and request.urgency == "normal", request
+        assert request.ttl == str(push_delivery.TTL_S) and request.urgency == "normal", request
 
 
 # --- subscriptions -------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ async def test_subscribe_refuses_a_bad_endpoint(service, endpoint):
     account = (await person()).account_id
     keys = service.device().subscription()
     with pytest.raises(PushRefused) as refused:
-        await push.subscribe(account, endpoint, keys["p256dh"], keys["auth"], "Pixel")
+        await push_subscriptions.subscribe(account, endpoint, keys["p256dh"], keys["auth"], "Pixel")
     assert refused.value.reason in ("bad_endpoint", "bad_keys")
     assert await PushSubscription.count() == 0
 
@@ -152,7 +153,7 @@ async def test_subscribe_refuses_bad_keys(service, change):
     if subscription["p256dh"] == "not-a-point":
         subscription["p256dh"] = _not_a_point()
     with pytest.raises(PushRefused) as refused:
-        await push.subscribe(account, **subscription, device_label="Pixel")
+        await push_subscriptions.subscribe(account, **subscription, device_label="Pixel")
     assert refused.value.reason == "bad_keys"
     assert await PushSubscription.count() == 0
 
@@ -160,17 +161,17 @@ async def test_subscribe_refuses_bad_keys(service, change):
 async def test_resubscribing_updates_the_device_instead_of_adding_one(service):
     hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
     device = service.device()
-    first = await push.subscribe(hanako, **device.subscription(), device_label="iPhone")
-    again = await push.subscribe(hanako, **device.subscription(), device_label="iPhone (ホーム画面)")
+    first = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone")
+    again = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone (ホーム画面)")
     # The browser rotates keys on re-subscribe; the same phone may also change hands.
     rotated = {**service.device().subscription(), "endpoint": device.endpoint}
-    moved = await push.subscribe(taro, **rotated, device_label="共用iPad")
+    moved = await push_subscriptions.subscribe(taro, **rotated, device_label="共用iPad")
     assert first == again == moved
     rows = await PushSubscription.select()
     assert len(rows) == 1
     assert rows[0]["account"] == taro and rows[0]["p256dh"] == rotated["p256dh"] and rows[0]["auth"] == rotated["auth"]
     assert rows[0]["device_label"] == "共用iPad"
-    second_device = await push.subscribe(hanako, **service.device().subscription(), device_label="x" * 100)
+    second_device = await push_subscriptions.subscribe(hanako, **service.device().subscription(), device_label="x" * 100)
     assert second_device != first
     assert (await PushSubscription.select().where(PushSubscription.id == second_device).first())["device_label"] == "x" * 60
 
@@ -178,7 +179,7 @@ async def test_resubscribing_updates_the_device_instead_of_adding_one(service):
 async def test_concurrent_subscribes_of_one_endpoint_make_one_row(service):
     account = (await person()).account_id
     subscription = service.device().subscription()
-    ids = await asyncio.gather(*[push.subscribe(account, **subscription, device_label="Pixel") for _ in range(5)])
+    ids = await asyncio.gather(*[push_subscriptions.subscribe(account, **subscription, device_label="Pixel") for _ in range(5)])
     assert len(set(ids)) == 1
     assert await PushSubscription.count() == 1
 
@@ -186,10 +187,10 @@ async def test_concurrent_subscribes_of_one_endpoint_make_one_row(service):
 async def test_unsubscribe_only_removes_ones_own_device(service):
     hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
     device = await subscribed(service, hanako)
-    assert await push.unsubscribe(taro, device.endpoint) is False
+    assert await push_subscriptions.unsubscribe(taro, device.endpoint) is False
     assert await PushSubscription.count() == 1
-    assert await push.unsubscribe(hanako, device.endpoint) is True
-    assert await push.unsubscribe(hanako, device.endpoint) is False
+    assert await push_subscriptions.unsubscribe(hanako, device.endpoint) is True
+    assert await push_subscriptions.unsubscribe(hanako, device.endpoint) is False
     assert await PushSubscription.count() == 0
 
 
@@ -197,7 +198,7 @@ async def test_a_renewed_subscription_keeps_the_device_label_and_replaces_the_ol
     hanako = (await person("花子")).account_id
     old = await subscribed(service, hanako, label="iPhone")
     new = service.device().subscription()
-    renewed = await push.renew_subscription(hanako, old.endpoint, **new)
+    renewed = await push_subscriptions.renew_subscription(hanako, old.endpoint, **new)
     rows = await PushSubscription.select()
     assert [(row["id"], row["endpoint"], row["device_label"]) for row in rows] == [(renewed, new["endpoint"], "iPhone")]
 
@@ -207,20 +208,20 @@ async def test_only_a_device_of_ones_own_can_be_renewed(service):
     hanakos = await subscribed(service, hanako)
     for account, old_endpoint in ((taro, hanakos.endpoint), (hanako, "https://push.example.com/never-seen")):
         with pytest.raises(PushRefused) as refused:
-            await push.renew_subscription(account, old_endpoint, **service.device().subscription())
+            await push_subscriptions.renew_subscription(account, old_endpoint, **service.device().subscription())
         assert refused.value.reason == "not_found"
     assert [row["endpoint"] for row in await PushSubscription.select()] == [hanakos.endpoint]
 
 
 async def test_a_member_sees_only_their_own_devices_oldest_first(service, frozen):
     hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
-    assert await push.has_devices(hanako) is False
+    assert await push_subscriptions.has_devices(hanako) is False
     await subscribed(service, hanako, label="iPhone")
     frozen.advance(seconds=1)
     await subscribed(service, taro, label="Pixel")
     await subscribed(service, hanako, label="iPad")
-    assert [device["device_label"] for device in await push.list_devices(hanako)] == ["iPhone", "iPad"]
-    assert await push.has_devices(hanako) is True
+    assert [device["device_label"] for device in await push_subscriptions.list_devices(hanako)] == ["iPhone", "iPad"]
+    assert await push_subscriptions.has_devices(hanako) is True
 
 
 # --- preferences ---------------------------------------------------------------------------------
@@ -228,15 +229,15 @@ async def test_a_member_sees_only_their_own_devices_oldest_first(service, frozen
 
 async def test_preferences_default_then_saved_and_updated():
     account = (await person()).account_id
-    assert await push.preferences(account) == Preferences(programs="followed", events=True, surveys=True, news=True)
-    await push.save_preferences(account, Preferences(programs="all", events=False, surveys=True, news=False))
-    assert await push.preferences(account) == Preferences("all", False, True, False)
-    await push.save_preferences(account, Preferences(programs="none", events=True, surveys=False, news=True))
-    assert await push.preferences(account) == Preferences("none", True, False, True)
+    assert await push_subscriptions.preferences(account) == Preferences(programs="followed", events=True, surveys=True, news=True)
+    await push_subscriptions.save_preferences(account, Preferences(programs="all", events=False, surveys=True, news=False))
+    assert await push_subscriptions.preferences(account) == Preferences("all", False, True, False)
+    await push_subscriptions.save_preferences(account, Preferences(programs="none", events=True, surveys=False, news=True))
+    assert await push_subscriptions.preferences(account) == Preferences("none", True, False, True)
     assert await PushPreference.count() == 1
     with pytest.raises(PushRefused):
-        await push.save_preferences(account, Preferences(programs="sometimes"))
-    assert await push.preferences(account) == Preferences("none", True, False, True)
+        await push_subscriptions.save_preferences(account, Preferences(programs="sometimes"))
+    assert await push_subscriptions.preferences(account) == Preferences("none", True, False, True)
 
 
 # --- targeting -----------------------------------------------------------------------------------
@@ -248,8 +249,8 @@ async def test_programs_reach_followers_of_the_area_and_those_who_chose_all(serv
     other = await person("樽前ファン", areas=[tarumae])
     everything = await person("全部ほしい")
     muted = await person("勇払だが通知なし", areas=[yufutsu])
-    await push.save_preferences(everything.account_id, Preferences(programs="all"))
-    await push.save_preferences(muted.account_id, Preferences(programs="none"))
+    await push_subscriptions.save_preferences(everything.account_id, Preferences(programs="all"))
+    await push_subscriptions.save_preferences(muted.account_id, Preferences(programs="none"))
     for account, count in ((follower.account_id, 2), (other.account_id, 1), (everything.account_id, 1),
                            (muted.account_id, 1)):
         for _ in range(count):
@@ -257,15 +258,15 @@ async def test_programs_reach_followers_of_the_area_and_those_who_chose_all(serv
 
     programs = Target(topic="programs", area_ids=[yufutsu])
     # The inbox gets it whatever the push preference; push goes to the devices of those who want it.
-    assert sorted(await push.recipients(programs)) == sorted([follower.account_id, everything.account_id,
+    assert sorted(await push_notifications.recipients(programs)) == sorted([follower.account_id, everything.account_id,
                                                                 muted.account_id])
-    assert await push.reach(programs) == (3, 3)  # follower's 2 devices + everything's 1; muted: none
+    assert await push_notifications.reach(programs) == (3, 3)  # follower's 2 devices + everything's 1; muted: none
     # "All programs" is about programs: an event in the area still goes to its followers only.
     events = Target(topic="events", area_ids=[yufutsu])
-    assert sorted(await push.recipients(events)) == sorted([follower.account_id, muted.account_id])
-    assert await push.reach(events) == (2, 3)
+    assert sorted(await push_notifications.recipients(events)) == sorted([follower.account_id, muted.account_id])
+    assert await push_notifications.reach(events) == (2, 3)
     # No area: everyone active; programs then go to everyone not muted.
-    assert await push.reach(Target(topic="programs")) == (4, 4)
+    assert await push_notifications.reach(Target(topic="programs")) == (4, 4)
 
 
 async def test_tier_and_home_prefecture_narrow_and_combine(service):
@@ -281,22 +282,22 @@ async def test_tier_and_home_prefecture_narrow_and_combine(service):
     def accounts(*people) -> list[int]:
         return sorted(p.account_id for p in people)
 
-    assert sorted(await push.recipients(Target())) == accounts(tokyo_basic, tokyo_premium, hokkaido_premium)
-    assert sorted(await push.recipients(Target(tiers=["premium"]))) == accounts(tokyo_premium, hokkaido_premium)
-    assert sorted(await push.recipients(Target(prefectures=["13"]))) == accounts(tokyo_basic, tokyo_premium)
-    assert sorted(await push.recipients(Target(tiers=["premium"], prefectures=["13"]))) == accounts(tokyo_premium)
-    assert sorted(await push.recipients(Target(prefectures=["01", "13"], tiers=["basic", "premium"]))) == accounts(
+    assert sorted(await push_notifications.recipients(Target())) == accounts(tokyo_basic, tokyo_premium, hokkaido_premium)
+    assert sorted(await push_notifications.recipients(Target(tiers=["premium"]))) == accounts(tokyo_premium, hokkaido_premium)
+    assert sorted(await push_notifications.recipients(Target(prefectures=["13"]))) == accounts(tokyo_basic, tokyo_premium)
+    assert sorted(await push_notifications.recipients(Target(tiers=["premium"], prefectures=["13"]))) == accounts(tokyo_premium)
+    assert sorted(await push_notifications.recipients(Target(prefectures=["01", "13"], tiers=["basic", "premium"]))) == accounts(
         tokyo_basic, tokyo_premium, hokkaido_premium)
-    assert await push.recipients(Target(prefectures=["47"])) == []
+    assert await push_notifications.recipients(Target(prefectures=["47"])) == []
     explicit = Target(account_ids=[tokyo_basic.account_id, gone.account_id, staff])
-    assert await push.recipients(explicit) == [tokyo_basic.account_id, staff]
-    assert await push.recipients(Target(account_ids=[staff], tiers=["basic"])) == []
-    assert await push.recipients(Target(account_ids=[])) == []
-    assert await push.reach(Target(tiers=["premium"])) == (2, 2)
+    assert await push_notifications.recipients(explicit) == [tokyo_basic.account_id, staff]
+    assert await push_notifications.recipients(Target(account_ids=[staff], tiers=["basic"])) == []
+    assert await push_notifications.recipients(Target(account_ids=[])) == []
+    assert await push_notifications.reach(Target(tiers=["premium"])) == (2, 2)
     # A topic someone turned off: still in the inbox, no push.
-    await push.save_preferences(tokyo_premium.account_id, Preferences(news=False))
-    assert await push.reach(Target(topic="news", tiers=["premium"])) == (2, 1)
-    assert await push.reach(Target(topic="events", tiers=["premium"])) == (2, 2)
+    await push_subscriptions.save_preferences(tokyo_premium.account_id, Preferences(news=False))
+    assert await push_notifications.reach(Target(topic="news", tiers=["premium"])) == (2, 1)
+    assert await push_notifications.reach(Target(topic="events", tiers=["premium"])) == (2, 2)
 
 
 # --- fan-out -------------------------------------------------------------------------------------
@@ -306,11 +307,11 @@ async def test_fan_out_makes_one_notice_per_person_and_one_delivery_per_device_o
     people = [await person(f"会員{i}") for i in range(3)]
     devices = {p.account_id: [await subscribed(service, p.account_id) for _ in range(i + 1)] for i, p in enumerate(people)}
     notification = await news()
-    assert await push.fan_out_due() == 1
-    assert await push.fan_out_due() == 0  # run twice: nothing more
+    assert await push_notifications.fan_out_due() == 1
+    assert await push_notifications.fan_out_due() == 0  # run twice: nothing more
     # Two fan-outs at once (two senders waking together) add nothing either.
     again = await news("二通目")
-    assert sum(await asyncio.gather(push.fan_out_due(), push.fan_out_due(), push.fan_out_due())) == 1
+    assert sum(await asyncio.gather(*[push_notifications.fan_out_due() for _ in range(3)])) == 1
 
     for notification_id in (notification, again):
         rows = await deliveries(notification_id)
@@ -328,13 +329,13 @@ async def test_fan_out_waits_for_send_at(service, frozen, http, signer):
     account = (await person()).account_id
     device = await subscribed(service, account)
     later = frozen.at + timedelta(hours=2)
-    notification = await push.create_notification(Target(topic="news"), "明日の朝市", "7時から", "/", None, send_at=later)
-    assert await push.run_once(http, signer) == push.SendStats()
+    notification = await push_notifications.create_notification(Target(topic="news"), "明日の朝市", "7時から", "/", None, send_at=later)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
     assert await deliveries() == [] and await Notice.count() == 0
     frozen.advance(hours=1, minutes=59, seconds=59)
-    assert await push.fan_out_due() == 0
+    assert await push_notifications.fan_out_due() == 0
     frozen.advance(seconds=1)
-    assert (await push.run_once(http, signer)).sent == 1
+    assert (await push_delivery.run_once(http, signer)).sent == 1
     assert [m["notification"] for m in device.messages.values()] == [notification]
 
 
@@ -345,8 +346,8 @@ async def test_201_marks_sent_and_the_device_decrypts_the_payload(service, froze
     hanako = (await person("花子")).account_id
     phone, tablet = await subscribed(service, hanako, vapid_keys), await subscribed(service, hanako, vapid_keys)
     notification = await news("雪まつり", "2月10日から会場は勇払", "/programs/42")
-    stats = await push.run_once(http, signer)
-    assert stats == push.SendStats(sent=2)
+    stats = await push_delivery.run_once(http, signer)
+    assert stats == push_delivery.SendStats(sent=2)
 
     rows = await deliveries(notification)
     assert [r["status"] for r in rows] == ["sent", "sent"]
@@ -362,33 +363,33 @@ async def test_201_marks_sent_and_the_device_decrypts_the_payload(service, froze
             "url": "/programs/42", "tag": f"n{notification}"}}
     assert_well_formed(service)
     assert len(service.requests) == 2
-    assert await push.run_once(http, signer) == push.SendStats()  # nothing is sent twice
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()  # nothing is sent twice
     assert len(service.requests) == 2
 
 
 def test_each_message_is_encrypted_with_a_new_key_and_salt_and_decrypts_with_http_ece(service):
-    """`push.encrypt` (http_ece, as pywebpush encodes): the reference decoder reads it, and two
+    """`push_message.encrypt` (http_ece, as pywebpush encodes): the reference decoder reads it, and two
     messages to one device share neither the ephemeral key nor the salt (RFC 8291 § 3.1)."""
     import http_ece
 
     device = service.device()
     payload = json.dumps({"title": "雪まつり", "body": "い" * 500}, ensure_ascii=False).encode()
-    first, second = push.encrypt(device.subscription(), payload), push.encrypt(device.subscription(), payload)
+    first, second = push_message.encrypt(device.subscription(), payload), push_message.encrypt(device.subscription(), payload)
     for body in (first, second):
         # RFC 8188 header: salt (16), record size (4), key id length (1), key id = the sender's P-256 point (65).
-        assert int.from_bytes(body[16:20], "big") == push.RECORD_SIZE and body[20] == 65 and body[21] == 0x04
+        assert int.from_bytes(body[16:20], "big") == push_message.RECORD_SIZE and body[20] == 65 and body[21] == 0x04
         assert len(body) == 21 + 65 + len(payload) + 1 + 16  # one record: padding delimiter and GCM tag
         assert http_ece.decrypt(body, private_key=device.private_key, auth_secret=device.auth_secret,
                                 version="aes128gcm") == payload
     assert first[:16] != second[:16] and first[21:86] != second[21:86]
     with pytest.raises(ValueError):
-        push.encrypt(device.subscription(), b"x" * push.RECORD_SIZE)
+        push_message.encrypt(device.subscription(), b"x" * push_message.RECORD_SIZE)
 
 
 async def test_a_notification_without_url_opens_the_inbox(service, http, signer):
     device = await subscribed(service, (await person()).account_id)
     await news(url="")
-    await push.run_once(http, signer)
+    await push_delivery.run_once(http, signer)
     assert [m["url"] for m in device.messages.values()] == ["/inbox"]
 
 
@@ -398,7 +399,7 @@ async def test_404_and_410_delete_the_subscription(service, http, signer, status
     gone, alive = await subscribed(service, account), await subscribed(service, account)
     service.answer(gone, status)
     notification = await news()
-    assert await push.run_once(http, signer) == push.SendStats(sent=1, expired=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1, expired=1)
     assert [r["endpoint"] for r in await PushSubscription.select()] == [alive.endpoint]
     rows = {r["status"]: r for r in await deliveries(notification)}
     assert set(rows) == {"sent", "expired"}
@@ -406,7 +407,7 @@ async def test_404_and_410_delete_the_subscription(service, http, signer, status
     assert gone.messages == {} and len(alive.messages) == 1
     # The next notification is not even queued for the gone device.
     following = await news("次のお知らせ")
-    await push.run_once(http, signer)
+    await push_delivery.run_once(http, signer)
     assert len(await deliveries(following)) == 1
     assert len(service.requests_for(gone)) == 1
     assert_well_formed(service)
@@ -417,15 +418,15 @@ async def test_429_with_retry_after_retries_that_many_seconds_later(service, fro
     service.answer(device, 429, 201, retry_after="30")
     notification = await news()
     start = frozen.at
-    assert await push.run_once(http, signer) == push.SendStats(retried=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
     [row] = await deliveries(notification)
     assert row["status"] == "queued" and row["attempts"] == 1 and row["last_error"] == "HTTP 429"
     assert row["next_attempt_at"] == start + timedelta(seconds=30) and row["claimed_until"] is None
     frozen.advance(seconds=29)
-    assert await push.run_once(http, signer) == push.SendStats()
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
     assert len(service.requests_for(device)) == 1
     frozen.advance(seconds=1)
-    assert await push.run_once(http, signer) == push.SendStats(sent=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1)
     [row] = await deliveries(notification)
     assert row["status"] == "sent" and row["attempts"] == 2
     assert len(device.messages) == 1
@@ -438,38 +439,38 @@ async def test_retry_after_as_an_http_date_is_honoured(service, frozen, http, si
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, 503, retry_after=format_datetime(frozen.at + timedelta(seconds=90), usegmt=True))
     await news()
-    await push.run_once(http, signer)
+    await push_delivery.run_once(http, signer)
     [row] = await deliveries()
     assert row["status"] == "queued" and row["next_attempt_at"] == frozen.at + timedelta(seconds=90)
 
 
 def test_backoff_doubles_from_30_seconds_and_is_capped():
-    assert [push.backoff(n, None).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
-    assert push.backoff(1, "7").total_seconds() == 7
-    assert push.backoff(4, " 120 ").total_seconds() == 120
-    assert push.backoff(1, "999999").total_seconds() == 3600
-    assert push.backoff(2, "soon").total_seconds() == 60  # unreadable: our own backoff
+    assert [push_delivery.backoff(n, None).total_seconds() for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+    assert push_delivery.backoff(1, "7").total_seconds() == 7
+    assert push_delivery.backoff(4, " 120 ").total_seconds() == 120
+    assert push_delivery.backoff(1, "999999").total_seconds() == 3600
+    assert push_delivery.backoff(2, "soon").total_seconds() == 60  # unreadable: our own backoff
 
 
 async def test_500_backs_off_then_fails_after_max_attempts(service, frozen, http, signer):
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, 500)
     notification = await news()
-    for attempt in range(1, push.MAX_ATTEMPTS):
+    for attempt in range(1, push_delivery.MAX_ATTEMPTS):
         at = frozen.at
-        assert await push.run_once(http, signer) == push.SendStats(retried=1)
+        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
         [row] = await deliveries(notification)
         assert (row["status"], row["attempts"], row["last_error"]) == ("queued", attempt, "HTTP 500")
-        assert row["next_attempt_at"] == at + push.backoff(attempt, None)
-        frozen.advance(seconds=push.backoff(attempt, None).total_seconds() - 1)
-        assert await push.run_once(http, signer) == push.SendStats()  # not before its time
+        assert row["next_attempt_at"] == at + push_delivery.backoff(attempt, None)
+        frozen.advance(seconds=push_delivery.backoff(attempt, None).total_seconds() - 1)
+        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()  # not before its time
         frozen.advance(seconds=1)
-    assert await push.run_once(http, signer) == push.SendStats(failed=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(failed=1)
     [row] = await deliveries(notification)
-    assert (row["status"], row["attempts"], row["last_error"]) == ("failed", push.MAX_ATTEMPTS, "HTTP 500")
+    assert (row["status"], row["attempts"], row["last_error"]) == ("failed", push_delivery.MAX_ATTEMPTS, "HTTP 500")
     frozen.advance(hours=2)
-    assert await push.run_once(http, signer) == push.SendStats()
-    assert len(service.requests_for(device)) == push.MAX_ATTEMPTS
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
+    assert len(service.requests_for(device)) == push_delivery.MAX_ATTEMPTS
     assert await PushSubscription.count() == 1  # a failing push service is not a gone device
     assert_well_formed(service)
 
@@ -479,7 +480,7 @@ async def test_a_refused_message_fails_at_once(service, http, signer, status):
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, status)
     notification = await news()
-    assert await push.run_once(http, signer) == push.SendStats(failed=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(failed=1)
     [row] = await deliveries(notification)
     assert (row["status"], row["attempts"], row["last_error"]) == ("failed", 1, f"HTTP {status}")
     assert len(service.requests_for(device)) == 1 and await PushSubscription.count() == 1
@@ -491,9 +492,9 @@ async def test_an_unreachable_push_service_is_retried(service, frozen, http, sig
     account = (await person()).account_id
     nowhere = service.device().subscription()
     nowhere["endpoint"] = f"http://127.0.0.1:{free_port()}/push/nothing-listens-here"
-    await push.subscribe(account, **nowhere, device_label="Pixel")
+    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel")
     notification = await news()
-    assert await push.run_once(http, signer) == push.SendStats(retried=1)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
     [row] = await deliveries(notification)
     assert row["status"] == "queued" and row["last_error"] == "ConnectError"
     assert row["next_attempt_at"] == frozen.at + timedelta(seconds=30)
@@ -503,9 +504,9 @@ async def test_a_device_unsubscribed_after_the_fan_out_is_not_sent_to(service, h
     account = (await person()).account_id
     device = await subscribed(service, account)
     notification = await news()
-    await push.fan_out_due()
-    await push.unsubscribe(account, device.endpoint)
-    assert await push.run_once(http, signer) == push.SendStats(expired=1)
+    await push_notifications.fan_out_due()
+    await push_subscriptions.unsubscribe(account, device.endpoint)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(expired=1)
     [row] = await deliveries(notification)
     assert (row["status"], row["last_error"]) == ("expired", "unsubscribed")
     assert service.requests == []
@@ -515,8 +516,8 @@ async def test_the_largest_allowed_notification_fits_the_push_service(service, h
     device = await subscribed(service, (await person()).account_id)
     title, body = "あ" * 120, "い" * 500
     url = "/" + "u" * 499
-    await push.create_notification(Target(), title, body, url, None)
-    assert await push.run_once(http, signer) == push.SendStats(sent=1)
+    await push_notifications.create_notification(Target(), title, body, url, None)
+    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1)
     [message] = device.messages.values()
     assert (message["title"], message["body"], message["url"]) == (title, body, url)
     assert_well_formed(service)  # the fake service refuses bodies over 4096 bytes
@@ -532,7 +533,7 @@ async def test_the_largest_allowed_notification_fits_the_push_service(service, h
 ])
 async def test_create_notification_refuses_what_cannot_be_sent(title, body, url, reason):
     with pytest.raises(PushRefused) as refused:
-        await push.create_notification(Target(), title, body, url, None)
+        await push_notifications.create_notification(Target(), title, body, url, None)
     assert refused.value.reason == reason
     assert await Notification.count() == 0
 
@@ -544,11 +545,13 @@ async def test_notification_stats_count_every_outcome(service, http, signer):
     service.answer(refused, 400)
     service.answer(busy, 500)
     notification = await news()
-    await push.fan_out_due()
-    assert await push.notification_stats(notification) == {"queued": 5, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
-    await push.run_once(http, signer)
-    assert await push.notification_stats(notification) == {"queued": 1, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
-    assert await push.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0,
+    await push_notifications.fan_out_due()
+    assert await push_notifications.notification_stats(notification) == {
+        "queued": 5, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
+    await push_delivery.run_once(http, signer)
+    assert await push_notifications.notification_stats(notification) == {
+        "queued": 1, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
+    assert await push_notifications.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0,
                                                                   "expired": 0}
 
 
@@ -556,14 +559,14 @@ async def test_the_record_lists_the_newest_notifications_with_what_is_still_wait
     staff = await factories.staff_account("事務局 佐藤")
     account = (await person()).account_id
     await subscribed(service, account)
-    older = await push.create_notification(Target(topic="news"), "古いお知らせ", "", "", created_by=staff)
-    await push.create_notification(Target(topic="test", account_ids=[account]), "テスト", "", "", created_by=account)
-    newer = await push.create_notification(Target(topic="events"), "交流会", "", "", created_by=None)
-    await push.fan_out_due()
-    rows = await push.recent_notifications(30)
+    older = await push_notifications.create_notification(Target(topic="news"), "古いお知らせ", "", "", created_by=staff)
+    await push_notifications.create_notification(Target(topic="test", account_ids=[account]), "テスト", "", "", created_by=account)
+    newer = await push_notifications.create_notification(Target(topic="events"), "交流会", "", "", created_by=None)
+    await push_notifications.fan_out_due()
+    rows = await push_notifications.recent_notifications(30)
     assert [(row["id"], row["author"], row["waiting"]) for row in rows] == [(newer, None, 1), (older, "事務局 佐藤", 1)]
     assert rows[0]["counts"] == {"queued": 1, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
-    assert [row["id"] for row in await push.recent_notifications(1)] == [newer]
+    assert [row["id"] for row in await push_notifications.recent_notifications(1)] == [newer]
 
 
 # --- sharing the work ----------------------------------------------------------------------------
@@ -574,16 +577,16 @@ async def test_claims_never_overlap_and_a_lapsed_lease_is_taken_over(service, fr
     for _ in range(10):
         await subscribed(service, account)
     await news()
-    await push.fan_out_due()
-    first, second, third = await asyncio.gather(push.claim(frozen.at, 4), push.claim(frozen.at, 4), push.claim(frozen.at, 4))
+    await push_notifications.fan_out_due()
+    first, second, third = await asyncio.gather(*[push_delivery.claim(frozen.at, 4) for _ in range(3)])
     taken = first + second + third
     # Claims at once queue (SQLite) or skip each other's rows (PostgreSQL): none comes back empty-handed
     # while work is left, which would end that sender's round early.
     assert len(taken) == len(set(taken)) == 10 and sorted(map(len, (first, second, third))) == [2, 4, 4]
-    assert await push.claim(frozen.at, 100) == []
-    assert await push.claim(frozen.at + push.LEASE, 100) == []  # leases still held
-    later = frozen.at + push.LEASE + timedelta(seconds=1)
-    assert sorted(await push.claim(later, 100)) == sorted(taken)  # the sender died: taken over
+    assert await push_delivery.claim(frozen.at, 100) == []
+    assert await push_delivery.claim(frozen.at + push_delivery.LEASE, 100) == []  # leases still held
+    later = frozen.at + push_delivery.LEASE + timedelta(seconds=1)
+    assert sorted(await push_delivery.claim(later, 100)) == sorted(taken)  # the sender died: taken over
     assert {r["attempts"] for r in await deliveries()} == {2}
 
 
@@ -591,8 +594,9 @@ async def test_two_senders_at_once_send_each_message_once(service, http, vapid_k
     accounts = [(await person(f"会員{i}")).account_id for i in range(4)]
     devices = [await subscribed(service, a) for a in accounts for _ in range(10)]
     await news()
-    first, second = push.VapidSigner(vapid_keys[0], SUBJECT), push.VapidSigner(vapid_keys[0], SUBJECT)
-    results = await asyncio.gather(push.run_once(http, first, concurrency=8), push.run_once(http, second, concurrency=8))
+    first, second = push_message.VapidSigner(vapid_keys[0], SUBJECT), push_message.VapidSigner(vapid_keys[0], SUBJECT)
+    results = await asyncio.gather(push_delivery.run_once(http, first, concurrency=8),
+                                   push_delivery.run_once(http, second, concurrency=8))
     assert sum(r.sent for r in results) == 40
     assert all(len(service.requests_for(d)) == 1 and len(d.messages) == 1 for d in devices)
     assert_well_formed(service)
@@ -609,10 +613,10 @@ async def test_a_sender_that_cannot_record_outcomes_stops_sending(service, http,
     async def broken(batch, stats):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(push, "_record", broken)
+    monkeypatch.setattr(push_delivery, "_record", broken)
     await news()
     with pytest.raises(RuntimeError, match="database gone"):
-        await push.run_once(http, signer, concurrency=2)
+        await push_delivery.run_once(http, signer, concurrency=2)
     rows = await deliveries()
     assert len(rows) == 200 and "sent" not in {r["status"] for r in rows}
     assert 0 < len(service.requests) < 200
@@ -625,15 +629,15 @@ async def test_a_sampling_push_service_still_decrypts_every_message_after_the_ru
     with FakePushService(decrypt_every=10, keep_payloads=False) as sampled:
         account = (await person()).account_id
         devices = [await subscribed(sampled, account) for _ in range(5)]
-        real_encrypt = push.encrypt
+        real_encrypt = push_message.encrypt
 
         def one_broken(subscription, payload):
             body = real_encrypt(subscription, payload)
             return body[:-1] + bytes([body[-1] ^ 1]) if subscription["endpoint"] == devices[0].endpoint else body
 
-        monkeypatch.setattr(push, "encrypt", one_broken)
+        monkeypatch.setattr(push_message, "encrypt", one_broken)
         await news()
-        assert await push.run_once(http, signer) == push.SendStats(sent=5)  # answered before decryption
+        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=5)  # answered before decryption
         assert (sampled.stats()["decrypted"], sampled.stats()["awaiting_decryption"]) == (0, 5)
         held = sampled.verify()
         assert (held["decrypted"], held["awaiting_decryption"], held["errors"]) == (4, 0, 1)
@@ -651,7 +655,7 @@ async def test_a_round_cancelled_mid_send_ends_at_once_and_keeps_what_was_sent(h
             for _ in range(30):
                 await subscribed(slow, account)
         await news()
-        round_ = asyncio.create_task(push.run_once(http, signer, concurrency=2))
+        round_ = asyncio.create_task(push_delivery.run_once(http, signer, concurrency=2))
         await asyncio.wait_for(asyncio.to_thread(slow.when_delivered(6).wait, 5), 10)
         round_.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -693,9 +697,9 @@ async def test_vapid_header_is_signed_once_per_origin_and_reused(service, http, 
         here = [await subscribed(service, account) for _ in range(3)]
         there = [await subscribed(elsewhere, account) for _ in range(3)]
         await news("一通目")
-        assert (await push.run_once(http, signer)).sent == 6
+        assert (await push_delivery.run_once(http, signer)).sent == 6
         await news("二通目")
-        assert (await push.run_once(http, signer)).sent == 6
+        assert (await push_delivery.run_once(http, signer)).sent == 6
         assert sorted(c["aud"] for c in signatures) == sorted([service.origin, elsewhere.origin])
         for fake, devices in ((service, here), (elsewhere, there)):
             headers = {r.authorization for r in fake.requests}
@@ -711,13 +715,13 @@ async def test_vapid_header_is_renewed_near_its_expiry(signer, signatures):
     start = 1_900_000_000.0
     header = signer.authorization(endpoint, now_s=start)
     claims = jwt_claims(header)
-    assert claims == {"aud": "https://fcm.googleapis.com", "exp": int(start) + push.VAPID_LIFETIME_S, "sub": SUBJECT}
-    assert push.VAPID_LIFETIME_S <= 24 * 3600
-    renew_at = start + push.VAPID_LIFETIME_S - push.VAPID_RENEW_BEFORE_S
+    assert claims == {"aud": "https://fcm.googleapis.com", "exp": int(start) + push_message.VAPID_LIFETIME_S, "sub": SUBJECT}
+    assert push_message.VAPID_LIFETIME_S <= 24 * 3600
+    renew_at = start + push_message.VAPID_LIFETIME_S - push_message.VAPID_RENEW_BEFORE_S
     assert signer.authorization("https://fcm.googleapis.com/fcm/send/other", now_s=renew_at - 1) == header
     assert len(signatures) == 1
     renewed = signer.authorization(endpoint, now_s=renew_at)
-    assert renewed != header and jwt_claims(renewed)["exp"] == int(renew_at) + push.VAPID_LIFETIME_S
+    assert renewed != header and jwt_claims(renewed)["exp"] == int(renew_at) + push_message.VAPID_LIFETIME_S
     assert len(signatures) == 2
     assert signer.authorization(endpoint, now_s=renew_at + 60) == renewed
     # Ports are part of the origin.
@@ -775,7 +779,7 @@ async def test_a_wake_during_a_round_is_not_lost(service, settings, monkeypatch)
     not wait for the idle wake-up."""
     device = await subscribed(service, (await person()).account_id)
     in_round, release = asyncio.Event(), asyncio.Event()
-    real_run_once = push.run_once
+    real_run_once = push_delivery.run_once
 
     async def first_round_waits(*args, **kwargs):
         stats = await real_run_once(*args, **kwargs)
@@ -784,7 +788,7 @@ async def test_a_wake_during_a_round_is_not_lost(service, settings, monkeypatch)
             await release.wait()
         return stats
 
-    monkeypatch.setattr(push, "run_once", first_round_waits)
+    monkeypatch.setattr(push_delivery, "run_once", first_round_waits)
     monkeypatch.setattr(push_sender, "IDLE_WAKE_S", 30.0)
     sender = push_sender.EmbeddedSender(settings)
     await sender.start()
@@ -814,11 +818,11 @@ async def test_the_sender_also_works_with_pywebpushs_aiohttp_client(service, fro
     service.answer(busy, 429, retry_after="45")
     service.answer(refused, 400)
     nowhere = {**service.device().subscription(), "endpoint": f"http://127.0.0.1:{free_port()}/push/none"}
-    await push.subscribe(account, **nowhere, device_label="Pixel")
+    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel")
     notification = await news()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        stats = await push.run_once(session, signer)
-    assert stats == push.SendStats(sent=1, retried=2, failed=1, expired=1)
+        stats = await push_delivery.run_once(session, signer)
+    assert stats == push_delivery.SendStats(sent=1, retried=2, failed=1, expired=1)
     rows = {r["last_error"]: r for r in await deliveries(notification)}
     assert rows["HTTP 429"]["next_attempt_at"] == frozen.at + timedelta(seconds=45)
     assert rows["ClientConnectorError"]["status"] == "queued"
@@ -833,6 +837,6 @@ async def test_audiences_beyond_the_parameter_limit_of_postgresql(service):
     member = await person()
     device = await subscribed(service, member.account_id)
     crowd = list(range(10_000_000, 10_040_000)) + [member.account_id]  # no such accounts but one
-    assert await push.recipients(Target(account_ids=crowd)) == [member.account_id]
-    assert await push._push_devices(Target(topic="news"), crowd) == [
+    assert await push_notifications.recipients(Target(account_ids=crowd)) == [member.account_id]
+    assert await push_notifications._push_devices(Target(topic="news"), crowd) == [
         (await PushSubscription.select().where(PushSubscription.endpoint == device.endpoint).first())["id"]]

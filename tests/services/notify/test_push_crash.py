@@ -1,6 +1,6 @@
 """A sender process killed mid-run, then started again: every device holds the message exactly once.
 
-The fan-out and the sending run in a separate Python process (`push.run_once` with a real httpx client, on
+The fan-out and the sending run in a separate Python process (`push_delivery.run_once` with a real httpx client, on
 the test's own database) against the fake push service, which is slowed to 20 ms per message so that the
 process can be killed with SIGKILL while it is sending. Its claims then stay 'sending' until their lease
 runs out; the test moves those leases into the past (what two minutes of waiting would do), starts a
@@ -25,8 +25,8 @@ from datetime import timedelta
 import pytest
 
 from app.keyfile import new_vapid_keys
-from app.services.notify import push
-from app.services.notify.push import Target
+from app.services.notify import push_notifications
+from app.services.notify.push_notifications import Target
 from app.services.shared import clock
 from db.tables import Delivery, Notice, PushSubscription
 from tests import factories
@@ -43,7 +43,7 @@ SENDER = textwrap.dedent("""
     from dataclasses import asdict
 
     from app import push_sender
-    from app.services.notify import push
+    from app.services.notify import push_delivery, push_message
     from db.engine import bind, close_pool, make_engine, open_pool
 
     async def main():
@@ -51,10 +51,10 @@ SENDER = textwrap.dedent("""
         bind(engine)
         await open_pool(engine)
         try:
-            signer = push.VapidSigner(os.environ["VAPID_PRIVATE_KEY"], os.environ["VAPID_SUBJECT"])
+            signer = push_message.VapidSigner(os.environ["VAPID_PRIVATE_KEY"], os.environ["VAPID_SUBJECT"])
             async with push_sender.http_client() as client:
                 print("STARTED", flush=True)
-                stats = await push.run_once(client, signer, concurrency=int(os.environ["CONCURRENCY"]))
+                stats = await push_delivery.run_once(client, signer, concurrency=int(os.environ["CONCURRENCY"]))
         finally:
             await close_pool(engine)
         print(json.dumps(asdict(stats)), flush=True)
@@ -95,7 +95,7 @@ async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_o
             rows.append(PushSubscription(account=registered.account_id, **device.subscription(), device_label="端末",
                                          created_at=clock.now()))
     await PushSubscription.insert(*rows)
-    notification = await push.create_notification(Target(topic="news"), "避難所のお知らせ", "勇払小学校を開放しています",
+    notification = await push_notifications.create_notification(Target(topic="news"), "避難所のお知らせ", "勇払小学校を開放しています",
                                                    "/notices", None)
     script = tmp_path / "sender.py"
     script.write_text(SENDER, encoding="utf-8")
@@ -104,7 +104,7 @@ async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_o
     first = start_sender(script, database_url, vapid_private, concurrency=5)
     try:
         reached = slow_service.when_delivered(KILL_AFTER).wait(10)
-        # Outcomes are written a batch every push.RECORD_EVERY_S: wait for the first batch, so that the kill
+        # Outcomes are written a batch every push_delivery.RECORD_EVERY_S: wait for the first batch, so that the kill
         # finds some deliveries recorded as sent and others not yet (300 take over a second to send).
         for _ in range(250):
             if not reached or await Delivery.count().where(Delivery.status == "sent"):

@@ -6,8 +6,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from app import push_sender
-from app.services.notify import push
-from app.services.notify.push import Target
+from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify.push_notifications import Target
 from db.tables import Delivery
 from tests import factories
 from tests.conftest import requires_redis
@@ -33,8 +33,8 @@ async def test_a_round_enqueued_by_the_app_is_sent_by_a_worker(settings, clean_q
     member = await factories.member("ワーカーで受け取る人")
     with FakePushService() as service:
         device = service.device(server_key=scaled.vapid_public_key)
-        await push.subscribe(member.account_id, **device.subscription(), device_label="Android")
-        await push.create_notification(Target(topic="news"), "雪まつりのお知らせ", "2月に開催します", "/inbox", None)
+        await push_subscriptions.subscribe(member.account_id, **device.subscription(), device_label="Android")
+        await push_notifications.create_notification(Target(topic="news"), "雪まつりのお知らせ", "2月に開催します", "/inbox", None)
 
         app_side = push_sender.QueuedSender(scaled)
         await app_side.start()

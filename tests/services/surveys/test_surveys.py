@@ -15,7 +15,7 @@ import pytest
 
 from app.i18n import TOKYO
 from app.services.membership import membership
-from app.services.notify import push
+from app.services.notify import push_notifications
 from app.services.shared import clock
 from app.services.surveys import builder, invitations, plans, responses, results, surveys
 from app.services.surveys.responses import AnswersInvalid
@@ -360,7 +360,7 @@ async def test_a_follow_up_goes_to_the_attendees_a_week_after_the_program_withou
     assert BASE_URL + surveys.answer_path(survey_id) in mails[0]["body"] and "参加 一郎" in mails[0]["body"]
 
     # The push step of the same round puts it in each attendee's inbox.
-    await push.fan_out_due(clock.now())
+    await push_notifications.fan_out_due(clock.now())
     for account in (scene.attended, scene.attended_no_mail):
         inbox = await Notice.select().where(Notice.account == account)
         assert [(n["title"], n["url"]) for n in inbox] == [(notification["title"], surveys.answer_path(survey_id))]
