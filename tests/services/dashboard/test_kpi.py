@@ -20,8 +20,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from app.i18n import current_locale
-from app.services.dashboard import kpi
-from app.services.dashboard.kpi import Count, IntentOption, Selection, SurveyRow
+from app.services.dashboard import filters, kpi, targets
+from app.services.dashboard.figures import AreaRow, Count, IntentOption, PushReach, SurveyRow, fiscal_period, percent, week_starts
+from app.services.dashboard.filters import Selection
+from app.services.dashboard.tables import TABLE_KEYS, build_tables, export_csv
 from app.services.membership import membership
 from app.services.shared import clock
 from app.services.shared.refusals import FormInvalid
@@ -243,8 +245,8 @@ async def test_participants_are_attendances_per_area_with_the_region_target_the_
     assert (participants.actual, participants.target, participants.percent) == (5, 14, 35.7)  # 5/14 = 35.71…
     assert participants.weekly == steps({5: 2, 17: 1, 52: 2})
     assert figures.areas == (
-        kpi.AreaRow(data["a"], "勇払", programs=1, participants=2, people=2, target=10, percent=20.0),
-        kpi.AreaRow(data["b"], "樽前", programs=2, participants=3, people=3, target=4, percent=75.0),
+        AreaRow(data["a"], "勇払", programs=1, participants=2, people=2, target=10, percent=20.0),
+        AreaRow(data["b"], "樽前", programs=2, participants=3, people=3, target=4, percent=75.0),
     )
     assert (await kpi.dashboard(2027, None)).metric("participants").actual == 1  # marked at 00:00 on April 1
 
@@ -290,8 +292,8 @@ async def test_intent_to_move_is_any_option_but_the_last(data):
 
 async def test_push_reach_counts_members_with_a_device_by_the_end_of_the_year(data):
     push = (await kpi.dashboard(2026, None)).push
-    assert push == kpi.PushReach(members=4, members_with_device=2, devices=3, reach=50.0, notifications=1,
-                                 deliveries=3, delivered=2)
+    assert push == PushReach(members=4, members_with_device=2, devices=3, reach=50.0, notifications=1,
+                             deliveries=3, delivered=2)
 
 
 async def test_the_funnel_narrows_from_first_offer_use_to_premium(data):
@@ -348,13 +350,13 @@ async def test_an_empty_year_has_zeros_and_no_rates(after_the_year):
     assert figures.push.reach is None
     assert [c.count for c in figures.funnel] == [0, 0, 0, 0, 0]
     assert len(figures.week_starts) == WEEKS
-    assert len(kpi.week_starts(kpi.fiscal_period(2027))) == 53  # 366 days: 52 weeks and two days
+    assert len(week_starts(fiscal_period(2027))) == 53  # 366 days: 52 weeks and two days
 
 
 def test_percentages_round_half_up_to_one_decimal():
-    assert [kpi.percent(1, 8), kpi.percent(1, 3), kpi.percent(2, 3), kpi.percent(5, 14), kpi.percent(0, 3)] == [
+    assert [percent(1, 8), percent(1, 3), percent(2, 3), percent(5, 14), percent(0, 3)] == [
         12.5, 33.3, 66.7, 35.7, 0.0]
-    assert kpi.percent(3, 0) is None
+    assert percent(3, 0) is None
 
 
 # Tables and CSV
@@ -363,10 +365,10 @@ def test_percentages_round_half_up_to_one_decimal():
 async def test_tables_carry_the_figures_with_labels(data):
     token = current_locale.set("ja")
     try:
-        tables = {t.key: t for t in kpi.build_tables(await kpi.dashboard(2026, None))}
+        tables = {t.key: t for t in build_tables(await kpi.dashboard(2026, None))}
     finally:
         current_locale.reset(token)
-    assert set(tables) == set(kpi.TABLE_KEYS)
+    assert set(tables) == set(TABLE_KEYS)
     assert tables["targets"].rows[0] == ["会員登録数", 8, 4, 50.0]
     assert tables["targets"].rows[-1][1:] == [60, 40.0, 66.7]
     assert tables["registrations_by_prefecture"].rows == [["未回答", 1], ["東京都", 1], ["神奈川県", 1], ["大阪府", 1]]
@@ -380,7 +382,7 @@ async def test_tables_carry_the_figures_with_labels(data):
 
 async def test_a_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
     actor = await factories.staff_account()
-    name, text = await kpi.export_csv(actor, "participants_by_area", Selection(2026, data["a"]), clock.now())
+    name, text = await export_csv(actor, "participants_by_area", Selection(2026, data["a"]), clock.now())
     assert name == f"kpi-fy2026-area{data['a']}-participants-by-area.csv"
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
@@ -392,44 +394,44 @@ async def test_a_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
 
 async def test_an_unknown_table_is_refused():
     with pytest.raises(KeyError):
-        await kpi.export_csv(None, "members", Selection(2026, None), clock.now())
+        await export_csv(None, "members", Selection(2026, None), clock.now())
 
 
 # Filters and targets
 
 
 def test_the_selection_defaults_to_this_year_and_the_region():
-    assert kpi.parse_selection("", "", 2026, {3}) == Selection(2026, None)
-    assert kpi.parse_selection("2024", "3", 2026, {3}) == Selection(2024, 3)
+    assert filters.parse_selection("", "", 2026, {3}) == Selection(2026, None)
+    assert filters.parse_selection("2024", "3", 2026, {3}) == Selection(2024, 3)
 
 
 @pytest.mark.parametrize("year, area, field", [("abc", "", "year"), ("1999", "", "year"), ("２０２６", "", "year"),
                                                ("2026", "7", "area"), ("2026", "x", "area")])
 def test_the_selection_refuses_years_and_areas_not_offered(year, area, field):
     with pytest.raises(FormInvalid) as refused:
-        kpi.parse_selection(year, area, 2026, {3})
+        filters.parse_selection(year, area, 2026, {3})
     assert field in refused.value.errors
 
 
 async def test_the_years_offered_run_from_the_first_registration_to_next_year(data):
-    assert await kpi.fiscal_years(2027) == [2028, 2027, 2026, 2025]
+    assert await filters.fiscal_years(2027) == [2028, 2027, 2026, 2025]
 
 
 async def test_a_new_installation_offers_last_this_and_next_year():
-    assert await kpi.fiscal_years(2026) == [2027, 2026, 2025]
+    assert await filters.fiscal_years(2026) == [2027, 2026, 2025]
 
 
 def test_targets_accept_whole_numbers_as_typed_in_japanese_and_blank_clears():
-    parsed = kpi.parse_targets({"registrations": "１，２００", "activations": " 300 ", "redemptions": "",
-                                "response_rate": "100", "participants_3": "10"}, [3, 4])
+    parsed = targets.parse_targets({"registrations": "１，２００", "activations": " 300 ", "redemptions": "",
+                                    "response_rate": "100", "participants_3": "10"}, [3, 4])
     assert parsed == {("registrations", 0): 1200, ("activations", 0): 300, ("redemptions", 0): None,
                       ("response_rate", 0): 100, ("participants", 3): 10, ("participants", 4): None}
 
 
 def test_targets_refuse_negatives_fractions_words_and_rates_over_one_hundred():
     with pytest.raises(FormInvalid) as refused:
-        kpi.parse_targets({"registrations": "-5", "activations": "1.5", "redemptions": "たくさん",
-                           "response_rate": "101", "participants_3": "99999999"}, [3])
+        targets.parse_targets({"registrations": "-5", "activations": "1.5", "redemptions": "たくさん",
+                               "response_rate": "101", "participants_3": "99999999"}, [3])
     errors = refused.value.errors
     assert set(errors) == {"registrations", "activations", "redemptions", "response_rate", "participants_3"}
     assert errors["response_rate"] == "率は100%を超えられません。"
@@ -438,26 +440,26 @@ def test_targets_refuse_negatives_fractions_words_and_rates_over_one_hundred():
 
 async def test_saving_targets_sets_changes_and_clears_them_in_one_audited_step(after_the_year):
     actor = await factories.staff_account()
-    await kpi.save_targets(2026, {("registrations", 0): 500, ("participants", 3): 10}, actor, clock.now())
-    await kpi.save_targets(2026, {("registrations", 0): 600, ("participants", 3): None}, actor, clock.now())
-    assert await kpi.targets(2026) == {("registrations", 0): 600}
+    await targets.save_targets(2026, {("registrations", 0): 500, ("participants", 3): 10}, actor, clock.now())
+    await targets.save_targets(2026, {("registrations", 0): 600, ("participants", 3): None}, actor, clock.now())
+    assert await targets.targets(2026) == {("registrations", 0): 600}
     logs = await AuditLog.select(AuditLog.detail).where(AuditLog.action == "kpi.targets").output(load_json=True)
     assert [log["detail"] for log in logs] == [{"registrations:0": 500, "participants:3": 10},
                                                {"registrations:0": 600, "participants:3": None}]
-    await kpi.save_targets(2026, {("registrations", 0): 600}, actor, clock.now())  # nothing changed: no log
+    await targets.save_targets(2026, {("registrations", 0): 600}, actor, clock.now())  # nothing changed: no log
     assert await AuditLog.count().where(AuditLog.action == "kpi.targets") == 2
 
 
 async def test_targets_saved_at_the_same_moment_by_someone_else_leave_nothing_half_written(after_the_year, monkeypatch):
     actor = await factories.staff_account()
-    await kpi.save_targets(2026, {("activations", 0): 50}, actor, clock.now())
+    await targets.save_targets(2026, {("activations", 0): 50}, actor, clock.now())
 
     async def stale(fiscal_year):  # as if read before the other person's save
         return {}
 
-    monkeypatch.setattr(kpi, "targets", stale)
-    with pytest.raises(kpi.TargetsConflict):
-        await kpi.save_targets(2026, {("registrations", 0): 1, ("activations", 0): 70}, actor, clock.now())
+    monkeypatch.setattr(targets, "targets", stale)
+    with pytest.raises(targets.TargetsConflict):
+        await targets.save_targets(2026, {("registrations", 0): 1, ("activations", 0): 70}, actor, clock.now())
     rows = await KpiTarget.select(KpiTarget.metric, KpiTarget.value)
     assert rows == [{"metric": "activations", "value": 50}]
 
@@ -472,7 +474,7 @@ async def test_the_demo_gives_the_dashboard_a_believable_year_and_loads_once(mon
 
     first = await load_demo_data()
     assert (first["kpi_members"], first["report_sections"]) == (KPI_DEMO_MEMBERS, 3)
-    figures = await kpi.dashboard(kpi.current_fiscal_year(), None)
+    figures = await kpi.dashboard(filters.current_fiscal_year(), None)
     assert all(m.target for m in figures.metrics)
     assert figures.metric("registrations").actual > 0 and figures.metric("redemptions").actual > 0
     assert figures.funnel[0].count > 0 and figures.intent_answered > 0
