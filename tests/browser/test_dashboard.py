@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from app.auth import AUTH_COOKIE
 from app.demo import load_demo_data
-from app.services.dashboard import kpi
+from app.services.dashboard import filters
 from app.services.membership import login_sessions
 from tests import factories
 from tests.browser.conftest import ACTION_TIMEOUT_MS, PHONE, LiveServer, run_async
@@ -52,7 +52,7 @@ def test_staff_read_the_dashboard_switch_years_download_a_csv_and_open_the_repor
     page = staff_browser(DESKTOP)
     page.goto("/staff")
     page.get_by_test_id("staff-dashboard").click()
-    this_year = kpi.current_fiscal_year()
+    this_year = filters.current_fiscal_year()
     scope = page.get_by_test_id("dashboard-scope")
     expect(scope).to_contain_text(f"{this_year}年度")
     expect(page.get_by_test_id("actual-registrations")).not_to_have_text("0")

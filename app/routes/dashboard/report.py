@@ -13,7 +13,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services.dashboard import kpi, report
+from app.services.dashboard import display, filters, kpi, report
 from app.services.shared import clock, exports
 from app.services.shared.refusals import FormInvalid
 from app.settings import Settings
@@ -31,8 +31,8 @@ def _settings(request: Request) -> Settings:
 def _year_or_redirect(request: Request, text: str) -> int | Response:
     """The fiscal year asked for (this one when none is); a year we cannot show goes back to this one."""
     if not text:
-        return kpi.current_fiscal_year()
-    year = kpi.parse_year(text)
+        return filters.current_fiscal_year()
+    year = filters.parse_year(text)
     if year is None:
         request.session["flash"] = _("Choose a fiscal year from the list.")
         return see_other(request, request.app.route_reverse("get_report"))
@@ -42,8 +42,8 @@ def _year_or_redirect(request: Request, text: str) -> int | Response:
 async def report_context(fiscal_year: int, values: dict[str, str], errors: dict[str, str], problem: str = "") -> dict:
     return {
         "fiscal_year": fiscal_year,
-        "year_label": kpi.fiscal_year_label(fiscal_year),
-        "years": [(year, kpi.fiscal_year_label(year)) for year in await kpi.fiscal_years(kpi.current_fiscal_year())],
+        "year_label": filters.fiscal_year_label(fiscal_year),
+        "years": [(year, filters.fiscal_year_label(year)) for year in await filters.fiscal_years(filters.current_fiscal_year())],
         "sections": [(key, report.section_title(key), report.section_hint(key)) for key in report.SECTION_KEYS],
         "values": values,
         "errors": errors,
@@ -65,7 +65,7 @@ async def get_report(request: Request, year: Year = "") -> object:
 @post("/staff/report", name="save_report", guards=STAFF)
 async def save_report(request: Request) -> object:
     form = await form_dict(request)
-    fiscal_year = kpi.parse_year(str(form.get("year", "")))
+    fiscal_year = filters.parse_year(str(form.get("year", "")))
     if fiscal_year is None:
         request.session["flash"] = _("Choose a fiscal year from the list.")
         return see_other(request, request.app.route_reverse("get_report"))
@@ -93,7 +93,7 @@ async def print_context(request: Request, fiscal_year: int, for_pdf: bool) -> di
     stylesheet = (STATIC_DIR / PRINT_CSS).as_uri() if for_pdf else request.app.template_engine.engine.globals[
         "static_url"](PRINT_CSS)
     return {
-        **kpi.view(figures),
+        **display.view(figures),
         "sections": [(key, report.section_title(key), report.paragraphs(texts[key])) for key in report.SECTION_KEYS],
         "photos": [(p, p.path.as_uri() if for_pdf else p.url) for p in photos],
         "stylesheet": stylesheet,
@@ -141,8 +141,8 @@ async def download_report_zip(request: Request, year: Year = "") -> object:
     figures = await kpi.dashboard(fiscal_year, None)
     template = request.app.template_engine.get_template("dashboard/report/chart.svg")
     with exports.csv_language():  # the files go into the municipality's documents: Japanese, like the CSV
-        context = kpi.view(figures)
-        charts = {key: template.render(request=request, chart_key=key, **context) for key in kpi.CHART_KEYS}
+        context = display.view(figures)
+        charts = {key: template.render(request=request, chart_key=key, **context) for key in display.CHART_KEYS}
     data = report.build_zip(figures, await report.sections(fiscal_year), charts,
                             await report.photos(fiscal_year, _settings(request).var_dir))
     await report.record_download(current_account(request).id, "zip", fiscal_year, clock.now())

@@ -22,7 +22,9 @@ from pathlib import Path
 
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.services.dashboard import kpi
+from app.services.dashboard.figures import Dashboard
+from app.services.dashboard.filters import fiscal_year_label
+from app.services.dashboard.tables import build_tables, csv_filename
 from app.services.programs.activities import fiscal_year_bounds
 from app.services.shared import exports, uploads
 from app.services.shared.refusals import FormInvalid, Refusal
@@ -210,16 +212,16 @@ def sections_text(year_label: str, texts: dict[str, str]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def build_zip(figures: kpi.Dashboard, texts: dict[str, str], charts: dict[str, str], pictures: list[Photo]) -> bytes:
+def build_zip(figures: Dashboard, texts: dict[str, str], charts: dict[str, str], pictures: list[Photo]) -> bytes:
     """csv/ every table (Japanese headers, BOM), charts/ one SVG per chart, photos/ the articles' covers,
     and the written sections as text."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         with exports.csv_language():
-            tables = kpi.build_tables(figures)
-            archive.writestr("report.txt", sections_text(kpi.fiscal_year_label(figures.fiscal_year), texts))
+            tables = build_tables(figures)
+            archive.writestr("report.txt", sections_text(fiscal_year_label(figures.fiscal_year), texts))
         for table in tables:
-            archive.writestr(f"csv/{kpi.csv_filename(table.key, figures)}",
+            archive.writestr(f"csv/{csv_filename(table.key, figures)}",
                              exports.csv_text(table.headers, table.rows).encode("utf-8"))
         for key, svg in charts.items():
             archive.writestr(f"charts/{key}.svg", svg)

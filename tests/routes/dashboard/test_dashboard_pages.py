@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from app.services.dashboard import kpi, report
+from app.services.dashboard import display, report, tables, targets
 from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock, uploads
 from db.tables import Article, AuditLog, KpiTarget, ReportSection
@@ -53,9 +53,9 @@ async def test_staff_see_targets_against_actual_figures_and_charts(client, data)
     html = response.text
     assert 'data-testid="actual-registrations">2<' in html
     assert "目標 120 · 1.7% 達成" in html  # 2 of 120
-    for key in kpi.CHART_KEYS:
+    for key in display.CHART_KEYS:
         assert f'data-testid="chart-{key}"' in html
-    assert html.count('role="img"') >= len(kpi.CHART_KEYS)
+    assert html.count('role="img"') >= len(display.CHART_KEYS)
     assert "intent_to_move" in html  # the definition of intent to move is on the page
 
 
@@ -93,7 +93,7 @@ async def test_every_table_of_the_page_downloads(client, data):
     await staff_client(client)
     html = (await client.get("/staff/dashboard")).text
     links = set(re.findall(r'href="(/staff/dashboard/[a-z_]+/csv\?[^"]*)"', html))
-    assert len(links) == len(kpi.TABLE_KEYS)
+    assert len(links) == len(tables.TABLE_KEYS)
     for link in links:
         response = await client.get(link.replace("&amp;", "&"))
         assert response.status_code == 200 and response.content.startswith(b"\xef\xbb\xbf"), link
@@ -132,7 +132,7 @@ async def test_targets_are_set_from_the_form_and_shown_on_the_dashboard(client, 
         "response_rate": "55", f"participants_{data['area']}": "12",
     }, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == f"/staff/dashboard?year={THIS_YEAR}"
-    assert await kpi.targets(THIS_YEAR) == {("registrations", 0): 1500, ("activations", 0): 300,
+    assert await targets.targets(THIS_YEAR) == {("registrations", 0): 1500, ("activations", 0): 300,
                                              ("response_rate", 0): 55, ("participants", data["area"]): 12}
     dashboard = await client.get(response.headers["location"])
     assert "目標 1,500" in dashboard.text
@@ -147,7 +147,7 @@ async def test_bad_targets_are_shown_next_to_their_fields_and_nothing_is_saved(c
     assert response.status_code == 422
     assert 'data-testid="error-registrations"' in response.text and 'data-testid="error-response_rate"' in response.text
     assert 'value="たくさん"' in response.text
-    assert (await kpi.targets(THIS_YEAR))[("participants", data["area"])] == 10
+    assert (await targets.targets(THIS_YEAR))[("participants", data["area"])] == 10
 
 
 async def test_targets_for_a_year_not_offered_go_back_with_a_message(client, data):
@@ -194,11 +194,11 @@ async def test_the_zip_holds_every_table_chart_and_photo_and_is_audited(client, 
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     names = archive.namelist()
     assert sorted(n for n in names if n.startswith("csv/")) == sorted(
-        f"csv/kpi-fy{THIS_YEAR}-{key.replace('_', '-')}.csv" for key in kpi.TABLE_KEYS)
-    assert sorted(n for n in names if n.startswith("charts/")) == sorted(f"charts/{key}.svg" for key in kpi.CHART_KEYS)
+        f"csv/kpi-fy{THIS_YEAR}-{key.replace('_', '-')}.csv" for key in tables.TABLE_KEYS)
+    assert sorted(n for n in names if n.startswith("charts/")) == sorted(f"charts/{key}.svg" for key in display.CHART_KEYS)
     assert [n for n in names if n.startswith("photos/")] == [f"photos/01-{uploads.name_of(data['cover'])}"]
     assert archive.read(f"csv/kpi-fy{THIS_YEAR}-targets.csv").startswith(b"\xef\xbb\xbf")
-    for key in kpi.CHART_KEYS:  # each a well-formed SVG file of its own
+    for key in display.CHART_KEYS:  # each a well-formed SVG file of its own
         assert ElementTree.fromstring(archive.read(f"charts/{key}.svg")).tag == "{http://www.w3.org/2000/svg}svg"
     assert "会員登録数" in archive.read("charts/trend-registrations.svg").decode()  # Japanese, like the CSV
     assert "■ 今年度の取り組みの効果\n\n効果" in archive.read("report.txt").decode()

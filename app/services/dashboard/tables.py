@@ -1,0 +1,118 @@
+"""The KPI dashboard's figures as tables, in the current language: the page shows them, the report's ZIP
+holds them, and each downloads as a CSV file with Japanese headers (every export is audited). The entry
+pass tables are `wallet_analysis`'s own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.i18n import current_locale
+from app.i18n import gettext as _
+from app.services.dashboard.figures import FUNNEL_LABELS, TREND_METRICS, Dashboard, metric_label, percent
+from app.services.dashboard.filters import Selection
+from app.services.dashboard.kpi import dashboard
+from app.services.shared import exports
+from app.services.shared.reference import TIES, prefecture_name
+from app.services.wallet import analysis as wallet_analysis
+from app.services.wallet.analysis import Table
+
+OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area")
+SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel")
+TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES)
+
+
+def tie_label(key: str) -> str:
+    return str(TIES[key]) if key in TIES else _("None chosen")
+
+
+def prefecture_label(code: str) -> str:
+    return prefecture_name(code, current_locale.get()) or _("Not given")
+
+
+def _cell(value):
+    """Empty where there is no figure (no target, nobody invited), so a spreadsheet sums the rest."""
+    return "" if value is None else value
+
+
+def build_table(figures: Dashboard, key: str) -> Table:
+    """One table in the current language: the page shows it, the CSV and the report use the same rows."""
+    if key in wallet_analysis.TABLE_KEYS:
+        return wallet_analysis.build_table(figures.wallet, key)
+    if key == "targets":
+        headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
+        return Table(key, _("Targets and actual figures"), headers, [
+            [metric_label(m.key), _cell(m.target), _cell(m.actual), _cell(m.percent)] for m in figures.metrics
+        ])
+    if key == "weekly":
+        headers = [_("Week from"), *(metric_label(k) for k in TREND_METRICS)]
+        series = [figures.metric(k).weekly for k in TREND_METRICS]
+        return Table(key, _("Cumulative figures per week"), headers, [
+            [first.isoformat(), *(_cell(s[i]) for s in series)]
+            for i, first in enumerate(figures.week_starts) if series[0][i] is not None
+        ])
+    if key == "registrations_by_prefecture":
+        return Table(key, _("Registrations by home prefecture"), [_("Home prefecture"), _("Number of members")], [
+            [prefecture_label(c.key), c.count] for c in figures.registrations_by_prefecture
+        ])
+    if key == "registrations_by_tie":
+        return Table(key, _("Registrations by tie to the region"), [_("Tie to the region"), _("Number of members")], [
+            [tie_label(c.key), c.count] for c in figures.registrations_by_tie
+        ])
+    if key == "participants_by_area":
+        headers = [_("Area"), _("Number of programs"), _("Participants"), _("People"), _("Target"), _("Achieved (%)")]
+        return Table(key, _("Participants per area"), headers, [
+            [a.name, a.programs, a.participants, a.people, _cell(a.target), _cell(a.percent)] for a in figures.areas
+        ])
+    if key == "surveys":
+        headers = [_("Survey"), _("Opened on"), _("Invited"), _("Responses"), _("Response rate (%)")]
+        return Table(key, _("Survey responses"), headers, [
+            [s.title, s.opens_on.isoformat(), s.invitations, s.responses, _cell(s.rate)] for s in figures.surveys
+        ])
+    if key == "intent_to_move":
+        return Table(key, _("Intent to move (survey answers)"), [_("Answer"), _("Responses")], [
+            [o.label, o.count] for o in figures.intent
+        ])
+    if key == "push":
+        p = figures.push
+        return Table(key, _("Push notification reach"), [_("Figure"), _("Value")], [
+            [_("Members registered by the end of the year"), p.members],
+            [_("Members with push turned on"), p.members_with_device],
+            [_("Devices"), p.devices],
+            [_("Reach (%)"), _cell(p.reach)],
+            [_("Notifications sent in the year"), p.notifications],
+            [_("Deliveries to devices"), p.deliveries],
+            [_("Delivered"), p.delivered],
+        ])
+    if key == "funnel":
+        first = figures.funnel[0].count if figures.funnel else 0
+        headers = [_("Step"), _("Number of members"), _("Of the first step (%)"), _("Of the step before (%)")]
+        rows = []
+        for index, step in enumerate(figures.funnel):
+            before = figures.funnel[index - 1].count if index else step.count
+            rows.append([str(FUNNEL_LABELS[step.key]), step.count, _cell(percent(step.count, first)),
+                         _cell(percent(step.count, before))])
+        return Table(key, _("From the first offer use to the premium tier"), headers, rows)
+    raise KeyError(key)
+
+
+def build_tables(figures: Dashboard) -> list[Table]:
+    return [build_table(figures, key) for key in TABLE_KEYS]
+
+
+def csv_filename(key: str, figures: Dashboard) -> str:
+    area = f"-area{figures.area_id}" if figures.area_id else ""
+    return f"kpi-fy{figures.fiscal_year}{area}-{key.replace('_', '-')}.csv"
+
+
+async def export_csv(actor_id: int, key: str, selection: Selection, now: datetime) -> tuple[str, str]:
+    """(file name, CSV text) of one table, with Japanese headers; the export is audited."""
+    if key not in TABLE_KEYS:
+        raise KeyError(key)
+    figures = await dashboard(selection.fiscal_year, selection.area_id)
+    with exports.csv_language():
+        table = build_table(figures, key)
+    detail = {"table": key, "fiscal_year": selection.fiscal_year, "area": selection.area_id, "rows": len(table.rows)}
+    await exports.record_export(actor_id, "kpi", key, detail, now)
+    return csv_filename(key, figures), exports.csv_text(table.headers, table.rows)
+
