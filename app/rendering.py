@@ -89,3 +89,12 @@ def _plain_path(text: str) -> bool:
         return False
     parts = urlsplit(text)
     return not parts.scheme and not parts.netloc
+
+
+def csv_download(filename: str, text: str) -> Response:
+    """A CSV file to save (the text carries its BOM for Excel); never kept by a cache: it holds personal data."""
+    return Response(
+        text.encode("utf-8"),
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
+        headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
+    )

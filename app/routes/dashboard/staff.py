@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.rendering import page, see_other
+from app.rendering import csv_download, page, see_other
 from app.routes.forms import form_dict
 from app.services.dashboard import display, figures, filters, kpi, tables, targets
 from app.services.programs import areas
@@ -71,11 +71,7 @@ async def export_dashboard_table(request: Request, table: FromPath[str], year: Y
         return page(request, "dashboard/index.html", await dashboard_context(None, values, errors),
                     status_code=422, cache="no-store")
     filename, text = await tables.export_csv(current_account(request).id, table, selection, clock.now())
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
-    )
+    return csv_download(filename, text)
 
 
 # Targets ----------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.push_sender import wake_sender
-from app.rendering import page, see_other
+from app.rendering import csv_download, page, see_other
 from app.routes.desk.public import desk_of, field_choices, labels, links_of, post_of
 from app.routes.forms import form_dict, single_values
 from app.services.desk import asking, inbox, reply_templates, threads, validation
@@ -136,8 +136,7 @@ async def export_inquiries(request: Request, status: FromQuery[str] = "all", cat
     detail = {"table": "inquiries", "rows": len(rows), "filters": _query_string(filters)}
     await exports.record_export(_me(request), "inquiry", "", detail, clock.now())
     stamp = to_tokyo(clock.now()).strftime("%Y%m%d")
-    return Response(text.encode("utf-8"), media_type="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=inquiries-{stamp}.csv", "Cache-Control": "no-store"})
+    return csv_download(f"inquiries-{stamp}.csv", text)
 
 
 # Recording an inquiry that came by phone or e-mail ---------------------------------------------------------

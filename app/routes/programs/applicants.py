@@ -11,7 +11,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
-from app.rendering import see_other
+from app.rendering import csv_download, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.editor import EDITORS, actor_of, no_store, program_for
 from app.routes.programs.public import application_status_label, labels
@@ -168,11 +168,7 @@ async def export_applicants(request: Request, program_id: FromPath[int]) -> Resp
     await exports.record_export(
         current_account(request).id, "program", str(program_id), {"table": "applicants", "rows": len(rows)}, clock.now()
     )
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f"attachment; filename=program-{program_id}-applicants.csv", "Cache-Control": "no-store"},
-    )
+    return csv_download(f"program-{program_id}-applicants.csv", text)
 
 
 handlers = [list_applicants, decide_application, get_attendance, mark_attendance, export_applicants]

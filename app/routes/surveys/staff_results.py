@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from app.auth import current_account
 from app.i18n import current_locale
 from app.i18n import gettext as _
-from app.rendering import page, see_other, wants_fragment
+from app.rendering import csv_download, page, see_other, wants_fragment
 from app.routes.forms import form_dict, single_values
 from app.routes.surveys.staff import (
     KIND_LABELS,
@@ -111,11 +111,7 @@ async def export_survey(request: Request, survey_id: FromPath[int]) -> Response:
         "table": table, "rows": len(lines), "program": filters.program_id, "area": filters.area_id,
         "prefecture": filters.prefecture,
     }, clock.now())
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=survey-{survey_id}-{table}.csv", "Cache-Control": "no-store"},
-    )
+    return csv_download(f"survey-{survey_id}-{table}.csv", text)
 
 
 handlers = [get_survey_results, set_survey_answer_hidden, export_survey]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.rendering import page, see_other
+from app.rendering import csv_download, page, see_other
 from app.routes.forms import form_dict
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
@@ -310,11 +310,7 @@ async def export_wallet_analysis(
         return page(request, "wallet/staff/analysis.html", await analysis_context(None, values, errors),
                     status_code=422, cache="no-store")
     filename, text = await wallet_analysis.export_csv(current_account(request).id, table, period, clock.now())
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
-        headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
-    )
+    return csv_download(filename, text)
 
 
 handlers = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,34 +25,13 @@ from app.services.shared import clock
 from app.services.shared.actor import Actor
 from db.tables import Application, AuditLog, Notice, Program
 from tests import factories
+from tests.services.conftest import Scene
 
 UTC = timezone.utc
 
 
 def tokyo(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=TOKYO)
-
-
-@dataclass
-class Scene:
-    """Two areas; the secretariat; an editor of the first area and an editor of the second."""
-
-    area: int
-    other_area: int
-    staff: Actor
-    editor: Actor
-    other_editor: Actor
-
-
-@pytest.fixture
-async def scene() -> Scene:
-    area = await factories.area("勇払", "yufutsu")
-    other_area = await factories.area("樽前", "tarumae")
-    staff = await factories.staff_account("事務局 佐藤")
-    editor = await factories.staff_account("勇払 編集 鈴木", role="editor", area=area)
-    other_editor = await factories.staff_account("樽前 編集 高橋", role="editor", area=other_area)
-    return Scene(area, other_area, Actor(staff, "staff"), Actor(editor, "editor", area),
-                 Actor(other_editor, "editor", other_area))
 
 
 def program_form(**changes) -> dict:
@@ -910,7 +888,6 @@ async def test_a_member_sees_their_own_applications_the_latest_program_first(sce
         (later, "先の回", "樽前", "accepted"), (soon, "すぐの回", "勇払", "accepted"),
     ]
     assert await reads.member_applications(None) == []
-
 
 
 async def test_the_promotion_notice_links_to_the_program(scene):

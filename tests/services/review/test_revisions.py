@@ -18,18 +18,14 @@ from app.services.review.revisions import RevisionRefused
 from app.services.shared.actor import Actor
 from db.tables import Article, AuditLog, Notice, Program, Revision
 from tests import factories
-from tests.services.programs.test_programs import Scene, apply, meanwhile, members, program_form, program_row
-
-
-@pytest.fixture
-async def scene() -> Scene:
-    area = await factories.area("勇払", "yufutsu")
-    other_area = await factories.area("樽前", "tarumae")
-    staff = await factories.staff_account("事務局 佐藤")
-    editor = await factories.staff_account("勇払 編集 鈴木", role="editor", area=area)
-    other_editor = await factories.staff_account("樽前 編集 高橋", role="editor", area=other_area)
-    return Scene(area, other_area, Actor(staff, "staff"), Actor(editor, "editor", area),
-                 Actor(other_editor, "editor", other_area))
+from tests.services.conftest import Scene
+from tests.services.programs.test_programs import (
+    apply,
+    meanwhile,
+    members,
+    program_form,
+    program_row,
+)
 
 
 async def refusal(awaitable: Awaitable) -> str:
