@@ -74,7 +74,7 @@ def run_restore(settings: Settings, path: str) -> int:
     current_locale.set(settings.default_locale)
     bind(make_engine(settings.database_url))
     try:
-        summary = asyncio.run(restore_archive(Path(path), settings.var_dir))
+        summary = asyncio.run(restore_archive(Path(path), settings.var_dir, settings.restore_limits))
     except HandoverRefused as refused:
         print(refused.message, file=sys.stderr)
         return 1

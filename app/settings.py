@@ -45,6 +45,15 @@ class Smtp:
 
 
 @dataclass(frozen=True)
+class RestoreLimits:
+    """How far a handover archive may unpack: one entry, and all of them together. A restore refuses a
+    larger archive before it writes anything (a small ZIP can unpack to a full disk)."""
+
+    max_entry_mb: int = 256
+    max_total_mb: int = 4096
+
+
+@dataclass(frozen=True)
 class Settings:
     secret_key: str
     vapid_private_key: str
@@ -60,6 +69,7 @@ class Settings:
     default_locale: str = "ja"
     smtp: Smtp = field(default_factory=Smtp)
     branding: Branding = field(default_factory=Branding)
+    restore_limits: RestoreLimits = field(default_factory=RestoreLimits)
     furusato_tax_url: str = "https://www.furusato-tax.jp/"
     migration_url: str = "https://www.iju-join.jp/"
     workation_url: str = "https://www.workation.env.go.jp/"
@@ -143,6 +153,10 @@ class Settings:
                 theme_color=env.get("THEME_COLOR", defaults.theme_color),
                 accent_color=env.get("ACCENT_COLOR", defaults.accent_color),
                 logo_url=env.get("LOGO_URL", defaults.logo_url),
+            ),
+            restore_limits=RestoreLimits(
+                max_entry_mb=int(env.get("RESTORE_MAX_ENTRY_MB", str(RestoreLimits.max_entry_mb))),
+                max_total_mb=int(env.get("RESTORE_MAX_TOTAL_MB", str(RestoreLimits.max_total_mb))),
             ),
             furusato_tax_url=env.get("FURUSATO_TAX_URL", cls.furusato_tax_url),
             migration_url=env.get("MIGRATION_URL", cls.migration_url),

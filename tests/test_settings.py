@@ -1,7 +1,7 @@
 import json
 import stat
 
-from app.settings import Settings
+from app.settings import RestoreLimits, Settings
 
 
 def test_secrets_are_generated_once_and_kept_private(tmp_path):
@@ -38,3 +38,10 @@ def test_webauthn_settings_derive_from_base_url(tmp_path):
 def test_database_defaults_to_sqlite_under_var(tmp_path):
     settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'tsunagu.sqlite3'}"
+
+
+def test_restore_limits_have_defaults_and_can_be_raised(tmp_path):
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).restore_limits == RestoreLimits(256, 4096)
+    raised = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RESTORE_MAX_ENTRY_MB": "1024",
+                                "RESTORE_MAX_TOTAL_MB": "20000"})
+    assert raised.restore_limits == RestoreLimits(max_entry_mb=1024, max_total_mb=20000)

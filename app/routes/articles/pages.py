@@ -218,7 +218,7 @@ async def _read_form(request: Request, actor: Actor) -> tuple[ArticleValues, upl
     if isinstance(upload, UploadFile) and upload.filename:
         data = await upload.read(uploads.MAX_BYTES + 1)
         try:
-            cover = uploads.prepare_image(data)
+            cover = await uploads.prepare_image(data)
         except uploads.UploadRefused as refused:
             errors["cover_file"] = refused.message
         else:

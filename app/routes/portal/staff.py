@@ -103,7 +103,7 @@ async def update_portal_hero(request: Request) -> object:
     upload = form.get("image_file")
     if isinstance(upload, UploadFile) and upload.filename:
         try:
-            image = uploads.prepare_image(await upload.read(uploads.MAX_BYTES + 1))
+            image = await uploads.prepare_image(await upload.read(uploads.MAX_BYTES + 1))
         except uploads.UploadRefused as refused:
             errors["image_file"] = refused.message
         else:

@@ -1,5 +1,5 @@
-"""The handover restore: an archive checked in full (manifest, checksums, migrations, tables, an empty
-database) before anything is written, then restored all or nothing, with the reasons it can be refused."""
+"""The handover restore: an archive checked in full (sizes, manifest, checksums, migrations, tables, an
+empty database) before anything is written, then restored all or nothing, with the reasons it can be refused."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import csv
 import hashlib
 import io
 import json
+import lzma
 import os
 import secrets
 import shutil
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,11 +34,16 @@ from app.services.handover.archive_format import (
 from app.services.handover.schema import applied_migrations, column_name, columns_of, database_engine, quoted, tables
 from app.services.shared import clock, uploads
 from app.services.shared.refusals import Refusal
+from app.settings import RestoreLimits
 from db.engine import atomic
 from db.tables import AuditLog
 
 # Rows go in as multi-row INSERTs with at most this many parameters: SQLite before 3.32 allows 999.
 MAX_PARAMETERS = 999
+MB = 1024 * 1024
+# What the ZIP library raises for an entry it cannot read: data that does not match the entry's CRC or
+# size, broken compressed data, an unknown compression method, an encrypted entry.
+UNREADABLE = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError, NotImplementedError, RuntimeError)
 
 
 class HandoverRefused(Refusal):
@@ -53,6 +60,20 @@ class HandoverRefused(Refusal):
                 version=d["version"]),
             "damaged": lambda: _(
                 "The archive is damaged: %(name)s does not match its checksum in the manifest. Export it again.",
+                name=d["name"]),
+            "entry_too_large": lambda: _(
+                "%(name)s in the archive unpacks to more than %(limit)d MB, the most one file may have "
+                "(RESTORE_MAX_ENTRY_MB). Nothing was restored. If the archive is genuine, raise RESTORE_MAX_ENTRY_MB "
+                "and restore again.",
+                name=d["name"], limit=d["limit"]),
+            "archive_too_large": lambda: _(
+                "The archive unpacks to more than %(limit)d MB in all, the most a restore takes "
+                "(RESTORE_MAX_TOTAL_MB). Nothing was restored. If the archive is genuine, raise RESTORE_MAX_TOTAL_MB "
+                "and restore again.",
+                limit=d["limit"]),
+            "unreadable_entry": lambda: _(
+                "The archive is damaged: %(name)s cannot be read (its data does not match its size or CRC in the "
+                "ZIP). Export it again.",
                 name=d["name"]),
             "unexpected_entry": lambda: _(
                 "The archive contains %(name)s, which its manifest does not list. Use an archive exactly as exported.",
@@ -92,9 +113,46 @@ class RestoreSummary:
     manifest: dict = field(repr=False)
 
 
-def _read_manifest(archive: zipfile.ZipFile) -> dict:
+def _check_sizes(archive: zipfile.ZipFile, limits: RestoreLimits) -> None:
+    """From the ZIP's central directory, before any entry is read: no entry unpacks to more than the limit for
+    one file, and all of them together not to more than the limit for the whole archive."""
+    total = 0
+    for info in archive.infolist():
+        if info.file_size > limits.max_entry_mb * MB:
+            raise HandoverRefused("entry_too_large", name=info.filename, limit=limits.max_entry_mb)
+        total += info.file_size
+    if total > limits.max_total_mb * MB:
+        raise HandoverRefused("archive_too_large", limit=limits.max_total_mb)
+
+
+class _Unpacked:
+    """The bytes unpacked so far, counted as they come out, so the limits hold even when an entry's header
+    lies about its size. (zipfile itself stops at the size the central directory gives and then finds the
+    CRC wrong; the limits do not depend on that.)"""
+
+    def __init__(self, limits: RestoreLimits) -> None:
+        self.limits = limits
+        self.total = 0
+
+    def chunks(self, archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+        size = 0
+        try:
+            with archive.open(name) as entry:
+                while chunk := entry.read(CHUNK):
+                    size += len(chunk)
+                    self.total += len(chunk)
+                    if size > self.limits.max_entry_mb * MB:
+                        raise HandoverRefused("entry_too_large", name=name, limit=self.limits.max_entry_mb)
+                    if self.total > self.limits.max_total_mb * MB:
+                        raise HandoverRefused("archive_too_large", limit=self.limits.max_total_mb)
+                    yield chunk
+        except UNREADABLE:
+            raise HandoverRefused("unreadable_entry", name=name) from None
+
+
+def _read_manifest(archive: zipfile.ZipFile, unpacked: _Unpacked) -> dict:
     try:
-        manifest = json.loads(archive.read(MANIFEST))
+        manifest = json.loads(b"".join(unpacked.chunks(archive, MANIFEST)))
     except (KeyError, ValueError):
         raise HandoverRefused("not_handover") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -106,8 +164,9 @@ def _read_manifest(archive: zipfile.ZipFile) -> dict:
     return manifest
 
 
-def _check_entries(archive: zipfile.ZipFile, manifest: dict) -> None:
-    """Every entry is listed and matches its checksum; every listed file is there; upload names are safe."""
+def _check_entries(archive: zipfile.ZipFile, manifest: dict, unpacked: _Unpacked) -> None:
+    """Every entry is listed and matches its checksum; every listed file is there; upload names are safe.
+    Each entry is read here once in full, within the limits; later reads give the same checked bytes."""
     listed = manifest["files"]
     present = {info.filename for info in archive.infolist() if not info.is_dir()}
     for name in sorted(present - {MANIFEST}):
@@ -116,9 +175,8 @@ def _check_entries(archive: zipfile.ZipFile, manifest: dict) -> None:
         if name.startswith(UPLOADS_DIR) and not all(SAFE_PART.match(p) for p in name[len(UPLOADS_DIR):].split("/")):
             raise HandoverRefused("unexpected_entry", name=name)
         digest = hashlib.sha256()
-        with archive.open(name) as entry:
-            while chunk := entry.read(CHUNK):
-                digest.update(chunk)
+        for chunk in unpacked.chunks(archive, name):
+            digest.update(chunk)
         if digest.hexdigest() != listed[name]:
             raise HandoverRefused("damaged", name=name)
     missing = sorted(set(listed) - present)
@@ -224,21 +282,25 @@ def _extract_uploads(archive: zipfile.ZipFile, manifest: dict, staging: Path) ->
     return names
 
 
-async def restore_archive(source: Path, var_dir: Path) -> RestoreSummary:
+async def restore_archive(source: Path, var_dir: Path, limits: RestoreLimits | None = None) -> RestoreSummary:
     """Restore an archive into this (empty, migrated) installation, all or nothing.
 
-    Everything is checked before anything is written: the manifest, each file's checksum, the migrations,
-    the tables and their columns, and that the database is empty. The rows then go in, table after table
-    in dependency order, in one transaction; the uploads are unpacked beside var/uploads first and moved
-    into place only once the rows are committed.
+    Everything is checked before anything is written: the sizes its entries unpack to (from the ZIP's
+    directory, then again as they are read), the manifest, each file's checksum, the migrations, the tables
+    and their columns, and that the database is empty. The rows then go in, table after table in dependency
+    order, in one transaction; the uploads are unpacked beside var/uploads first and moved into place only
+    once the rows are committed.
     """
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError):
         raise HandoverRefused("not_zip") from None
+    limits = limits or RestoreLimits()
     with archive:
-        manifest = _read_manifest(archive)
-        _check_entries(archive, manifest)
+        _check_sizes(archive, limits)
+        unpacked = _Unpacked(limits)
+        manifest = _read_manifest(archive, unpacked)
+        _check_entries(archive, manifest, unpacked)
         await _check_database(manifest)
         target = uploads.directory(var_dir)
         staging = Path(var_dir) / f".restore-{secrets.token_hex(6)}"

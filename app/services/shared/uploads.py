@@ -4,15 +4,18 @@ What a person sends is never stored as sent. Pillow must decode the whole pictur
 (the file name and the declared type are ignored), and the stored file is a fresh encoding of the pixels
 only: EXIF (camera, GPS position), ICC profiles and comments are left behind. The name is random, so
 neither a path nor an extension from the sender ever reaches the disk.
+
+Decoding a large photo takes a good part of a second of CPU: it runs in a worker thread, so the event loop
+keeps serving other requests meanwhile (Pillow lets go of the GIL while it decodes, resizes and encodes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
 import secrets
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,10 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
 # Decoding is refused above this many pixels: a small file can claim a huge canvas (a "decompression bomb").
 MAX_PIXELS = 40_000_000
+# Pillow's own guard, which Image.open runs on the header before any pixel is decoded, warns above its
+# limit and raises DecompressionBombError above twice it (its default is about 89 million). Set here, where
+# ours is, so that it agrees with ours for every image this process opens.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 JPEG_QUALITY = 85
 # Pillow format → (content type, extension). Only these decoders are ever tried.
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
@@ -69,26 +76,32 @@ def directory(var_dir: Path) -> Path:
     return Path(var_dir) / "uploads"
 
 
-def prepare_image(data: bytes) -> PreparedImage:
-    """Decode, strip and resize. Raises UploadRefused; writes nothing."""
+async def prepare_image(data: bytes) -> PreparedImage:
+    """Decode, strip and resize, in a worker thread. Raises UploadRefused; writes nothing.
+
+    Every upload goes through here (the upload page, article covers, the portal's hero photo)."""
     if not data:
         raise UploadRefused("empty")
     if len(data) > MAX_BYTES:
         raise UploadRefused("too_big")
+    return await asyncio.to_thread(_prepare, data)
+
+
+def _prepare(data: bytes) -> PreparedImage:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as opened:
-                kind = opened.format
-                if kind not in FORMATS:
-                    raise UploadRefused("not_image")
-                if opened.width * opened.height > MAX_PIXELS:
-                    raise UploadRefused("too_many_pixels")
-                opened.load()  # decodes every byte: a truncated or corrupt file fails here
-                image = ImageOps.exif_transpose(opened)  # keep the picture upright once EXIF is gone
+        # Above MAX_PIXELS Pillow warns and the check below refuses (no catch_warnings to make the warning an
+        # error: it is not thread-safe); above twice MAX_PIXELS Pillow refuses by itself.
+        with Image.open(io.BytesIO(data), formats=list(FORMATS)) as opened:
+            kind = opened.format
+            if kind not in FORMATS:
+                raise UploadRefused("not_image")
+            if opened.width * opened.height > MAX_PIXELS:  # from the header: nothing is decoded yet
+                raise UploadRefused("too_many_pixels")
+            opened.load()  # decodes every byte: a truncated or corrupt file fails here
+            image = ImageOps.exif_transpose(opened)  # keep the picture upright once EXIF is gone
     except UploadRefused:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning too, under -W error
         raise UploadRefused("too_many_pixels") from None
     except UnidentifiedImageError:
         raise UploadRefused("not_image") from None
@@ -145,7 +158,7 @@ async def store(image: PreparedImage, var_dir: Path, uploaded_by: int | None) ->
 
 async def save_image(data: bytes, var_dir: Path, uploaded_by: int | None) -> str:
     """Check and store in one step (the upload page). Raises UploadRefused before anything is written."""
-    return await store(prepare_image(data), var_dir, uploaded_by)
+    return await store(await prepare_image(data), var_dir, uploaded_by)
 
 
 def name_of(url: str) -> str | None:

@@ -151,7 +151,7 @@ async def test_a_new_article_is_a_draft_of_its_author(who):
 
 async def test_a_cover_image_is_stored_with_the_article(who, tmp_path):
     values = await articles.validate_article(GOOD, who["editor"])
-    article_id = await articles.create_article(who["editor"], values, uploads.prepare_image(jpeg()), tmp_path)
+    article_id = await articles.create_article(who["editor"], values, await uploads.prepare_image(jpeg()), tmp_path)
     cover = (await Article.select(Article.cover_image).where(Article.id == article_id).first())["cover_image"]
     assert await uploads.exists(cover)
     assert (tmp_path / "uploads" / uploads.name_of(cover)).is_file()
@@ -165,7 +165,7 @@ async def test_when_the_article_cannot_be_saved_its_cover_image_is_not_kept(who,
 
     monkeypatch.setattr(Article, "insert", failing_insert)
     with pytest.raises(RuntimeError):
-        await articles.create_article(who["editor"], values, uploads.prepare_image(jpeg()), tmp_path)
+        await articles.create_article(who["editor"], values, await uploads.prepare_image(jpeg()), tmp_path)
     assert await Upload.count() == 0
     assert not any((tmp_path / "uploads").iterdir())
 

@@ -3,27 +3,19 @@ a fresh, empty, migrated database — a second SQLite file, and PostgreSQL when 
 table is compared row by row, and the KPI dashboard shows the same figures. Also what a restore refuses,
 and that a refused restore leaves nothing behind.
 
-The source is the test database (SQLite, or PostgreSQL with TSUNAGU_TEST_DB=postgres). The PostgreSQL
-target is TEST_RESTORE_DATABASE_URL if given, else `<the TEST_DATABASE_URL database>_restore` on the same
-server, created when missing; without TEST_DATABASE_URL the PostgreSQL target is skipped.
+The source is the test database (SQLite, or PostgreSQL with TSUNAGU_TEST_DB=postgres); the targets are in
+conftest.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 import zipfile
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from piccolo.columns import JSON
 from PIL import Image
@@ -35,7 +27,6 @@ from app.services.handover.restore import HandoverRefused
 from app.services.membership import login_sessions
 from app.services.shared import clock, uploads
 from app.services.shared.signed_tokens import TokenError, TokenSigner
-from db.engine import bind, make_engine
 from db.tables import (
     Area,
     Article,
@@ -63,7 +54,7 @@ from db.tables import (
     SurveyResponse,
 )
 from tests import factories
-from tests.conftest import ROOT, migrate, reset_database
+from tests.services.handover.conftest import bound_to, command, refused
 
 NOW = datetime(2026, 11, 20, 3, 4, 5, 123456, tzinfo=timezone.utc)  # fiscal year 2026
 FISCAL_YEAR = 2026
@@ -205,93 +196,10 @@ async def snapshot() -> dict[str, list[dict]]:
     return out
 
 
-@contextmanager
-def bound_to(url: str):
-    """Point the tables at another database for a while (the services and the dashboard read the bound one)."""
-    before = AuditLog._meta.db
-    bind(make_engine(url))
-    try:
-        yield
-    finally:
-        bind(before)
-
-
 async def figures() -> list:
     """The dashboard for the region and for each area."""
     areas = await Area.select(Area.id).order_by(Area.id)
     return [await kpi.dashboard(FISCAL_YEAR, None)] + [await kpi.dashboard(FISCAL_YEAR, a["id"]) for a in areas]
-
-
-async def row_count() -> int:
-    return sum([await table.count() for table in schema.tables()])
-
-
-# Targets: empty, migrated databases other than the test database ------------------------------------------
-
-
-def postgres_target_url() -> str | None:
-    explicit = os.environ.get("TEST_RESTORE_DATABASE_URL")
-    if explicit:
-        return explicit
-    source = os.environ.get("TEST_DATABASE_URL")
-    if not source:
-        return None
-    parts = urlsplit(source)
-    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "_restore"))
-
-
-async def _on_the_server(url: str, statement: str) -> None:
-    """CREATE or DROP DATABASE for `url`'s database, run from the test database's server."""
-    name = urlsplit(url).path.lstrip("/")
-    connection = await asyncpg.connect(os.environ["TEST_DATABASE_URL"])
-    try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if (statement == "CREATE") != bool(exists):
-            suffix = " WITH (FORCE)" if statement == "DROP" else ""
-            await connection.execute('{} DATABASE "{}"{}'.format(statement, name.replace('"', '""'), suffix))
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(scope="module")
-def sqlite_target(tmp_path_factory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('restore') / 'restored.sqlite3'}"
-    migrate(url, tmp_path_factory.mktemp("restore-migrate"))
-    return url
-
-
-@pytest.fixture(scope="module")
-def postgres_target(tmp_path_factory):
-    """A database made for these tests is dropped after them; one given by TEST_RESTORE_DATABASE_URL is kept."""
-    url = postgres_target_url()
-    if url is None:
-        pytest.skip("no PostgreSQL to restore into: give TEST_DATABASE_URL or TEST_RESTORE_DATABASE_URL")
-    made_here = not os.environ.get("TEST_RESTORE_DATABASE_URL")
-    if made_here:
-        asyncio.run(_on_the_server(url, "CREATE"))
-    try:
-        migrate(url, tmp_path_factory.mktemp("restore-migrate-pg"))
-        yield url
-    finally:
-        if made_here:
-            asyncio.run(_on_the_server(url, "DROP"))
-
-
-def emptied(url: str) -> str:
-    with bound_to(url):
-        asyncio.run(reset_database())
-    return url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request) -> str:
-    """A second database, migrated and empty: a SQLite file, and PostgreSQL when one is reachable."""
-    return emptied(request.getfixturevalue(f"{request.param}_target"))
-
-
-@pytest.fixture
-def empty_sqlite(sqlite_target) -> str:
-    return emptied(sqlite_target)
 
 
 # The round trip -----------------------------------------------------------------------------------------
@@ -347,12 +255,6 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
     assert audit_csv.startswith("\ufeffid,actor,action,") and "export.zip" in audit_csv  # the export logs itself
     assert "\\N" in member_csv and "\\\\N" in member_csv  # NULL, and the text \N written with one more backslash
     assert "2026-11-20T12:09:05.123456+09:00" in challenge_csv  # five minutes after NOW, in Japan time
-
-
-def command(*args: str, database_url: str, var_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url, "TSUNAGU_VAR_DIR": str(var_dir)}
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
 
 
 async def test_the_commands_export_and_restore_as_the_readme_says(database_url, empty_sqlite, tmp_path):
@@ -423,17 +325,6 @@ def rewrite(archive: Path, changes: dict[str, bytes], manifest_changes: dict | N
         manifest.update(manifest_changes or {})
         target.writestr("manifest.json", json.dumps(manifest))
     return out
-
-
-async def refused(archive: Path, url: str, var_dir: Path) -> HandoverRefused:
-    """Restore and expect a refusal: the target database and var/uploads stay as they were."""
-    with bound_to(url):
-        rows = await row_count()
-        with pytest.raises(HandoverRefused) as caught:
-            await restore.restore_archive(archive, var_dir)
-        assert await row_count() == rows
-    assert not uploads.directory(var_dir).exists() and not any(var_dir.glob(".restore-*"))
-    return caught.value
 
 
 def csv_of(archive: Path, table: str) -> str:

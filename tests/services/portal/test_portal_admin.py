@@ -68,7 +68,7 @@ async def test_a_hero_needs_a_heading_of_reasonable_length():
 async def test_a_hero_image_is_stored_cleaned_and_shown_with_its_description(tmp_path):
     staff = await factories.staff_account()
     values = await portal_admin.parse_hero({"title": "見出し", "image_alt": "樽前山と海"})
-    await portal_admin.save_hero(values, uploads.prepare_image(photo()), tmp_path, staff)
+    await portal_admin.save_hero(values, await uploads.prepare_image(photo()), tmp_path, staff)
     shown = await portal()
     assert uploads.name_of(shown.hero_image) and shown.hero_image_alt == "樽前山と海"
     stored = Image.open(uploads.directory(tmp_path) / uploads.name_of(shown.hero_image))
@@ -96,7 +96,7 @@ async def test_a_hero_that_cannot_be_saved_leaves_no_image_behind(tmp_path, monk
 
     monkeypatch.setattr(portal_admin, "audit", broken_audit)
     with pytest.raises(RuntimeError):
-        await portal_admin.save_hero(HeroValues("見出し"), uploads.prepare_image(photo()), tmp_path, staff)
+        await portal_admin.save_hero(HeroValues("見出し"), await uploads.prepare_image(photo()), tmp_path, staff)
     assert await PortalBlock.count() == 0 and await Upload.count() == 0
     assert not any(uploads.directory(tmp_path).iterdir())
 

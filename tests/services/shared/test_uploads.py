@@ -1,10 +1,14 @@
 """Uploaded images are judged by their content, stored without metadata, smaller than 1600 px, under a random name."""
 
+import asyncio
 import io
 import os
+import struct
+import time
+import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from app.services.shared import uploads
 from app.services.shared.uploads import UploadRefused
@@ -27,90 +31,148 @@ def exif_with_gps() -> bytes:
     return exif.tobytes()
 
 
-def refusal(data: bytes) -> str:
+async def refusal(data: bytes) -> str:
     with pytest.raises(UploadRefused) as caught:
-        uploads.prepare_image(data)
+        await uploads.prepare_image(data)
     assert caught.value.message  # a sentence for the person, not a code
     return caught.value.reason
 
 
 @pytest.mark.parametrize("fmt,content_type", [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
-def test_it_accepts_jpeg_png_and_webp_and_keeps_their_type(fmt, content_type):
-    prepared = uploads.prepare_image(image_bytes(fmt))
+async def test_it_accepts_jpeg_png_and_webp_and_keeps_their_type(fmt, content_type):
+    prepared = await uploads.prepare_image(image_bytes(fmt))
     assert prepared.content_type == content_type
     assert Image.open(io.BytesIO(prepared.data)).format == fmt
     assert (prepared.width, prepared.height) == (800, 600)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-def test_exif_and_location_are_removed(fmt):
+async def test_exif_and_location_are_removed(fmt):
     original = image_bytes(fmt, exif=exif_with_gps())
     assert dict(Image.open(io.BytesIO(original)).getexif())  # the test photo does carry EXIF
-    prepared = uploads.prepare_image(original)
+    prepared = await uploads.prepare_image(original)
     stored = Image.open(io.BytesIO(prepared.data))
     assert not dict(stored.getexif())
     assert "exif" not in stored.info and "icc_profile" not in stored.info
     assert b"PhoneMaker" not in prepared.data
 
 
-def test_a_photo_taken_sideways_is_turned_upright_before_its_exif_goes():
+async def test_a_photo_taken_sideways_is_turned_upright_before_its_exif_goes():
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
-    prepared = uploads.prepare_image(image_bytes("JPEG", size=(400, 300), exif=exif.tobytes()))
+    prepared = await uploads.prepare_image(image_bytes("JPEG", size=(400, 300), exif=exif.tobytes()))
     assert (prepared.width, prepared.height) == (300, 400)
 
 
-def test_large_pictures_are_resized_to_1600_px_on_the_long_side():
-    prepared = uploads.prepare_image(image_bytes("JPEG", size=(4000, 3000)))
+async def test_large_pictures_are_resized_to_1600_px_on_the_long_side():
+    prepared = await uploads.prepare_image(image_bytes("JPEG", size=(4000, 3000)))
     assert (prepared.width, prepared.height) == (1600, 1200)
-    tall = uploads.prepare_image(image_bytes("PNG", size=(1000, 2400)))
+    tall = await uploads.prepare_image(image_bytes("PNG", size=(1000, 2400)))
     assert (tall.width, tall.height) == (667, 1600)
 
 
-def test_transparency_survives_in_png():
-    prepared = uploads.prepare_image(image_bytes("PNG", mode="RGBA"))
+async def test_transparency_survives_in_png():
+    prepared = await uploads.prepare_image(image_bytes("PNG", mode="RGBA"))
     assert Image.open(io.BytesIO(prepared.data)).mode == "RGBA"
 
 
-def test_a_php_script_named_like_a_photo_is_refused():
-    assert refusal(b"<?php system($_GET['cmd']); ?>\n") == "not_image"
+async def test_a_php_script_named_like_a_photo_is_refused():
+    assert await refusal(b"<?php system($_GET['cmd']); ?>\n") == "not_image"
 
 
-def test_a_php_script_behind_a_jpeg_signature_is_refused():
-    assert refusal(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00<?php system($_GET['cmd']); ?>") in ("not_image", "broken")
+async def test_a_php_script_behind_a_jpeg_signature_is_refused():
+    assert await refusal(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00<?php system($_GET['cmd']); ?>") in ("not_image", "broken")
 
 
-def test_a_gif_is_refused():
-    assert refusal(image_bytes("GIF")) == "not_image"
+async def test_a_gif_is_refused():
+    assert await refusal(image_bytes("GIF")) == "not_image"
 
 
-def test_an_svg_with_script_is_refused():
+async def test_an_svg_with_script_is_refused():
     svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>'
-    assert refusal(svg) == "not_image"
+    assert await refusal(svg) == "not_image"
 
 
-def test_a_file_over_5_mb_is_refused_before_decoding():
-    assert refusal(b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024)) == "too_big"
+async def test_a_file_over_5_mb_is_refused_before_decoding():
+    assert await refusal(b"\xff\xd8\xff" + b"\x00" * (5 * 1024 * 1024)) == "too_big"
 
 
-def test_an_empty_file_is_refused():
-    assert refusal(b"") == "empty"
+async def test_an_empty_file_is_refused():
+    assert await refusal(b"") == "empty"
 
 
-def test_a_truncated_jpeg_is_refused():
+async def test_a_truncated_jpeg_is_refused():
     whole = image_bytes("JPEG", size=(600, 400), noisy=True, quality=95)
-    assert refusal(whole[: int(len(whole) * 0.8)]) == "broken"
+    assert await refusal(whole[: int(len(whole) * 0.8)]) == "broken"
 
 
-def test_a_small_file_claiming_a_huge_picture_is_refused():
+async def test_a_small_file_claiming_a_huge_picture_is_refused():
     bomb = image_bytes("PNG", size=(9000, 6000), mode="1")
     assert len(bomb) < uploads.MAX_BYTES
-    assert refusal(bomb) == "too_many_pixels"
+    with pytest.warns(Image.DecompressionBombWarning):  # Pillow's guard agrees with ours
+        assert await refusal(bomb) == "too_many_pixels"
 
 
-def test_the_refusal_is_explained_in_japanese():
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that only claims a size: its header, one IDAT chunk with no pixels in it, and the end."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def decoded(monkeypatch) -> list:
+    """The sizes of the images whose pixels were decoded."""
+    sizes: list = []
+    load = ImageFile.ImageFile.load
+
+    def counting_load(image):
+        sizes.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    return sizes
+
+
+async def test_a_picture_over_the_pixel_limit_is_refused_from_its_header_without_being_decoded(decoded):
     with pytest.raises(UploadRefused) as caught:
-        uploads.prepare_image(image_bytes("GIF"))
+        await uploads.prepare_image(png_header(20_000, 20_000))  # 400 megapixels: 1.2 GB once decoded
+    assert caught.value.reason == "too_many_pixels" and "40" in caught.value.message
+    with pytest.warns(Image.DecompressionBombWarning):
+        assert await refusal(png_header(7_000, 6_000)) == "too_many_pixels"  # just over 40 megapixels
+    assert decoded == []
+
+
+async def test_the_event_loop_keeps_serving_while_a_large_photo_is_prepared():
+    photo = image_bytes("JPEG", size=(7_000, 5_000))  # 35 megapixels, under the limit: about half a second of work
+    gaps: list[float] = []
+
+    async def tick() -> None:  # stands for every other request the process is serving meanwhile
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    ticking = asyncio.create_task(tick())
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    prepared = await uploads.prepare_image(photo)
+    took = time.perf_counter() - started
+    ticking.cancel()
+    assert (prepared.width, prepared.height) == (1600, 1143)
+    assert took > 0.15, "the photo should take long enough to show a stall"
+    # Decoded on the loop, one gap would be as long as the whole preparation. In a thread the ticks go on,
+    # ~10 ms apart; the bound leaves room for a busy machine that runs the loop late now and then.
+    assert max(gaps) < took / 2, f"the event loop stood still for {max(gaps):.3f} s of {took:.3f} s"
+
+
+async def test_the_refusal_is_explained_in_japanese():
+    with pytest.raises(UploadRefused) as caught:
+        await uploads.prepare_image(image_bytes("GIF"))
     assert "JPEG" in caught.value.message and "画像" in caught.value.message
 
 
