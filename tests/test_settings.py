@@ -38,3 +38,10 @@ def test_webauthn_settings_derive_from_base_url(tmp_path):
 def test_database_defaults_to_sqlite_under_var(tmp_path):
     settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'tsunagu.sqlite3'}"
+
+
+def test_push_extra_hosts_are_a_comma_separated_list(tmp_path):
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path),
+                                  "PUSH_EXTRA_HOSTS": " https://push.example.org, http://127.0.0.1:8123 ,,"})
+    assert settings.push_extra_hosts == ("https://push.example.org", "http://127.0.0.1:8123")
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).push_extra_hosts == ()
