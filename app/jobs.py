@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from app.services.notify import outbox, push_delivery, push_message
+from app.services.notify.push_endpoints import PushHosts
 from app.services.shared import clock
 from app.services.surveys import invitations
 from app.settings import Settings
@@ -17,7 +18,9 @@ from app.settings import Settings
 log = logging.getLogger("tsunagu.jobs")
 
 
-async def run_round(settings: Settings, client, signer: push_message.VapidSigner) -> dict:
+async def run_round(settings: Settings, client, signer: push_message.VapidSigner, hosts: PushHosts | None = None) -> dict:
+    """`hosts`: the sender's own PushHosts, which keeps its address lookups from round to round; made from
+    the settings when not given."""
     figures: dict = {}
     try:
         due = await invitations.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
@@ -26,7 +29,7 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
     except Exception:
         log.exception("survey round failed")
     try:
-        stats = await push_delivery.run_once(client, signer)
+        stats = await push_delivery.run_once(client, signer, hosts=hosts if hosts is not None else PushHosts(settings.push_extra_hosts))
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)
     except Exception:  # logged, and the next round tries again
         log.exception("push round failed")

@@ -25,6 +25,7 @@ from app.auth import AuthMiddleware, cookie_name
 from app.push_sender import make_sender
 from app.rate_limit import rate_limit_config, scan_rate_limit_config
 from app.routes import ROUTE_HANDLERS
+from app.services.notify.push_endpoints import PushHosts
 from app.services.portal.portal import PortalCache
 from app.services.shared.signed_tokens import TokenSigner
 from app.sessions import LazySessionConfig
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         state=State({
             "settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": sender,
+            "push_hosts": PushHosts(settings.push_extra_hosts),
             # One signer per process: loading the key for every card or wallet page costs more than signing.
             "signer": TokenSigner(settings.signing_key),
         }),

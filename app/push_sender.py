@@ -14,6 +14,7 @@ from saq import CronJob, Queue, Worker
 
 from app import jobs
 from app.services.notify import push_message
+from app.services.notify.push_endpoints import PushHosts
 from app.settings import Settings
 from db.engine import bind, close_pool, make_engine, open_pool
 
@@ -42,6 +43,7 @@ class EmbeddedSender:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._signer = vapid_signer(settings)
+        self._hosts = PushHosts(settings.push_extra_hosts)
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -66,7 +68,7 @@ class EmbeddedSender:
             # Cleared before the round, not after: a wake() that comes during a round starts another one.
             self._wake.clear()
             try:
-                await jobs.run_round(self._settings, self._client, self._signer)
+                await jobs.run_round(self._settings, self._client, self._signer, self._hosts)
             except Exception:  # a bad round must not end the sender: log it and try again on the next wake
                 log.exception("background round failed")
             with suppress(asyncio.TimeoutError):
@@ -109,12 +111,13 @@ def make_sender(settings: Settings) -> EmbeddedSender | QueuedSender:
 
 
 async def push_round(ctx: dict) -> dict:
-    return await jobs.run_round(ctx["settings"], ctx["client"], ctx["signer"])
+    return await jobs.run_round(ctx["settings"], ctx["client"], ctx["signer"], ctx.get("hosts"))
 
 
 def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Worker:
     """The SAQ worker; `burst` drains the queue and returns (for tests and one-off runs)."""
     engine = make_engine(settings.database_url)
+    hosts = PushHosts(settings.push_extra_hosts)  # a bad PUSH_EXTRA_HOSTS stops the worker here, not each round
 
     async def startup(ctx: dict) -> None:
         bind(engine)
@@ -122,6 +125,7 @@ def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Wor
         ctx["client"] = http_client()
         ctx["signer"] = vapid_signer(settings)
         ctx["settings"] = settings
+        ctx["hosts"] = hosts
 
     async def shutdown(ctx: dict) -> None:
         await ctx["client"].close()

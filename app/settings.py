@@ -79,6 +79,10 @@ class Settings:
     # The embedded push sender runs inside the app process; off when REDIS_URL workers do the sending
     # (it is then only a queue client) or in tests that drive rounds themselves.
     push_sender: bool = True
+    # Origins the sender may call besides the real push services (FCM, Mozilla, Apple, Windows), matched
+    # exactly and trusted as they are: "https://push.example.org", "http://127.0.0.1:8123"; "host[:port]"
+    # means https. See app/services/notify/push_endpoints.py.
+    push_extra_hosts: tuple[str, ...] = ()
     # Where "home" is for the entry pass rule "visitors from outside only". An empty municipality
     # means the whole prefecture is the region (a prefecture-run programme).
     region_prefecture_code: str = "01"
@@ -126,6 +130,7 @@ class Settings:
         )
         defaults = Branding()
         origins = tuple(o.strip() for o in env.get("WEBAUTHN_ORIGINS", "").split(",") if o.strip())
+        push_hosts = tuple(h.strip() for h in env.get("PUSH_EXTRA_HOSTS", "").split(",") if h.strip())
         return cls(
             **secrets,
             var_dir=var_dir,
@@ -165,6 +170,7 @@ class Settings:
             auth_rate_limit_per_minute=int(env.get("AUTH_RATE_LIMIT_PER_MINUTE", "20")),
             scan_rate_limit_per_minute=int(env.get("SCAN_RATE_LIMIT_PER_MINUTE", "60")),
             push_sender=env.get("PUSH_SENDER", "on").lower() not in ("0", "off", "false", "no"),
+            push_extra_hosts=push_hosts,
             region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),
             region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),

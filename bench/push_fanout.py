@@ -118,11 +118,12 @@ def crypto_only(subscriptions: list[dict], signer, seconds: float = 2.0) -> tupl
     return done / (time.perf_counter() - start), done, (time.process_time() - cpu) / done
 
 
-def start_senders(args: argparse.Namespace, database_url: str, vapid_private: str) -> list[subprocess.Popen]:
+def start_senders(args: argparse.Namespace, database_url: str, vapid_private: str, push_origin: str) -> list[subprocess.Popen]:
     """Sender processes (as SAQ workers would be), started and imported before the clock starts; each waits
     for "go" on stdin (at the end of input it exits without sending), then runs one `push_delivery.run_once` and
     prints its SendStats as JSON."""
-    env = {**os.environ, "DATABASE_URL": database_url, "BENCH_VAPID_PRIVATE_KEY": vapid_private, "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": database_url, "BENCH_VAPID_PRIVATE_KEY": vapid_private, "LOG_LEVEL": "WARNING",
+           "BENCH_PUSH_ORIGIN": push_origin}
     command = [PYTHON, str(Path(__file__).resolve()), "--sender-child", "--client", args.client,
                "--concurrency", str(args.concurrency)] + (["--no-uvloop"] if args.no_uvloop else [])
     processes: list[subprocess.Popen] = []
@@ -175,6 +176,7 @@ async def sender_child(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from app.services.notify import push_delivery, push_message
+    from app.services.notify.push_endpoints import PushHosts
     from db.engine import bind, close_pool, make_engine, open_pool
 
     engine = make_engine(os.environ["DATABASE_URL"])
@@ -182,12 +184,13 @@ async def sender_child(args: argparse.Namespace) -> None:
     await open_pool(engine)
     try:
         signer = push_message.VapidSigner(os.environ["BENCH_VAPID_PRIVATE_KEY"], SUBJECT)
+        hosts = PushHosts([os.environ["BENCH_PUSH_ORIGIN"]])  # the fake service on loopback, as PUSH_EXTRA_HOSTS lists it
         async with make_client(args.client, args.concurrency) as client:
             print("READY", flush=True)
             if (await asyncio.to_thread(sys.stdin.readline)).strip() != "go":
                 return  # the benchmark stopped before the send phase
             cpu, wall = time.process_time(), time.perf_counter()
-            stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency)
+            stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency, hosts=hosts)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(json.dumps({**asdict(stats), "cpu_s": cpu, "wall_s": wall}), flush=True)
     finally:
@@ -209,6 +212,7 @@ def make_client(kind: str, concurrency: int):
 async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> dict:
     from app.keyfile import new_vapid_keys
     from app.services.notify import push_delivery, push_message, push_notifications
+    from app.services.notify.push_endpoints import PushHosts
     from app.services.notify.push_notifications import Target
     from db.engine import bind, close_pool, make_engine, open_pool
     from db.tables import Delivery
@@ -239,7 +243,7 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
             notification = await push_notifications.create_notification(Target(topic="news"), "雪まつりのお知らせ",
                                                           "2月10日から勇払で開催します。", "/programs/1", None)
             profiler = cProfile.Profile() if args.profile else None
-            senders = start_senders(args, database_url, vapid_private) if args.senders > 1 else []
+            senders = start_senders(args, database_url, vapid_private, service.origin) if args.senders > 1 else []
             try:
                 async with make_client(args.client, args.concurrency) as client:
                     started = time.perf_counter()
@@ -253,7 +257,8 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
                     if senders:
                         stats, senders_cpu, sender_walls = await asyncio.to_thread(run_senders, senders)
                     else:
-                        stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency)
+                        stats = await push_delivery.run_once(client, signer, concurrency=args.concurrency,
+                                                             hosts=PushHosts([service.origin]))
                     if profiler:
                         profiler.disable()
                     ended = time.perf_counter()

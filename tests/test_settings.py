@@ -45,3 +45,10 @@ def test_restore_limits_have_defaults_and_can_be_raised(tmp_path):
     raised = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RESTORE_MAX_ENTRY_MB": "1024",
                                 "RESTORE_MAX_TOTAL_MB": "20000"})
     assert raised.restore_limits == RestoreLimits(max_entry_mb=1024, max_total_mb=20000)
+
+
+def test_push_extra_hosts_are_a_comma_separated_list(tmp_path):
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path),
+                                  "PUSH_EXTRA_HOSTS": " https://push.example.org, http://127.0.0.1:8123 ,,"})
+    assert settings.push_extra_hosts == ("https://push.example.org", "http://127.0.0.1:8123")
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).push_extra_hosts == ()

@@ -28,6 +28,7 @@ from app.auth import AUTH_COOKIE
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import USE_POSTGRES, make_settings, reset_database
+from tests.push_service import FakePushService
 
 BROWSER_TESTS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -140,14 +141,22 @@ def wait_until_healthy(port: int, thread: threading.Thread, timeout_s: float = S
 
 
 @pytest.fixture(scope="session")
-def live_server(secrets, database_url, tmp_path_factory):
+def fake_push_service():
+    """The strict fake push service (tests/push_service.py) on loopback, for the whole run: the live server
+    lists its origin in push_extra_hosts (PUSH_EXTRA_HOSTS), as the app calls nothing on loopback otherwise."""
+    with FakePushService() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def live_server(secrets, database_url, tmp_path_factory, fake_push_service):
     """The app served by uvicorn in a thread, reached as http://localhost:PORT (WebAuthn refuses IP addresses)."""
     sockets = loopback_sockets()
     port = sockets[0].getsockname()[1]
     url = f"http://localhost:{port}"
     # One browser run logs in far more often than a person would: the per-address limit must not trip.
     settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url).with_(
-        auth_rate_limit_per_minute=1000
+        auth_rate_limit_per_minute=1000, push_extra_hosts=(fake_push_service.origin,)
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))

@@ -24,6 +24,7 @@ from playwright.sync_api import BrowserContext, Page, Worker, expect
 from app.auth import AUTH_COOKIE
 from app.services.membership import login_sessions
 from app.services.notify import push_delivery, push_message, push_notifications, push_subscriptions
+from app.services.notify.push_endpoints import PushHosts
 from db.tables import PushSubscription
 from tests import factories
 from tests.browser.conftest import (
@@ -92,9 +93,10 @@ RENEW_FROM_WORKER = """async ([oldEndpoint, fresh, key]) => {
 
 
 @pytest.fixture
-def push_service():
-    with FakePushService() as service:
-        yield service
+def push_service(live_server, fake_push_service) -> FakePushService:
+    """The fake push service the live server's settings list (tests/browser/conftest.py); a test makes its
+    own devices on it."""
+    return fake_push_service
 
 
 def browser_subscription(device: Device) -> dict:
@@ -137,7 +139,8 @@ def subscriptions() -> list[dict]:
 
 async def push_round(settings) -> push_delivery.SendStats:
     async with httpx.AsyncClient(timeout=10) as client:
-        return await push_delivery.run_once(client, push_message.VapidSigner(settings.vapid_private_key, settings.vapid_subject))
+        return await push_delivery.run_once(client, push_message.VapidSigner(settings.vapid_private_key, settings.vapid_subject),
+                                            hosts=PushHosts(settings.push_extra_hosts))
 
 
 def service_worker(context: BrowserContext, live_server) -> Worker:
@@ -277,7 +280,7 @@ async def two_areas_and_a_staff_login() -> tuple[int, str]:
     tarumae = await factories.area("樽前", "tarumae")
     follower = await factories.member("一郎", area_ids=[yufutsu])
     await factories.member("二郎", area_ids=[tarumae])
-    phone = Device(id="phone", endpoint="https://push.example.net/wpush/phone",
+    phone = Device(id="phone", endpoint="https://fcm.googleapis.com/fcm/send/phone",
                    private_key=ec.generate_private_key(ec.SECP256R1()), auth_secret=os.urandom(16))
     await push_subscriptions.subscribe(follower.account_id, phone.endpoint, phone.p256dh, phone.auth, "Android")
     staff_id = await factories.staff_account()

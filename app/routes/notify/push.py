@@ -102,7 +102,7 @@ async def create_push_subscription(request: Request) -> Response:
     try:
         endpoint, p256dh, auth = _subscription_fields(await _json_body(request))
         label = device_label(request.headers.get("user-agent", ""))
-        await push_subscriptions.subscribe(account.id, endpoint, p256dh, auth, label)
+        await push_subscriptions.subscribe(account.id, endpoint, p256dh, auth, label, request.app.state.push_hosts)
     except PushRefused as refused:
         return refusal(refused.reason)
     return Response({"ok": True, "detail": _("Notifications are on for this device.")}, headers={"Cache-Control": "no-store"})
@@ -150,7 +150,8 @@ async def renew_push_subscription(request: Request) -> Response:
     if not isinstance(old_endpoint, str):
         return refusal("not_found", 404)
     try:
-        await push_subscriptions.renew_subscription(account.id, old_endpoint, endpoint, p256dh, auth)
+        await push_subscriptions.renew_subscription(account.id, old_endpoint, endpoint, p256dh, auth,
+                                                    request.app.state.push_hosts)
     except PushRefused as refused:
         return refusal(refused.reason, 404 if refused.reason == "not_found" else 400)
     return Response({"ok": True}, headers={"Cache-Control": "no-store"})

@@ -5,6 +5,10 @@ share the work without sending one twice, and a sender that dies mid-run leaves 
 be picked up again. Each push carries `Topic` = the delivery id, so a resend after such a crash replaces
 the first at the push service instead of showing twice.
 
+Only endpoints that `PushHosts` allows are requested (push_endpoints: the real push services and the
+origins of PUSH_EXTRA_HOSTS; a push-service name that resolves to an internal address is not called), and
+redirects are not followed.
+
 What a push costs (bench/push_fanout.py): the encryption and the HTTP request, about equally; the
 database work is a few statements per batch of deliveries, never one per delivery.
 """
@@ -21,6 +25,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from app.services.notify import push_message
+from app.services.notify.push_endpoints import PUSH_SERVICES, PushHosts
 from app.services.notify.push_notifications import among, fan_out_due
 from app.services.shared import clock
 from db.tables import Delivery, PushSubscription
@@ -87,12 +92,13 @@ class SendStats:
     expired: int = 0
 
 
-async def send_claimed(ids: list[int], client: httpx.AsyncClient, signer: push_message.VapidSigner, concurrency: int = CONCURRENCY) -> SendStats:
+async def send_claimed(ids: list[int], client: httpx.AsyncClient, signer: push_message.VapidSigner, concurrency: int = CONCURRENCY,
+                       hosts: PushHosts = PUSH_SERVICES) -> SendStats:
     """Send what this sender claimed, with bounded concurrency, and record each outcome."""
     async def claimed() -> AsyncIterator[list[dict]]:
         yield await _load(ids)
 
-    return await _pump(claimed(), client, signer, concurrency)
+    return await _pump(claimed(), client, signer, concurrency, hosts)
 
 
 async def _load(ids: list[int]) -> list[dict]:
@@ -109,7 +115,7 @@ async def _load(ids: list[int]) -> list[dict]:
 
 
 async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, signer: push_message.VapidSigner,
-                concurrency: int) -> SendStats:
+                concurrency: int, hosts: PushHosts) -> SendStats:
     """`concurrency` workers send the rows of `batches` while a feeder takes the next batch: the feeder is
     at most `concurrency` rows ahead, so the next claim overlaps the end of the last batch instead of
     leaving the workers idle, and nothing is claimed long before it can be sent."""
@@ -131,7 +137,7 @@ async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, s
     async def work() -> None:
         while (row := await rows.get()) is not None:
             if not recorder.failed:  # the recorder failed: leave the rest to the lease, send nothing unrecorded
-                recorder.add(await _attempt(row, client, signer))
+                recorder.add(await _attempt(row, client, signer, hosts))
 
     try:
         async with asyncio.TaskGroup() as group:
@@ -192,11 +198,16 @@ class _Outcome:
     gone: bool = False  # the push service says the subscription no longer exists
 
 
-async def _attempt(row: dict, client: httpx.AsyncClient, signer: push_message.VapidSigner) -> _Outcome:
+async def _attempt(row: dict, client: httpx.AsyncClient, signer: push_message.VapidSigner, hosts: PushHosts) -> _Outcome:
     if row["subscription_id"] is None:  # the device unsubscribed since the fan-out
         return _Outcome(row, "expired", "unsubscribed")
     notification = {"id": row["notification_id"], "title": row["title"], "body": row["body"], "url": row["url"]}
     try:
+        refused = await hosts.refusal_to_send(row["endpoint"])
+        if refused == "address":  # a push service's name pointing inside: not called; the name may be fixed
+            return _Outcome(row, "failed", "address refused")
+        if refused is not None:  # stored under an older rule or another PUSH_EXTRA_HOSTS: never called, dropped
+            return _Outcome(row, "failed", f"endpoint refused ({refused})", gone=True)
         body = push_message.encrypt(row, push_message.payload_for(notification, row["id"]))
         headers = {
             "Authorization": signer.authorization(row["endpoint"]),
@@ -216,17 +227,19 @@ async def _attempt(row: dict, client: httpx.AsyncClient, signer: push_message.Va
         return _Outcome(row, "expired", f"HTTP {status}", gone=True)
     if status == 429 or status >= 500:
         return _Outcome(row, "retry", f"HTTP {status}", retry_after)
-    # 400, 403, 413: the message itself is refused; sending it again would not help
+    # 400, 403, 413 (or a redirect): the message itself is refused; sending it again would not help
     return _Outcome(row, "failed", f"HTTP {status}")
 
 
 async def _post(client, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str | None]:
     """POST with an httpx.AsyncClient, or with an aiohttp.ClientSession (pywebpush's own async client): with
     many requests in flight aiohttp costs several times less CPU per request (see bench/README.md)."""
+    # Redirects are not followed: one would lead past the endpoint rule to any address, and a push service
+    # answers, it does not redirect.
     if isinstance(client, httpx.AsyncClient):
-        response = await client.post(url, content=body, headers=headers)
+        response = await client.post(url, content=body, headers=headers, follow_redirects=False)
         return response.status_code, response.headers.get("retry-after")
-    async with client.post(url, data=body, headers=headers) as response:
+    async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
         await response.read()
         return response.status, response.headers.get("Retry-After")
 
@@ -273,10 +286,12 @@ async def _record(batch: list[_Outcome], stats: SendStats) -> None:
             setattr(stats, outcome.status, getattr(stats, outcome.status) + 1)
 
 
-async def run_once(client: httpx.AsyncClient, signer: push_message.VapidSigner, concurrency: int = CONCURRENCY) -> SendStats:
-    """One round of the sender: fan out what is due, then claim and send until nothing is due."""
+async def run_once(client: httpx.AsyncClient, signer: push_message.VapidSigner, concurrency: int = CONCURRENCY,
+                   hosts: PushHosts = PUSH_SERVICES) -> SendStats:
+    """One round of the sender: fan out what is due, then claim and send until nothing is due, to the
+    endpoints `hosts` allows (PushHosts(settings.push_extra_hosts))."""
     await fan_out_due()
-    return await _pump(_due_batches(), client, signer, concurrency)
+    return await _pump(_due_batches(), client, signer, concurrency, hosts)
 
 
 async def _due_batches() -> AsyncIterator[list[dict]]:

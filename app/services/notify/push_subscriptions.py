@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPusher
 
+from app.services.notify.push_endpoints import PUSH_SERVICES, PushHosts
 from app.services.notify.push_message import b64url_decode
 from app.services.shared import clock
 from app.services.shared.refusals import Refusal
@@ -19,11 +19,11 @@ class PushRefused(Refusal):
     """A subscription or notification the push rules refuse."""
 
 
-async def subscribe(account_id: int, endpoint: str, p256dh: str, auth: str, device_label: str) -> int:
-    """Store this device's subscription; the same endpoint again (re-subscribe, another account) updates it."""
-    parts = urlsplit(endpoint or "")
-    if not parts.hostname or (
-            parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
+async def subscribe(account_id: int, endpoint: str, p256dh: str, auth: str, device_label: str,
+                    hosts: PushHosts = PUSH_SERVICES) -> int:
+    """Store this device's subscription; the same endpoint again (re-subscribe, another account) updates it.
+    The endpoint must be on a push service `hosts` allows (push_endpoints), or PushRefused("bad_endpoint")."""
+    if hosts.refusal(endpoint or "") is not None:
         raise PushRefused("bad_endpoint")
     if len(endpoint) > 1000 or not (20 <= len(p256dh) <= 200) or not (8 <= len(auth) <= 100):
         raise PushRefused("bad_keys")
@@ -62,7 +62,8 @@ async def unsubscribe(account_id: int, endpoint: str) -> bool:
     return bool(deleted)
 
 
-async def renew_subscription(account_id: int, old_endpoint: str, endpoint: str, p256dh: str, auth: str) -> int:
+async def renew_subscription(account_id: int, old_endpoint: str, endpoint: str, p256dh: str, auth: str,
+                             hosts: PushHosts = PUSH_SERVICES) -> int:
     """The browser replaced a device's subscription: the new one keeps the old one's device label, and the
     old one goes. The old endpoint must be one of this account's devices, or PushRefused("not_found")."""
     old = await PushSubscription.select(PushSubscription.device_label).where(
@@ -70,7 +71,7 @@ async def renew_subscription(account_id: int, old_endpoint: str, endpoint: str, 
     ).first()
     if old is None:
         raise PushRefused("not_found")
-    subscription_id = await subscribe(account_id, endpoint, p256dh, auth, old["device_label"])
+    subscription_id = await subscribe(account_id, endpoint, p256dh, auth, old["device_label"], hosts)
     if endpoint != old_endpoint:
         await unsubscribe(account_id, old_endpoint)
     return subscription_id

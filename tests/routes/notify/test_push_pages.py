@@ -44,7 +44,7 @@ def device(endpoint: str | None = None) -> dict:
     key = ec.generate_private_key(ec.SECP256R1())
     point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     return {
-        "endpoint": endpoint or f"https://push.example.net/wpush/{b64url(os.urandom(12))}",
+        "endpoint": endpoint or f"https://fcm.googleapis.com/fcm/send/{b64url(os.urandom(12))}",
         "expirationTime": None,
         "keys": {"p256dh": b64url(point), "auth": b64url(os.urandom(16))},
     }
@@ -116,10 +116,14 @@ BAD_SUBSCRIPTIONS = [
     ({"endpoint": "ftp://push.example.net/x", "keys": device()["keys"]}, "bad_endpoint", "プッシュサービスのアドレス"),
     ({"endpoint": "http://push.example.net/x", "keys": device()["keys"]}, "bad_endpoint", "プッシュサービスのアドレス"),
     ({"endpoint": 42, "keys": device()["keys"]}, "bad_endpoint", "プッシュサービスのアドレス"),
-    ({"endpoint": "https://push.example.net/x"}, "bad_keys", "キーを読み取れませんでした"),
-    ({"endpoint": "https://push.example.net/x", "keys": {"p256dh": "short", "auth": "x"}}, "bad_keys", "キーを読み取れませんでした"),
-    ({"endpoint": "https://push.example.net/x", "keys": {"p256dh": "A" * 87, "auth": "B" * 22}}, "bad_keys", "キーを読み取れませんでした"),
-    ({"endpoint": "https://push.example.net/x", "keys": {"p256dh": None, "auth": 1}}, "bad_keys", "キーを読み取れませんでした"),
+    ({"endpoint": "https://push.example.net/x", "keys": device()["keys"]}, "bad_endpoint", "プッシュサービスのアドレス"),
+    ({"endpoint": "https://fcm.googleapis.com/fcm/send/x"}, "bad_keys", "キーを読み取れませんでした"),
+    ({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "short", "auth": "x"}}, "bad_keys",
+     "キーを読み取れませんでした"),
+    ({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "A" * 87, "auth": "B" * 22}}, "bad_keys",
+     "キーを読み取れませんでした"),
+    ({"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": None, "auth": 1}}, "bad_keys",
+     "キーを読み取れませんでした"),
 ]
 
 

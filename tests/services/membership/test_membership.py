@@ -172,7 +172,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
     survey_id = await factories.open_survey([{"kind": "short", "text": "ひとこと", "required": False}],
                                             [registered.account_id], title="参加後アンケート")
     await responses.submit(survey_id, registered.account_id, {}, clock.now())
-    device = Device("d", "https://push.example/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
+    device = Device("d", "https://fcm.googleapis.com/fcm/send/abc", ec.generate_private_key(ec.SECP256R1()), os.urandom(16))
     await push_subscriptions.subscribe(registered.account_id, **device.subscription(), device_label="iPhone")
     asked = await factories.inquiry(registered.account_id, contact_method="app")
     staff = await factories.staff_account()

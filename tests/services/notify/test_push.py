@@ -21,6 +21,7 @@ from py_vapid import Vapid02
 from app import push_sender
 from app.keyfile import new_vapid_keys
 from app.services.notify import push_delivery, push_message, push_notifications, push_subscriptions
+from app.services.notify.push_endpoints import PushHosts
 from app.services.notify.push_notifications import Target
 from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.shared import clock
@@ -86,11 +87,17 @@ async def person(name: str = "つなぐ花子", prefecture: str = "13", areas: l
     return registered
 
 
+def listed(*services: FakePushService, also: tuple[str, ...] = ()) -> PushHosts:
+    """What PUSH_EXTRA_HOSTS would be to reach these fake services on loopback: nothing on loopback is
+    called unless its origin is listed (app/services/notify/push_endpoints.py)."""
+    return PushHosts([service.origin for service in services] + list(also))
+
+
 async def subscribed(service: FakePushService, account_id: int, vapid_keys: tuple[str, str] | None = None,
                      label: str = "iPhone") -> Device:
     """A device of this account, subscribed on the fake service (with the VAPID key, when given)."""
     device = service.device(server_key=vapid_keys[1] if vapid_keys else None)
-    await push_subscriptions.subscribe(account_id, **device.subscription(), device_label=label)
+    await push_subscriptions.subscribe(account_id, **device.subscription(), device_label=label, hosts=listed(service))
     return device
 
 
@@ -153,25 +160,26 @@ async def test_subscribe_refuses_bad_keys(service, change):
     if subscription["p256dh"] == "not-a-point":
         subscription["p256dh"] = _not_a_point()
     with pytest.raises(PushRefused) as refused:
-        await push_subscriptions.subscribe(account, **subscription, device_label="Pixel")
+        await push_subscriptions.subscribe(account, **subscription, device_label="Pixel", hosts=listed(service))
     assert refused.value.reason == "bad_keys"
     assert await PushSubscription.count() == 0
 
 
 async def test_resubscribing_updates_the_device_instead_of_adding_one(service):
     hanako, taro = (await person("花子")).account_id, (await person("太郎")).account_id
-    device = service.device()
-    first = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone")
-    again = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone (ホーム画面)")
+    device, hosts = service.device(), listed(service)
+    first = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone", hosts=hosts)
+    again = await push_subscriptions.subscribe(hanako, **device.subscription(), device_label="iPhone (ホーム画面)", hosts=hosts)
     # The browser rotates keys on re-subscribe; the same phone may also change hands.
     rotated = {**service.device().subscription(), "endpoint": device.endpoint}
-    moved = await push_subscriptions.subscribe(taro, **rotated, device_label="共用iPad")
+    moved = await push_subscriptions.subscribe(taro, **rotated, device_label="共用iPad", hosts=hosts)
     assert first == again == moved
     rows = await PushSubscription.select()
     assert len(rows) == 1
     assert rows[0]["account"] == taro and rows[0]["p256dh"] == rotated["p256dh"] and rows[0]["auth"] == rotated["auth"]
     assert rows[0]["device_label"] == "共用iPad"
-    second_device = await push_subscriptions.subscribe(hanako, **service.device().subscription(), device_label="x" * 100)
+    second_device = await push_subscriptions.subscribe(hanako, **service.device().subscription(), device_label="x" * 100,
+                                                       hosts=hosts)
     assert second_device != first
     assert (await PushSubscription.select().where(PushSubscription.id == second_device).first())["device_label"] == "x" * 60
 
@@ -179,7 +187,8 @@ async def test_resubscribing_updates_the_device_instead_of_adding_one(service):
 async def test_concurrent_subscribes_of_one_endpoint_make_one_row(service):
     account = (await person()).account_id
     subscription = service.device().subscription()
-    ids = await asyncio.gather(*[push_subscriptions.subscribe(account, **subscription, device_label="Pixel") for _ in range(5)])
+    ids = await asyncio.gather(*[push_subscriptions.subscribe(account, **subscription, device_label="Pixel", hosts=listed(service))
+                                 for _ in range(5)])
     assert len(set(ids)) == 1
     assert await PushSubscription.count() == 1
 
@@ -198,7 +207,7 @@ async def test_a_renewed_subscription_keeps_the_device_label_and_replaces_the_ol
     hanako = (await person("花子")).account_id
     old = await subscribed(service, hanako, label="iPhone")
     new = service.device().subscription()
-    renewed = await push_subscriptions.renew_subscription(hanako, old.endpoint, **new)
+    renewed = await push_subscriptions.renew_subscription(hanako, old.endpoint, **new, hosts=listed(service))
     rows = await PushSubscription.select()
     assert [(row["id"], row["endpoint"], row["device_label"]) for row in rows] == [(renewed, new["endpoint"], "iPhone")]
 
@@ -208,7 +217,8 @@ async def test_only_a_device_of_ones_own_can_be_renewed(service):
     hanakos = await subscribed(service, hanako)
     for account, old_endpoint in ((taro, hanakos.endpoint), (hanako, "https://push.example.com/never-seen")):
         with pytest.raises(PushRefused) as refused:
-            await push_subscriptions.renew_subscription(account, old_endpoint, **service.device().subscription())
+            await push_subscriptions.renew_subscription(account, old_endpoint, **service.device().subscription(),
+                                                        hosts=listed(service))
         assert refused.value.reason == "not_found"
     assert [row["endpoint"] for row in await PushSubscription.select()] == [hanakos.endpoint]
 
@@ -330,12 +340,12 @@ async def test_fan_out_waits_for_send_at(service, frozen, http, signer):
     device = await subscribed(service, account)
     later = frozen.at + timedelta(hours=2)
     notification = await push_notifications.create_notification(Target(topic="news"), "明日の朝市", "7時から", "/", None, send_at=later)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats()
     assert await deliveries() == [] and await Notice.count() == 0
     frozen.advance(hours=1, minutes=59, seconds=59)
     assert await push_notifications.fan_out_due() == 0
     frozen.advance(seconds=1)
-    assert (await push_delivery.run_once(http, signer)).sent == 1
+    assert (await push_delivery.run_once(http, signer, hosts=listed(service))).sent == 1
     assert [m["notification"] for m in device.messages.values()] == [notification]
 
 
@@ -346,7 +356,7 @@ async def test_201_marks_sent_and_the_device_decrypts_the_payload(service, froze
     hanako = (await person("花子")).account_id
     phone, tablet = await subscribed(service, hanako, vapid_keys), await subscribed(service, hanako, vapid_keys)
     notification = await news("雪まつり", "2月10日から会場は勇払", "/programs/42")
-    stats = await push_delivery.run_once(http, signer)
+    stats = await push_delivery.run_once(http, signer, hosts=listed(service))
     assert stats == push_delivery.SendStats(sent=2)
 
     rows = await deliveries(notification)
@@ -363,7 +373,7 @@ async def test_201_marks_sent_and_the_device_decrypts_the_payload(service, froze
             "url": "/programs/42", "tag": f"n{notification}"}}
     assert_well_formed(service)
     assert len(service.requests) == 2
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()  # nothing is sent twice
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats()  # nothing is sent twice
     assert len(service.requests) == 2
 
 
@@ -389,7 +399,7 @@ def test_each_message_is_encrypted_with_a_new_key_and_salt_and_decrypts_with_htt
 async def test_a_notification_without_url_opens_the_inbox(service, http, signer):
     device = await subscribed(service, (await person()).account_id)
     await news(url="")
-    await push_delivery.run_once(http, signer)
+    await push_delivery.run_once(http, signer, hosts=listed(service))
     assert [m["url"] for m in device.messages.values()] == ["/inbox"]
 
 
@@ -399,7 +409,7 @@ async def test_404_and_410_delete_the_subscription(service, http, signer, status
     gone, alive = await subscribed(service, account), await subscribed(service, account)
     service.answer(gone, status)
     notification = await news()
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1, expired=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(sent=1, expired=1)
     assert [r["endpoint"] for r in await PushSubscription.select()] == [alive.endpoint]
     rows = {r["status"]: r for r in await deliveries(notification)}
     assert set(rows) == {"sent", "expired"}
@@ -407,7 +417,7 @@ async def test_404_and_410_delete_the_subscription(service, http, signer, status
     assert gone.messages == {} and len(alive.messages) == 1
     # The next notification is not even queued for the gone device.
     following = await news("次のお知らせ")
-    await push_delivery.run_once(http, signer)
+    await push_delivery.run_once(http, signer, hosts=listed(service))
     assert len(await deliveries(following)) == 1
     assert len(service.requests_for(gone)) == 1
     assert_well_formed(service)
@@ -418,15 +428,15 @@ async def test_429_with_retry_after_retries_that_many_seconds_later(service, fro
     service.answer(device, 429, 201, retry_after="30")
     notification = await news()
     start = frozen.at
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(retried=1)
     [row] = await deliveries(notification)
     assert row["status"] == "queued" and row["attempts"] == 1 and row["last_error"] == "HTTP 429"
     assert row["next_attempt_at"] == start + timedelta(seconds=30) and row["claimed_until"] is None
     frozen.advance(seconds=29)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats()
     assert len(service.requests_for(device)) == 1
     frozen.advance(seconds=1)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(sent=1)
     [row] = await deliveries(notification)
     assert row["status"] == "sent" and row["attempts"] == 2
     assert len(device.messages) == 1
@@ -439,7 +449,7 @@ async def test_retry_after_as_an_http_date_is_honoured(service, frozen, http, si
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, 503, retry_after=format_datetime(frozen.at + timedelta(seconds=90), usegmt=True))
     await news()
-    await push_delivery.run_once(http, signer)
+    await push_delivery.run_once(http, signer, hosts=listed(service))
     [row] = await deliveries()
     assert row["status"] == "queued" and row["next_attempt_at"] == frozen.at + timedelta(seconds=90)
 
@@ -458,18 +468,18 @@ async def test_500_backs_off_then_fails_after_max_attempts(service, frozen, http
     notification = await news()
     for attempt in range(1, push_delivery.MAX_ATTEMPTS):
         at = frozen.at
-        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
+        assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(retried=1)
         [row] = await deliveries(notification)
         assert (row["status"], row["attempts"], row["last_error"]) == ("queued", attempt, "HTTP 500")
         assert row["next_attempt_at"] == at + push_delivery.backoff(attempt, None)
         frozen.advance(seconds=push_delivery.backoff(attempt, None).total_seconds() - 1)
-        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()  # not before its time
+        assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats()  # not before its time
         frozen.advance(seconds=1)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(failed=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(failed=1)
     [row] = await deliveries(notification)
     assert (row["status"], row["attempts"], row["last_error"]) == ("failed", push_delivery.MAX_ATTEMPTS, "HTTP 500")
     frozen.advance(hours=2)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats()
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats()
     assert len(service.requests_for(device)) == push_delivery.MAX_ATTEMPTS
     assert await PushSubscription.count() == 1  # a failing push service is not a gone device
     assert_well_formed(service)
@@ -480,7 +490,7 @@ async def test_a_refused_message_fails_at_once(service, http, signer, status):
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, status)
     notification = await news()
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(failed=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(failed=1)
     [row] = await deliveries(notification)
     assert (row["status"], row["attempts"], row["last_error"]) == ("failed", 1, f"HTTP {status}")
     assert len(service.requests_for(device)) == 1 and await PushSubscription.count() == 1
@@ -491,10 +501,12 @@ async def test_an_unreachable_push_service_is_retried(service, frozen, http, sig
 
     account = (await person()).account_id
     nowhere = service.device().subscription()
-    nowhere["endpoint"] = f"http://127.0.0.1:{free_port()}/push/nothing-listens-here"
-    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel")
+    port = free_port()
+    nowhere["endpoint"] = f"http://127.0.0.1:{port}/push/nothing-listens-here"
+    hosts = listed(also=(f"http://127.0.0.1:{port}",))
+    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel", hosts=hosts)
     notification = await news()
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(retried=1)
+    assert await push_delivery.run_once(http, signer, hosts=hosts) == push_delivery.SendStats(retried=1)
     [row] = await deliveries(notification)
     assert row["status"] == "queued" and row["last_error"] == "ConnectError"
     assert row["next_attempt_at"] == frozen.at + timedelta(seconds=30)
@@ -506,7 +518,7 @@ async def test_a_device_unsubscribed_after_the_fan_out_is_not_sent_to(service, h
     notification = await news()
     await push_notifications.fan_out_due()
     await push_subscriptions.unsubscribe(account, device.endpoint)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(expired=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(expired=1)
     [row] = await deliveries(notification)
     assert (row["status"], row["last_error"]) == ("expired", "unsubscribed")
     assert service.requests == []
@@ -517,7 +529,7 @@ async def test_the_largest_allowed_notification_fits_the_push_service(service, h
     title, body = "あ" * 120, "い" * 500
     url = "/" + "u" * 499
     await push_notifications.create_notification(Target(), title, body, url, None)
-    assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=1)
+    assert await push_delivery.run_once(http, signer, hosts=listed(service)) == push_delivery.SendStats(sent=1)
     [message] = device.messages.values()
     assert (message["title"], message["body"], message["url"]) == (title, body, url)
     assert_well_formed(service)  # the fake service refuses bodies over 4096 bytes
@@ -548,7 +560,7 @@ async def test_notification_stats_count_every_outcome(service, http, signer):
     await push_notifications.fan_out_due()
     assert await push_notifications.notification_stats(notification) == {
         "queued": 5, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
-    await push_delivery.run_once(http, signer)
+    await push_delivery.run_once(http, signer, hosts=listed(service))
     assert await push_notifications.notification_stats(notification) == {
         "queued": 1, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
     assert await push_notifications.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0,
@@ -595,8 +607,8 @@ async def test_two_senders_at_once_send_each_message_once(service, http, vapid_k
     devices = [await subscribed(service, a) for a in accounts for _ in range(10)]
     await news()
     first, second = push_message.VapidSigner(vapid_keys[0], SUBJECT), push_message.VapidSigner(vapid_keys[0], SUBJECT)
-    results = await asyncio.gather(push_delivery.run_once(http, first, concurrency=8),
-                                   push_delivery.run_once(http, second, concurrency=8))
+    results = await asyncio.gather(push_delivery.run_once(http, first, concurrency=8, hosts=listed(service)),
+                                   push_delivery.run_once(http, second, concurrency=8, hosts=listed(service)))
     assert sum(r.sent for r in results) == 40
     assert all(len(service.requests_for(d)) == 1 and len(d.messages) == 1 for d in devices)
     assert_well_formed(service)
@@ -616,7 +628,7 @@ async def test_a_sender_that_cannot_record_outcomes_stops_sending(service, http,
     monkeypatch.setattr(push_delivery, "_record", broken)
     await news()
     with pytest.raises(RuntimeError, match="database gone"):
-        await push_delivery.run_once(http, signer, concurrency=2)
+        await push_delivery.run_once(http, signer, concurrency=2, hosts=listed(service))
     rows = await deliveries()
     assert len(rows) == 200 and "sent" not in {r["status"] for r in rows}
     assert 0 < len(service.requests) < 200
@@ -637,7 +649,7 @@ async def test_a_sampling_push_service_still_decrypts_every_message_after_the_ru
 
         monkeypatch.setattr(push_message, "encrypt", one_broken)
         await news()
-        assert await push_delivery.run_once(http, signer) == push_delivery.SendStats(sent=5)  # answered before decryption
+        assert await push_delivery.run_once(http, signer, hosts=listed(sampled)) == push_delivery.SendStats(sent=5)  # answered before decryption
         assert (sampled.stats()["decrypted"], sampled.stats()["awaiting_decryption"]) == (0, 5)
         held = sampled.verify()
         assert (held["decrypted"], held["awaiting_decryption"], held["errors"]) == (4, 0, 1)
@@ -655,7 +667,7 @@ async def test_a_round_cancelled_mid_send_ends_at_once_and_keeps_what_was_sent(h
             for _ in range(30):
                 await subscribed(slow, account)
         await news()
-        round_ = asyncio.create_task(push_delivery.run_once(http, signer, concurrency=2))
+        round_ = asyncio.create_task(push_delivery.run_once(http, signer, concurrency=2, hosts=listed(slow)))
         await asyncio.wait_for(asyncio.to_thread(slow.when_delivered(6).wait, 5), 10)
         round_.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -697,9 +709,9 @@ async def test_vapid_header_is_signed_once_per_origin_and_reused(service, http, 
         here = [await subscribed(service, account) for _ in range(3)]
         there = [await subscribed(elsewhere, account) for _ in range(3)]
         await news("一通目")
-        assert (await push_delivery.run_once(http, signer)).sent == 6
+        assert (await push_delivery.run_once(http, signer, hosts=listed(service, elsewhere))).sent == 6
         await news("二通目")
-        assert (await push_delivery.run_once(http, signer)).sent == 6
+        assert (await push_delivery.run_once(http, signer, hosts=listed(service, elsewhere))).sent == 6
         assert sorted(c["aud"] for c in signatures) == sorted([service.origin, elsewhere.origin])
         for fake, devices in ((service, here), (elsewhere, there)):
             headers = {r.authorization for r in fake.requests}
@@ -749,7 +761,7 @@ def test_pywebpush_changes_a_claims_dict_in_place_which_is_why_we_do_not_use_it(
 
 async def test_the_embedded_sender_delivers_when_woken(service, settings):
     device = await subscribed(service, (await person()).account_id, (settings.vapid_private_key, settings.vapid_public_key))
-    sender = push_sender.EmbeddedSender(settings)
+    sender = push_sender.EmbeddedSender(settings.with_(push_extra_hosts=(service.origin,)))
     await sender.start()
     try:
         await news()
@@ -769,7 +781,8 @@ async def test_push_round_job_reports_its_outcome(service, http, signer, setting
     device = await subscribed(service, (await person()).account_id)
     service.answer(device, 201)
     await news()
-    figures = await push_sender.push_round({"client": http, "signer": signer, "settings": settings})
+    figures = await push_sender.push_round({"client": http, "signer": signer,
+                                            "settings": settings.with_(push_extra_hosts=(service.origin,))})
     # The round's other steps (surveys, mail) add figures of their own.
     assert {"sent": 1, "retried": 0, "failed": 0, "expired": 0, "mail_sent": 0}.items() <= figures.items()
 
@@ -790,7 +803,7 @@ async def test_a_wake_during_a_round_is_not_lost(service, settings, monkeypatch)
 
     monkeypatch.setattr(push_delivery, "run_once", first_round_waits)
     monkeypatch.setattr(push_sender, "IDLE_WAKE_S", 30.0)
-    sender = push_sender.EmbeddedSender(settings)
+    sender = push_sender.EmbeddedSender(settings.with_(push_extra_hosts=(service.origin,)))
     await sender.start()
     try:
         await asyncio.wait_for(in_round.wait(), 5)
@@ -817,11 +830,13 @@ async def test_the_sender_also_works_with_pywebpushs_aiohttp_client(service, fro
     service.answer(gone, 410)
     service.answer(busy, 429, retry_after="45")
     service.answer(refused, 400)
-    nowhere = {**service.device().subscription(), "endpoint": f"http://127.0.0.1:{free_port()}/push/none"}
-    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel")
+    port = free_port()
+    nowhere = {**service.device().subscription(), "endpoint": f"http://127.0.0.1:{port}/push/none"}
+    hosts = listed(service, also=(f"http://127.0.0.1:{port}",))
+    await push_subscriptions.subscribe(account, **nowhere, device_label="Pixel", hosts=hosts)
     notification = await news()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        stats = await push_delivery.run_once(session, signer)
+        stats = await push_delivery.run_once(session, signer, hosts=hosts)
     assert stats == push_delivery.SendStats(sent=1, retried=2, failed=1, expired=1)
     rows = {r["last_error"]: r for r in await deliveries(notification)}
     assert rows["HTTP 429"]["next_attempt_at"] == frozen.at + timedelta(seconds=45)

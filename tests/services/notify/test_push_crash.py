@@ -44,6 +44,7 @@ SENDER = textwrap.dedent("""
 
     from app import push_sender
     from app.services.notify import push_delivery, push_message
+    from app.services.notify.push_endpoints import PushHosts
     from db.engine import bind, close_pool, make_engine, open_pool
 
     async def main():
@@ -52,9 +53,10 @@ SENDER = textwrap.dedent("""
         await open_pool(engine)
         try:
             signer = push_message.VapidSigner(os.environ["VAPID_PRIVATE_KEY"], os.environ["VAPID_SUBJECT"])
+            hosts = PushHosts(os.environ["PUSH_EXTRA_HOSTS"].split(","))  # the fake service, as Settings would list it
             async with push_sender.http_client() as client:
                 print("STARTED", flush=True)
-                stats = await push_delivery.run_once(client, signer, concurrency=int(os.environ["CONCURRENCY"]))
+                stats = await push_delivery.run_once(client, signer, concurrency=int(os.environ["CONCURRENCY"]), hosts=hosts)
         finally:
             await close_pool(engine)
         print(json.dumps(asdict(stats)), flush=True)
@@ -63,9 +65,9 @@ SENDER = textwrap.dedent("""
 """)
 
 
-def start_sender(script, database_url: str, vapid_private: str, concurrency: int) -> subprocess.Popen:
+def start_sender(script, database_url: str, vapid_private: str, concurrency: int, push_origin: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "VAPID_PRIVATE_KEY": vapid_private, "VAPID_SUBJECT": SUBJECT,
-           "CONCURRENCY": str(concurrency), "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
+           "CONCURRENCY": str(concurrency), "PUSH_EXTRA_HOSTS": push_origin, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -101,7 +103,7 @@ async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_o
     script.write_text(SENDER, encoding="utf-8")
 
     # 1. The first sender fans out and starts sending; it is killed with SIGKILL mid-run.
-    first = start_sender(script, database_url, vapid_private, concurrency=5)
+    first = start_sender(script, database_url, vapid_private, concurrency=5, push_origin=slow_service.origin)
     try:
         reached = slow_service.when_delivered(KILL_AFTER).wait(10)
         # Outcomes are written a batch every push_delivery.RECORD_EVERY_S: wait for the first batch, so that the kill
@@ -129,7 +131,7 @@ async def test_a_sender_killed_mid_run_and_started_again_delivers_each_message_o
 
     # 2. The leases run out (as if LEASE had passed) and a second sender finishes the work.
     await Delivery.update({Delivery.claimed_until: now - timedelta(seconds=1)}).where(Delivery.status == "sending")
-    second = start_sender(script, database_url, vapid_private, concurrency=20)
+    second = start_sender(script, database_url, vapid_private, concurrency=20, push_origin=slow_service.origin)
     try:
         out, err = second.communicate(timeout=10)
     finally:

@@ -7,6 +7,7 @@ import redis.asyncio as aioredis
 
 from app import push_sender
 from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify.push_endpoints import PushHosts
 from app.services.notify.push_notifications import Target
 from db.tables import Delivery
 from tests import factories
@@ -29,11 +30,12 @@ async def clean_queue():
 
 
 async def test_a_round_enqueued_by_the_app_is_sent_by_a_worker(settings, clean_queue):
-    scaled = settings.with_(redis_url=REDIS_URL)
     member = await factories.member("ワーカーで受け取る人")
     with FakePushService() as service:
+        scaled = settings.with_(redis_url=REDIS_URL, push_extra_hosts=(service.origin,))
         device = service.device(server_key=scaled.vapid_public_key)
-        await push_subscriptions.subscribe(member.account_id, **device.subscription(), device_label="Android")
+        await push_subscriptions.subscribe(member.account_id, **device.subscription(), device_label="Android",
+                                           hosts=PushHosts(scaled.push_extra_hosts))
         await push_notifications.create_notification(Target(topic="news"), "雪まつりのお知らせ", "2月に開催します", "/inbox", None)
 
         app_side = push_sender.QueuedSender(scaled)
