@@ -1,6 +1,8 @@
 import json
 import stat
 
+import pytest
+
 from app.settings import Settings
 
 
@@ -38,3 +40,11 @@ def test_webauthn_settings_derive_from_base_url(tmp_path):
 def test_database_defaults_to_sqlite_under_var(tmp_path):
     settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'tsunagu.sqlite3'}"
+
+
+def test_retention_is_three_years_unless_set_and_never_under_a_month(tmp_path):
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).retention_days == 1095
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RETENTION_DAYS": "730"}).retention_days == 730
+    for bad in ("29", "-5", "1年", "3.5", ""):
+        with pytest.raises(ValueError, match="RETENTION_DAYS"):
+            Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RETENTION_DAYS": bad})
