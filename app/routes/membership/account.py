@@ -20,7 +20,7 @@ from app.services.membership import data_export, login_sessions, membership, one
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs.activities import activity_count, fiscal_year_of
-from app.services.shared import clock
+from app.services.shared import clock, exports
 from app.services.shared.devices import device_label
 
 
@@ -150,7 +150,9 @@ async def end_other_sessions(request: Request) -> object:
 
 @get("/account/data", name="download_my_data", guards=[guards.logged_in], cache_control=None)
 async def download_my_data(request: Request) -> Response:
-    data = await data_export.export_data(current_account(request).id)
+    account_id = current_account(request).id
+    data = await data_export.export_data(account_id)
+    await exports.record_export(account_id, "account", str(account_id), {"kind": "my_data"}, clock.now(), file_type="json")
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return Response(
         body,
