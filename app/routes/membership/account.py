@@ -16,7 +16,7 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
 from app.routes.membership.profile_form import profile_form_context
-from app.services.membership import data_export, login_sessions, membership, one_time_links, passkeys
+from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs.activities import activity_count, fiscal_year_of
@@ -171,7 +171,7 @@ async def delete_account(request: Request) -> object:
     form = await form_dict(request)
     if form.get("confirm") != "delete":
         return page(request, "membership/account/delete.html", {"error": _("Tick the box to confirm.")}, status_code=422, cache="no-store")
-    await membership.delete_account(current_account(request).id)
+    await erasure.delete_account(current_account(request).id)
     request.clear_session()
     response = see_other(request, request.app.route_reverse("get_logged_out"))
     response.cookies.append(cleared_auth_cookie(request.app.state.settings.secure_cookies))
