@@ -15,6 +15,16 @@ from urllib.parse import urlsplit
 from app.keyfile import load_or_create_secrets
 
 ROOT = Path(__file__).resolve().parent.parent
+# Closed inquiries and sent mail are kept three years by default (README, Configuration); never under a month.
+RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MIN = 3 * 365, 30
+
+
+def retention_days_from(text: str) -> int:
+    """RETENTION_DAYS as set in the environment: whole days, at least a month, or the reason it is refused."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < RETENTION_DAYS_MIN:
+        raise ValueError(f"RETENTION_DAYS must be a whole number of days, at least {RETENTION_DAYS_MIN} (got {text!r})")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,8 @@ class Settings:
     # means the whole prefecture is the region (a prefecture-run programme).
     region_prefecture_code: str = "01"
     region_municipality: str = "苫小牧市"
+    # How long closed inquiries and sent mail keep their personal data before staff purge them (APPI).
+    retention_days: int = RETENTION_DAYS_DEFAULT
     log_level: str = "INFO"
     debug: bool = False
 
@@ -173,6 +185,7 @@ class Settings:
             push_extra_hosts=push_hosts,
             region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),
             region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
+            retention_days=retention_days_from(env.get("RETENTION_DAYS", str(RETENTION_DAYS_DEFAULT))),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
         )

@@ -1,6 +1,8 @@
 import json
 import stat
 
+import pytest
+
 from app.settings import RestoreLimits, Settings
 
 
@@ -52,3 +54,11 @@ def test_push_extra_hosts_are_a_comma_separated_list(tmp_path):
                                   "PUSH_EXTRA_HOSTS": " https://push.example.org, http://127.0.0.1:8123 ,,"})
     assert settings.push_extra_hosts == ("https://push.example.org", "http://127.0.0.1:8123")
     assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).push_extra_hosts == ()
+
+
+def test_retention_is_three_years_unless_set_and_never_under_a_month(tmp_path):
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).retention_days == 1095
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RETENTION_DAYS": "730"}).retention_days == 730
+    for bad in ("29", "-5", "1年", "3.5", ""):
+        with pytest.raises(ValueError, match="RETENTION_DAYS"):
+            Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RETENTION_DAYS": bad})

@@ -16,11 +16,11 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
 from app.routes.membership.profile_form import profile_form_context
-from app.services.membership import data_export, login_sessions, membership, one_time_links, passkeys
+from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
 from app.services.programs.activities import activity_count, fiscal_year_of
-from app.services.shared import clock
+from app.services.shared import clock, exports
 from app.services.shared.devices import device_label
 
 
@@ -150,7 +150,9 @@ async def end_other_sessions(request: Request) -> object:
 
 @get("/account/data", name="download_my_data", guards=[guards.logged_in], cache_control=None)
 async def download_my_data(request: Request) -> Response:
-    data = await data_export.export_data(current_account(request).id)
+    account_id = current_account(request).id
+    data = await data_export.export_data(account_id)
+    await exports.record_export(account_id, "account", str(account_id), {"kind": "my_data"}, clock.now(), file_type="json")
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return Response(
         body,
@@ -169,7 +171,7 @@ async def delete_account(request: Request) -> object:
     form = await form_dict(request)
     if form.get("confirm") != "delete":
         return page(request, "membership/account/delete.html", {"error": _("Tick the box to confirm.")}, status_code=422, cache="no-store")
-    await membership.delete_account(current_account(request).id)
+    await erasure.delete_account(current_account(request).id)
     request.clear_session()
     response = see_other(request, request.app.route_reverse("get_logged_out"))
     response.cookies.append(cleared_auth_cookie(request.app.state.settings.secure_cookies))

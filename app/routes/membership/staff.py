@@ -16,6 +16,7 @@ from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.membership.mail_links import absolute
+from app.services.audit import log as audit_log
 from app.services.membership import membership, one_time_links
 from app.services.programs import areas
 from app.services.review import moderation
@@ -103,6 +104,8 @@ async def get_member(request: Request, member_id: FromPath[int]) -> object:
     context = await member_context(member_id)
     if context is None:
         raise NotFoundException()
+    # Personal data on screen: who looked at whom is in the audit log.
+    await audit_log.record_view(current_account(request).id, "member", member_id, clock.now())
     return page(request, "membership/staff/member.html", context, cache="no-store")
 
 

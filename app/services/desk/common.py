@@ -32,6 +32,7 @@ CHANNELS = {"web": _l("Web form"), "phone": _l("Phone"), "mail": _l("E-mail")}
 MESSAGE_CHANNELS = {"web": _l("Web form"), "app": _l("In the app"), "email": _l("E-mail"), "phone": _l("Phone")}
 
 MESSAGE_MAX = 4000
+NOTICE_EXCERPT = 120  # the first characters of a message quoted in the notice that tells of it
 
 
 class InquiryInvalid(FormInvalid):
@@ -57,3 +58,8 @@ def check_message(body: str) -> str | None:
     if len(body) > MESSAGE_MAX:
         return _("Use %(max)d characters or fewer (now %(count)d).", max=MESSAGE_MAX, count=len(body))
     return None
+
+
+def notice_excerpt(body: str) -> str:
+    """What a notice quotes of a message (account deletion finds the quotes by it)."""
+    return body[:NOTICE_EXCERPT]

@@ -8,7 +8,13 @@ from datetime import datetime
 
 from app.i18n import gettext as _
 from app.services.desk.asking import staff_accounts
-from app.services.desk.common import SETTABLE_STATUSES, InquiryInvalid, InquiryRefused, check_message
+from app.services.desk.common import (
+    SETTABLE_STATUSES,
+    InquiryInvalid,
+    InquiryRefused,
+    check_message,
+    notice_excerpt,
+)
 from app.services.desk.contact import Links, Post
 from app.services.desk.mails import reply_mail
 from app.services.notify import notices, outbox
@@ -123,7 +129,7 @@ async def reply(inquiry_id: int, staff_id: int, body: str, channel: str, next_st
         if channel != "phone" and inquiry["account"]:
             await notices.notify(inquiry["account"], _("The desk answered your inquiry (%(reference)s)",
                                                        reference=inquiry["reference"]),
-                                 body[:120], post.links.thread(inquiry_id), now=now)
+                                 notice_excerpt(body), post.links.thread(inquiry_id), now=now)
     return rows[0]["id"]
 
 
@@ -155,7 +161,7 @@ async def add_asker_message(inquiry_id: int, body: str, channel: str, links: Lin
                                 by="staff" if recorded_by else "asker")
         if inquiry["assignee"] and inquiry["assignee"] != recorded_by:
             await notices.notify(inquiry["assignee"], _("The asker wrote again (%(reference)s)", reference=inquiry["reference"]),
-                                 body[:120], links.staff(inquiry_id), now=now)
+                                 notice_excerpt(body), links.staff(inquiry_id), now=now)
     return rows[0]["id"]
 
 

@@ -1,5 +1,5 @@
-"""Furusato-resident membership: the profile, registration, tiers and account deletion (the data export is
-in data_export.py, the member card in member_card.py)."""
+"""Furusato-resident membership: the profile, registration and tiers (the data export is in data_export.py,
+deleting an account in erasure.py, the member card in member_card.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from app.i18n import gettext as _
-from app.services.membership import login_sessions
 from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
@@ -20,10 +19,7 @@ from db.tables import (
     Area,
     AreaFollow,
     AuditLog,
-    Inquiry,
     Member,
-    OneTimeToken,
-    Passkey,
 )
 
 # Shown on the registration page and recorded with each member: a new version asks for new consent.
@@ -304,37 +300,3 @@ def effective_tier(member: dict, today: date) -> str:
     if member["tier"] == "premium" and member["premium_until"] and member["premium_until"] >= today:
         return "premium"
     return "basic"
-
-
-async def delete_account(account_id: int) -> None:
-    """Passkeys, sessions, tokens and the profile go; the account row stays as an anonymised tombstone
-    so records other people depend on (redemptions, applications) keep pointing at something."""
-    async with atomic(Account._meta.db):
-        await Passkey.delete().where(Passkey.account == account_id)
-        await login_sessions.end_all(account_id)
-        await OneTimeToken.delete().where(OneTimeToken.account == account_id)
-        member = await Member.select(Member.id).where(Member.account == account_id).first()
-        if member:
-            await AreaFollow.delete().where(AreaFollow.member == member["id"])
-            await Member.update(
-                {
-                    Member.family_name: "",
-                    Member.given_name: "",
-                    Member.family_name_kana: "",
-                    Member.given_name_kana: "",
-                    Member.home_municipality: "",
-                    Member.ties_other: "",
-                    Member.interests: [],
-                }
-            ).where(Member.id == member["id"])
-        # The desk keeps the thread (what was asked and answered) but no longer who asked or how to reach them.
-        await Inquiry.update({Inquiry.name: "退会済み", Inquiry.email: "", Inquiry.phone: ""}).where(
-            Inquiry.account == account_id)
-        await Account.update(
-            {
-                Account.status: "deleted",
-                Account.display_name: "退会済み",
-                Account.email: None,
-                Account.email_verified_at: None,
-            }
-        ).where(Account.id == account_id)

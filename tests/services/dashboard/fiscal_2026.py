@@ -15,7 +15,7 @@ People (home prefecture; ties; areas followed; registered, Tokyo time):
 
 from datetime import date, datetime, timedelta, timezone
 
-from app.services.membership import membership
+from app.services.membership import erasure
 from app.services.shared import clock
 from db.tables import (
     Application,
@@ -71,7 +71,7 @@ async def load() -> dict:
     m4 = await member("三郎", tokyo(2027, 3, 31, 23, 59), "", ["family"], [a, b])
     m5 = await member("四郎", utc(2027, 3, 31, 15, 0), "01", ["former_resident"])
     m6 = await member("六子", tokyo(2026, 6, 10, 10, 0), "14", ["dual_residence", "migration"])
-    await membership.delete_account(m6["account"])
+    await erasure.delete_account(m6["account"])
     # Premium until the last day of the year: still premium on March 31.
     await Member.update({Member.tier: "premium", Member.premium_until: date(2027, 3, 31)}).where(Member.id == m3["id"])
     await Member.update({Member.tier: "premium", Member.premium_until: date(2027, 3, 31)}).where(Member.id == m2["id"])

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.services.membership import data_export, login_sessions, membership, one_time_links
+from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import ProfileInvalid
 from app.services.shared import clock
 from db.engine import is_unique_violation
@@ -191,7 +191,7 @@ async def test_export_covers_applications_passes_surveys_devices_and_inquiries_w
 async def test_deleting_an_account_forgets_who_asked_the_desk():
     registered = await factories.member(email="gone@example.jp")
     asked = await factories.inquiry(registered.account_id, phone="0144-00-0000")
-    await membership.delete_account(registered.account_id)
+    await erasure.delete_account(registered.account_id)
     row = await Inquiry.select().where(Inquiry.id == asked["id"]).first()
     assert (row["name"], row["email"], row["phone"]) == ("退会済み", "", "")
     assert await InquiryMessage.count().where(InquiryMessage.inquiry == asked["id"]) == 1
@@ -204,7 +204,7 @@ async def test_deleting_an_account_removes_personal_data_and_keeps_an_anonymous_
     )
     await login_sessions.start(registered.account_id, "ua")
     await one_time_links.issue("recovery", registered.account_id, email="gone@example.jp")
-    await membership.delete_account(registered.account_id)
+    await erasure.delete_account(registered.account_id)
     account = await Account.select().where(Account.id == registered.account_id).first()
     assert account["status"] == "deleted"
     assert account["email"] is None

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
-from app.services.membership import membership, passkeys
+from app.services.membership import erasure, membership, passkeys
 from app.services.membership.passkeys import Authenticated, PasskeyError, RelyingParty
 from app.services.shared import clock
 from db.tables import Account, AuthChallenge, Passkey
@@ -362,7 +362,7 @@ async def test_a_passkey_of_a_deleted_account_cannot_log_in():
 
 async def test_a_member_who_deleted_their_account_cannot_log_in():
     member = await register()
-    await membership.delete_account(member.account_id)
+    await erasure.delete_account(member.account_id)
     assert await refusal(log_in(member)) == "unknown_credential"
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from app.i18n import TOKYO
-from app.services.membership import membership
+from app.services.membership import erasure
 from app.services.notify import push_notifications
 from app.services.shared import clock
 from app.services.surveys import builder, invitations, plans, responses, results, surveys
@@ -108,7 +108,7 @@ async def scene(time_now) -> Scene:
         await factories.attendance(program, person.member_id)
     await factories.attendance(program, no_show.member_id, status="accepted")
     await factories.attendance(other_program, other_participant.member_id)
-    await membership.delete_account(deleted.account_id)
+    await erasure.delete_account(deleted.account_id)
     return Scene(area, other_area, program, other_program, staff, attended.account_id, attended_no_mail.account_id,
                  no_show.account_id, follower.account_id, other_participant.account_id, premium.account_id,
                  deleted.account_id)

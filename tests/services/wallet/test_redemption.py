@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from app.keyfile import new_signing_key
-from app.services.membership import membership
+from app.services.membership import erasure
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.wallet import redemption
 from app.services.wallet.redemption import Redeemed, Refused
@@ -283,7 +283,7 @@ async def test_an_unlimited_offer_is_always_ok_and_every_use_is_counted(scene):
 
 async def test_a_deleted_members_wallet_is_unknown(scene):
     await scene.redeem(scene.unlimited)
-    await membership.delete_account(scene.member_account)
+    await erasure.delete_account(scene.member_account)
     assert await scene.refusal(scene.unlimited) == "unknown"
     assert await scene.refusal(scene.unlimited, code=scene.short_code) == "unknown"
     with pytest.raises(Refused) as refused:

@@ -1,0 +1,36 @@
+"""Forgetting inquiries: when the asker deletes their account, or a closed inquiry is past its retention
+period. The desk keeps that a question of this category came, when, and how it went; not who asked, how to
+reach them, or what was said."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.services.desk.common import notice_excerpt
+from db.tables import Inquiry, InquiryMessage, Notice
+
+
+async def forget_inquiries(inquiry_ids: list[int], name: str, now: datetime, *, unlink: bool = False) -> list[int]:
+    """Inside the caller's transaction: the asker's name becomes `name`, their e-mail and phone go (and the
+    link to their account with `unlink`), open inquiries are closed, every message body (the asker's, the
+    desk's answers, the notes) is emptied, and so are the staff notices that quoted a message. Returns the
+    ids of the inquiries' mails, for the caller to delete or empty."""
+    if not inquiry_ids:
+        return []
+    mine = Inquiry.id.is_in(inquiry_ids)
+    inquiries = await Inquiry.select(Inquiry.reference).where(mine)
+    messages = await InquiryMessage.select(InquiryMessage.body, InquiryMessage.mail).where(
+        InquiryMessage.inquiry.is_in(inquiry_ids))
+    await Inquiry.update({Inquiry.status: "closed", Inquiry.updated_at: now}).where(mine & (Inquiry.status != "closed"))
+    changes = {Inquiry.name: name, Inquiry.email: "", Inquiry.phone: ""}
+    if unlink:
+        changes[Inquiry.account] = None
+    await Inquiry.update(changes).where(mine)
+    await InquiryMessage.update({InquiryMessage.body: ""}).where(InquiryMessage.inquiry.is_in(inquiry_ids))
+    # Whoever had the inquiry was told "the asker wrote again (Q-…)" with the first words of the message.
+    excerpts = list({notice_excerpt(m["body"]) for m in messages if m["body"]})
+    if excerpts:
+        for inquiry in inquiries:
+            await Notice.update({Notice.body: ""}).where(
+                Notice.title.like(f"%{inquiry['reference']}%") & Notice.body.is_in(excerpts))
+    return [m["mail"] for m in messages if m["mail"]]
