@@ -38,3 +38,9 @@ def test_webauthn_settings_derive_from_base_url(tmp_path):
 def test_database_defaults_to_sqlite_under_var(tmp_path):
     settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)})
     assert settings.database_url == f"sqlite:///{tmp_path / 'tsunagu.sqlite3'}"
+
+
+def test_no_proxy_is_trusted_unless_trusted_proxies_names_one(tmp_path):
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).trusted_proxies == ()
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,,::1"})
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
