@@ -92,7 +92,9 @@ def run_server(settings: Settings, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, and only from TRUSTED_PROXIES (app/rate_limit.py): uvicorn's own
+        # reading would trust any local peer and hand the app an address a client may have written.
+        proxy_headers=False,
         log_level="warning",
         access_log=False,  # the app's own access log is one readable line per request
     )

@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from app import errors, guards, middleware
 from app.auth import AuthMiddleware, cookie_name
 from app.push_sender import make_sender
-from app.rate_limit import rate_limit_config, scan_rate_limit_config
+from app.rate_limit import make_rate_limits
 from app.routes import ROUTE_HANDLERS
 from app.services.notify.push_endpoints import PushHosts
 from app.services.portal.portal import PortalCache
@@ -40,14 +40,11 @@ NO_SESSION_PATHS = ["^/static/", "^/icons/", "^/uploads/", "^/sw.js$", "^/manife
 
 
 def make_stores(settings: Settings) -> dict:
-    """Sessions (and later rate limits) live outside the process when scaled out."""
+    """Sessions live outside the process when scaled out (rate limits: app/rate_limit.py)."""
     if settings.redis_url:
         root = RedisStore.with_client(url=settings.redis_url, namespace="tsunagu")
-        return {"sessions": root.with_namespace("sessions"), "rate_limit": root.with_namespace("rate_limit")}
-    return {
-        "sessions": FileStore(settings.var_dir / "sessions", create_directories=True),
-        "rate_limit": FileStore(settings.var_dir / "rate_limit", create_directories=True),
-    }
+        return {"sessions": root.with_namespace("sessions")}
+    return {"sessions": FileStore(settings.var_dir / "sessions", create_directories=True)}
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -55,6 +52,7 @@ def create_app(settings: Settings) -> Litestar:
     bind(engine)
 
     sender = make_sender(settings)
+    rate_limits = make_rate_limits(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar):
@@ -66,6 +64,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             if settings.push_sender:
                 await sender.stop()
+            await rate_limits.counts.close()
             await close_pool(engine)
 
     app = Litestar(
@@ -100,8 +99,6 @@ def create_app(settings: Settings) -> Litestar:
                 samesite="lax",
             ).middleware,
             AuthMiddleware(),
-            rate_limit_config(settings.auth_rate_limit_per_minute).middleware,
-            scan_rate_limit_config(settings.scan_rate_limit_per_minute).middleware,
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -127,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             "push_hosts": PushHosts(settings.push_extra_hosts),
             # One signer per process: loading the key for every card or wallet page costs more than signing.
             "signer": TokenSigner(settings.signing_key),
+            "rate_limits": rate_limits,
         }),
         debug=settings.debug,
     )

@@ -86,6 +86,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     auth_rate_limit_per_minute: int = 20
     scan_rate_limit_per_minute: int = 60
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed (app/rate_limit.py);
+    # none by default: the peer of the connection is the client.
+    trusted_proxies: tuple[str, ...] = ()
     # The embedded push sender runs inside the app process; off when REDIS_URL workers do the sending
     # (it is then only a queue client) or in tests that drive rounds themselves.
     push_sender: bool = True
@@ -143,6 +146,7 @@ class Settings:
         defaults = Branding()
         origins = tuple(o.strip() for o in env.get("WEBAUTHN_ORIGINS", "").split(",") if o.strip())
         push_hosts = tuple(h.strip() for h in env.get("PUSH_EXTRA_HOSTS", "").split(",") if h.strip())
+        proxies = tuple(p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip())
         return cls(
             **secrets,
             var_dir=var_dir,
@@ -181,6 +185,7 @@ class Settings:
             max_body_bytes=int(env.get("MAX_BODY_BYTES", str(10 * 1024 * 1024))),
             auth_rate_limit_per_minute=int(env.get("AUTH_RATE_LIMIT_PER_MINUTE", "20")),
             scan_rate_limit_per_minute=int(env.get("SCAN_RATE_LIMIT_PER_MINUTE", "60")),
+            trusted_proxies=proxies,
             push_sender=env.get("PUSH_SENDER", "on").lower() not in ("0", "off", "false", "no"),
             push_extra_hosts=push_hosts,
             region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),

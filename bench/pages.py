@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,6 +67,13 @@ def header_bytes(headers: list[tuple[str, str]]) -> int:
     return sum(len(name) + len(value) + 4 for name, value in headers)
 
 
+def rate_limit_rows(work_dir: Path) -> int:
+    """Counter rows the rate limits wrote during the run: 0 when the page pays nothing for them (they are
+    guards on the logins, registrations, contact form and scans only, app/rate_limit.py)."""
+    with closing(sqlite3.connect(work_dir / "bench.sqlite3")) as database:
+        return database.execute("SELECT count(*) FROM rate_count").fetchone()[0]
+
+
 def bench(args: argparse.Namespace, work_dir: Path) -> dict:
     load_at_start = os.getloadavg()
     env = app_environment(work_dir)
@@ -102,6 +111,7 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
             if server is not None:
                 server.stop()
 
+    counted = rate_limit_rows(work_dir)
     summary = {"bare": {"bytes": bare_bytes, **summarize(results["bare"], round_bytes=True)},
                "app": {"bytes": app_bytes, **summarize(results["app"], round_bytes=True)}}
     return {
@@ -111,6 +121,7 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
             **host_figures(),
             "load_average_at_start": [round(x, 2) for x in load_at_start],
             "server": server_description(args.workers),
+            "rate_limit_rows": counted,
         },
         "targets": summary,
         "ratios": ratios(summary["app"], summary["bare"]),
@@ -125,7 +136,7 @@ def print_table(report: dict) -> None:
         f"Home page vs bare Litestar + Jinja2 — {config['rounds']} rounds x {config['seconds']:g} s "
         f"(+{config['warmup']:g} s warm-up), concurrency {config['concurrency']}, {config['workers']} worker(s), "
         f"{config['cpus']} CPUs, Python {config['python']}, {visitors}",
-        [],
+        [f"rate limits: {config['rate_limit_rows']} counter rows written while {config['path']} was measured"],
         {"bare": "bare", "app": f"app {config['path']}"}, 12,
         [("bytes", 7, "", "bytes"), *FIGURE_COLUMNS],
         "(bytes: response body; req/s, p50, p99: median over rounds; errors, requests: summed over rounds)",

@@ -129,6 +129,15 @@ class AuthChallenge(Table):
     expires_at = Timestamptz(required=True)
 
 
+class RateCount(Table):
+    """Requests counted against a rate limit in one fixed window (app/services/shared/rate_counts.py).
+    Unique (key, window_ends) by a raw migration, so a hit is one INSERT … ON CONFLICT DO UPDATE."""
+
+    key = Varchar(length=200, required=True)  # the limit and the client: "auth:203.0.113.7", "scan:account:12"
+    window_ends = BigInt(required=True, index=True)  # Unix seconds; rows of ended windows are deleted
+    hits = Integer(default=0)
+
+
 class LoginSession(Table):
     """A logged-in device. The cookie holds a random token; only its hash is stored."""
 

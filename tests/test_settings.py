@@ -62,3 +62,9 @@ def test_retention_is_three_years_unless_set_and_never_under_a_month(tmp_path):
     for bad in ("29", "-5", "1年", "3.5", ""):
         with pytest.raises(ValueError, match="RETENTION_DAYS"):
             Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "RETENTION_DAYS": bad})
+
+
+def test_no_proxy_is_trusted_unless_trusted_proxies_names_one(tmp_path):
+    assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).trusted_proxies == ()
+    settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,,::1"})
+    assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")

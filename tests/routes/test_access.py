@@ -5,6 +5,7 @@ import re
 import pytest
 
 from app import guards
+from app.rate_limit import auth_rate_limit, scan_rate_limit
 from tests import factories
 from tests.conftest import log_in
 
@@ -29,8 +30,9 @@ ALLOWED = {
     guards.card_checker: {"shop", "editor", "staff"},
 }
 ROLES = ("anonymous", "member", "shop", "editor", "staff")
-# Mounted on the app for every route, whoever asks (tests/routes/system/test_row_ids.py): not a role guard.
-EVERY_ROUTE = {guards.row_ids_in_range}
+# Mounted on the app for every route, whoever asks (tests/routes/system/test_row_ids.py), and the rate limits
+# (tests/test_rate_limit.py): they count requests, they are not role guards.
+NOT_ROLES = {guards.row_ids_in_range, auth_rate_limit, scan_rate_limit}
 
 
 def route_table(app):
@@ -41,7 +43,7 @@ def route_table(app):
             name = handler.name
             if name is None or name.startswith("static"):
                 continue
-            handler_guards = [g for layer in handler.ownership_layers for g in (layer.guards or []) if g not in EVERY_ROUTE]
+            handler_guards = [g for layer in handler.ownership_layers for g in (layer.guards or []) if g not in NOT_ROLES]
             assert name in PUBLIC or handler_guards, f"{name} has no guard and is not listed as public"
             allowed = set(ROLES)
             for guard in handler_guards:

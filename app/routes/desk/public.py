@@ -12,7 +12,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
-from app.rate_limit import RATE_LIMITED
+from app.rate_limit import auth_rate_limit
 from app.rendering import page, see_other
 from app.routes.forms import form_dict, single_values
 from app.services.desk import asking, contact, inbox, threads, validation
@@ -122,7 +122,7 @@ async def get_inquiry_form(request: Request, category: FromQuery[str] = "") -> o
     return await _form_page(request, _prefill(request, member, category), {}, member)
 
 
-@post("/contact", name="submit_inquiry", opt=RATE_LIMITED)
+@post("/contact", name="submit_inquiry", guards=[auth_rate_limit])
 async def submit_inquiry(request: Request) -> object:
     form = await form_dict(request)
     if str(form.pop(HONEYPOT, "")).strip():

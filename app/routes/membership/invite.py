@@ -4,7 +4,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 
 from app.i18n import gettext as _
-from app.rate_limit import RATE_LIMITED
+from app.rate_limit import auth_rate_limit
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.membership.passkeys import begin_ceremony
@@ -20,7 +20,7 @@ async def get_invitation(request: Request, token: FromPath[str]) -> object:
     return page(request, "membership/invite/form.html", {"invitation": invitation, "token": token, "name": "", "error": ""}, cache="no-store")
 
 
-@post("/invite/{token:str}", name="accept_invitation", opt=RATE_LIMITED)
+@post("/invite/{token:str}", name="accept_invitation", guards=[auth_rate_limit])
 async def accept_invitation(request: Request, token: FromPath[str]) -> object:
     invitation = await one_time_links.peek_invitation(token)
     if invitation is None:

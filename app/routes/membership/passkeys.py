@@ -11,7 +11,7 @@ from litestar.response import Response
 from app.auth import auth_cookie, current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.rate_limit import RATE_LIMITED
+from app.rate_limit import auth_rate_limit
 from app.rendering import page, safe_next, see_other
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
@@ -90,7 +90,7 @@ def ceremony(request: Request) -> dict | None:
     return value
 
 
-@post("/passkeys/login/options", name="create_login_options", opt=RATE_LIMITED)
+@post("/passkeys/login/options", name="create_login_options", guards=[auth_rate_limit])
 async def create_login_options(request: Request) -> Response:
     challenge = await passkeys.issue_challenge("login")
     pending = request.session.get(LOGIN_CHALLENGES) or []
@@ -99,7 +99,7 @@ async def create_login_options(request: Request) -> Response:
     return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@post("/passkeys/login", name="verify_login", opt=RATE_LIMITED)
+@post("/passkeys/login", name="verify_login", guards=[auth_rate_limit])
 async def verify_login(request: Request) -> Response:
     pending = request.session.get(LOGIN_CHALLENGES) or []
     try:
@@ -123,7 +123,7 @@ async def get_new_passkey(request: Request) -> object:
     return page(request, "membership/passkeys/new.html", {"flow": flow}, cache="no-store")
 
 
-@post("/passkeys/new/options", name="create_passkey_options", opt=RATE_LIMITED)
+@post("/passkeys/new/options", name="create_passkey_options", guards=[auth_rate_limit])
 async def create_passkey_options(request: Request) -> Response:
     flow = ceremony(request)
     if flow is None:
@@ -146,7 +146,7 @@ async def create_passkey_options(request: Request) -> Response:
     return Response(options, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-@post("/passkeys/new", name="verify_new_passkey", opt=RATE_LIMITED)
+@post("/passkeys/new", name="verify_new_passkey", guards=[auth_rate_limit])
 async def verify_new_passkey(request: Request) -> Response:
     flow = ceremony(request)
     if flow is None or not flow.get("challenge"):

@@ -4,7 +4,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 
 from app.i18n import gettext as _
-from app.rate_limit import RATE_LIMITED
+from app.rate_limit import auth_rate_limit
 from app.rendering import page
 from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_recovery_mail
@@ -18,7 +18,7 @@ async def get_recover(request: Request) -> object:
     return page(request, "membership/recover/request.html", {"email": "", "error": ""}, cache="no-store")
 
 
-@post("/recover", name="request_recovery", opt=RATE_LIMITED)
+@post("/recover", name="request_recovery", guards=[auth_rate_limit])
 async def request_recovery(request: Request) -> object:
     form = await form_dict(request)
     email = str(form.get("email", "")).strip().lower()

@@ -4,7 +4,7 @@ from litestar import Request, get, post
 from litestar.response import Response
 
 from app.auth import current_account
-from app.rate_limit import RATE_LIMITED
+from app.rate_limit import auth_rate_limit
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.membership.passkeys import begin_ceremony
@@ -23,7 +23,7 @@ async def get_register(request: Request) -> object:
     return page(request, "membership/register/form.html", context, fragment="membership/register/_form.html", cache="no-store")
 
 
-@post("/register", name="submit_registration", opt=RATE_LIMITED)
+@post("/register", name="submit_registration", guards=[auth_rate_limit])
 async def submit_registration(request: Request) -> Response | object:
     form = await form_dict(request)
     try:

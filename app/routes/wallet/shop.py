@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery
 from app import guards
 from app.auth import current_account
 from app.i18n import lazy_gettext as _l
-from app.rate_limit import SCAN_LIMITED
+from app.rate_limit import scan_rate_limit
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.shared import clock
@@ -58,7 +58,7 @@ async def shop_home(request: Request) -> object:
     return page(request, "wallet/shop/home.html", context, fragment="wallet/shop/_today.html", cache="no-store")
 
 
-@get("/shop/scan", name="scan_wallet", guards=[guards.shop_staff], cache_control=None, opt=SCAN_LIMITED)
+@get("/shop/scan", name="scan_wallet", guards=[guards.shop_staff, scan_rate_limit], cache_control=None)
 async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
     context = await shop_context(request)
     context.update(code=code[:300], preview=None, refusal="", nonce=secrets.token_urlsafe(16), reason_text=reason_text)
@@ -70,7 +70,7 @@ async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
     return page(request, "wallet/shop/scan.html", context, fragment="wallet/shop/_scan_result.html", cache="no-store")
 
 
-@post("/shop/redeem", name="redeem_offer", guards=[guards.shop_staff], opt=SCAN_LIMITED)
+@post("/shop/redeem", name="redeem_offer", guards=[guards.shop_staff, scan_rate_limit])
 async def redeem_offer(request: Request) -> object:
     context = await shop_context(request)
     form = await form_dict(request)

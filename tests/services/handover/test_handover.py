@@ -45,6 +45,7 @@ from db.tables import (
     PortalBlock,
     PushPreference,
     PushSubscription,
+    RateCount,
     Redemption,
     ReplyTemplate,
     ReportSection,
@@ -113,6 +114,7 @@ async def data_set(var_dir: Path) -> dict:
               transports=["usb", "nfc"], backed_up=False, last_used_at=NOW)
     await login_sessions.start(members[0].account_id, "Mozilla/5.0 \"quoted\", with commas")
     await row(AuthChallenge, challenge="c" * 43, purpose="login", expires_at=NOW + timedelta(minutes=5))
+    await row(RateCount, key="auth:2001:db8:1:2::/64", window_ends=2**40, hits=3)
     await row(OneTimeToken, token_hash="a" * 64, purpose="recovery", account=members[0].account_id, created_by=staff,
               expires_at=NOW + timedelta(minutes=15), used_at=NOW)
     await row(Invitation, token_hash="b" * 64, role="editor", area=tarumae, created_by=staff,
