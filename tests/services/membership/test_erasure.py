@@ -170,7 +170,7 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     # Push: a device with its keys, topics, a notification delivered to it and the push service's refusal.
     p256dh, auth = device_keys()
     scene.marks += [p256dh, auth]
-    await push_subscriptions.subscribe(account, f"https://push.example.net/send/{scene.m('endpoint')}", p256dh, auth,
+    await push_subscriptions.subscribe(account, f"https://fcm.googleapis.com/fcm/send/{scene.m('endpoint')}", p256dh, auth,
                                        scene.m("device"))
     await push_subscriptions.save_preferences(account, push_subscriptions.Preferences(programs="all"))
     await push_notifications.create_notification(push_notifications.Target(account_ids=[account]), "朝市", "7時から", "/", None)
