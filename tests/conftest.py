@@ -13,14 +13,18 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from piccolo.table import sort_table_classes
 
 from app.keyfile import generate_secrets
-from app.main import create_app
+from app.main import create_app, make_stores
+from app.push_sender import make_sender
+from app.services.portal import PortalCache
 from app.settings import Settings
 from db.engine import bind, make_engine
 from db.piccolo_app import APP_CONFIG
@@ -155,9 +159,45 @@ if USE_POSTGRES:  # only there: an async fixture around the sync browser tests (
             pools.forget_closed_loops()
 
 
+@dataclass(frozen=True)
+class SharedApp:
+    app: Litestar
+    settings: Settings  # what it was made with; a test's settings differ in var_dir
+
+
+@pytest.fixture(scope="session")
+def shared_app(secrets, database_url, tmp_path_factory) -> SharedApp:
+    """The app most tests use, made once: making one (203 handlers and their middleware) costs more than
+    most tests do. `app` gives each test this one, reset to the test's own settings and var/ directory."""
+    settings = make_settings(secrets, tmp_path_factory.mktemp("shared-var"), database_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("app.main.make_engine", pooled_engine)  # as pool_per_event_loop does for a test's own app
+        return SharedApp(create_app(settings), settings)
+
+
+def reset_app(app: Litestar, settings: Settings) -> None:
+    """Gives the shared app what create_app(settings) would have given a test: these settings, fresh state
+    (portal cache, push sender), new stores under settings.var_dir, and the tables bound to its engine."""
+    engine = app.state.engine
+    app.state.clear()
+    app.state.update({"settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": make_sender(settings)})
+    old_stores = list(app.stores._stores.values())
+    app.stores._stores = make_stores(settings)
+    app._lifespan_managers[:] = [
+        manager for manager in app._lifespan_managers if all(manager is not store for store in old_stores)
+    ] + list(app.stores._stores.values())
+    app.template_engine.engine.globals.update(branding=settings.branding, site_settings=settings)
+    bind(engine)
+
+
 @pytest.fixture
-def app(settings):
-    return create_app(settings)
+def app(shared_app, settings) -> Litestar:
+    """The shared app, reset for this test. Settings that differ in more than var_dir shape the middleware
+    and templates too (rate limits, cookies, branding), so a test given such settings gets an app of its own."""
+    if settings.with_(var_dir=shared_app.settings.var_dir) != shared_app.settings:
+        return create_app(settings)
+    reset_app(shared_app.app, settings)
+    return shared_app.app
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
