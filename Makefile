@@ -41,14 +41,16 @@ run: demo
 admin: migrate
 	$(PY) -m app admin
 
-# SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given.
+# SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given. TEST_WORKERS test
+# processes share the tests (pytest-xdist), each with a database of its own (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: install-test chromium
 	$(VENV)/bin/ruff check app db tests bench
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded"; \
-		TSUNAGU_TEST_DB=postgres $(PY) -m pytest -q -m "not browser"; \
+		TSUNAGU_TEST_DB=postgres $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not browser"; \
 	fi
 
 messages: install

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.bccache import Bucket
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import i18n
@@ -46,9 +47,30 @@ def static_hashes(directory: Path = STATIC_DIR) -> dict[str, str]:
     return hashes
 
 
+class CompiledTemplates(BytecodeCache):
+    """Each template compiled once per process, whichever environment loads it: every environment made here
+    has the same options, and Jinja compiles a template again when its source has changed (the checksum).
+    A server makes one environment; the tests make an app, and so an environment, again and again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
+        bytecode_cache=COMPILED_TEMPLATES,
         autoescape=select_autoescape(["html", "xml", "svg"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,

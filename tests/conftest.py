@@ -14,13 +14,18 @@ import subprocess
 import sys
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from piccolo.table import sort_table_classes
 
 from app.keyfile import generate_secrets
-from app.main import create_app
+from app.main import create_app, make_stores
+from app.push_sender import make_sender
+from app.services.portal import PortalCache
 from app.settings import Settings
 from db.engine import bind, make_engine
 from db.piccolo_app import APP_CONFIG
@@ -42,18 +47,53 @@ def migrate(database_url: str, var_dir: Path) -> None:
         raise RuntimeError(f"migrations failed:\n{result.stdout}\n{result.stderr}")
 
 
+# Under pytest-xdist every worker process (gw0, gw1, …) has a database of its own. A SQLite file is in the
+# worker's own temporary directory anyway; on PostgreSQL the worker's database is the given one's name plus
+# "_gw0" (…), made on the same server when the worker starts and dropped when it ends. The worker's
+# TEST_DATABASE_URL names it, so what tests derive from that (the handover tests' `_restore`) is its own too.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+GIVEN_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def worker_database_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"{parts.path}_{WORKER}"))
+
+
+def pytest_configure(config):
+    if USE_POSTGRES and WORKER and GIVEN_DATABASE_URL:
+        os.environ["TEST_DATABASE_URL"] = worker_database_url(GIVEN_DATABASE_URL)
+
+
+async def _make_database(server_url: str, url: str, drop_only: bool = False) -> None:
+    """(Re)creates `url`'s database, or only drops it, through a connection to `server_url`'s."""
+    name = urlsplit(url).path.lstrip("/").replace('"', '""')
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("migrate")
+    own_database = USE_POSTGRES and WORKER
     if USE_POSTGRES:
         url = os.environ.get("TEST_DATABASE_URL")
         if not url:
             pytest.exit("TSUNAGU_TEST_DB=postgres needs TEST_DATABASE_URL", returncode=2)
+        if own_database:
+            asyncio.run(_make_database(GIVEN_DATABASE_URL, url))
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     migrate(url, var_dir)
     bind(pooled_engine(url))
-    return url
+    yield url
+    if own_database:
+        asyncio.run(_make_database(GIVEN_DATABASE_URL, url, drop_only=True))
 
 
 LOOP_POOLS: dict[str, LoopPools] = {}
@@ -155,9 +195,57 @@ if USE_POSTGRES:  # only there: an async fixture around the sync browser tests (
             pools.forget_closed_loops()
 
 
+def route_table(app: Litestar) -> list[tuple[str, frozenset[str]]]:
+    return [(route.path, frozenset(route.methods)) for route in app.routes]
+
+
+class SharedApp:
+    """The app most tests use, made once: making one (203 handlers and their middleware) costs more than
+    most tests do. Each test gets it reset to the test's own settings (`reset_app`); a test that added a
+    route to it (a handler that fails on purpose) leaves it to be made again for the next one."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings  # what it is made with; a test's settings differ in var_dir
+        self._app: Litestar | None = None
+        self._routes: list = []
+
+    def for_test(self, settings: Settings) -> Litestar:
+        if self._app is None or route_table(self._app) != self._routes:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("app.main.make_engine", pooled_engine)  # as pool_per_event_loop does for a test's own app
+                self._app = create_app(self.settings)
+            self._routes = route_table(self._app)
+        reset_app(self._app, settings)
+        return self._app
+
+
+@pytest.fixture(scope="session")
+def shared_app(secrets, database_url, tmp_path_factory) -> SharedApp:
+    return SharedApp(make_settings(secrets, tmp_path_factory.mktemp("shared-var"), database_url))
+
+
+def reset_app(app: Litestar, settings: Settings) -> None:
+    """Gives the shared app what create_app(settings) would have given a test: these settings, fresh state
+    (portal cache, push sender), new stores under settings.var_dir, and the tables bound to its engine."""
+    engine = app.state.engine
+    app.state.clear()
+    app.state.update({"settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": make_sender(settings)})
+    old_stores = list(app.stores._stores.values())
+    app.stores._stores = make_stores(settings)
+    app._lifespan_managers[:] = [
+        manager for manager in app._lifespan_managers if all(manager is not store for store in old_stores)
+    ] + list(app.stores._stores.values())
+    app.template_engine.engine.globals.update(branding=settings.branding, site_settings=settings)
+    bind(engine)
+
+
 @pytest.fixture
-def app(settings):
-    return create_app(settings)
+def app(shared_app, settings) -> Litestar:
+    """The shared app, reset for this test. Settings that differ in more than var_dir shape the middleware
+    and templates too (rate limits, cookies, branding), so a test given such settings gets an app of its own."""
+    if settings.with_(var_dir=shared_app.settings.var_dir) != shared_app.settings:
+        return create_app(settings)
+    return shared_app.for_test(settings)
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)"')
