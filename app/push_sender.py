@@ -13,7 +13,7 @@ import aiohttp
 from saq import CronJob, Queue, Worker
 
 from app import jobs
-from app.services.notify import push_message
+from app.services.notify import push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
 from app.settings import Settings
 from db.engine import bind, close_pool, make_engine, open_pool
@@ -22,6 +22,10 @@ log = logging.getLogger("tsunagu.push")
 
 IDLE_WAKE_S = 5.0
 ROUND_JOB = "push_round"
+# A round stops claiming after push_delivery.ROUND_S, then finishes its last requests (10 s each at most,
+# see http_client) and records them: the job's timeout leaves room for that. Without one, SAQ cancels a job
+# after 10 s, mid-send.
+JOB_TIMEOUT_S = int(push_delivery.ROUND_S) + 60
 
 
 def http_client() -> aiohttp.ClientSession:
@@ -90,7 +94,7 @@ class QueuedSender:
     async def _enqueue(self) -> None:
         try:
             # One waiting round is enough: the key makes a second enqueue a no-op until it runs.
-            await self._queue.enqueue(ROUND_JOB, key=ROUND_JOB, timeout=600)
+            await self._queue.enqueue(ROUND_JOB, key=ROUND_JOB, timeout=JOB_TIMEOUT_S)
         except Exception:  # the cron job of the workers picks the work up anyway
             log.exception("could not enqueue a push round")
 
@@ -136,7 +140,7 @@ def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Wor
         queue,
         functions=[(ROUND_JOB, push_round)],
         # Every minute at least: scheduled notifications and retries that are due without a new wake-up.
-        cron_jobs=[CronJob(push_round, cron="* * * * *", unique=True)],
+        cron_jobs=[CronJob(push_round, cron="* * * * *", unique=True, timeout=JOB_TIMEOUT_S)],
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,

@@ -37,6 +37,7 @@ CONCURRENCY = 100  # pushes in flight per sender: as many as app/push_sender.py'
 BATCH = 500  # deliveries per claim: a claim and the load of its rows cost milliseconds each, whatever their size
 RECORD_EVERY_S = 0.2  # outcomes are written at least this often…
 RECORD_BATCH = 500  # …or as soon as this many are waiting
+ROUND_S = 240.0  # a round claims nothing new after this long; app/push_sender.py gives its job more time than that
 
 
 def backoff(attempts: int, retry_after: str | None, now: datetime | None = None) -> timedelta:
@@ -84,6 +85,15 @@ async def claim(now: datetime, limit: int = BATCH) -> list[int]:
     return ids
 
 
+async def _release(ids: list[int]) -> None:
+    """Give back claimed deliveries this sender will not send (its round is over): queued again, due now,
+    the attempt not counted."""
+    if ids:
+        await Delivery.update({
+            Delivery.status: "queued", Delivery.claimed_until: None, Delivery.attempts: Delivery.attempts - 1,
+        }).where(among(Delivery.id, ids) & (Delivery.status == "sending"))
+
+
 @dataclass
 class SendStats:
     sent: int = 0
@@ -115,19 +125,24 @@ async def _load(ids: list[int]) -> list[dict]:
 
 
 async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, signer: push_message.VapidSigner,
-                concurrency: int, hosts: PushHosts) -> SendStats:
+                concurrency: int, hosts: PushHosts, deadline: float = float("inf")) -> SendStats:
     """`concurrency` workers send the rows of `batches` while a feeder takes the next batch: the feeder is
     at most `concurrency` rows ahead, so the next claim overlaps the end of the last batch instead of
-    leaving the workers idle, and nothing is claimed long before it can be sent."""
+    leaving the workers idle, and nothing is claimed long before it can be sent. Past `deadline` (event loop
+    time) the feeder stops: the rows of its batch not yet handed out go back to the queue."""
     recorder = _Recorder()
     rows: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=concurrency)
+    loop = asyncio.get_running_loop()
 
     async def feed() -> None:
         async with aclosing(batches):
             async for batch in batches:
-                for row in batch:
+                for index, row in enumerate(batch):
+                    if loop.time() >= deadline:
+                        await _release([left["id"] for left in batch[index:]])
+                        break
                     await rows.put(row)
-                if recorder.failed:
+                if recorder.failed or loop.time() >= deadline:
                     break
         # Only when all went well: if feeding fails or the round is cancelled, the task group cancels the
         # workers, and waiting here for room in the queue would wait for ever.
@@ -287,11 +302,15 @@ async def _record(batch: list[_Outcome], stats: SendStats) -> None:
 
 
 async def run_once(client: httpx.AsyncClient, signer: push_message.VapidSigner, concurrency: int = CONCURRENCY,
-                   hosts: PushHosts = PUSH_SERVICES) -> SendStats:
-    """One round of the sender: fan out what is due, then claim and send until nothing is due, to the
-    endpoints `hosts` allows (PushHosts(settings.push_extra_hosts))."""
+                   hosts: PushHosts = PUSH_SERVICES, budget_s: float = ROUND_S) -> SendStats:
+    """One round of the sender: fan out what is due, then claim and send, to the endpoints `hosts` allows
+    (PushHosts(settings.push_extra_hosts)), until nothing is due or `budget_s` has passed. Past the budget
+    nothing new is claimed: what was claimed is sent and recorded (each request is bounded by the client's
+    timeout), what is left stays queued for the next round, so a round ends by itself well before its job's
+    timeout would cancel it mid-send."""
     await fan_out_due()
-    return await _pump(_due_batches(), client, signer, concurrency, hosts)
+    return await _pump(_due_batches(), client, signer, concurrency, hosts,
+                       asyncio.get_running_loop().time() + budget_s)
 
 
 async def _due_batches() -> AsyncIterator[list[dict]]:
