@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import suppress
 
 import aiohttp
@@ -26,6 +27,18 @@ ROUND_JOB = "push_round"
 # see http_client) and records them: the job's timeout leaves room for that. Without one, SAQ cancels a job
 # after 10 s, mid-send.
 JOB_TIMEOUT_S = int(push_delivery.ROUND_S) + 60
+# A running round touches its job every HEARTBEAT_S / 4 (see push_round); a job not touched for HEARTBEAT_S
+# belonged to a worker that died, and the next sweep (every SWEEP_S) ends it, so its key blocks nothing.
+HEARTBEAT_S = 60
+SWEEP_S = 15
+JOB_TTL_S = 600  # how long Redis keeps a finished job
+
+
+def wake_key(at: float) -> str:
+    """The key of the round an app process enqueues: one per second, so a burst of wake-ups adds one round,
+    and a job left 'active' by a worker killed mid-round (same key: SAQ enqueues nothing) blocks the wake-ups
+    of that second only. Rounds that overlap are safe: the delivery rows decide who sends what."""
+    return f"{ROUND_JOB}:{int(at)}"
 
 
 def http_client() -> aiohttp.ClientSession:
@@ -93,8 +106,8 @@ class QueuedSender:
 
     async def _enqueue(self) -> None:
         try:
-            # One waiting round is enough: the key makes a second enqueue a no-op until it runs.
-            await self._queue.enqueue(ROUND_JOB, key=ROUND_JOB, timeout=JOB_TIMEOUT_S)
+            await self._queue.enqueue(ROUND_JOB, key=wake_key(time.time()), timeout=JOB_TIMEOUT_S,
+                                      heartbeat=HEARTBEAT_S, ttl=JOB_TTL_S)
         except Exception:  # the cron job of the workers picks the work up anyway
             log.exception("could not enqueue a push round")
 
@@ -115,7 +128,19 @@ def make_sender(settings: Settings) -> EmbeddedSender | QueuedSender:
 
 
 async def push_round(ctx: dict) -> dict:
-    return await jobs.run_round(ctx["settings"], ctx["client"], ctx["signer"], ctx.get("hosts"))
+    beat = asyncio.create_task(_heartbeat(ctx.get("job")))
+    try:
+        return await jobs.run_round(ctx["settings"], ctx["client"], ctx["signer"], ctx.get("hosts"))
+    finally:
+        beat.cancel()
+
+
+async def _heartbeat(job) -> None:
+    for _beat in range(JOB_TIMEOUT_S):  # bounded: the job's timeout ends the round long before
+        await asyncio.sleep(HEARTBEAT_S / 4)
+        if job is not None:
+            with suppress(Exception):  # a missed beat only makes a sweep more likely
+                await job.update()
 
 
 def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Worker:
@@ -140,11 +165,13 @@ def worker(settings: Settings, concurrency: int = 2, burst: bool = False) -> Wor
         queue,
         functions=[(ROUND_JOB, push_round)],
         # Every minute at least: scheduled notifications and retries that are due without a new wake-up.
-        cron_jobs=[CronJob(push_round, cron="* * * * *", unique=True, timeout=JOB_TIMEOUT_S)],
+        cron_jobs=[CronJob(push_round, cron="* * * * *", unique=True, timeout=JOB_TIMEOUT_S, heartbeat=HEARTBEAT_S,
+                           ttl=JOB_TTL_S)],
         concurrency=concurrency,
         startup=startup,
         shutdown=shutdown,
         burst=burst,
+        timers={"sweep": SWEEP_S},
         dequeue_timeout=1.0 if burst else 0.0,
     )
 
