@@ -47,25 +47,35 @@ def make_stores(settings: Settings) -> dict:
     return {"sessions": FileStore(settings.var_dir / "sessions", create_directories=True)}
 
 
+def make_state(settings: Settings, engine) -> dict:
+    """What handlers find in app.state, made from the settings (the tests give one app new settings this way)."""
+    return {
+        "settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": make_sender(settings),
+        "push_hosts": PushHosts(settings.push_extra_hosts),
+        # One signer per process: loading the key for every card or wallet page costs more than signing.
+        "signer": TokenSigner(settings.signing_key),
+        "rate_limits": make_rate_limits(settings),
+    }
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar):
+    state = app.state
+    await open_pool(state.engine)
+    if state.settings.push_sender:
+        await state.push_sender.start()
+    try:
+        yield
+    finally:
+        if state.settings.push_sender:
+            await state.push_sender.stop()
+        await state.rate_limits.counts.close()
+        await close_pool(state.engine)
+
+
 def create_app(settings: Settings) -> Litestar:
     engine = make_engine(settings.database_url)
     bind(engine)
-
-    sender = make_sender(settings)
-    rate_limits = make_rate_limits(settings)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar):
-        await open_pool(engine)
-        if settings.push_sender:
-            await sender.start()
-        try:
-            yield
-        finally:
-            if settings.push_sender:
-                await sender.stop()
-            await rate_limits.counts.close()
-            await close_pool(engine)
 
     app = Litestar(
         route_handlers=[
@@ -119,13 +129,7 @@ def create_app(settings: Settings) -> Litestar:
             formatters={"standard": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
             log_exceptions="debug",
         ),
-        state=State({
-            "settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": sender,
-            "push_hosts": PushHosts(settings.push_extra_hosts),
-            # One signer per process: loading the key for every card or wallet page costs more than signing.
-            "signer": TokenSigner(settings.signing_key),
-            "rate_limits": rate_limits,
-        }),
+        state=State(make_state(settings, engine)),
         debug=settings.debug,
     )
     # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own

@@ -23,9 +23,7 @@ from litestar.testing import AsyncTestClient
 from piccolo.table import sort_table_classes
 
 from app.keyfile import generate_secrets
-from app.main import create_app, make_stores
-from app.push_sender import make_sender
-from app.services.portal import PortalCache
+from app.main import create_app, make_state, make_stores
 from app.settings import Settings
 from db.engine import bind, make_engine
 from db.piccolo_app import APP_CONFIG
@@ -208,6 +206,7 @@ class SharedApp:
         self.settings = settings  # what it is made with; a test's settings differ in var_dir
         self._app: Litestar | None = None
         self._routes: list = []
+        self._engine = None  # the engine it was made with: a test may swap app.state.engine for a broken one
 
     def for_test(self, settings: Settings) -> Litestar:
         if self._app is None or route_table(self._app) != self._routes:
@@ -215,7 +214,8 @@ class SharedApp:
                 patch.setattr("app.main.make_engine", pooled_engine)  # as pool_per_event_loop does for a test's own app
                 self._app = create_app(self.settings)
             self._routes = route_table(self._app)
-        reset_app(self._app, settings)
+            self._engine = self._app.state.engine
+        reset_app(self._app, settings, self._engine)
         return self._app
 
 
@@ -224,12 +224,11 @@ def shared_app(secrets, database_url, tmp_path_factory) -> SharedApp:
     return SharedApp(make_settings(secrets, tmp_path_factory.mktemp("shared-var"), database_url))
 
 
-def reset_app(app: Litestar, settings: Settings) -> None:
+def reset_app(app: Litestar, settings: Settings, engine) -> None:
     """Gives the shared app what create_app(settings) would have given a test: these settings, fresh state
-    (portal cache, push sender), new stores under settings.var_dir, and the tables bound to its engine."""
-    engine = app.state.engine
+    (make_state), new stores under settings.var_dir, and the tables bound to its engine."""
     app.state.clear()
-    app.state.update({"settings": settings, "engine": engine, "portal_cache": PortalCache(), "push_sender": make_sender(settings)})
+    app.state.update(make_state(settings, engine))
     old_stores = list(app.stores._stores.values())
     app.stores._stores = make_stores(settings)
     app._lifespan_managers[:] = [

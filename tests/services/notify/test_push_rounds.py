@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from app import push_sender
 from app.keyfile import new_vapid_keys
 from app.services.notify import push_delivery, push_message, push_notifications
+from app.services.notify.push_endpoints import PushHosts
 from app.services.notify.push_notifications import Target
 from app.services.shared import clock
 from db.tables import Delivery, PushSubscription
@@ -31,13 +32,14 @@ async def test_a_round_with_a_slow_push_service_stops_claiming_at_its_budget_and
         await push_notifications.create_notification(Target(topic="news"), "臨時便", "本日運行します", "/notices", None)
         signer = push_message.VapidSigner(vapid_private, "mailto:admin@localhost")
         async with httpx.AsyncClient(timeout=5) as client:
-            first = await push_delivery.run_once(client, signer, concurrency=5, budget_s=0.3)
+            hosts = PushHosts([slow.origin])  # the fake service on loopback, listed as PUSH_EXTRA_HOSTS would
+            first = await push_delivery.run_once(client, signer, concurrency=5, budget_s=0.3, hosts=hosts)
             statuses = [row["status"] for row in await Delivery.select(Delivery.status)]
             # 300 messages at 50 ms, 5 at a time, take 3 s: the round ended early, nothing left claimed.
             assert 0 < first.sent < 300 and statuses.count("sent") == first.sent == slow.delivered
             assert statuses.count("sending") == 0 and statuses.count("queued") == 300 - first.sent
             assert await Delivery.count().where((Delivery.status == "queued") & (Delivery.attempts > 0)) == 0
-            second = await push_delivery.run_once(client, signer, concurrency=50)
+            second = await push_delivery.run_once(client, signer, concurrency=50, hosts=hosts)
         assert first.sent + second.sent == 300 == slow.delivered
         assert slow.errors == []
 

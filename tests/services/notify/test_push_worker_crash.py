@@ -38,8 +38,8 @@ async def clean_queue():
     await client.aclose()
 
 
-def start_worker(settings) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
+def start_worker(settings, push_service: FakePushService) -> subprocess.Popen:
+    env = {**os.environ, "PUSH_EXTRA_HOSTS": push_service.origin, "DATABASE_URL": settings.database_url, "REDIS_URL": REDIS_URL,
            "TSUNAGU_VAR_DIR": str(settings.var_dir), "SECRET_KEY": settings.secret_key,
            "SIGNING_KEY": settings.signing_key, "VAPID_PRIVATE_KEY": settings.vapid_private_key,
            "VAPID_PUBLIC_KEY": settings.vapid_public_key, "VAPID_SUBJECT": "mailto:admin@localhost",
@@ -81,7 +81,7 @@ async def test_a_broadcast_after_a_worker_was_killed_mid_round_is_sent_within_se
         first_news = await push_notifications.create_notification(Target(topic="news"), "第一報", "避難所を開設", "/notices", None)
 
         # 1. A worker starts the round of the first broadcast and is killed with SIGKILL in the middle of it.
-        first = start_worker(scaled)
+        first = start_worker(scaled, slow)
         try:
             await wake(scaled)
             reached = await asyncio.to_thread(slow.when_delivered(50).wait, 30)
@@ -94,7 +94,7 @@ async def test_a_broadcast_after_a_worker_was_killed_mid_round_is_sent_within_se
         slow.delay = 0.0
 
         # 2. A new worker; a second broadcast, posted now, reaches every device within seconds.
-        second = start_worker(scaled)
+        second = start_worker(scaled, slow)
         try:
             await asyncio.sleep(1.1)  # another second: the wake-up of step 1 is not the one that counts
             second_news = await push_notifications.create_notification(Target(topic="news"), "第二報", "給水所のお知らせ",
