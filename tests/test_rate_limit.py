@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timezone
 from ipaddress import ip_network
 
 import pytest
@@ -15,6 +16,7 @@ from app import rate_limit
 from app.demo.wallet import load_wallet_demo
 from app.main import create_app
 from app.rate_limit import auth_rate_limit, scan_rate_limit
+from app.services.shared import clock
 from db.tables import RateCount, Shop
 from tests import factories
 from tests.conftest import BASE_URL, Client, log_in, requires_redis
@@ -30,6 +32,8 @@ async def make_app(settings, monkeypatch):
     test's own, so tests on the same Redis never share a count; they are deleted afterwards."""
     prefix = f"test:rate:{uuid.uuid4().hex}"
     monkeypatch.setattr(rate_limit, "REDIS_PREFIX", prefix)
+    # Five seconds into a minute, for good: a burst on a busy machine must not straddle two windows.
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 6, 3, 0, 5, tzinfo=timezone.utc))
     stores = set()
 
     def make(store: str = "database", **changes):
