@@ -19,7 +19,6 @@ from app.routes.membership.mail_links import absolute
 from app.services.audit import log as audit_log
 from app.services.membership import membership, one_time_links
 from app.services.programs import areas
-from app.services.review import moderation
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
 from app.services.wallet import shops
@@ -30,12 +29,6 @@ INVITATION_PROBLEMS = {
     "area": _l("Choose the area this editor works for."),
     "shop": _l("Choose the shop this account belongs to."),
 }
-
-
-@get("/staff", name="staff_home", guards=[guards.staff], cache_control=None)
-async def staff_home(request: Request) -> object:
-    counts = {"members": await membership.member_count(), "pending": await moderation.pending_count()}
-    return page(request, "console/index.html", {"counts": counts}, cache="no-store")
 
 
 async def invitation_context(error: str = "") -> dict:
@@ -147,6 +140,4 @@ async def issue_desk_recovery(request: Request, member_id: FromPath[int]) -> obj
     return page(request, "membership/staff/recovery_qr.html", {**context, "link": link, "qr": qr_svg(link, _("Recovery QR code"))}, cache="no-store")
 
 
-handlers = [
-    staff_home, list_invitations, create_invitation, list_members, get_member, set_member_tier, issue_desk_recovery,
-]
+handlers = [list_invitations, create_invitation, list_members, get_member, set_member_tier, issue_desk_recovery]
