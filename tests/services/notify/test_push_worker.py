@@ -2,9 +2,6 @@
 
 import asyncio
 
-import pytest
-import redis.asyncio as aioredis
-
 from app import push_sender
 from app.services.notify import push_notifications, push_subscriptions
 from app.services.notify.push_endpoints import PushHosts
@@ -18,15 +15,6 @@ REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 pytestmark = requires_redis
-
-
-@pytest.fixture
-async def clean_queue():
-    client = aioredis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
 
 
 async def test_a_round_enqueued_by_the_app_is_sent_by_a_worker(settings, clean_queue):

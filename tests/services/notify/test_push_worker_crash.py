@@ -10,8 +10,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-import redis.asyncio as aioredis
 from saq import Queue
 
 from app import push_sender
@@ -27,15 +25,6 @@ REDIS_URL = "redis://127.0.0.1:6379/12"
 DEVICES = 400
 
 pytestmark = requires_redis
-
-
-@pytest.fixture
-async def clean_queue():
-    client = aioredis.from_url(REDIS_URL)
-    await client.flushdb()
-    yield
-    await client.flushdb()
-    await client.aclose()
 
 
 def start_worker(settings, push_service: FakePushService) -> subprocess.Popen:
