@@ -150,7 +150,10 @@ async def _execute_script(engine, script: str) -> None:
 
 @pytest.fixture(autouse=True)
 def clean_database(database_url):
-    """Every test starts from empty tables (run before, so a failed test leaves its data to look at)."""
+    """Every test starts from empty tables (run before, so a failed test leaves its data to look at), with the
+    tables bound to the pooled engine: a test that made an app of its own may have bound another one, whose
+    queries would each open a connection (150 at once are more than PostgreSQL allows)."""
+    bind(pooled_engine(database_url))
     asyncio.run(reset_database())
     yield
 
