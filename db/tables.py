@@ -405,7 +405,7 @@ class Delivery(Table):
 
     notification = ForeignKey(references=Notification, on_delete=OnDelete.cascade, index=True)
     subscription = ForeignKey(references=PushSubscription, null=True, on_delete=OnDelete.set_null)
-    status = Varchar(length=16, default="queued", index=True)  # queued | sending | sent | failed | expired
+    status = Varchar(length=16, default="queued", index=True)  # queued | sending (claimed) | pushing (requested) | sent | failed | expired
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
     claimed_until = Timestamptz(null=True, default=None)

@@ -1,9 +1,13 @@
 """Sending push deliveries: claiming them with a lease, sending them concurrently, recording outcomes.
 
 Deliveries are claimed by an UPDATE that chooses its own rows, with a lease, so several sender processes
-share the work without sending one twice, and a sender that dies mid-run leaves its claims to expire and
-be picked up again. Each push carries `Topic` = the delivery id, so a resend after such a crash replaces
-the first at the push service instead of showing twice.
+share the work without sending one twice. Before its request goes out, a delivery is marked 'pushing' (a
+few dozen per statement, ahead of the requests), and a delivery is never requested twice once marked: a
+sender that dies mid-run leaves its unmarked claims ('sending') to be picked up again when their lease runs
+out, and its marked ones ('pushing') to be recorded as interrupted, not sent again. A push the dead sender
+made but could not record may thus be missed, never shown twice; the member still has the message in the
+inbox, which is written at the fan-out. Each push also carries `Topic` = the delivery id, so the push
+service keeps one copy whatever happens.
 
 Only endpoints that `PushHosts` allows are requested (push_endpoints: the real push services and the
 origins of PUSH_EXTRA_HOSTS; a push-service name that resolves to an internal address is not called), and
@@ -35,8 +39,10 @@ MAX_ATTEMPTS = 5
 LEASE = timedelta(minutes=2)
 CONCURRENCY = 100  # pushes in flight per sender: as many as app/push_sender.py's client keeps connections
 BATCH = 500  # deliveries per claim: a claim and the load of its rows cost milliseconds each, whatever their size
+MARK_AHEAD = 50  # deliveries marked 'pushing' per statement; what a crash can lose is at most this many plus those in flight
 RECORD_EVERY_S = 0.2  # outcomes are written at least this often…
 RECORD_BATCH = 500  # …or as soon as this many are waiting
+INTERRUPTED = "interrupted: the sender stopped during the request; not sent again"
 ROUND_S = 240.0  # a round claims nothing new after this long; app/push_sender.py gives its job more time than that
 
 
@@ -85,13 +91,30 @@ async def claim(now: datetime, limit: int = BATCH) -> list[int]:
     return ids
 
 
+async def _mark_pushing(ids: list[int]) -> set[int]:
+    """Mark claimed deliveries as about to be requested; returns those still ours (a claim whose lease ran
+    out may have been taken by another sender, which then sends it instead)."""
+    rows = await Delivery.update({Delivery.status: "pushing"}).where(
+        among(Delivery.id, ids) & (Delivery.status == "sending")).returning(Delivery.id)
+    return {row["id"] for row in rows}
+
+
+async def settle_interrupted(now: datetime) -> int:
+    """Deliveries a dead sender had marked 'pushing': their request may or may not have reached the push
+    service, so they are recorded as failed rather than requested again. Returns how many."""
+    rows = await Delivery.update({
+        Delivery.status: "failed", Delivery.last_error: INTERRUPTED, Delivery.claimed_until: None,
+    }).where((Delivery.status == "pushing") & (Delivery.claimed_until < now)).returning(Delivery.id)
+    return len(rows)
+
+
 async def _release(ids: list[int]) -> None:
-    """Give back claimed deliveries this sender will not send (its round is over): queued again, due now,
-    the attempt not counted."""
+    """Give back claimed deliveries this sender will not request (its round is over or cancelled): queued
+    again, due now, the attempt not counted."""
     if ids:
         await Delivery.update({
             Delivery.status: "queued", Delivery.claimed_until: None, Delivery.attempts: Delivery.attempts - 1,
-        }).where(among(Delivery.id, ids) & (Delivery.status == "sending"))
+        }).where(among(Delivery.id, ids) & Delivery.status.is_in(["sending", "pushing"]))
 
 
 @dataclass
@@ -126,22 +149,29 @@ async def _load(ids: list[int]) -> list[dict]:
 
 async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, signer: push_message.VapidSigner,
                 concurrency: int, hosts: PushHosts, deadline: float = float("inf")) -> SendStats:
-    """`concurrency` workers send the rows of `batches` while a feeder takes the next batch: the feeder is
-    at most `concurrency` rows ahead, so the next claim overlaps the end of the last batch instead of
-    leaving the workers idle, and nothing is claimed long before it can be sent. Past `deadline` (event loop
-    time) the feeder stops: the rows of its batch not yet handed out go back to the queue."""
+    """`concurrency` workers send the rows of `batches` while a feeder marks the next MARK_AHEAD rows
+    'pushing' and takes the next batch: the feeder is at most about MARK_AHEAD rows ahead, so marking and
+    the next claim overlap the requests in flight instead of leaving the workers idle, and nothing is marked
+    long before it is requested. Past `deadline` (event loop time) the feeder stops: the rows of its batch
+    not yet marked go back to the queue."""
     recorder = _Recorder()
-    rows: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=concurrency)
+    rows: asyncio.Queue[dict | None] = asyncio.Queue(maxsize=MARK_AHEAD)
+    unrequested: set[int] = set()  # marked, not taken by a worker: given back if the round stops early
     loop = asyncio.get_running_loop()
 
     async def feed() -> None:
         async with aclosing(batches):
             async for batch in batches:
-                for index, row in enumerate(batch):
-                    if loop.time() >= deadline:
-                        await _release([left["id"] for left in batch[index:]])
+                for start in range(0, len(batch), MARK_AHEAD):
+                    if recorder.failed or loop.time() >= deadline:
+                        await _release([left["id"] for left in batch[start:]])
                         break
-                    await rows.put(row)
+                    chunk = batch[start:start + MARK_AHEAD]
+                    ours = await _mark_pushing([row["id"] for row in chunk])
+                    unrequested.update(ours)
+                    for row in chunk:
+                        if row["id"] in ours:
+                            await rows.put(row)
                 if recorder.failed or loop.time() >= deadline:
                     break
         # Only when all went well: if feeding fails or the round is cancelled, the task group cancels the
@@ -151,7 +181,8 @@ async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, s
 
     async def work() -> None:
         while (row := await rows.get()) is not None:
-            if not recorder.failed:  # the recorder failed: leave the rest to the lease, send nothing unrecorded
+            if not recorder.failed:  # the recorder failed: send nothing more that could not be recorded
+                unrequested.discard(row["id"])
                 recorder.add(await _attempt(row, client, signer, hosts))
 
     try:
@@ -160,7 +191,10 @@ async def _pump(batches: AsyncIterator[list[dict]], client: httpx.AsyncClient, s
             for _ in range(concurrency):
                 group.create_task(work())
     finally:
-        stats = await recorder.close()
+        try:
+            stats = await recorder.close()
+        finally:
+            await _release(sorted(unrequested))
     return stats
 
 
@@ -169,7 +203,7 @@ class _Recorder:
     at once when RECORD_BATCH are waiting. One write per delivery made concurrent writers queue on
     SQLite's lock (tens of messages/s), and writing as soon as a few outcomes were in still made a
     transaction (and on SQLite a connection) per handful of messages. A crash loses only the outcomes not
-    yet written; their deliveries are sent again with the same Topic once their lease runs out."""
+    yet written; their deliveries stay 'pushing' and are settled as interrupted (`settle_interrupted`)."""
 
     def __init__(self) -> None:
         self.stats = SendStats()
@@ -265,7 +299,7 @@ async def _record(batch: list[_Outcome], stats: SendStats) -> None:
     Each statement commits by itself, as a claim does (see `claim`): a transaction around them held
     SQLite's write lock across several turns of the busy event loop while the other senders waited.
     Every statement is whole; a sender that dies between two of them leaves the rest of its deliveries
-    leased, and they are sent again with the same Topic, as after any crash."""
+    'pushing', as after any crash."""
     now = clock.now()
     finished: dict[tuple[str, str], list[int]] = {}
     retries: dict[tuple[str, timedelta], list[int]] = {}
@@ -309,6 +343,7 @@ async def run_once(client: httpx.AsyncClient, signer: push_message.VapidSigner, 
     timeout), what is left stays queued for the next round, so a round ends by itself well before its job's
     timeout would cancel it mid-send."""
     await fan_out_due()
+    await settle_interrupted(clock.now())
     return await _pump(_due_batches(), client, signer, concurrency, hosts,
                        asyncio.get_running_loop().time() + budget_s)
 

@@ -227,13 +227,13 @@ async def recent_notifications(limit: int) -> list[dict]:
     notifications = []
     for row in rows:
         counts = await notification_stats(row["id"])
-        notifications.append({**row, "counts": counts, "waiting": counts["queued"] + counts["sending"]})
+        notifications.append({**row, "counts": counts, "waiting": counts["queued"] + counts["sending"] + counts["pushing"]})
     return notifications
 
 
 async def notification_stats(notification_id: int) -> dict[str, int]:
     rows = await Delivery.select(Delivery.status).where(Delivery.notification == notification_id)
-    counts = {status: 0 for status in ("queued", "sending", "sent", "failed", "expired")}
+    counts = {status: 0 for status in ("queued", "sending", "pushing", "sent", "failed", "expired")}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     return counts

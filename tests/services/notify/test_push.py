@@ -559,11 +559,11 @@ async def test_notification_stats_count_every_outcome(service, http, signer):
     notification = await news()
     await push_notifications.fan_out_due()
     assert await push_notifications.notification_stats(notification) == {
-        "queued": 5, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
+        "queued": 5, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0}
     await push_delivery.run_once(http, signer, hosts=listed(service))
     assert await push_notifications.notification_stats(notification) == {
-        "queued": 1, "sending": 0, "sent": 2, "failed": 1, "expired": 1}
-    assert await push_notifications.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "sent": 0, "failed": 0,
+        "queued": 1, "sending": 0, "pushing": 0, "sent": 2, "failed": 1, "expired": 1}
+    assert await push_notifications.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "pushing": 0, "sent": 0, "failed": 0,
                                                                   "expired": 0}
 
 
@@ -577,7 +577,7 @@ async def test_the_record_lists_the_newest_notifications_with_what_is_still_wait
     await push_notifications.fan_out_due()
     rows = await push_notifications.recent_notifications(30)
     assert [(row["id"], row["author"], row["waiting"]) for row in rows] == [(newer, None, 1), (older, "事務局 佐藤", 1)]
-    assert rows[0]["counts"] == {"queued": 1, "sending": 0, "sent": 0, "failed": 0, "expired": 0}
+    assert rows[0]["counts"] == {"queued": 1, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0}
     assert [row["id"] for row in await push_notifications.recent_notifications(1)] == [newer]
 
 
@@ -616,7 +616,8 @@ async def test_two_senders_at_once_send_each_message_once(service, http, vapid_k
 
 async def test_a_sender_that_cannot_record_outcomes_stops_sending(service, http, signer, monkeypatch):
     """Outcomes are written in the background; when that fails the sender stops instead of sending
-    messages whose outcome nobody will write. What it sent is sent again (same Topic) after the lease."""
+    messages whose outcome nobody will write. What it requested is settled as interrupted after the lease,
+    what it had not requested yet is given back to the queue."""
     accounts = [(await person(f"会員{i}")).account_id for i in range(4)]
     for account in accounts:
         for _ in range(50):
@@ -626,12 +627,14 @@ async def test_a_sender_that_cannot_record_outcomes_stops_sending(service, http,
         raise RuntimeError("database gone")
 
     monkeypatch.setattr(push_delivery, "_record", broken)
+    service.delay = 0.005  # 200 messages two at a time take longer than the recorder's first write
     await news()
     with pytest.raises(RuntimeError, match="database gone"):
         await push_delivery.run_once(http, signer, concurrency=2, hosts=listed(service))
-    rows = await deliveries()
-    assert len(rows) == 200 and "sent" not in {r["status"] for r in rows}
+    statuses = [r["status"] for r in await deliveries()]
     assert 0 < len(service.requests) < 200
+    assert statuses.count("pushing") == len(service.requests)
+    assert statuses.count("queued") == 200 - len(service.requests)
     assert_well_formed(service)
 
 
@@ -660,7 +663,8 @@ async def test_a_sampling_push_service_still_decrypts_every_message_after_the_ru
 
 async def test_a_round_cancelled_mid_send_ends_at_once_and_keeps_what_was_sent(http, signer):
     """What EmbeddedSender.stop() does to a round in progress: the round ends without waiting for its work,
-    the outcomes already in are written, and the rest stays leased for the next round."""
+    the outcomes already in are written, what was marked but not requested goes back to the queue, what was
+    claimed but not marked stays leased for a later round, and only the requests in flight stay 'pushing'."""
     with FakePushService(delay=0.02) as slow:
         accounts = [(await person(f"会員{i}")).account_id for i in range(2)]
         for account in accounts:
@@ -673,7 +677,8 @@ async def test_a_round_cancelled_mid_send_ends_at_once_and_keeps_what_was_sent(h
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(round_, 5)
         statuses = [r["status"] for r in await deliveries()]
-        assert len(statuses) == 60 and set(statuses) <= {"sent", "sending"}
+        assert len(statuses) == 60 and set(statuses) <= {"sent", "queued", "sending", "pushing"}
+        assert statuses.count("queued") > 0 and statuses.count("pushing") <= 2
         assert 0 < statuses.count("sent") <= slow.delivered < 60
         assert slow.errors == []
 

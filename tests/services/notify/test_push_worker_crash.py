@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 from saq import Queue
 
 from app import push_sender
-from app.services.notify import push_notifications
+from app.services.notify import push_delivery, push_notifications
 from app.services.notify.push_notifications import Target
 from app.services.shared import clock
 from db.tables import Delivery, PushSubscription
@@ -95,9 +96,29 @@ async def test_a_broadcast_after_a_worker_was_killed_mid_round_is_sent_within_se
                     break
                 await asyncio.sleep(0.1)
             waited = time.monotonic() - posted
+
+            # 3. The first broadcast's leases run out (as two minutes would): what the killed worker had only
+            # claimed is sent now, what it had requested is settled as interrupted and never requested again.
+            await Delivery.update({Delivery.claimed_until: clock.now() - timedelta(seconds=1)}).where(
+                (Delivery.notification == first_news) & Delivery.status.is_in(["sending", "pushing"]))
+            await asyncio.sleep(1.1)
+            await wake(scaled)
+            for _ in range(300):  # 30 s at most
+                if not await Delivery.count().where((Delivery.notification == first_news)
+                                                    & Delivery.status.is_in(["queued", "sending", "pushing"])):
+                    break
+                await asyncio.sleep(0.1)
         finally:
             stop(second)
     sent = await Delivery.count().where((Delivery.notification == second_news) & (Delivery.status == "sent"))
     assert sent == DEVICES, f"{sent} of {DEVICES} sent in {waited:.1f} s"
     assert waited < 15, f"the second broadcast took {waited:.1f} s"
-    assert await Delivery.count().where(Delivery.notification == first_news) == DEVICES
+    first = await Delivery.select(Delivery.id, Delivery.status, Delivery.last_error).where(Delivery.notification == first_news)
+    assert len(first) == DEVICES
+    assert {(r["status"], r["last_error"]) for r in first} <= {("sent", ""), ("failed", push_delivery.INTERRUPTED)}
+    # Not one request twice for a delivery: the service keeps one message per topic and counts every 201
+    assert slow.delivered == sum(len(device.messages) for device in devices)
+    held = {topic for device in devices for topic in device.messages}
+    assert {f"d{r['id']}" for r in first if r["status"] == "sent"} <= held  # sent is on its device
+    interrupted = [r for r in first if r["status"] == "failed"]
+    assert len(interrupted) <= push_delivery.MARK_AHEAD + push_delivery.CONCURRENCY + push_delivery.RECORD_BATCH
