@@ -13,6 +13,7 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import escape
 
 from app.i18n import gettext as _
+from db.engine import unavailable
 
 log = logging.getLogger("tsunagu.errors")
 
@@ -34,6 +35,8 @@ def _messages(status: int, detail: str) -> tuple[str, str]:
         405: (_("This action is not available here"), _("Go back and use the buttons on the page.")),
         413: (_("What you sent is too large"), _("Make the file or text smaller and try again.")),
         429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+        503: (_("We could not finish this just now"),
+              _("The connection to our database was interrupted for a moment. Please try again in a few seconds.")),
     }
     if status in table:
         return table[status]
@@ -109,5 +112,8 @@ def _failed_reading_the_body(exc: Exception) -> bool:
 def internal_error_handler(request: Request, exc: Exception) -> Response:
     if _failed_reading_the_body(exc):
         return _render(request, 400, "")
+    if unavailable(exc):  # a lost database connection, not a bug: logged where it was noticed (db/engine.py)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return _render(request, 503, "", {"Retry-After": "5"})
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _render(request, 500, "")

@@ -5,17 +5,147 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from contextlib import suppress
+from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+log = logging.getLogger("tsunagu.db")
+
 # Concurrent writers wait this long for SQLite's lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_S = 30
+
+# The server ended the session (pg_terminate_backend, a restart, a failover): whatever the session had not
+# committed was rolled back with it.
+SESSION_ENDED = (asyncpg.exceptions.AdminShutdownError, asyncpg.exceptions.CrashShutdownError,
+                 asyncpg.exceptions.CannotConnectNowError)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The database connection died, or no new one could be made: nothing wrong with the statement."""
+    if isinstance(exc, (*SESSION_ENDED, asyncpg.exceptions.PostgresConnectionError, ConnectionError)):
+        return True
+    if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
+        return True
+    # The server's "terminating connection" arrived while the connection was idle in the pool: asyncpg waits
+    # for a ready-for-query that will never come and refuses the next statement before sending it.
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database cannot serve this request right now (a lost connection, or SQLite's lock held past the
+    busy timeout): the person should try again in a moment, nothing is wrong with what they sent."""
+    if connection_lost(exc):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+def _resendable(exc: BaseException, query: str) -> bool:
+    """Whether a statement sent alone (not in a transaction) can be sent again on a new connection: it cannot
+    have changed anything if the server ended the session before or while running it (rolled back with the
+    session) or the connection was closed before it was sent. Lost in the middle of the exchange, only a read
+    is sent again: a write may have committed before its answer was lost."""
+    if isinstance(exc, asyncpg.exceptions.PostgresConnectionError):
+        return query.lstrip()[:6].upper() == "SELECT"
+    return connection_lost(exc)
+
+
+class _Transaction(PostgresTransaction):
+    """Piccolo's transaction, made to survive a dead pooled connection: BEGIN on a connection that died
+    while idle is sent again on a new one, and a transaction whose connection dies gives its connection back
+    to the pool (Piccolo's own skipped that when the rollback failed, and the pool ran dry)."""
+
+    async def begin(self) -> None:
+        try:
+            await super().begin()
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            self.engine.note_connection_lost(exc, resent=True)
+            with suppress(asyncpg.exceptions.InterfaceError):
+                self.connection.terminate()
+            await self.engine.pool.release(self.connection)
+            await self.engine.pool.expire_connections()
+            self.connection = await self.get_connection()
+            self.transaction = self.connection.transaction()
+            await super().begin()
+
+    async def rollback(self) -> None:
+        try:
+            await super().rollback()
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            self._rolled_back = True  # by the server, with the session
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except Exception as exc:
+            if connection_lost(exc):  # COMMIT's answer lost: the outcome is unknown, the person is asked to retry
+                self.engine.note_connection_lost(exc, resent=False)
+            raise
+        finally:
+            if self.engine.pool:
+                await self.engine.pool.release(self.connection)
+            else:
+                await self.connection.close()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
+
+class ResilientPostgresEngine(PostgresEngine):
+    """PostgresEngine that sends a statement once more on a new connection when its connection had died
+    (see `_resendable`), and remembers such failures for the health check."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections_lost = 0
+        self.last_connection_lost_at: datetime | None = None
+
+    def note_connection_lost(self, exc: BaseException, resent: bool) -> None:
+        self.connections_lost += 1
+        self.last_connection_lost_at = datetime.now(timezone.utc)
+        log.warning("database connection lost (%s: %s); %s", type(exc).__name__, exc,
+                    "sent again on a new connection" if resent else "the request is asked to try again")
+
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _Transaction(engine=self, allow_nested=allow_nested)
+
+    async def _run_in_pool(self, query: str, args=None):
+        for attempt in (1, 2):
+            async with self.pool.acquire() as connection:
+                try:
+                    return await connection.fetch(query, *(args or ()))
+                except Exception as exc:
+                    if not connection_lost(exc):
+                        raise
+                    # Never back into the pool as it is: a connection that failed mid-exchange keeps its
+                    # protocol state, and the next statement on it would fail for that. (One asyncpg has
+                    # already seen close is detached from its pool and refuses this.)
+                    with suppress(asyncpg.exceptions.InterfaceError):
+                        connection.terminate()
+                    resend = attempt == 1 and _resendable(exc, query)
+                    self.note_connection_lost(exc, resent=resend)
+                    if not resend:
+                        raise
+            # A server that ended one connection (a restart, a failover) most often ended them all: every
+            # pooled connection is replaced when next taken, so the second attempt gets a new one.
+            await self.pool.expire_connections()
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 def make_engine(database_url: str) -> Engine:
@@ -25,7 +155,7 @@ def make_engine(database_url: str) -> Engine:
         path = unquote(database_url.split("sqlite:///", 1)[1])
         return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
     if parts.scheme in ("postgres", "postgresql"):
-        return PostgresEngine(config={"dsn": database_url})
+        return ResilientPostgresEngine(config={"dsn": database_url})
     raise ValueError(f"unsupported DATABASE_URL scheme: {parts.scheme!r}")
 
 
@@ -50,6 +180,17 @@ async def close_pool(engine: Engine) -> None:
 async def ping(engine: Engine) -> None:
     """The cheapest query there is: it raises if the database cannot be reached (the health check)."""
     await engine.run_querystring(QueryString("SELECT 1"))
+
+
+def connection_losses(engine: Engine) -> dict:
+    """Connections lost since the process started, and when the last was: the pool replaces them silently,
+    so the health check reports them for monitoring to see that the database dropped us."""
+    if not isinstance(engine, ResilientPostgresEngine):
+        return {"database_connections_lost": 0}
+    figures = {"database_connections_lost": engine.connections_lost}
+    if engine.last_connection_lost_at is not None:
+        figures["last_database_connection_lost_at"] = engine.last_connection_lost_at.isoformat()
+    return figures
 
 
 def atomic(engine: Engine):

@@ -5,18 +5,20 @@ from litestar.response import Response
 
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.rendering import safe_next, see_other
-from db.engine import ping
+from db.engine import connection_losses, ping
 
 ONE_YEAR_S = 60 * 60 * 24 * 365
 
 
 @get("/healthz", name="get_healthz", cache_control=None)
 async def get_healthz(request: Request) -> Response:
+    engine = request.app.state.engine
+    lost = connection_losses(engine)
     try:
-        await ping(request.app.state.engine)
+        await ping(engine)
     except Exception as exc:  # report, don't raise: a health check answers, it does not crash
-        return Response({"status": "error", "database": type(exc).__name__}, status_code=503)
-    return Response({"status": "ok", "database": "ok"})
+        return Response({"status": "error", "database": type(exc).__name__, **lost}, status_code=503)
+    return Response({"status": "ok", "database": "ok", **lost})
 
 
 @post("/locale", name="set_locale")

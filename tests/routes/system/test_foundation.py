@@ -109,7 +109,7 @@ async def test_session_and_csrf_cookies_are_httponly_and_lax(client):
 async def test_healthz_reports_the_database(client):
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "database_connections_lost": 0}
 
 
 async def test_healthz_answers_503_when_the_database_cannot_be_reached(app, client, tmp_path):
