@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from app.services.desk import forgetting
+from app.services.notify import mail
 from db.engine import atomic
 from db.tables import AuditLog, Inquiry, OutboxMail
 
@@ -66,8 +68,9 @@ class Purged:
     mails: int
 
 
-async def purge(actor_id: int, days: int, now: datetime) -> Purged:
-    """Purge everything past the period now, in one transaction, and write who did it to the audit log."""
+async def purge(actor_id: int, days: int, now: datetime, mail_dir: Path | None = None) -> Purged:
+    """Purge everything past the period now, in one transaction, and write who did it to the audit log.
+    `mail_dir`: where mails are written as files when no mail server is configured; those older go too."""
     cutoff = cutoff_for(days, now)
     async with atomic(Inquiry._meta.db):
         ids = [row["id"] for row in await Inquiry.select(Inquiry.id).where(_inquiries_due(cutoff))]
@@ -85,4 +88,6 @@ async def purge(actor_id: int, days: int, now: datetime) -> Purged:
             detail={"days": days, "before": cutoff.isoformat(), "inquiries": len(ids), "mails": len(purged)},
             created_at=now,
         ))
+    if mail_dir is not None:  # after the commit, as the rows; a file past the period is due whatever else happens
+        await mail.forget_files(mail_dir, before=cutoff)
     return Purged(len(ids), len(purged))

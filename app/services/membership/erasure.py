@@ -11,7 +11,8 @@ Table by table:
 - area_follow, passkey, login_session, one_time_token, push_subscription, push_preference and their own
   notices (the desk's answers among them): deleted.
 - delivery to their devices: the push service's error texts emptied, those still queued expired.
-- outbox_mail to any address they used, and the desk's mails of their inquiries: deleted.
+- outbox_mail to any address they used, and the desk's mails of their inquiries: deleted; so are the files of
+  mails written without a mail server (var/mail) that name one of their addresses.
 - application: motivation and answers emptied; status and attendance stay (participants per area).
 - wallet_pass: the staff's reason for a suspension emptied; the pass and its redemptions stay (uses per shop).
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
@@ -28,6 +29,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from piccolo.columns import Column
@@ -36,6 +38,7 @@ from piccolo.columns.combination import WhereRaw
 from app.services.desk import forgetting
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
+from app.services.notify import mail
 from app.services.shared import clock
 from db.engine import atomic
 from db.tables import (
@@ -94,8 +97,9 @@ def _email_is(column: Column, emails: set[str]):
     return condition
 
 
-async def delete_account(account_id: int, now: datetime | None = None) -> None:
-    """Erase the person behind `account_id` (see the module's docstring for each table); audited."""
+async def delete_account(account_id: int, now: datetime | None = None, mail_dir: Path | None = None) -> None:
+    """Erase the person behind `account_id` (see the module's docstring for each table); audited. `mail_dir`:
+    where mails are written as files when no mail server is configured; the files naming them go too."""
     now = now or clock.now()
     async with atomic(Account._meta.db):
         person = await _person(account_id)
@@ -112,6 +116,8 @@ async def delete_account(account_id: int, now: datetime | None = None) -> None:
         }).where(Account.id == account_id)
         await AuditLog.insert(AuditLog(actor=account_id, action="account.delete", target_type="account",
                                        target_id=str(account_id), created_at=now))
+    if mail_dir is not None:  # after the commit: a file deleted for a rolled-back erasure would not come back
+        await mail.forget_files(mail_dir, person.emails)
 
 
 async def _person(account_id: int) -> Person | None:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import smtplib
+from datetime import datetime, timezone
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
@@ -51,19 +54,59 @@ def _send_smtp(smtp: Smtp, message: EmailMessage) -> None:
         client.send_message(message)
 
 
-def _write_file(mail_dir: Path, message: EmailMessage) -> Path:
+FILE_TIME = "%Y%m%dT%H%M%S"  # the start of a mail file's name: when it was written (UTC)
+
+
+def _write_file(mail_dir: Path, message: EmailMessage, now: datetime) -> Path:
     mail_dir.mkdir(parents=True, exist_ok=True)
-    path = mail_dir / f"{clock.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}.eml"
+    path = mail_dir / f"{now.astimezone(timezone.utc):{FILE_TIME}}-{secrets.token_hex(4)}.eml"
     path.write_bytes(message.as_bytes())
     return path
 
 
-async def send_mail(smtp: Smtp, mail_dir: Path, to: str, subject: str, body: str, **headers: str) -> None:
+async def send_mail(smtp: Smtp, mail_dir: Path, to: str, subject: str, body: str, now: datetime | None = None,
+                    **headers: str) -> None:
     message = build_message(smtp, to, subject, body, **headers)
     try:
         if smtp.enabled:
             await asyncio.to_thread(_send_smtp, smtp, message)
         else:
-            await asyncio.to_thread(_write_file, mail_dir, message)
+            await asyncio.to_thread(_write_file, mail_dir, message, now or clock.now())
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(str(exc)) from exc
+
+
+async def forget_files(mail_dir: Path, addresses: set[str] | frozenset[str] = frozenset(),
+                       before: datetime | None = None) -> int:
+    """Delete the files of mails written without a mail server (`make run`, a demo) that name one of
+    `addresses` in a header or the text, or were written before `before`: erasure and retention reach them
+    as they reach the outbox rows. Returns how many."""
+    return await asyncio.to_thread(_forget_files, mail_dir, {a.lower() for a in addresses if a}, before)
+
+
+def _forget_files(mail_dir: Path, addresses: set[str], before: datetime | None) -> int:
+    if not mail_dir.is_dir():
+        return 0
+    forgotten = 0
+    for path in sorted(mail_dir.glob("*.eml")):
+        if (before is not None and _written_at(path) < before) or (addresses and _names(path, addresses)):
+            path.unlink(missing_ok=True)
+            forgotten += 1
+    return forgotten
+
+
+def _written_at(path: Path) -> datetime:
+    try:
+        return datetime.strptime(path.name[:15], FILE_TIME).replace(tzinfo=timezone.utc)
+    except ValueError:  # not named by _write_file: its modification time
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def _names(path: Path, addresses: set[str]) -> bool:
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    text = " ".join(str(value) for value in message.values())
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            text += " " + part.get_content()
+    text = text.lower()
+    return any(address in text for address in addresses)

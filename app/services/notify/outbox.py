@@ -61,7 +61,7 @@ async def deliver_due(smtp: Smtp, mail_dir: Path, now: datetime | None = None, l
     for row in await _claim(now, limit):
         try:
             await mail.send_mail(smtp, mail_dir, row["to_address"], row["subject"], row["body"],
-                                 msgid=row["message_id"], reply_to=row["reply_to"], in_reply_to=row["in_reply_to"])
+                                 now=now, msgid=row["message_id"], reply_to=row["reply_to"], in_reply_to=row["in_reply_to"])
         except mail.MailError as exc:
             failed = row["attempts"] >= MAX_ATTEMPTS
             await OutboxMail.update({

@@ -111,3 +111,15 @@ async def test_a_purge_that_fails_midway_changes_nothing(monkeypatch):
     row = await Inquiry.select(Inquiry.name, Inquiry.email).where(Inquiry.id == asked).first()
     assert row == {"name": "二地域 花子", "email": "hanako@example.jp"}
     assert await InquiryMessage.count().where(InquiryMessage.body == "") == 0
+
+
+async def test_the_purge_deletes_the_mail_files_written_before_the_period(tmp_path):
+    """Without a mail server the outbox writes each mail as a file: those past the period go with the rows."""
+    await sent_mail(CUTOFF - SECOND, tmp_path)
+    await sent_mail(CUTOFF, tmp_path)
+    await sent_mail(NOW, tmp_path)
+    files = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
+    assert len(files) == 3
+    staff = await factories.staff_account()
+    await retention.purge(staff, DAYS, NOW, mail_dir=tmp_path / "mail")
+    assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == files[1:]

@@ -23,7 +23,7 @@ from app.services.desk import threads
 from app.services.handover import export
 from app.services.membership import erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import Profile
-from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify import outbox, push_notifications, push_subscriptions
 from app.services.programs import applications
 from app.services.shared import clock, exports
 from app.services.shared.signed_tokens import TokenSigner
@@ -289,3 +289,18 @@ async def test_deleting_twice_or_an_unknown_account_does_nothing_more():
     await erasure.delete_account(mine.account_id)
     await erasure.delete_account(999999)
     assert await AuditLog.count().where(AuditLog.action == "account.delete") == 1
+
+
+async def test_the_mail_files_naming_the_member_are_deleted_with_the_account(tmp_path):
+    """Without a mail server the outbox writes each mail as a file (`make run`): a mail to the member, and
+    the desk's copy quoting their address in its text, go with the account; mails about others stay."""
+    registered = await factories.member("消される人", email=f"{TAG}@example.jp")
+    await outbox.enqueue(Smtp(), f"{TAG.upper()}@example.jp", "受付のお知らせ", "お問い合わせを受け付けました", "inquiry_receipt")
+    await outbox.enqueue(Smtp(), "desk@tomakomai.example", "新しいお問い合わせ", f"返信先: {TAG}@example.jp\n移住について",
+                         "inquiry_notice")
+    await outbox.enqueue(Smtp(), "other@example.jp", "受付のお知らせ", "ほかの人へ", "inquiry_receipt")
+    mail_dir = tmp_path / "mail"
+    assert (await outbox.deliver_due(Smtp(), mail_dir)).sent == 3
+    await erasure.delete_account(registered.account_id, mail_dir=mail_dir)
+    left = [path.read_bytes() for path in mail_dir.glob("*.eml")]
+    assert len(left) == 1 and b"other@example.jp" in left[0]
