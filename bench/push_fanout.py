@@ -314,7 +314,7 @@ async def run(args: argparse.Namespace, database_url: str, work_dir: Path) -> di
     result["ok"] = ok
     if profiler:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(int(os.environ.get("PROFILE_LINES", "25")))
         result["profile"] = out.getvalue()
     return result
 
