@@ -305,6 +305,44 @@ class Application(Table):
     attended_at = Timestamptz(null=True, default=None)
 
 
+class Activity(Table):
+    """A designated local activity (担い手活動) that is not a program: a volunteer day, help at a local event,
+    work with a local business or group, an online contribution. Attending a program counts the same way
+    (its attendance is the application's), so programs have no row here."""
+
+    title = Varchar(length=120, required=True)
+    kind = Varchar(length=16, required=True)  # volunteer | event | business | online
+    description = Text(default="")
+    area = ForeignKey(references=Area, on_delete=OnDelete.restrict, index=True)
+    starts_on = Date(required=True)
+    ends_on = Date(required=True)  # the same day for a one-day activity
+    place = Varchar(length=200, default="")
+    map_url = Varchar(length=500, default="")
+    organiser = Varchar(length=120, default="")
+    counts_for_premium = Boolean(default=True)
+    capacity = Integer(null=True, default=None)
+    status = Varchar(length=16, default="open", index=True)  # open | cancelled
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CheckIn(Table):
+    """One member's recorded attendance at an activity. One per member, activity and day in Japan (a unique
+    index by a raw migration); a phone's check-in carries its own nonce (unique), so a sync sent twice, or a
+    scan and a card at the same door, records once."""
+
+    activity = ForeignKey(references=Activity, on_delete=OnDelete.cascade, index=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    day = Date(required=True)
+    method = Varchar(length=16, required=True)  # code (the member scanned) | card | hand | import
+    client_nonce = Varchar(length=64, null=True, default=None, unique=True)
+    scanned_at = Timestamptz(required=True)  # the phone's time of the scan for a check-in synced later
+    recorded_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    reason = Varchar(length=300, default="")  # why staff recorded it by hand
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class Notice(Table):
     """A message in a person's in-app inbox (お知らせ): decisions, promotions from the waitlist, news."""
 

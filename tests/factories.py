@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from app.services.membership import membership
 from app.services.membership.membership import Profile
 from app.services.membership.passkeys import NewPasskey, new_user_handle
-from db.tables import Account, Area, Shop
+from db.tables import Account, Activity, Area, Shop
 
 
 def fake_passkey(**changes) -> NewPasskey:
@@ -186,3 +186,11 @@ async def open_survey(questions: list[dict], account_ids: list[int], title: str 
     if account_ids:
         await SurveyInvitation.insert(*[SurveyInvitation(survey=survey.id, account=a, created_at=now) for a in account_ids])
     return survey.id
+
+
+async def activity(area_id: int, title: str = "樽前山の登山道整備", **fields) -> int:
+    """A designated activity (担い手活動), open, from 2026-11-01 to 2026-11-30 unless told otherwise."""
+    values = {"kind": "volunteer", "starts_on": date(2026, 11, 1), "ends_on": date(2026, 11, 30),
+              "place": "樽前山 七合目ヒュッテ", "organiser": "苫小牧山岳会", **fields}
+    rows = await Activity.insert(Activity(title=title, area=area_id, **values)).returning(Activity.id)
+    return rows[0]["id"]

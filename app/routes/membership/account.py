@@ -16,10 +16,11 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
 from app.routes.membership.profile_form import profile_form_context
+from app.services.activities.progress import activity_count
 from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
-from app.services.programs.activities import activity_count, fiscal_year_of
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock, exports
 from app.services.shared.devices import device_label
 

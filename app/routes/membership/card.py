@@ -12,8 +12,9 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.qr import qr_svg
 from app.rendering import page
+from app.services.activities.progress import activity_count
 from app.services.membership import member_card, membership
-from app.services.programs.activities import activity_count, fiscal_year_of
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
 

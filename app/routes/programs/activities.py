@@ -10,8 +10,9 @@ from litestar.params import QueryParameter
 from app import guards
 from app.i18n import gettext as _
 from app.routes.programs.editor import no_store
-from app.services.programs import activities
-from app.services.programs.activities import PREMIUM_ACTIVITIES
+from app.services.activities import progress
+from app.services.activities.progress import PREMIUM_ACTIVITIES
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
 
 FiscalYear = Annotated[str, QueryParameter(name="year")]
@@ -19,7 +20,7 @@ FiscalYear = Annotated[str, QueryParameter(name="year")]
 
 @get("/staff/activities", name="list_active_members", guards=[guards.staff], cache_control=None)
 async def list_active_members(request: Request, year: FiscalYear = "") -> object:
-    current = activities.fiscal_year_of(clock.now())
+    current = fiscal_year_of(clock.now())
     errors = {}
     chosen = current
     if year:
@@ -27,7 +28,7 @@ async def list_active_members(request: Request, year: FiscalYear = "") -> object
             chosen = int(year)
         else:
             errors["year"] = _("Enter a year such as %(year)d.", year=current)
-    members = await activities.active_members(chosen)
+    members = await progress.active_members(chosen)
     context = {"members": members, "year": chosen, "years": list(range(current, current - 5, -1)), "errors": errors,
                "minimum": PREMIUM_ACTIVITIES}
     return no_store(request, "programs/editor/activities.html", context, 422 if errors else 200)

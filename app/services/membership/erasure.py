@@ -14,12 +14,13 @@ Table by table:
 - outbox_mail to any address they used, and the desk's mails of their inquiries: deleted; so are the files of
   mails written without a mail server (var/mail) that name one of their addresses.
 - application: motivation and answers emptied; status and attendance stay (participants per area).
+- check_in: the staff's reason for one recorded by hand emptied; the check-in stays (activities per area).
 - wallet_pass: the staff's reason for a suspension emptied; the pass and its redemptions stay (uses per shop).
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
   and phone emptied, open ones closed; every message body emptied (theirs, the desk's answers, the notes);
   staff notices that quoted them emptied.
-- audit_log: free-text values of entries about their account, wallet passes, applications and inquiries
+- audit_log: free-text values of entries about their account, wallet passes, applications, check-ins and inquiries
   dropped; their name, e-mail or phone replaced by *** wherever an entry quotes it (a search in an export).
 """
 
@@ -46,6 +47,7 @@ from db.tables import (
     Application,
     AreaFollow,
     AuditLog,
+    CheckIn,
     Delivery,
     Inquiry,
     Member,
@@ -150,11 +152,13 @@ async def _targets(person: Person) -> dict[str, list[int]]:
         if person.member_id else []
     applications = await Application.select(Application.id).where(Application.member == person.member_id) \
         if person.member_id else []
+    checked_in = await CheckIn.select(CheckIn.id).where(CheckIn.member == person.member_id) if person.member_id else []
     return {
         "account": [person.account_id],
         "member": [person.member_id] if person.member_id else [],
         "wallet_pass": [row["id"] for row in wallet_passes],
         "application": [row["id"] for row in applications],
+        "check_in": [row["id"] for row in checked_in],
         "inquiry": person.inquiry_ids,
     }
 
@@ -174,7 +178,8 @@ async def _forget_devices(person: Person) -> None:
 
 
 async def _forget_profile_and_activity(person: Person) -> None:
-    """The profile, followed areas, what applications and survey answers say, and staff's reasons on passes."""
+    """The profile, followed areas, what applications and survey answers say, and staff's reasons on passes and
+    on check-ins recorded by hand."""
     if person.member_id:
         await AreaFollow.delete().where(AreaFollow.member == person.member_id)
         await Member.update({
@@ -184,6 +189,7 @@ async def _forget_profile_and_activity(person: Person) -> None:
         await Application.update({Application.motivation: "", Application.answers: []}).where(
             Application.member == person.member_id)
         await WalletPass.update({WalletPass.status_reason: ""}).where(WalletPass.member == person.member_id)
+        await CheckIn.update({CheckIn.reason: ""}).where(CheckIn.member == person.member_id)
     responses = SurveyResponse.select(SurveyResponse.id).where(SurveyResponse.account == person.account_id)
     await SurveyAnswer.update({SurveyAnswer.text: ""}).where(SurveyAnswer.response.is_in(responses))
     await SurveyResponse.update({SurveyResponse.account: None}).where(SurveyResponse.account == person.account_id)

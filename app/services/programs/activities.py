@@ -1,5 +1,5 @@
-"""Attendance at the venue and local activities (担い手活動): a program attended counts for the member in its
-fiscal year (April to March, Tokyo), and members with enough of them are the evidence for the premium tier."""
+"""Attendance at a program's venue, and the fiscal year (April to March, Tokyo) activities are counted in. A
+program attended is a local activity (担い手活動) like a designated one: activities/progress.py counts both."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from datetime import date, datetime, time
 from app.i18n import TOKYO, to_tokyo
 from app.services.programs.applications import ApplicationRefused, decide
 from app.services.shared.actor import Actor
-from db.tables import Application, Member
-
-PREMIUM_ACTIVITIES = 3
+from db.tables import Application
 
 
 async def attend_by_member(program_id: int, member_id: int, actor: Actor, now: datetime) -> str:
@@ -36,30 +34,3 @@ def fiscal_year_of(moment: datetime) -> int:
 
 def fiscal_year_bounds(year: int) -> tuple[datetime, datetime]:
     return (datetime.combine(date(year, 4, 1), time(), TOKYO), datetime.combine(date(year + 1, 4, 1), time(), TOKYO))
-
-
-async def activity_count(member_id: int, year: int) -> int:
-    """Local activities (担い手活動) this fiscal year: programs the member attended."""
-    start, end = fiscal_year_bounds(year)
-    return await Application.count().where(
-        (Application.member == member_id) & (Application.status == "attended")
-        & (Application.attended_at >= start) & (Application.attended_at < end)
-    )
-
-
-async def active_members(year: int, minimum: int = PREMIUM_ACTIVITIES) -> list[dict]:
-    """Members with at least `minimum` activities in the fiscal year: evidence for the premium tier."""
-    start, end = fiscal_year_bounds(year)
-    rows = await Application.select(Application.member).where(
-        (Application.status == "attended") & (Application.attended_at >= start) & (Application.attended_at < end)
-    )
-    counts: dict[int, int] = {}
-    for row in rows:
-        counts[row["member"]] = counts.get(row["member"], 0) + 1
-    wanted = [member_id for member_id, count in counts.items() if count >= minimum]
-    if not wanted:
-        return []
-    members = await Member.select(Member.id, Member.member_no, Member.tier, Member.account.display_name).where(
-        Member.id.is_in(wanted)
-    )
-    return sorted(({**m, "activities": counts[m["id"]]} for m in members), key=lambda m: (-m["activities"], m["member_no"]))

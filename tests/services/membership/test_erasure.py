@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from piccolo.columns import JSON, JSONB, ForeignKey, Text, Varchar
 
 from app.keyfile import new_signing_key
+from app.services.activities import check_ins
 from app.services.audit import log as audit_log
 from app.services.desk import threads
 from app.services.handover import export
@@ -26,6 +27,7 @@ from app.services.membership.membership import Profile
 from app.services.notify import outbox, push_notifications, push_subscriptions
 from app.services.programs import applications
 from app.services.shared import clock, exports
+from app.services.shared.actor import Actor
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.surveys import invitations, responses
 from app.services.wallet import member_passes, redemption, wallet
@@ -53,7 +55,7 @@ KANA = ["ヅヂヅヂ", "ヱヰヱヰ"]  # readings must be kana: these spelling
 # Tables whose links to an account only ever name staff (authors, reviewers, inviters): the scene need not fill
 # them. Any other table that points at a person, directly or through another such table, must hold a row of
 # the scene, so that a table added later is filled (and scanned) here or named below on purpose.
-STAFF_ONLY = {"invitation", "program", "article", "revision", "upload", "notification", "survey", "reply_template",
+STAFF_ONLY = {"activity", "invitation", "program", "article", "revision", "upload", "notification", "survey", "reply_template",
               "kpi_target", "report_section"}
 
 
@@ -179,6 +181,9 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     # Programs: an application with motivation and answers.
     program = await factories.program(area_id, questions=["どこから来ますか"])
     await applications.apply(program, member.member_id, scene.m("motivation"), [scene.m("answer")], now)
+    # Activities: a check-in recorded by hand, with staff's reason naming the member.
+    activity = await factories.activity(area_id)
+    await check_ins.by_hand(activity, member.member_no, "2026-11-03", scene.m("by-hand"), Actor(staff, "staff"))
     # Wallet: an activated pass used at a shop, then suspended by staff with a reason (kept in the audit log too).
     shop_id, [offer] = await factories.shop_with_offers("海鮮食堂 ほっき屋", {"limit_kind": "unlimited"})
     shop_staff = await factories.staff_account("店舗 田中", role="shop", shop=shop_id)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from app.i18n import TOKYO
+from app.services.activities import progress
 from app.services.membership.membership import Registered
 from app.services.programs import activities, applications, programs, reads
 from app.services.programs.applications import ApplicationRefused
@@ -760,7 +761,7 @@ async def test_attendance_counts_as_an_activity_of_its_tokyo_fiscal_year_and_thr
     await apply(program_ids[4], shiro)
     await applications.cancel((await application_of(program_ids[4], shiro))["id"], shiro.member_id, clock.now())
 
-    counts = {(person.member_id, year): await activities.activity_count(person.member_id, year)
+    counts = {(person.member_id, year): await progress.activity_count(person.member_id, year)
               for person in attended for year in (2025, 2026, 2027)}
     assert counts == {
         (hanako.member_id, 2025): 0, (hanako.member_id, 2026): 4, (hanako.member_id, 2027): 0,
@@ -770,15 +771,15 @@ async def test_attendance_counts_as_an_activity_of_its_tokyo_fiscal_year_and_thr
         (goro.member_id, 2025): 3, (goro.member_id, 2026): 0, (goro.member_id, 2027): 0,
     }
 
-    active = await activities.active_members(2026)
+    active = await progress.active_members(2026)
     # Most activities first, then by member number (jiro and shiro both have three).
     expected = [(hanako, 4)] + sorted([(jiro, 3), (shiro, 3)], key=lambda pair: pair[0].member_no)
     assert [(m["id"], m["member_no"], m["activities"]) for m in active] == [
         (person.member_id, person.member_no, count) for person, count in expected
     ]
-    assert [(m["id"], m["activities"]) for m in await activities.active_members(2025)] == [(goro.member_id, 3)]
-    assert await activities.active_members(2027) == []
-    assert [(m["id"], m["activities"]) for m in await activities.active_members(2027, minimum=1)] == [(saburo.member_id, 1)]
+    assert [(m["id"], m["activities"]) for m in await progress.active_members(2025)] == [(goro.member_id, 3)]
+    assert await progress.active_members(2027) == []
+    assert [(m["id"], m["activities"]) for m in await progress.active_members(2027, minimum=1)] == [(saburo.member_id, 1)]
     for program_id in program_ids:
         await assert_seats_match(program_id)
 

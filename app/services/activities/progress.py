@@ -1,0 +1,94 @@
+"""A member's local activities (担い手活動) as evidence for the premium tier: programs attended and check-ins
+at designated activities that count, each activity once however many of its days the member came."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from app.i18n import to_tokyo
+from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
+from db.tables import Application, CheckIn, Member
+
+PREMIUM_ACTIVITIES = 3  # a year, for the premium tier of ふるさと住民登録
+YEAR = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Progress:
+    fiscal_year: int
+    this_fiscal_year: int  # activities since April
+    last_twelve_months: int  # what premium asks for
+    needed: int
+    items: list[dict]  # this fiscal year's, oldest first
+
+    @property
+    def may_apply(self) -> bool:
+        return self.last_twelve_months >= self.needed
+
+
+async def evidence(member_ids: list[int], since: datetime, until: datetime) -> dict[int, list[dict]]:
+    """Per member, each activity in [since, until) once, oldest first: {source: program | activity, id, title,
+    kind, day, place, how (attended | code | card | hand | import)}."""
+    found: dict[int, dict[tuple[str, int], dict]] = {member_id: {} for member_id in member_ids}
+    if not member_ids:
+        return {}
+    attended = await Application.select(
+        Application.member, Application.program.id.as_alias("program_id"), Application.program.title.as_alias("title"),
+        Application.program.place.as_alias("place"), Application.attended_at,
+    ).where(Application.member.is_in(member_ids) & (Application.status == "attended")
+            & (Application.attended_at >= since) & (Application.attended_at < until))
+    for row in attended:
+        found[row["member"]][("program", row["program_id"])] = {
+            "source": "program", "id": row["program_id"], "title": row["title"], "kind": "program",
+            "day": to_tokyo(row["attended_at"]).date(), "place": row["place"], "how": "attended"}
+    checked = await CheckIn.select(
+        CheckIn.member, CheckIn.day, CheckIn.method, CheckIn.activity.id.as_alias("activity_id"),
+        CheckIn.activity.title.as_alias("title"), CheckIn.activity.kind.as_alias("kind"),
+        CheckIn.activity.place.as_alias("place"),
+    ).where(CheckIn.member.is_in(member_ids) & (CheckIn.activity.counts_for_premium == True)  # noqa: E712
+            & (CheckIn.day >= to_tokyo(since).date()) & (CheckIn.day < _day_of_end(until))).order_by(CheckIn.day)
+    for row in checked:
+        found[row["member"]].setdefault(("activity", row["activity_id"]), {
+            "source": "activity", "id": row["activity_id"], "title": row["title"], "kind": row["kind"],
+            "day": row["day"], "place": row["place"], "how": row["method"]})
+    return {member_id: sorted(items.values(), key=lambda item: (item["day"], item["title"]))
+            for member_id, items in found.items()}
+
+
+def _day_of_end(until: datetime) -> date:
+    """The first day in Japan not in [since, until): `until` is a midnight in Japan or an instant today."""
+    local = to_tokyo(until)
+    return local.date() if local.time() == datetime.min.time() else local.date() + timedelta(days=1)
+
+
+async def progress(member_id: int, now: datetime) -> Progress:
+    year = fiscal_year_of(now)
+    start, end = fiscal_year_bounds(year)
+    this_year = (await evidence([member_id], start, end))[member_id]
+    twelve = (await evidence([member_id], now - YEAR, now))[member_id]
+    return Progress(year, len(this_year), len(twelve), PREMIUM_ACTIVITIES, this_year)
+
+
+async def activity_count(member_id: int, year: int) -> int:
+    """Local activities in the fiscal year: programs attended and counted activities, each once."""
+    start, end = fiscal_year_bounds(year)
+    return len((await evidence([member_id], start, end))[member_id])
+
+
+async def active_members(year: int, minimum: int = PREMIUM_ACTIVITIES) -> list[dict]:
+    """Members with at least `minimum` activities in the fiscal year: evidence for the premium tier."""
+    start, end = fiscal_year_bounds(year)
+    attended = await Application.select(Application.member).where(
+        (Application.status == "attended") & (Application.attended_at >= start) & (Application.attended_at < end))
+    checked = await CheckIn.select(CheckIn.member).where(
+        (CheckIn.activity.counts_for_premium == True) & (CheckIn.day >= to_tokyo(start).date())  # noqa: E712
+        & (CheckIn.day < to_tokyo(end).date()))
+    candidates = sorted({row["member"] for row in [*attended, *checked]})
+    counts = {member_id: len(items) for member_id, items in (await evidence(candidates, start, end)).items()}
+    wanted = [member_id for member_id, count in counts.items() if count >= minimum]
+    if not wanted:
+        return []
+    members = await Member.select(Member.id, Member.member_no, Member.tier, Member.account.display_name).where(
+        Member.id.is_in(wanted))
+    return sorted(({**m, "activities": counts[m["id"]]} for m in members), key=lambda m: (-m["activities"], m["member_no"]))
