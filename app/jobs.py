@@ -1,7 +1,7 @@
 """One background round: everything that happens outside a request, in the order it feeds itself.
 
-Surveys whose time has come make notifications and mails; notifications fan out to deliveries and are
-pushed; queued mail goes to the mail server. Each step is guarded on its own so that one failing step
+Surveys whose time has come make notifications and mails; premium years ending remind and lapse;
+notifications fan out to deliveries and are pushed; queued mail goes to the mail server. Each step is guarded on its own so that one failing step
 (a mail server that is down) never holds back the others. Rounds may overlap: every step claims its rows.
 """
 
@@ -11,6 +11,8 @@ import logging
 
 from app.services.notify import outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
+from app.services.premium import lapse
+from app.services.premium.applications import Told
 from app.services.shared import clock
 from app.services.surveys import invitations
 from app.settings import Settings
@@ -28,6 +30,11 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
         figures.update(surveys_closed=due.closed, survey_invitations=due.invited, survey_reminders=due.reminded)
     except Exception:
         log.exception("survey round failed")
+    try:
+        ended = await lapse.run_due(Told(settings.smtp, settings.base_url))
+        figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed)
+    except Exception:
+        log.exception("premium round failed")
     try:
         stats = await push_delivery.run_once(client, signer, hosts=hosts if hosts is not None else PushHosts(settings.push_extra_hosts))
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)

@@ -343,6 +343,37 @@ class CheckIn(Table):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class PremiumApplication(Table):
+    """A member's request for the premium tier (プレミアム申請) with its evidence, reviewed in the one queue. At
+    most one waiting per member (a partial unique index by a raw migration); a decision is a conditional
+    UPDATE on status "submitted", so two decisions at once give one."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    status = Varchar(length=16, default="submitted", index=True)  # submitted | approved | declined | withdrawn
+    renewal = Boolean(default=False)
+    home_municipality = Varchar(length=50, required=True)  # where the member lives, as they state it
+    other_municipalities = JSON(default="[]")  # [{"name": "…", "state": "holding" | "applying"}]
+    evidence = JSON(default="[]")  # the activities as they stood when applying (progress.evidence)
+    reason = Varchar(length=500, default="")  # why staff declined
+    decided_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+    certificate_no = Varchar(length=32, null=True, default=None, unique=True)
+    valid_from = Date(null=True, default=None)
+    valid_until = Date(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class JourneyEvent(Table):
+    """A step of a member's journey that must happen once: a reminder sent, a rule fired. Unique (rule,
+    member, cause) by a raw migration, so a round run twice, or by two workers at once, acts once."""
+
+    rule = Varchar(length=48, required=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    cause = Varchar(length=64, required=True)  # what made it fire: an expiry date, an attendance, an answer
+    fired_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
 class Notice(Table):
     """A message in a person's in-app inbox (お知らせ): decisions, promotions from the waitlist, news."""
 

@@ -10,6 +10,7 @@ from litestar.params import FromQuery
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
+from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import page
 from app.services.activities.progress import activity_count
@@ -30,7 +31,7 @@ async def get_card(request: Request) -> object:
     context = {
         "account": account,
         "member": member,
-        "tier": membership.effective_tier(member, now.date()),
+        "tier": membership.effective_tier(member, to_tokyo(now).date()),
         "areas": await membership.followed_areas(member["id"]),
         "activities": await activity_count(member["id"], fiscal_year_of(now)),
         "qr": qr_svg(token, _("Member card QR code")),
@@ -47,7 +48,7 @@ async def verify_card(request: Request, code: FromQuery[str] = "") -> object:
     if code:
         try:
             member = await member_card.card_holder(request.app.state.signer, code, clock.now())
-            result = {"ok": True, "member": member, "tier": membership.effective_tier(member, clock.now().date())}
+            result = {"ok": True, "member": member, "tier": membership.effective_tier(member, to_tokyo(clock.now()).date())}
         except TokenError as exc:
             result = {"ok": False, "reason": str(member_card.CARD_REFUSALS[exc.reason])}
     return page(request, "membership/card/verify.html", {"result": result, "code": code[:300]}, cache="no-store")

@@ -12,6 +12,7 @@ from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
@@ -87,7 +88,7 @@ async def member_context(member_id: int) -> dict | None:
         "member": member,
         "prefecture": prefecture_name(member["home_prefecture"]),
         "areas": await membership.followed_areas(member_id),
-        "tier": membership.effective_tier(member, clock.now().date()),
+        "tier": membership.effective_tier(member, to_tokyo(clock.now()).date()),
         "error": "",
     }
 

@@ -9,18 +9,22 @@ Table by table:
 - member: names, readings, municipality, the free text about ties and the interests are emptied; the number,
   home prefecture, ties (fixed choices), tier and dates stay for the statistics.
 - area_follow, passkey, login_session, one_time_token, push_subscription, push_preference and their own
-  notices (the desk's answers among them): deleted.
+  notices (the desk's answers among them): deleted; so are the notifications told to them alone (a premium
+  decision) with their deliveries.
 - delivery to their devices: the push service's error texts emptied, those still queued expired.
 - outbox_mail to any address they used, and the desk's mails of their inquiries: deleted; so are the files of
   mails written without a mail server (var/mail) that name one of their addresses.
 - application: motivation and answers emptied; status and attendance stay (participants per area).
 - check_in: the staff's reason for one recorded by hand emptied; the check-in stays (activities per area).
+- premium_application: the municipalities stated, the evidence and the staff's reason emptied; status and dates
+  stay (the premium funnel). journey_event holds no text and stays.
 - wallet_pass: the staff's reason for a suspension emptied; the pass and its redemptions stay (uses per shop).
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
   and phone emptied, open ones closed; every message body emptied (theirs, the desk's answers, the notes);
   staff notices that quoted them emptied.
-- audit_log: free-text values of entries about their account, wallet passes, applications, check-ins and inquiries
+- audit_log: free-text values of entries about their account, wallet passes, applications, check-ins,
+  premium applications and inquiries
   dropped; their name, e-mail or phone replaced by *** wherever an entry quotes it (a search in an export).
 """
 
@@ -39,7 +43,7 @@ from piccolo.columns.combination import WhereRaw
 from app.services.desk import forgetting
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
-from app.services.notify import mail
+from app.services.notify import mail, personal
 from app.services.shared import clock
 from db.engine import atomic
 from db.tables import (
@@ -52,9 +56,11 @@ from db.tables import (
     Inquiry,
     Member,
     Notice,
+    Notification,
     OneTimeToken,
     OutboxMail,
     Passkey,
+    PremiumApplication,
     PushPreference,
     PushSubscription,
     SurveyAnswer,
@@ -153,12 +159,15 @@ async def _targets(person: Person) -> dict[str, list[int]]:
     applications = await Application.select(Application.id).where(Application.member == person.member_id) \
         if person.member_id else []
     checked_in = await CheckIn.select(CheckIn.id).where(CheckIn.member == person.member_id) if person.member_id else []
+    premium = await PremiumApplication.select(PremiumApplication.id).where(
+        PremiumApplication.member == person.member_id) if person.member_id else []
     return {
         "account": [person.account_id],
         "member": [person.member_id] if person.member_id else [],
         "wallet_pass": [row["id"] for row in wallet_passes],
         "application": [row["id"] for row in applications],
         "check_in": [row["id"] for row in checked_in],
+        "premium_application": [row["id"] for row in premium],
         "inquiry": person.inquiry_ids,
     }
 
@@ -178,8 +187,8 @@ async def _forget_devices(person: Person) -> None:
 
 
 async def _forget_profile_and_activity(person: Person) -> None:
-    """The profile, followed areas, what applications and survey answers say, and staff's reasons on passes and
-    on check-ins recorded by hand."""
+    """The profile, followed areas, what applications and survey answers say, staff's reasons on passes and on
+    check-ins recorded by hand, and what premium applications state."""
     if person.member_id:
         await AreaFollow.delete().where(AreaFollow.member == person.member_id)
         await Member.update({
@@ -190,6 +199,10 @@ async def _forget_profile_and_activity(person: Person) -> None:
             Application.member == person.member_id)
         await WalletPass.update({WalletPass.status_reason: ""}).where(WalletPass.member == person.member_id)
         await CheckIn.update({CheckIn.reason: ""}).where(CheckIn.member == person.member_id)
+        await PremiumApplication.update({
+            PremiumApplication.home_municipality: "", PremiumApplication.other_municipalities: [],
+            PremiumApplication.evidence: [], PremiumApplication.reason: "",
+        }).where(PremiumApplication.member == person.member_id)
     responses = SurveyResponse.select(SurveyResponse.id).where(SurveyResponse.account == person.account_id)
     await SurveyAnswer.update({SurveyAnswer.text: ""}).where(SurveyAnswer.response.is_in(responses))
     await SurveyResponse.update({SurveyResponse.account: None}).where(SurveyResponse.account == person.account_id)
@@ -197,6 +210,11 @@ async def _forget_profile_and_activity(person: Person) -> None:
 
 async def _forget_inbox_and_mail(person: Person) -> None:
     await Notice.delete().where(Notice.account == person.account_id)
+    # Decisions told to them alone (notify/personal.py) say what was decided about them; with their deliveries
+    told = await Notification.select(Notification.id, Notification.target).where(
+        Notification.topic == personal.TOPIC).output(load_json=True)
+    theirs = [row["id"] for row in told if (row["target"] or {}).get("accounts") == [person.account_id]]
+    await Notification.delete().where(_among(Notification.id, theirs))
     await OutboxMail.delete().where(_among(OutboxMail.id, person.mail_ids) | _email_is(OutboxMail.to_address, person.emails))
 
 

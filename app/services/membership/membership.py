@@ -296,7 +296,8 @@ async def set_tier(staff_account_id: int, member_id: int, tier: str, premium_unt
 
 
 def effective_tier(member: dict, today: date) -> str:
-    """Premium lapses after its renewal date (the national scheme renews it yearly)."""
+    """Premium lapses after its renewal date (the national scheme renews it yearly); `today` is the date in
+    Japan, so it lapses at midnight there."""
     if member["tier"] == "premium" and member["premium_until"] and member["premium_until"] >= today:
         return "premium"
     return "basic"

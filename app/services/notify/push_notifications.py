@@ -217,13 +217,13 @@ async def _insert_each(column: Column, ids: list[int], same: dict[Column, object
 
 
 async def recent_notifications(limit: int) -> list[dict]:
-    """The newest notifications (tests sent by members left out), each with its delivery `counts` and how many
-    deliveries are still `waiting` (queued or being sent)."""
+    """The newest notifications (tests sent by members, and decisions told to one person, left out), each with
+    its delivery `counts` and how many deliveries are still `waiting` (queued or being sent)."""
     rows = await Notification.select(
         Notification.id, Notification.topic, Notification.title, Notification.url, Notification.created_at,
         Notification.send_at, Notification.status, Notification.recipients,
         Notification.created_by.display_name.as_alias("author"),
-    ).where(Notification.topic != "test").order_by(Notification.id, ascending=False).limit(limit)
+    ).where(Notification.topic.not_in(["test", "personal"])).order_by(Notification.id, ascending=False).limit(limit)
     notifications = []
     for row in rows:
         counts = await notification_stats(row["id"])

@@ -32,10 +32,12 @@ from db.tables import (
     Article,
     AuditLog,
     AuthChallenge,
+    CheckIn,
     Delivery,
     Inquiry,
     InquiryMessage,
     Invitation,
+    JourneyEvent,
     KpiTarget,
     Member,
     Notice,
@@ -43,6 +45,7 @@ from db.tables import (
     OneTimeToken,
     Passkey,
     PortalBlock,
+    PremiumApplication,
     PushPreference,
     PushSubscription,
     RateCount,
@@ -136,6 +139,17 @@ async def data_set(var_dir: Path) -> dict:
     for registered in members[:2]:
         await factories.attendance(program_id, registered.member_id)
     await factories.attendance(program_id, members[2].member_id, status="waitlisted")
+    activity_id = await factories.activity(yufutsu, title="浜のごみ拾い", description=AWKWARD[5], capacity=30,
+                                           map_url="https://maps.example.jp/?q=42.6,141.6")
+    await row(CheckIn, activity=activity_id, member=members[0].member_id, day=date(2026, 11, 3), method="code",
+              client_nonce="n-activity-1", scanned_at=utc(2026, 11, 3, 1, 0))
+    await row(CheckIn, activity=activity_id, member=members[1].member_id, day=date(2026, 11, 4), method="hand",
+              scanned_at=utc(2026, 11, 4, 1, 0), recorded_by=staff, reason=AWKWARD[4])
+    await row(PremiumApplication, member=members[0].member_id, status="approved", home_municipality="東京都 世田谷区",
+              other_municipalities=[{"name": "山口市", "state": "holding"}], evidence=[{"title": AWKWARD[4], "day": "2026-11-03"}],
+              decided_by=staff, decided_at=NOW, certificate_no="P2026-000001", valid_from=date(2026, 11, 20),
+              valid_until=date(2027, 11, 19))
+    await row(JourneyEvent, rule="premium_ends_in_30", member=members[0].member_id, cause="2027-11-19", fired_at=NOW)
 
     cover = await uploads.save_image(photo(), var_dir, editor)
     article_id = await row(Article, title="移住者インタビュー", lead=AWKWARD[4], body=AWKWARD[6], cover_image=cover,

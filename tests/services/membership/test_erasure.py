@@ -10,13 +10,14 @@ import base64
 import json
 import os
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from piccolo.columns import JSON, JSONB, ForeignKey, Text, Varchar
 
+from app.i18n import TOKYO
 from app.keyfile import new_signing_key
 from app.services.activities import check_ins
 from app.services.audit import log as audit_log
@@ -25,6 +26,9 @@ from app.services.handover import export
 from app.services.membership import erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import Profile
 from app.services.notify import outbox, push_notifications, push_subscriptions
+from app.services.premium import applications as premium_applications
+from app.services.premium import lapse
+from app.services.premium.applications import PremiumRequest
 from app.services.programs import applications
 from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
@@ -182,8 +186,10 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     program = await factories.program(area_id, questions=["どこから来ますか"])
     await applications.apply(program, member.member_id, scene.m("motivation"), [scene.m("answer")], now)
     # Activities: a check-in recorded by hand, with staff's reason naming the member.
-    activity = await factories.activity(area_id)
-    await check_ins.by_hand(activity, member.member_no, "2026-11-03", scene.m("by-hand"), Actor(staff, "staff"))
+    for n in range(3):
+        activity = await factories.activity(area_id, title=f"活動{n}")
+        await check_ins.by_hand(activity, member.member_no, "2026-11-03", scene.m(f"by-hand-{n}"), Actor(staff, "staff"))
+    await fill_premium(scene, member, staff)
     # Wallet: an activated pass used at a shop, then suspended by staff with a reason (kept in the audit log too).
     shop_id, [offer] = await factories.shop_with_offers("海鮮食堂 ほっき屋", {"limit_kind": "unlimited"})
     shop_staff = await factories.staff_account("店舗 田中", role="shop", shop=shop_id)
@@ -201,6 +207,17 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
         await exports.record_export(staff, "inquiry", "", {"table": "inquiries", "filters": urlencode({"q": term})}, now)
     await exports.record_export(account, "account", str(account), {"kind": "my_data"}, now, file_type="json")
     return member, staff
+
+
+async def fill_premium(scene: Scene, member: membership.Registered, staff: int) -> None:
+    """A premium application declined with a reason, one approved, and the reminder before the year ends."""
+    request = PremiumRequest(home_municipality=scene.m("home"), others=[{"name": scene.m("other"), "state": "holding"}])
+    declined = await premium_applications.apply(member.member_id, request, "苫小牧市")
+    await premium_applications.decide(declined, Actor(staff, "staff"), "decline", scene.m("declined"))
+    approved = await premium_applications.decide(await premium_applications.apply(member.member_id, request, "苫小牧市"),
+                                                 Actor(staff, "staff"), "approve")
+    reminded = datetime.combine(approved["valid_until"] - timedelta(days=20), datetime.min.time(), TOKYO)
+    assert (await lapse.run_due(now=reminded)).reminded == 1
 
 
 async def fill_surveys(scene: Scene, account: int) -> None:

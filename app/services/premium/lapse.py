@@ -1,0 +1,74 @@
+"""The premium year's end, run by the background round: reminders 30 and 7 days before, and at the end the
+member returns to basic by themselves and is told. Each step happens once per member and premium end (a
+JourneyEvent row, inserted first), whichever process runs the round and however often."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.i18n import gettext as _
+from app.i18n import to_tokyo
+from app.services.notify import personal
+from app.services.premium.applications import INBOX_AND_PUSH_ONLY, MEMBER_URL, Told
+from app.services.shared import clock
+from db.engine import atomic
+from db.tables import AuditLog, JourneyEvent, Member
+
+REMINDER_DAYS = (30, 7)
+
+
+@dataclass
+class Ended:
+    reminded: int = 0
+    lapsed: int = 0
+
+
+async def _once(rule: str, member_id: int, cause: str, now: datetime) -> bool:
+    """Claim the step for this member and cause; False when it was taken before."""
+    rows = await JourneyEvent.insert(JourneyEvent(rule=rule, member=member_id, cause=cause, fired_at=now)).on_conflict(
+        action="DO NOTHING").returning(JourneyEvent.id)
+    return bool(rows)
+
+
+async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None) -> Ended:
+    now = now or clock.now()
+    today = to_tokyo(now).date()
+    ended = Ended()
+    soon = await Member.select(Member.id, Member.premium_until, Member.account, Member.account.email.as_alias("email")).where(
+        (Member.tier == "premium") & Member.premium_until.is_not_null()
+        & (Member.premium_until <= today + timedelta(days=max(REMINDER_DAYS))))
+    for member in soon:
+        until = member["premium_until"]
+        if until < today:
+            ended.lapsed += await _lapse(member, told, now)
+            continue
+        # The nearest reminder only: a member first seen 5 days before the end hears once, not twice
+        days = min(d for d in REMINDER_DAYS if (until - today).days <= d)
+        async with atomic(Member._meta.db):
+            if not await _once(f"premium_ends_in_{days}", member["id"], until.isoformat(), now):
+                continue
+            await personal.tell(member["account"], _("Premium ends on %(until)s", until=f"{until:%Y/%m/%d}"),
+                                _("To keep it, apply to renew with your activities of this year."), MEMBER_URL,
+                                smtp=told.smtp, email=member["email"] or "", base_url=told.base_url,
+                                purpose="premium_reminder", now=now)
+        ended.reminded += 1
+    return ended
+
+
+async def _lapse(member: dict, told: Told, now: datetime) -> int:
+    until = member["premium_until"]
+    async with atomic(Member._meta.db):
+        if not await _once("premium_lapsed", member["id"], until.isoformat(), now):
+            return 0
+        moved = await Member.update({Member.tier: "basic"}).where(
+            (Member.id == member["id"]) & (Member.tier == "premium") & (Member.premium_until == until)).returning(Member.id)
+        if not moved:  # renewed meanwhile
+            return 0
+        await AuditLog.insert(AuditLog(actor=None, action="premium.lapse", target_type="member",
+                                       target_id=str(member["id"]), detail={"until": until.isoformat()}, created_at=now))
+        await personal.tell(member["account"], _("Your premium has ended"),
+                            _("You are a basic member again. Apply once you have three activities in twelve months."),
+                            MEMBER_URL, smtp=told.smtp, email=member["email"] or "", base_url=told.base_url,
+                            purpose="premium_lapse", now=now)
+    return 1
