@@ -14,7 +14,7 @@ from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.dashboard import display, filters, kpi, report
-from app.services.shared import clock, exports
+from app.services.shared import clock, exports, pdf
 from app.services.shared.refusals import FormInvalid
 from app.settings import Settings
 from app.templating import STATIC_DIR
@@ -48,7 +48,7 @@ async def report_context(fiscal_year: int, values: dict[str, str], errors: dict[
         "values": values,
         "errors": errors,
         "section_max": report.SECTION_MAX,
-        "pdf_ready": report.chromium_path() is not None,
+        "pdf_ready": pdf.chromium_path() is not None,
         "problem": problem,
     }
 
@@ -125,8 +125,8 @@ async def download_report_pdf(request: Request, year: Year = "") -> object:
     template = request.app.template_engine.get_template("dashboard/report/print.html")
     html = template.render(request=request, **await print_context(request, fiscal_year, True))
     try:
-        data = await report.render_pdf(html)
-    except report.PdfUnavailable as unavailable:
+        data = await pdf.render_pdf(html)
+    except pdf.PdfUnavailable as unavailable:
         context = await report_context(fiscal_year, await report.sections(fiscal_year), {}, unavailable.message)
         return page(request, "dashboard/report/index.html", context, status_code=503, cache="no-store")
     await report.record_download(current_account(request).id, "pdf", fiscal_year, clock.now())

@@ -12,7 +12,7 @@ from PIL import Image
 
 from app.services.dashboard import display, report, tables, targets
 from app.services.programs.activities import fiscal_year_of
-from app.services.shared import clock, uploads
+from app.services.shared import clock, pdf, uploads
 from db.tables import Article, AuditLog, KpiTarget, ReportSection
 from tests import factories
 from tests.conftest import log_in
@@ -206,7 +206,7 @@ async def test_the_zip_holds_every_table_chart_and_photo_and_is_audited(client, 
     assert (audit["actor"], audit["target_id"], audit["action"]) == (staff_id, "zip", "export.zip")
 
 
-@pytest.mark.skipif(report.chromium_path() is None, reason="no Chromium on this machine")
+@pytest.mark.skipif(pdf.chromium_path() is None, reason="no Chromium on this machine")
 async def test_the_pdf_is_a_real_pdf_of_several_a4_pages_and_is_audited(client, data):
     staff_id = await staff_client(client)
     response = await client.get(f"/staff/report/pdf?year={THIS_YEAR}", timeout=120)
@@ -220,7 +220,7 @@ async def test_the_pdf_is_a_real_pdf_of_several_a4_pages_and_is_audited(client, 
 
 
 async def test_without_chromium_the_pdf_is_explained_not_failed(client, data, monkeypatch):
-    monkeypatch.setattr(report, "chromium_path", lambda: None)
+    monkeypatch.setattr(pdf, "chromium_path", lambda: None)
     await staff_client(client)
     page = await client.get("/staff/report")
     assert 'data-testid="report-no-pdf"' in page.text and 'data-testid="report-pdf"' not in page.text
