@@ -9,6 +9,10 @@ from urllib.parse import unquote, urlsplit
 from litestar import MediaType, Request
 from litestar.response import Redirect, Response, Template
 
+from app.templating import STATIC_DIR
+
+PRINT_CSS = "css/print.css"
+
 
 def wants_fragment(request: Request) -> bool:
     """An HTMX request that is neither boosted nor a history restore wants only the fragment."""
@@ -98,3 +102,11 @@ def csv_download(filename: str, text: str) -> Response:
         media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types
         headers={"Content-Disposition": f"attachment; filename={filename}", "Cache-Control": "no-store"},
     )
+
+
+def print_stylesheet(request: Request, for_pdf: bool) -> str:
+    """The stylesheet of a printable page (the yearly report, a 登録証): from this site in the browser, a file://
+    URL when Chromium prints the page to PDF from a file with no server behind it."""
+    if for_pdf:
+        return (STATIC_DIR / PRINT_CSS).as_uri()
+    return request.app.template_engine.engine.globals["static_url"](PRINT_CSS)

@@ -11,17 +11,15 @@ from litestar.params import QueryParameter
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.rendering import page, see_other
+from app.rendering import page, print_stylesheet, see_other
 from app.routes.forms import form_dict
 from app.services.dashboard import display, filters, kpi, report
 from app.services.shared import clock, exports, pdf
 from app.services.shared.refusals import FormInvalid
 from app.settings import Settings
-from app.templating import STATIC_DIR
 
 STAFF = [guards.staff]
 Year = Annotated[str, QueryParameter(name="year")]
-PRINT_CSS = "css/print.css"
 
 
 def _settings(request: Request) -> Settings:
@@ -90,8 +88,7 @@ async def print_context(request: Request, fiscal_year: int, for_pdf: bool) -> di
     figures = await kpi.dashboard(fiscal_year, None)
     texts = await report.sections(fiscal_year)
     photos = await report.photos(fiscal_year, _settings(request).var_dir)
-    stylesheet = (STATIC_DIR / PRINT_CSS).as_uri() if for_pdf else request.app.template_engine.engine.globals[
-        "static_url"](PRINT_CSS)
+    stylesheet = print_stylesheet(request, for_pdf)
     return {
         **display.view(figures),
         "sections": [(key, report.section_title(key), report.paragraphs(texts[key])) for key in report.SECTION_KEYS],

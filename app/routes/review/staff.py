@@ -14,6 +14,7 @@ from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
+from app.services.activities import progress
 from app.services.notify import push_notifications
 from app.services.programs import areas
 from app.services.review import moderation
@@ -58,7 +59,7 @@ async def list_moderation(
     request: Request, kind: FromQuery[str] = "", area: FromQuery[str] = "", show: FromQuery[str] = ""
 ) -> object:
     area_id = int(area) if area.isdigit() else None
-    kind = kind if kind in moderation.KINDS else ""
+    kind = kind if kind in moderation.QUEUE_KINDS else ""
     items = await (moderation.published(kind, area_id) if show == "published" else moderation.queue(kind, area_id))
     context = {
         "items": items,
@@ -67,6 +68,7 @@ async def list_moderation(
         "area": area_id,
         "areas": await areas.choices(),
         "error": "",
+        "how_labels": progress.HOW_LABELS,
     }
     return page(request, "review/moderation.html", context, fragment="review/_moderation_rows.html", cache="no-store")
 

@@ -6,11 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
 from db.tables import Application, CheckIn, Member
 
 PREMIUM_ACTIVITIES = 3  # a year, for the premium tier of ふるさと住民登録
+# How an activity was recorded, as the member and the secretariat read it.
+HOW_LABELS = {
+    "attended": _l("Program attendance"),
+    "code": _l("Checked in with the activity's code"),
+    "card": _l("Member card scanned by the organiser"),
+    "hand": _l("Recorded by the secretariat"),
+    "import": _l("From the online meeting's report"),
+}
 YEAR = timedelta(days=365)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.activities import progress
 from app.services.notify import personal
@@ -27,6 +28,8 @@ RENEWAL_OPENS = timedelta(days=60)  # a member may apply to renew this long befo
 NAME_MAX = 50
 REASON_MAX = 500
 STATES = ("holding", "applying")
+STATUS_LABELS = {"submitted": _l("Waiting for the secretariat"), "approved": _l("Approved"), "declined": _l("Declined"),
+                 "withdrawn": _l("Withdrawn")}
 MEMBER_URL = "/account/premium"
 
 
@@ -258,3 +261,22 @@ async def of_member(member_id: int) -> list[dict]:
     """The member's applications, the latest first."""
     return await PremiumApplication.select().where(PremiumApplication.member == member_id).order_by(
         PremiumApplication.id, ascending=False).output(load_json=True)
+
+
+async def certificate(member_id: int, now: datetime) -> dict | None:
+    """The member's 登録証 while premium holds: the approved application whose year covers today in Japan,
+    with what the certificate shows of the member."""
+    today = to_tokyo(now).date()
+    member = await Member.select(
+        Member.id, Member.member_no, Member.family_name, Member.given_name, Member.family_name_kana,
+        Member.given_name_kana, Member.tier, Member.premium_until, Member.account.display_name.as_alias("display_name"),
+    ).where(Member.id == member_id).first()
+    if member is None or member["tier"] != "premium" or not member["premium_until"] or member["premium_until"] < today:
+        return None
+    granted = await PremiumApplication.select().where(
+        (PremiumApplication.member == member_id) & (PremiumApplication.status == "approved")
+        & (PremiumApplication.valid_from <= today) & (PremiumApplication.valid_until >= today)).order_by(
+        PremiumApplication.valid_from, ascending=False).first().output(load_json=True)
+    if granted is None:  # premium set by hand by the secretariat before applications existed: no certificate number
+        return None
+    return {**granted, "member": member}

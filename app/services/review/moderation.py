@@ -1,9 +1,10 @@
-"""One queue for everything waiting for the secretariat: submitted programs and articles, and changes editors
-made to public ones (revisions, app/services/revisions.py) — and, later, what members submit."""
+"""One queue for everything waiting for the secretariat: submitted programs and articles, changes editors made
+to public ones (revisions, app/services/revisions.py), and members' premium applications (premium/)."""
 
 from __future__ import annotations
 
 from app.services.articles import articles
+from app.services.premium import applications as premium_applications
 from app.services.programs import programs
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
@@ -11,7 +12,8 @@ from app.services.review.workflow import WorkflowRefused
 from app.services.shared.actor import Actor
 from db.tables import Program
 
-KINDS = ("program", "article")
+KINDS = ("program", "article")  # what the workflow decides; premium applications are decided by premium/
+QUEUE_KINDS = (*KINDS, "premium")
 # What the secretariat can do from the queue, as (kind, decision) → the status it leads to.
 DECISIONS = {"approve": "published", "reject": "rejected", "unpublish": "rejected"}
 # How each kind takes part in revisions.
@@ -40,6 +42,9 @@ async def queue(kind: str = "", area_id: int | None = None) -> list[dict]:
     for name, revision_kind in REVISION_KINDS.items():
         if kind in ("", name):
             items += [{**row, "item_kind": name} for row in await revisions.queue(revision_kind, area_id)]
+    if kind in ("", "premium") and not area_id:  # a member's application belongs to no area
+        items += [{**row, "item_kind": "premium", "title": f"{row['display_name']} ({row['member_no']})"}
+                  for row in await premium_applications.waiting()]
     return sorted(items, key=lambda item: item["updated_at"])
 
 
