@@ -267,7 +267,8 @@ async def test_a_check_in_by_hand_needs_a_member_a_day_of_the_activity_and_a_rea
         assert response.status_code == 422 and f'data-testid="error-{field}"' in response.text, data
         assert 'data-testid="hand-section" open' in response.text
     kept = await client.submit(f"/editor/activities/{activity}/check-ins/hand",
-                               {"member_no": member.member_no, "day": "2026-11-02", "reason": "スマホを忘れた"})
+                               {"member_no": member.member_no, "day": "2026-11-02", "reason": "スマホを忘れた"},
+                               follow_redirects=False)
     assert kept.status_code == 303
     rows = await CheckIn.select(CheckIn.day, CheckIn.method, CheckIn.reason)
     assert rows == [{"day": date(2026, 11, 2), "method": "hand", "reason": "スマホを忘れた"}]
