@@ -1,8 +1,8 @@
 """Programs for the people who run them: editors (their own area) and the secretariat (every area).
 
 The list of the programs one manages, drafting and editing, sending for review, closing and completing.
-The applicants and attendance are in applicants.py (which finds the program through `program_for` here), the
-members with enough local activities for the premium tier in activities.py.
+The applicants and attendance are in applicants.py (which finds the program through `program_for` here); the
+members with enough local activities for the premium tier are in the activities domain (routes/activities/staff.py).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from piccolo.query.functions.aggregate import Count
 
@@ -14,6 +14,7 @@ from app.i18n import lazy_gettext as _l
 from app.services.shared import clock
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import FormInvalid, Refusal
+from app.services.shared.text import clean_text
 from db.engine import is_row_id
 from db.tables import Activity, Area, AuditLog, CheckIn
 
@@ -79,7 +80,7 @@ async def _area(form: dict, actor: Actor, errors: dict[str, str]) -> int | None:
 def _texts(form: dict, values: ActivityValues, errors: dict[str, str]) -> None:
     for name, limit in (("title", TITLE_MAX), ("description", TEXT_MAX), ("place", PLACE_MAX),
                         ("organiser", ORGANISER_MAX), ("map_url", URL_MAX)):
-        setattr(values, name, form.get(name, "").strip())
+        setattr(values, name, clean_text(form.get(name, "")))
         if len(getattr(values, name)) > limit:
             errors[name] = _("Use %(max)d characters or fewer.", max=limit)
     if not values.title:
@@ -174,6 +175,11 @@ async def set_cancelled(activity_id: int, actor: Actor, cancelled: bool, now: da
         Activity.id == activity_id)
     await AuditLog.insert(AuditLog(actor=actor.account_id, action="activity.cancel" if cancelled else "activity.reopen",
                                    target_type="activity", target_id=str(activity_id), created_at=now))
+
+
+def days_of(activity: dict) -> list[date]:
+    """Every day of the activity's period, the first to the last (a day's check-in code is for one of these)."""
+    return [activity["starts_on"] + timedelta(days=n) for n in range((activity["ends_on"] - activity["starts_on"]).days + 1)]
 
 
 async def activities_for(actor: Actor) -> list[dict]:

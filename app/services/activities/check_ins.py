@@ -18,23 +18,26 @@ from datetime import date, datetime, time, timedelta
 from app.i18n import TOKYO, to_tokyo
 from app.i18n import gettext as _
 from app.services.activities.activities import ActivityRefused, activity_for
-from app.services.membership.member_card import card_holder
+from app.services.membership.member_card import CARD_REFUSALS, card_holder
 from app.services.shared import clock
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import Refusal
 from app.services.shared.signed_tokens import TokenError, TokenSigner
+from app.services.shared.text import clean_text
 from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import Activity, AuditLog, CheckIn, Member
 
 SYNC_GRACE = timedelta(days=3)  # a phone offline at the venue has three days to come online
 CLOCK_SKEW = timedelta(minutes=10)  # a phone's clock may run this far off
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MEMBER_NO = re.compile(r"^[A-Z0-9-]{1,32}$")
 REASON_MAX = 300
 
 
 class CheckInRefused(Refusal):
     """damaged | forged | wrong_kind | expired | not_yet | too_late | not_found | cancelled | outside_period |
-    full | bad_nonce | unknown_member | reason_needed | bad_day | not_your_area"""
+    full | bad_nonce | unknown_member | reason_needed | bad_day | not_your_area; and for a scanned member card
+    card_damaged | card_forged | card_wrong_kind | card_expired | card_unknown (worded as member_card words them)"""
 
     def messages(self):
         return {
@@ -53,6 +56,7 @@ class CheckInRefused(Refusal):
             "reason_needed": _("Say why you record it by hand."),
             "bad_day": _("Enter a day of the activity."),
             "not_your_area": _("This activity belongs to another area."),
+            **{f"card_{reason}": str(message) for reason, message in CARD_REFUSALS.items()},
         }
 
 
@@ -115,7 +119,8 @@ async def by_card(signer: TokenSigner, activity_id: int, card_code: str, actor: 
     try:
         member = await card_holder(signer, card_code, now)
     except TokenError as exc:
-        raise CheckInRefused(exc.reason if exc.reason != "unknown" else "unknown_member") from None
+        # Worded for a card, not for the activity's code: "expired" asks the member to open the card online.
+        raise CheckInRefused(f"card_{exc.reason}", field="code") from None
     recorded = await _record(activity_id, member["id"], to_tokyo(now).date(), "card", now, recorded_by=actor.account_id)
     return recorded, member
 
@@ -125,14 +130,17 @@ async def by_hand(activity_id: int, member_no: str, day_text: str, reason: str, 
     """Staff (or the area's editor) record a check-in by hand, with a reason; audited."""
     now = now or clock.now()
     await _managed(activity_id, actor)
-    reason = reason.strip()
+    reason = clean_text(reason)
     if not reason or len(reason) > REASON_MAX:
         raise CheckInRefused("reason_needed", field="reason")
     try:
         day = date.fromisoformat(day_text.strip())
     except ValueError:
         raise CheckInRefused("bad_day", field="day") from None
-    member = await Member.select(Member.id).where(Member.member_no == member_no.strip().upper()).first()
+    member_no = member_no.strip().upper()
+    # Only a member number's own characters reach the database (PostgreSQL refuses a NUL in a query).
+    member = await Member.select(Member.id).where(Member.member_no == member_no).first() if MEMBER_NO.match(
+        member_no) else None
     if member is None:
         raise CheckInRefused("unknown_member", field="member_no")
     recorded = await _record(activity_id, member["id"], day, "hand", now, recorded_by=actor.account_id, reason=reason)

@@ -15,12 +15,12 @@ invitations, one reminder, closing), responses.py (the member answering) and res
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 
 from piccolo.query.functions.aggregate import Count
 
 from app.services.shared.refusals import FormInvalid, Refusal
+from app.services.shared.text import clean_text
 from db.tables import AuditLog, Survey, SurveyInvitation, SurveyQuestion, SurveyResponse
 
 KINDS = ("single", "multiple", "scale", "short", "long")
@@ -43,13 +43,6 @@ def answer_path(survey_id: int) -> str:
     """The member's answer page. Invitations are made outside any request (the background round), so the
     path is written here; tests/routes/test_survey_pages.py checks it against the route."""
     return f"/surveys/{survey_id}"
-
-
-def clean_text(value: str) -> str:
-    """Typed text as it is kept: line breaks normalised, control characters dropped (PostgreSQL refuses NUL in
-    text), surrounding space trimmed."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
 
 
 def form_text(form: dict, name: str) -> str:

@@ -1,5 +1,6 @@
 """Programs through the pages: the public list and detail (OGP, .ics), applying with a waitlist, cancelling,
-the editors' pages scoped to their area, attendance by the member card, the applicants' CSV."""
+the editors' pages scoped to their area, attendance by the member card, the applicants' CSV. (The members with
+three activities this year are the activities domain's page: tests/routes/activities.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from app.demo import load_demo_data
 from app.demo.programs import load_program_demo
 from app.i18n import TOKYO
-from app.services.programs import activities, applications, programs
+from app.services.programs import applications
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenSigner
 from db.tables import Application, AuditLog, Notice, Program
@@ -453,28 +454,6 @@ async def test_the_applicants_csv_has_a_bom_japanese_headers_and_is_audited(clie
     assert rows[1][-2].startswith("'=")  # never a formula in the spreadsheet
     audit = await AuditLog.select().where(AuditLog.action == "export.csv").first().output(load_json=True)
     assert audit["actor"] == editor and audit["target_id"] == str(program_id) and audit["detail"]["rows"] == 1
-
-
-async def test_staff_see_members_with_three_activities_this_fiscal_year(client):
-    area = await factories.area()
-    busy, quiet = await factories.member("よく来る人"), await factories.member("1回の人")
-    staff = await factories.staff_account()
-    now = clock.now()
-    for index in range(3):
-        program_id = await factories.program(area, title=f"活動{index}")
-        await applications.apply(program_id, busy.member_id, "", [], now)
-        if index == 0:
-            await applications.apply(program_id, quiet.member_id, "", [], now)
-        await activities.attend_by_member(program_id, busy.member_id, programs.Actor(staff, "staff"), now)
-    await log_in(client, staff)
-    response = await client.get("/staff/activities")
-    assert response.status_code == 200
-    assert response.text.count('data-testid="active-member"') == 1
-    assert "よく来る人" in response.text and "1回の人" not in response.text
-    assert (await client.get("/staff/activities", params={"year": "abc"})).status_code == 422
-    editor = await factories.staff_account("勇払 編集 鈴木", role="editor", area=area)
-    await log_in(client, editor)
-    assert (await client.get("/staff/activities")).status_code == 403
 
 
 async def test_the_demo_programs_load_once_and_are_open_for_application(client):

@@ -13,6 +13,7 @@ from app.i18n import TOKYO
 from app.keyfile import new_signing_key
 from app.services.activities import check_ins
 from app.services.activities.check_ins import CheckInRefused
+from app.services.membership.member_card import CARD_REFUSALS
 from app.services.shared.signed_tokens import TokenSigner
 from db.tables import AuditLog, CheckIn
 from tests import factories
@@ -196,3 +197,27 @@ async def test_the_organiser_scans_a_card_and_staff_record_by_hand_with_a_reason
     assert audit["actor"] == scene.staff.account_id and audit["detail"]["reason"] == "スマホを忘れたため受付で記名"
     listed = await check_ins.check_ins_of(activity, scene.editor)
     assert [(r["day"], r["method"]) for r in listed] == [(DAY, "card"), (date(2026, 11, 20), "hand")]
+
+
+async def test_a_refused_card_is_worded_for_a_card_not_for_the_activitys_code(scene, signer):
+    activity = await factories.activity(scene.area)
+    member = await factories.member()
+    old_card = signer.sign("card", member.member_id, AT_THE_VENUE - timedelta(days=1))
+    with pytest.raises(CheckInRefused) as refused:
+        await check_ins.by_card(signer, activity, old_card, scene.editor, AT_THE_VENUE)
+    assert (refused.value.reason, refused.value.field) == ("card_expired", "code")
+    assert refused.value.message == str(CARD_REFUSALS["expired"])
+    with pytest.raises(CheckInRefused) as refused:
+        await check_ins.by_card(signer, activity, check_ins.code_for(signer, activity, DAY), scene.editor, AT_THE_VENUE)
+    assert refused.value.reason == "card_wrong_kind"
+
+
+async def test_a_member_number_or_reason_with_control_characters_never_reaches_the_database_as_typed(scene):
+    activity = await factories.activity(scene.area)
+    member = await factories.member()
+    with pytest.raises(CheckInRefused) as refused:
+        await check_ins.by_hand(activity, "TMK\x00-000001", "2026-11-20", "受付で記名", scene.staff)
+    assert refused.value.reason == "unknown_member"
+    recorded = await check_ins.by_hand(activity, member.member_no, "2026-11-20", "受付で\x00記名", scene.staff)
+    assert recorded.first
+    assert (await CheckIn.select(CheckIn.reason).first())["reason"] == "受付で記名"

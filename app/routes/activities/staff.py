@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from app import guards
 from app.i18n import gettext as _
-from app.routes.programs.editor import no_store
+from app.routes.activities.editor import no_store
 from app.services.activities import progress
 from app.services.activities.progress import PREMIUM_ACTIVITIES
 from app.services.programs.activities import fiscal_year_of
@@ -31,7 +31,7 @@ async def list_active_members(request: Request, year: FiscalYear = "") -> object
     members = await progress.active_members(chosen)
     context = {"members": members, "year": chosen, "years": list(range(current, current - 5, -1)), "errors": errors,
                "minimum": PREMIUM_ACTIVITIES}
-    return no_store(request, "programs/editor/activities.html", context, 422 if errors else 200)
+    return no_store(request, "activities/staff/members.html", context, 422 if errors else 200)
 
 
 handlers = [list_active_members]
