@@ -14,11 +14,12 @@ from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import csv_download, see_other
-from app.routes.activities.editor import CODE_MAX, EDITORS, METHODS, activity_for, activity_page, actor_of, labels, no_store
+from app.routes.activities.editor import CODE_MAX, EDITORS, activity_for, activity_page, actor_of, labels, no_store
 from app.routes.forms import form_dict, single_values
 from app.services.activities import check_ins
 from app.services.activities.activities import days_of
 from app.services.activities.check_ins import CheckInRefused
+from app.services.activities.progress import HOW_LABELS
 from app.services.shared import clock, exports
 
 POSTER_DAYS = 31  # a month of posters per page: a page of a year's codes would take long and print badly
@@ -76,7 +77,7 @@ async def export_check_ins(request: Request, activity_id: FromPath[int]) -> Resp
     with exports.csv_language():
         text = exports.csv_text(
             [_("Day"), _("Member number"), _("Display name"), _("How it was recorded"), _("Recorded at"), _("Reason")],
-            [[row["day"].isoformat(), row["member_no"], row["display_name"], str(METHODS.get(row["method"], row["method"])),
+            [[row["day"].isoformat(), row["member_no"], row["display_name"], str(HOW_LABELS.get(row["method"], row["method"])),
               to_tokyo(row["scanned_at"]).strftime("%Y-%m-%d %H:%M"), row["reason"]] for row in rows])
     await exports.record_export(current_account(request).id, "activity", str(activity_id),
                                 {"table": "check_ins", "rows": len(rows)}, clock.now())

@@ -16,6 +16,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict, single_values
 from app.services.activities import activities, check_ins
 from app.services.activities.activities import KINDS, ActivityInvalid, ActivityRefused
+from app.services.activities.progress import HOW_LABELS
 from app.services.membership import member_card
 from app.services.programs import areas
 from app.services.shared import clock
@@ -24,8 +25,6 @@ from app.services.shared.signed_tokens import TokenError
 
 EDITORS = [guards.editor_or_staff]
 STATUSES = {"open": _l("Open for check-ins"), "cancelled": _l("Called off")}
-METHODS = {"code": _l("Scanned the activity's code"), "card": _l("Member card scanned"), "hand": _l("Recorded by hand"),
-           "import": _l("Imported")}
 CODE_MAX = 300  # a member card code is far shorter; anything longer is not one
 
 
@@ -42,7 +41,7 @@ def labels() -> dict:
     """The words for codes, for every activity template."""
     return {"kinds": {code: str(label) for code, label in KINDS.items()},
             "statuses": {code: str(label) for code, label in STATUSES.items()},
-            "methods": {code: str(label) for code, label in METHODS.items()}}
+            "methods": {code: str(label) for code, label in HOW_LABELS.items()}}
 
 
 async def activity_for(request: Request, activity_id: int) -> dict:
