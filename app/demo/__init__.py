@@ -1,11 +1,12 @@
 """Demo data for `make run`: a believable region in natural Japanese. Idempotent: keyed by slug/key.
 
-One module per part of the product (portal, wallet, articles, programs, desk, kpi, surveys); `load_demo_data`
+One module per part of the product (portal, wallet, articles, programs, desk, kpi, surveys, activities); `load_demo_data`
 loads them in an order where each finds what it builds on (areas first, the survey after the year it asks about).
 """
 
 from __future__ import annotations
 
+from app.demo.activities import load_activity_demo
 from app.demo.articles import load_article_demo
 from app.demo.desk import load_desk_demo, load_inquiry_demo
 from app.demo.kpi import load_kpi_demo
@@ -27,4 +28,5 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_featured_demo())
     created.update(await load_kpi_demo())
     created.update(await load_survey_demo())
+    created.update(await load_activity_demo())
     return created

@@ -6,7 +6,19 @@ from __future__ import annotations
 import re
 
 from app.demo import load_demo_data
-from db.tables import Account, Inquiry, Program, Survey, SurveyInvitation
+from app.services.activities import progress
+from app.services.shared import clock
+from db.tables import (
+    Account,
+    Activity,
+    Inquiry,
+    JourneyEvent,
+    Member,
+    PremiumApplication,
+    Program,
+    Survey,
+    SurveyInvitation,
+)
 from tests import factories
 from tests.conftest import log_in
 from tests.routes.test_access import route_table
@@ -74,3 +86,32 @@ async def test_anyone_sees_the_portal_programs_articles_passes_and_the_desk(clie
     home = await client.get("/")
     assert 'data-testid="desk-section"' in home.text
     assert "0144-" in (await client.get("/contact")).text
+
+
+async def test_the_demo_climbs_the_ladder_activities_a_member_at_two_an_application_waiting_and_premium(client):
+    await load_demo_data()
+    assert "activities" not in await load_demo_data()  # loaded once
+    await log_in(client, await factories.staff_account())
+    activities = await client.get("/editor/activities")
+    assert all(title in activities.text for title in ("勇払原野 湿原の木道補修ボランティア", "錦大沼公園 冬の遊歩道づくり"))
+    today_code = await Activity.select(Activity.id).where(Activity.title == "錦大沼公園 冬の遊歩道づくり").first()
+    code_page = await client.get(f"/editor/activities/{today_code['id']}/code")
+    assert code_page.status_code == 200 and "<svg" in code_page.text
+    queue = await client.get("/staff/moderation?kind=premium")
+    assert queue.text.count('data-kind="premium"') == 1 and "東京都世田谷区" in queue.text
+    # The rungs, each as its member sees it
+    rungs = {}
+    for member in await Member.select(Member.id, Member.account, Member.tier, Member.premium_until):
+        page = await progress.progress(member["id"], clock.now())
+        rungs.setdefault(page.last_twelve_months, []).append(member)
+    assert rungs.get(2), "a member at 2 / 3"
+    await log_in(client, rungs[2][0]["account"])
+    assert "2 / 3" in (await client.get("/account/premium")).text
+    ending = await PremiumApplication.select(PremiumApplication.member.account.as_alias("account")).where(
+        (PremiumApplication.status == "approved") & (PremiumApplication.valid_until > clock.now().date())).first()
+    await log_in(client, ending["account"])
+    premium = await client.get("/account/premium")
+    assert 'data-testid="premium-active"' in premium.text
+    assert (await client.get("/account/premium/certificate")).status_code == 200
+    lapsed = await JourneyEvent.select(JourneyEvent.member).where(JourneyEvent.rule == "premium_lapsed").first()
+    assert lapsed is not None

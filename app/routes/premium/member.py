@@ -4,7 +4,6 @@ application and the decisions, and the 登録証 (printable page and PDF) while 
 from __future__ import annotations
 
 from litestar import Request, get, post
-from litestar.exceptions import NotFoundException
 from litestar.response import Response
 
 from app import guards
@@ -72,22 +71,28 @@ async def withdraw_premium(request: Request) -> object:
     return see_other(request, request.app.route_reverse("get_premium"))
 
 
-async def _certificate(request: Request) -> dict:
+async def _certificate(request: Request) -> dict | None:
+    """The member's certificate, or None with the reason kept for the premium page they are sent back to."""
     found = await applications.certificate((await _member(request))["id"], clock.now())
     if found is None:
-        raise NotFoundException()
+        request.session["flash"] = _("There is a certificate while premium holds, once the secretariat approved it.")
     return found
 
 
 @get("/account/premium/certificate", name="get_premium_certificate", guards=[guards.member], cache_control=None)
 async def get_premium_certificate(request: Request) -> object:
+    certificate = await _certificate(request)
+    if certificate is None:
+        return see_other(request, request.app.route_reverse("get_premium"))
     return page(request, "premium/member/certificate.html", {
-        "certificate": await _certificate(request), "for_pdf": False, "print_stylesheet": print_stylesheet(request, False)})
+        "certificate": certificate, "for_pdf": False, "print_stylesheet": print_stylesheet(request, False)})
 
 
 @get("/account/premium/certificate.pdf", name="download_premium_certificate", guards=[guards.member], cache_control=None)
 async def download_premium_certificate(request: Request) -> object:
     certificate = await _certificate(request)
+    if certificate is None:
+        return see_other(request, request.app.route_reverse("get_premium"))
     template = request.app.template_engine.get_template("premium/member/certificate.html")
     html = template.render(request=request, certificate=certificate, for_pdf=True,
                            print_stylesheet=print_stylesheet(request, True))

@@ -79,7 +79,8 @@ async def test_staff_approve_in_the_queue_and_the_member_opens_the_certificate(a
     account_id, member_id = await member_with_activities(app, client, 3, email="hanako@example.jp")
     await client.submit("/account/premium/apply", {"home_municipality": "札幌市"})
     application = await PremiumApplication.select().first()
-    assert (await client.get("/account/premium/certificate")).status_code == 404  # not premium yet
+    not_yet = await client.get("/account/premium/certificate", follow_redirects=False)  # not premium yet
+    assert not_yet.status_code == 303 and not_yet.headers["location"] == "/account/premium"
 
     staff = await factories.staff_account()
     await log_in(client, staff)
