@@ -1,4 +1,5 @@
-"""Builds /sw.js from service_worker/: constants with a version first, the modules, the entry last.
+"""Builds /sw.js from service_worker/: constants with a version first, the page scripts it shares, the
+modules, the entry last.
 
 The version is a hash of the worker's sources and of every static file it precaches, so any change
 to either installs a new worker and its activate step drops the caches of the old one.
@@ -12,11 +13,14 @@ from pathlib import Path
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "service_worker"
 ENTRY = "sw.js"
+# Page scripts the worker runs too, so that one implementation serves both: the check-ins kept on the phone
+# are sent by the check-in page and by the worker's Background Sync alike.
+SHARED_WITH_PAGES = [Path(__file__).resolve().parent / "static" / "js" / "check_in_queue.js"]
 
 
 def build_service_worker(precache_urls: list[str], offline_url: str, app_version: str) -> tuple[str, str]:
     modules = sorted(p for p in SOURCE_DIR.glob("*.js") if p.name != ENTRY)
-    sources = [p.read_text(encoding="utf-8") for p in modules] + [(SOURCE_DIR / ENTRY).read_text(encoding="utf-8")]
+    sources = [p.read_text(encoding="utf-8") for p in [*SHARED_WITH_PAGES, *modules, SOURCE_DIR / ENTRY]]
     digest = hashlib.sha256("\n".join([app_version, *precache_urls, *sources]).encode()).hexdigest()[:12]
     header = "\n".join(
         [

@@ -19,8 +19,9 @@ async function dropOldCaches() {
 // Pages kept for offline use besides KEPT_PAGES: about a day of reading (programs, articles, the inbox).
 // Each copy is a whole page and a phone's storage is small, so older ones make room rather than pile up.
 const PAGE_CACHE_LIMIT = 20;
-// What a member needs most with no signal, however many other pages were opened since.
-const KEPT_PAGES = new Set(['/card', '/wallet', OFFLINE_URL]);
+// What a member needs most with no signal, however many other pages were opened since: the check-in page
+// above all, since venues often have none.
+const KEPT_PAGES = new Set(['/card', '/wallet', '/activities/check-in', OFFLINE_URL]);
 
 // Cache.keys() lists entries in the order they were stored (storing a page again moves it to the end),
 // so the least recently stored others go first.
@@ -35,4 +36,20 @@ async function storePage(url, response) {
 // Member pages (card, wallet) are kept for offline use; at logout the page asks us to forget them.
 async function forgetPages() {
   await caches.delete(PAGE_CACHE);
+}
+
+// A page that must open offline (the check-in page) asks for itself and its scripts to be kept: its first
+// visit may come before this worker controls it, when its fetches pass us by. Only our static files and
+// KEPT_PAGES are taken, so a page cannot fill the cache with anything else.
+async function keepForOffline(urls) {
+  for (const href of Array.isArray(urls) ? urls.slice(0, 20) : []) {
+    const url = new URL(String(href), self.location.origin);
+    if (url.origin !== self.location.origin) continue;
+    if (isStatic(url)) {
+      await cacheFirst(new Request(url.href));
+    } else if (KEPT_PAGES.has(url.pathname)) {
+      const response = await fetch(url.href, { credentials: 'same-origin', headers: { Accept: 'text/html' } });
+      if (storable(response)) await storePage(url.href, response);
+    }
+  }
 }

@@ -13,6 +13,13 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'forget-pages') {
     event.waitUntil(forgetPages());
   }
+  if (event.data && event.data.type === 'keep') {
+    event.waitUntil(keepForOffline(event.data.urls).catch(() => {}));
+  }
+});
+
+self.addEventListener('sync', (event) => {
+  if (event.tag === CHECK_IN_SYNC_TAG) event.waitUntil(sendCheckIns());
 });
 
 self.addEventListener('push', (event) => {

@@ -96,3 +96,10 @@ async def test_public_routes_never_fail_for_anyone(app, client, accounts):
             continue
         response = await client.get(path, follow_redirects=False)
         assert response.status_code < 500, f"GET {path} ({name})"
+
+
+def test_checking_in_and_the_activities_page_are_for_members_only(app):
+    """Shop, editor and staff accounts have no member card, so nothing to check in with or count."""
+    allowed = {name: roles for name, _method, _path, roles in route_table(app)}
+    for name in ("create_check_in", "get_check_in", "list_my_activities"):
+        assert allowed[name] == {"member"}, name

@@ -16,11 +16,10 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
 from app.routes.membership.passkeys import begin_ceremony, passkey_message
 from app.routes.membership.profile_form import profile_form_context
-from app.services.activities.progress import activity_count
+from app.services.activities import progress
 from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
-from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock, exports
 from app.services.shared.devices import device_label
 
@@ -33,8 +32,8 @@ def flash(request: Request, message: str) -> None:
 async def get_account(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id) if account.is_member else None
-    activities = await activity_count(member["id"], fiscal_year_of(clock.now())) if member else 0
-    context = {"account": account, "member": member, "activities": activities}
+    context = {"account": account, "member": member,
+               "progress": await progress.progress(member["id"], clock.now()) if member else None}
     return page(request, "membership/account/index.html", context, cache="no-store")
 
 

@@ -13,9 +13,8 @@ from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import page
-from app.services.activities.progress import activity_count
+from app.services.activities import progress
 from app.services.membership import member_card, membership
-from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
 
@@ -33,7 +32,7 @@ async def get_card(request: Request) -> object:
         "member": member,
         "tier": membership.effective_tier(member, to_tokyo(now).date()),
         "areas": await membership.followed_areas(member["id"]),
-        "activities": await activity_count(member["id"], fiscal_year_of(now)),
+        "progress": await progress.progress(member["id"], now),
         "qr": qr_svg(token, _("Member card QR code")),
         "token": token,
         "issued_at": now,

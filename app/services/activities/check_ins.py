@@ -11,6 +11,7 @@ day, whatever records it; the same nonce sent again gets the first answer.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,16 +23,18 @@ from app.services.membership.member_card import CARD_REFUSALS, card_holder
 from app.services.shared import clock
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import Refusal
-from app.services.shared.signed_tokens import TokenError, TokenSigner
+from app.services.shared.signed_tokens import KINDS, VERSION, TokenError, TokenSigner
 from app.services.shared.text import clean_text
 from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import Activity, AuditLog, CheckIn, Member
 
 SYNC_GRACE = timedelta(days=3)  # a phone offline at the venue has three days to come online
 CLOCK_SKEW = timedelta(minutes=10)  # a phone's clock may run this far off
+CODE_VALIDITY = timedelta(days=1)  # a code is made for one day: valid from its expiry minus this
 NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MEMBER_NO = re.compile(r"^[A-Z0-9-]{1,32}$")
 REASON_MAX = 300
+PHONE_REFUSALS = ("damaged", "forged", "wrong_kind", "expired", "not_yet")  # what a phone decides on its own
 
 
 class CheckInRefused(Refusal):
@@ -77,6 +80,21 @@ def code_for(signer: TokenSigner, activity_id: int, day: date) -> str:
     return signer.sign("check_in", activity_id, code_expires(day))
 
 
+def phone_rules(signer: TokenSigner) -> dict:
+    """What the check-in page needs to decide on the phone, before any network, as with_code() decides later:
+    the public keys by key id (base64url), the token's version and kind, how long before its expiry a code
+    starts to be valid, the clock skew allowed, and the words for what the phone refuses."""
+    return {
+        "version": VERSION,
+        "kind": KINDS["check_in"],
+        "keys": {str(key_id): base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+                 for key_id, raw in signer.public_keys().items()},
+        "valid_ms": int(CODE_VALIDITY.total_seconds() * 1000),
+        "skew_ms": int(CLOCK_SKEW.total_seconds() * 1000),
+        "messages": {reason: CheckInRefused(reason).message for reason in PHONE_REFUSALS},
+    }
+
+
 async def with_code(signer: TokenSigner, code: str, member_id: int, nonce: str, scanned_at: datetime | None,
                     now: datetime | None = None) -> Recorded:
     """The member scanned the activity's code, now or (offline) at `scanned_at`. Raises CheckInRefused."""
@@ -93,7 +111,7 @@ async def with_code(signer: TokenSigner, code: str, member_id: int, nonce: str, 
         claims = signer.verify(code, "check_in", scanned_at)
     except TokenError as exc:
         raise CheckInRefused(exc.reason) from None
-    valid_from = claims.expires_at - timedelta(days=1)
+    valid_from = claims.expires_at - CODE_VALIDITY
     if scanned_at < valid_from - CLOCK_SKEW:
         raise CheckInRefused("not_yet")
     if now > claims.expires_at + SYNC_GRACE:

@@ -4,7 +4,7 @@ at designated activities that count, each activity once however many of its days
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
@@ -17,10 +17,11 @@ HOW_LABELS = {
     "attended": _l("Program attendance"),
     "code": _l("Checked in with the activity's code"),
     "card": _l("Member card scanned by the organiser"),
-    "hand": _l("Recorded by the secretariat"),
+    "hand": _l("Recorded by the organiser"),
     "import": _l("From the online meeting's report"),
 }
 YEAR = timedelta(days=365)
+EARLIEST = datetime(2000, 4, 1, tzinfo=timezone.utc)  # before any record: the start of "every earlier year"
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,21 @@ async def progress(member_id: int, now: datetime) -> Progress:
     this_year = (await evidence([member_id], start, end))[member_id]
     twelve = (await evidence([member_id], now - YEAR, now))[member_id]
     return Progress(year, len(this_year), len(twelve), PREMIUM_ACTIVITIES, this_year)
+
+
+async def earlier_years(member_id: int, now: datetime) -> list[dict]:
+    """The member's activities before this fiscal year: [{year, items}], newest year first, only years with any.
+    An activity counts in the fiscal year of the first day the member came (as in evidence)."""
+    start, _end = fiscal_year_bounds(fiscal_year_of(now))
+    items = (await evidence([member_id], EARLIEST, start))[member_id]
+    years: dict[int, list[dict]] = {}
+    for item in items:
+        years.setdefault(_fiscal_year_of_day(item["day"]), []).append(item)
+    return [{"year": year, "items": years[year]} for year in sorted(years, reverse=True)]
+
+
+def _fiscal_year_of_day(day: date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
 
 
 async def activity_count(member_id: int, year: int) -> int:

@@ -72,6 +72,11 @@ class TokenSigner:
         # Rotating keys: older public keys can be added here by key id and keep verifying.
         self._public = {self.key_id: self._private.public_key()}
 
+    def public_keys(self) -> dict[int, bytes]:
+        """The raw public keys by key id: what a phone needs to check a code with no network."""
+        return {key_id: key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+                for key_id, key in self._public.items()}
+
     def sign(self, kind: str, subject_id: int, expires_at: datetime) -> str:
         minutes = int(expires_at.timestamp() // 60)
         body = bytes([VERSION, self.key_id, KINDS[kind]]) + _uvarint(subject_id) + _uvarint(minutes)

@@ -1,5 +1,7 @@
-// The shop's scanner: camera frames decoded with jsQR (BarcodeDetector is missing in many browsers),
-// then the page is asked for what this wallet can use here. Typing the code is always possible.
+// The camera scanner of the shop counter and of a member's check-in: camera frames decoded with jsQR
+// (BarcodeDetector is missing in many browsers). A decoded code is announced as a `qr-scanned` event on the
+// scanner; unless a page script takes it (preventDefault), the page at data-scan-url is asked about it
+// (the shop: what this wallet can use here). Typing the code is always possible.
 (function () {
   'use strict';
   let stream = null;
@@ -20,8 +22,10 @@
 
   function found(root, text) {
     stop();
-    const url = root.dataset.scanUrl + '?code=' + encodeURIComponent(text);
-    window.location.assign(url);
+    const event = new CustomEvent('qr-scanned', { detail: { text: text }, bubbles: true, cancelable: true });
+    if (root.dispatchEvent(event) && root.dataset.scanUrl) {
+      window.location.assign(root.dataset.scanUrl + '?code=' + encodeURIComponent(text));
+    }
   }
 
   function scan(root, video, canvas) {
