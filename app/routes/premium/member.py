@@ -9,13 +9,13 @@ from litestar.response import Response
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.rendering import page, print_stylesheet, see_other
+from app.rendering import csv_download, page, print_stylesheet, see_other
 from app.routes.forms import form_dict
 from app.services.activities import progress
 from app.services.membership import membership
 from app.services.premium import applications
 from app.services.premium.applications import PremiumInvalid, PremiumRefused, PremiumRequest
-from app.services.shared import clock, pdf
+from app.services.shared import clock, exports, pdf
 
 
 async def _member(request: Request) -> dict:
@@ -106,4 +106,15 @@ async def download_premium_certificate(request: Request) -> object:
         "Cache-Control": "no-store"})
 
 
-handlers = [get_premium, apply_premium, withdraw_premium, get_premium_certificate, download_premium_certificate]
+@get("/account/premium/evidence.csv", name="download_premium_evidence", guards=[guards.member], cache_control=None)
+async def download_premium_evidence(request: Request) -> object:
+    """The member's evidence of activities, for submission to the national registration app."""
+    member = await _member(request)
+    now = clock.now()
+    text = await applications.evidence_csv(member["id"], request.app.state.settings.region_municipality, now)
+    await exports.record_export(current_account(request).id, "member", str(member["id"]), {"kind": "premium_evidence"},
+                                now)
+    return csv_download(f"evidence-{member['member_no']}.csv", text)
+
+
+handlers = [download_premium_evidence, get_premium, apply_premium, withdraw_premium, get_premium_certificate, download_premium_certificate]

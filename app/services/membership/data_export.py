@@ -8,10 +8,12 @@ from app.services.shared import clock
 from db.tables import (
     Account,
     Application,
+    CheckIn,
     Inquiry,
     InquiryMessage,
     Member,
     Passkey,
+    PremiumApplication,
     PushSubscription,
     Redemption,
     SurveyResponse,
@@ -46,8 +48,9 @@ async def export_data(account_id: int) -> dict:
 
 
 async def _activity(account_id: int, member_id: int | None) -> dict:
-    """What the member did with the other capabilities: applications, passes and their uses, surveys
-    answered, push devices, and inquiries with the desk's replies (not the desk's internal notes)."""
+    """What the member did with the other capabilities: applications, check-ins at local activities, premium
+    applications, passes and their uses, surveys answered, push devices, and inquiries with the desk's replies
+    (not the desk's internal notes)."""
     applications = await Application.select(
         Application.program.title.as_alias("program"), Application.status, Application.motivation,
         Application.answers, Application.created_at, Application.attended_at,
@@ -73,8 +76,20 @@ async def _activity(account_id: int, member_id: int | None) -> dict:
         InquiryMessage.inquiry, InquiryMessage.kind, InquiryMessage.body, InquiryMessage.created_at,
     ).where(InquiryMessage.inquiry.is_in([i["id"] for i in asked]) & (InquiryMessage.kind != "note")).order_by(
         InquiryMessage.id) if asked else []
+    check_ins = await CheckIn.select(
+        CheckIn.activity.title.as_alias("activity"), CheckIn.activity.kind.as_alias("kind"), CheckIn.day,
+        CheckIn.method, CheckIn.scanned_at,
+    ).where(CheckIn.member == member_id).order_by(CheckIn.day) if member_id else []
+    premium = await PremiumApplication.select(
+        PremiumApplication.status, PremiumApplication.renewal, PremiumApplication.home_municipality,
+        PremiumApplication.other_municipalities, PremiumApplication.evidence, PremiumApplication.reason,
+        PremiumApplication.certificate_no, PremiumApplication.valid_from, PremiumApplication.valid_until,
+        PremiumApplication.created_at, PremiumApplication.decided_at,
+    ).where(PremiumApplication.member == member_id).output(load_json=True) if member_id else []
     return {
         "applications": applications,
+        "activity_check_ins": check_ins,
+        "premium_applications": premium,
         "wallet_passes": [{k: v for k, v in p.items() if k != "id"} for p in passes],
         "pass_uses": uses,
         "surveys_answered": surveys,

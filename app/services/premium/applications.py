@@ -15,8 +15,9 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.activities import progress
+from app.services.activities.activities import KINDS
 from app.services.notify import personal
-from app.services.shared import clock
+from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.settings import Smtp
@@ -280,3 +281,25 @@ async def certificate(member_id: int, now: datetime) -> dict | None:
     if granted is None:  # premium set by hand by the secretariat before applications existed: no certificate number
         return None
     return {**granted, "member": member}
+
+
+EVIDENCE_COLUMNS = (  # the evidence CSV for the national registration app; documented in docs/evidence-csv.md
+    _l("Member number"), _l("Source"), _l("Activity"), _l("Kind"), _l("Day"), _l("Place"), _l("How it was recorded"),
+    _l("Municipality"),
+)
+
+
+async def evidence_csv(member_id: int, municipality: str, now: datetime) -> str:
+    """The member's activities of the last twelve months, one row each, as the national app asks for evidence:
+    in Japanese whatever language the person reads the site in."""
+    with exports.csv_language():
+        return exports.csv_text([str(c) for c in EVIDENCE_COLUMNS], await _evidence_rows(member_id, municipality, now))
+
+
+async def _evidence_rows(member_id: int, municipality: str, now: datetime) -> list[list[str]]:
+    member = await Member.select(Member.member_no).where(Member.id == member_id).first()
+    items = (await progress.evidence([member_id], now - progress.YEAR, now))[member_id]
+    source = {"program": _("Program"), "activity": _("Designated activity")}
+    return [[member["member_no"], source[item["source"]], item["title"],
+             str(KINDS.get(item["kind"], _("Program"))), item["day"].isoformat(), item["place"] or "",
+             str(progress.HOW_LABELS.get(item["how"], item["how"])), municipality] for item in items]

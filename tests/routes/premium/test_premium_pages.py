@@ -13,7 +13,7 @@ from app.services.activities import check_ins
 from app.services.premium import applications
 from app.services.shared import clock, pdf
 from app.services.shared.actor import Actor
-from db.tables import Member, PremiumApplication
+from db.tables import AuditLog, Member, PremiumApplication
 from tests import factories
 from tests.conftest import log_in
 
@@ -140,3 +140,27 @@ async def test_the_certificate_pdf_is_one_a4_page(app, client):
     response = await client.get("/account/premium/certificate.pdf", timeout=120)
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", response.content)) == 1
+
+
+async def test_the_evidence_csv_lists_each_activity_once_in_japanese_for_the_member_and_the_secretariat(app, client):
+    _account, member_id = await member_with_activities(app, client, 3)
+    await client.get("/account/premium")
+    response = await client.get("/account/premium/evidence.csv")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff会員番号,区分,活動,種類,日付,場所,記録方法,市区町村\r\n")
+    rows = text.strip().split("\r\n")[1:]
+    assert len(rows) == 3 and all(",担い手活動,浜のごみ拾い" in row and row.endswith(",苫小牧市") for row in rows)
+    await log_in(client, await factories.staff_account())
+    staff_copy = await client.get(f"/staff/members/{member_id}/evidence.csv")
+    assert staff_copy.content == response.content
+    assert (await client.get("/staff/members/999999/evidence.csv")).status_code == 404
+    exports = await AuditLog.select().where(AuditLog.action == "export.csv").output(load_json=True)
+    assert [e["detail"]["kind"] for e in exports] == ["premium_evidence", "premium_evidence"]
+
+
+async def test_the_data_export_holds_check_ins_and_premium_applications(app, client):
+    await member_with_activities(app, client, 3)
+    await client.submit("/account/premium/apply", {"home_municipality": "札幌市"})
+    data = (await client.get("/account/data")).json()
+    assert len(data["activity_check_ins"]) == 3 and data["premium_applications"][0]["home_municipality"] == "札幌市"
