@@ -1,14 +1,16 @@
 """One background round: everything that happens outside a request, in the order it feeds itself.
 
-Surveys whose time has come make notifications and mails; premium years ending remind and lapse;
-notifications fan out to deliveries and are pushed; queued mail goes to the mail server. Each step is guarded on its own so that one failing step
-(a mail server that is down) never holds back the others. Rounds may overlap: every step claims its rows.
+Surveys whose time has come make notifications and mails; premium years ending remind and lapse, and members
+with three activities are invited to apply; notifications fan out to deliveries and are pushed; queued mail
+goes to the mail server. Each step is guarded on its own so that one failing step (a mail server that is
+down) never holds back the others. Rounds may overlap: every step claims its rows.
 """
 
 from __future__ import annotations
 
 import logging
 
+from app.services.journeys import premium_invitation
 from app.services.notify import outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
 from app.services.premium import lapse
@@ -32,7 +34,8 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
         log.exception("survey round failed")
     try:
         ended = await lapse.run_due(Told(settings.smtp, settings.base_url))
-        figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed)
+        figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed,
+                       premium_invited=await premium_invitation.run_due())
     except Exception:
         log.exception("premium round failed")
     try:

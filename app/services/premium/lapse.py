@@ -1,6 +1,6 @@
 """The premium year's end, run by the background round: reminders 30 and 7 days before, and at the end the
-member returns to basic by themselves and is told. Each step happens once per member and premium end (a
-JourneyEvent row, inserted first), whichever process runs the round and however often."""
+member returns to basic by themselves and is told. Each step happens once per member and premium end
+(journeys/events.py), whichever process runs the round and however often."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
+from app.services.journeys.events import once
 from app.services.notify import personal
 from app.services.premium.applications import INBOX_AND_PUSH_ONLY, MEMBER_URL, Told
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import AuditLog, JourneyEvent, Member
+from db.tables import AuditLog, Member
 
 REMINDER_DAYS = (30, 7)
 
@@ -22,13 +23,6 @@ REMINDER_DAYS = (30, 7)
 class Ended:
     reminded: int = 0
     lapsed: int = 0
-
-
-async def _once(rule: str, member_id: int, cause: str, now: datetime) -> bool:
-    """Claim the step for this member and cause; False when it was taken before."""
-    rows = await JourneyEvent.insert(JourneyEvent(rule=rule, member=member_id, cause=cause, fired_at=now)).on_conflict(
-        action="DO NOTHING").returning(JourneyEvent.id)
-    return bool(rows)
 
 
 async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None) -> Ended:
@@ -46,7 +40,7 @@ async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None)
         # The nearest reminder only: a member first seen 5 days before the end hears once, not twice
         days = min(d for d in REMINDER_DAYS if (until - today).days <= d)
         async with atomic(Member._meta.db):
-            if not await _once(f"premium_ends_in_{days}", member["id"], until.isoformat(), now):
+            if not await once(f"premium_ends_in_{days}", member["id"], until.isoformat(), now):
                 continue
             await personal.tell(member["account"], _("Premium ends on %(until)s", until=f"{until:%Y/%m/%d}"),
                                 _("To keep it, apply to renew with your activities of this year."), MEMBER_URL,
@@ -59,7 +53,7 @@ async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None)
 async def _lapse(member: dict, told: Told, now: datetime) -> int:
     until = member["premium_until"]
     async with atomic(Member._meta.db):
-        if not await _once("premium_lapsed", member["id"], until.isoformat(), now):
+        if not await once("premium_lapsed", member["id"], until.isoformat(), now):
             return 0
         moved = await Member.update({Member.tier: "basic"}).where(
             (Member.id == member["id"]) & (Member.tier == "premium") & (Member.premium_until == until)).returning(Member.id)

@@ -1,0 +1,54 @@
+"""Journey rule: the member whose third counted activity in twelve months has been recorded is invited to
+apply for premium, once a fiscal year — unless premium holds already or an application is waiting. Run by the
+background round, so an activity recorded offline and synced days later still invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.i18n import gettext as _
+from app.i18n import to_tokyo
+from app.services.activities import progress
+from app.services.journeys.events import once
+from app.services.notify import personal
+from app.services.premium.applications import MEMBER_URL
+from app.services.programs.activities import fiscal_year_of
+from app.services.shared import clock
+from db.engine import atomic
+from db.tables import Application, CheckIn, Member, PremiumApplication
+
+RULE = "premium_invitation"
+
+
+async def run_due(now: datetime | None = None) -> int:
+    """Invite who is due now; returns how many were invited."""
+    now = now or clock.now()
+    since, today = now - progress.YEAR, to_tokyo(now).date()
+    active = {row["member"] for row in [
+        *await CheckIn.select(CheckIn.member).where(CheckIn.day >= to_tokyo(since).date()),
+        *await Application.select(Application.member).where(
+            (Application.status == "attended") & (Application.attended_at >= since)),
+    ]}
+    if not active:
+        return 0
+    premium = {row["id"] for row in await Member.select(Member.id).where(
+        Member.id.is_in(sorted(active)) & (Member.tier == "premium") & (Member.premium_until >= today))}
+    waiting = {row["member"] for row in await PremiumApplication.select(PremiumApplication.member).where(
+        PremiumApplication.member.is_in(sorted(active)) & (PremiumApplication.status == "submitted"))}
+    candidates = sorted(active - premium - waiting)
+    evidence = await progress.evidence(candidates, since, now)
+    due = [member_id for member_id, items in evidence.items() if len(items) >= progress.PREMIUM_ACTIVITIES]
+    accounts = {row["id"]: row["account"] for row in await Member.select(Member.id, Member.account).where(
+        Member.id.is_in(due or [0]))}
+    invited = 0
+    year = str(fiscal_year_of(now))
+    for member_id in due:
+        async with atomic(Member._meta.db):
+            if not await once(RULE, member_id, year, now):
+                continue
+            await personal.tell(accounts[member_id], _("You can apply for premium"),
+                                _("You have taken part in %(count)d local activities in twelve months. Apply for the "
+                                  "premium tier of the furusato resident registration.",
+                                  count=len(evidence[member_id])), MEMBER_URL, now=now)
+        invited += 1
+    return invited
