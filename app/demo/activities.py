@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 from app.demo.kpi import KPI_DEMO_MARK
 from app.i18n import TOKYO, to_tokyo
 from app.services.activities import progress
-from app.services.premium import applications
+from app.services.premium import applications, lapse
 from app.services.premium.applications import PremiumRequest
 from app.services.shared import clock
 from db.engine import atomic
@@ -110,6 +110,6 @@ async def _ladder(members: list[dict], areas: dict[str, int], now: datetime) -> 
         await Member.update({Member.tier: "basic" if expired else "premium", Member.premium_until: until}).where(
             Member.id == member["id"])
         if expired:
-            await JourneyEvent.insert(JourneyEvent(rule="premium_lapsed", member=member["id"], cause=until.isoformat(),
+            await JourneyEvent.insert(JourneyEvent(rule=lapse.LAPSED, member=member["id"], cause=until.isoformat(),
                                                    fired_at=datetime.combine(until + timedelta(days=1), time(0, 5), TOKYO)))
     return 4

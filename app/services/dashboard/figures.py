@@ -32,6 +32,16 @@ FUNNEL_LABELS = {
     "intent": _l("Stated an intent to move"),
     "premium": _l("Premium tier"),
 }
+# The premium ladder of the year: not a cohort (each step counts its own events in the year).
+LADDER_STEPS = ("eligible", "invited", "applied", "approved", "renewed", "lapsed")
+LADDER_LABELS = {
+    "eligible": _l("Members with three or more local activities in the year"),
+    "invited": _l("Invited to apply for premium (journey rule)"),
+    "applied": _l("Applied for premium"),
+    "approved": _l("Premium granted (first time)"),
+    "renewed": _l("Premium renewed"),
+    "lapsed": _l("Premium ended without renewal"),
+}
 
 
 def metric_label(key: str) -> str:
@@ -111,6 +121,7 @@ class Dashboard:
     intent_stated: int  # of them, with an intent to move
     push: PushReach
     funnel: tuple[Count, ...]
+    premium_ladder: tuple[Count, ...]
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

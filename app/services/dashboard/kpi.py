@@ -33,6 +33,7 @@ from collections import Counter
 from datetime import date, datetime
 
 from app.i18n import to_tokyo
+from app.services.activities import progress
 from app.services.dashboard.figures import (
     AreaRow,
     Count,
@@ -47,14 +48,27 @@ from app.services.dashboard.figures import (
 )
 from app.services.dashboard.survey_figures import survey_figures
 from app.services.dashboard.targets import REGION, targets
+from app.services.journeys import premium_invitation
 from app.services.membership.membership import effective_tier
+from app.services.premium import lapse
 from app.services.programs import areas
 from app.services.programs.activities import fiscal_year_bounds
 from app.services.shared import clock
 from app.services.shared.reference import TIES
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
-from db.tables import Application, AreaFollow, Delivery, Member, Notification, Program, PushSubscription, Redemption
+from db.tables import (
+    Application,
+    AreaFollow,
+    Delivery,
+    JourneyEvent,
+    Member,
+    Notification,
+    PremiumApplication,
+    Program,
+    PushSubscription,
+    Redemption,
+)
 
 HELD_STATUSES = ("published", "closed", "completed")  # programs that took place or are taking place
 NO_TIE = "none"
@@ -167,6 +181,24 @@ async def _funnel(start: datetime, end: datetime, area_id: int | None, intending
     return tuple(counts)
 
 
+async def _premium_ladder(fiscal_year: int, start: datetime, end: datetime) -> tuple[Count, ...]:
+    """The year's premium steps, region-wide (an application has no area): who had three activities, who was
+    invited, applied, granted premium, renewed, and whose premium ended."""
+    eligible = len(await progress.active_members(fiscal_year))
+    in_year = (PremiumApplication.created_at >= start) & (PremiumApplication.created_at < end)
+    decided = ((PremiumApplication.status == "approved") & (PremiumApplication.decided_at >= start)
+               & (PremiumApplication.decided_at < end))
+    fired = (JourneyEvent.fired_at >= start) & (JourneyEvent.fired_at < end)
+    return (
+        Count("eligible", eligible),
+        Count("invited", await JourneyEvent.count().where(fired & (JourneyEvent.rule == premium_invitation.RULE))),
+        Count("applied", await PremiumApplication.count().where(in_year)),
+        Count("approved", await PremiumApplication.count().where(decided & (PremiumApplication.renewal == False))),  # noqa: E712
+        Count("renewed", await PremiumApplication.count().where(decided & (PremiumApplication.renewal == True))),  # noqa: E712
+        Count("lapsed", await JourneyEvent.count().where(fired & (JourneyEvent.rule == lapse.LAPSED))),
+    )
+
+
 async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
     """Every figure of the dashboard for one fiscal year, for the whole region or one area."""
     period = fiscal_period(fiscal_year)
@@ -224,4 +256,5 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         intent_stated=surveys.stated,
         push=await _push(end, start),
         funnel=await _funnel(start, end, area_id, surveys.intending_accounts, as_of),
+        premium_ladder=await _premium_ladder(fiscal_year, start, end),
     )

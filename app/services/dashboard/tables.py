@@ -9,7 +9,14 @@ from datetime import datetime
 
 from app.i18n import current_locale
 from app.i18n import gettext as _
-from app.services.dashboard.figures import FUNNEL_LABELS, TREND_METRICS, Dashboard, metric_label, percent
+from app.services.dashboard.figures import (
+    FUNNEL_LABELS,
+    LADDER_LABELS,
+    TREND_METRICS,
+    Dashboard,
+    metric_label,
+    percent,
+)
 from app.services.dashboard.filters import Selection
 from app.services.dashboard.kpi import dashboard
 from app.services.shared import exports
@@ -18,7 +25,7 @@ from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Table
 
 OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area")
-SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel")
+SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder")
 TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES)
 
 
@@ -93,6 +100,9 @@ def build_table(figures: Dashboard, key: str) -> Table:
             rows.append([str(FUNNEL_LABELS[step.key]), step.count, _cell(percent(step.count, first)),
                          _cell(percent(step.count, before))])
         return Table(key, _("From the first offer use to the premium tier"), headers, rows)
+    if key == "premium_ladder":
+        return Table(key, _("The premium ladder this year"), [_("Step"), _("Number")],
+                     [[str(LADDER_LABELS[step.key]), step.count] for step in figures.premium_ladder])
     raise KeyError(key)
 
 

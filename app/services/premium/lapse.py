@@ -17,6 +17,7 @@ from db.engine import atomic
 from db.tables import AuditLog, Member
 
 REMINDER_DAYS = (30, 7)
+LAPSED = "premium_lapsed"
 
 
 @dataclass
@@ -53,7 +54,7 @@ async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None)
 async def _lapse(member: dict, told: Told, now: datetime) -> int:
     until = member["premium_until"]
     async with atomic(Member._meta.db):
-        if not await once("premium_lapsed", member["id"], until.isoformat(), now):
+        if not await once(LAPSED, member["id"], until.isoformat(), now):
             return 0
         moved = await Member.update({Member.tier: "basic"}).where(
             (Member.id == member["id"]) & (Member.tier == "premium") & (Member.premium_until == until)).returning(Member.id)

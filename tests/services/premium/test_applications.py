@@ -206,3 +206,19 @@ async def test_a_member_first_seen_five_days_before_the_end_is_reminded_once(sce
     assert (await lapse.run_due(now=NOW)).reminded == 1
     assert [e["rule"] for e in await JourneyEvent.select(JourneyEvent.rule)] == ["premium_ends_in_7"]
     assert (await lapse.run_due(now=NOW)).reminded == 0
+
+
+async def test_the_dashboard_counts_the_premium_ladder_of_the_year(scene):
+    from app.services.dashboard.kpi import dashboard
+    from app.services.journeys import premium_invitation
+
+    first = await with_activities(scene, 3, name="一人目")
+    await premium_invitation.run_due(NOW)
+    granted = await applications.apply(first.member_id, TOKYO_HOME, HERE, NOW)
+    await applications.decide(granted, scene.staff, "approve", now=NOW)
+    second = await with_activities(scene, 3, name="二人目")
+    await applications.apply(second.member_id, TOKYO_HOME, HERE, NOW)
+    await premium_member(date(2026, 11, 30))
+    await lapse.run_due(now=NOW)
+    ladder = {step.key: step.count for step in (await dashboard(2026, None)).premium_ladder}
+    assert ladder == {"eligible": 2, "invited": 1, "applied": 2, "approved": 1, "renewed": 0, "lapsed": 1}
