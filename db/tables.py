@@ -201,6 +201,8 @@ class Offer(Table):
     valid_to = Date(null=True, default=None)
     image_url = Varchar(length=500, default="")
     active = Boolean(default=True)
+    # Only a member whose premium tier holds on the day of the scan may use it.
+    premium_only = Boolean(default=False)
     position = Integer(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -215,6 +217,8 @@ class Pass(Table):
     outside_residents_only = Boolean(default=True)
     # The member declares the dates of their stay; the pass works only within them.
     requires_stay = Boolean(default=False)
+    # Only a member whose premium tier holds on the day of activation may activate it.
+    premium_only = Boolean(default=False)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -38,6 +38,13 @@ async def member(display_name: str = "つなぐ花子", email: str = "", verifie
     return registered
 
 
+async def premium(member_id: int, until: date) -> None:
+    """Premium until `until` (its last day in Japan), set directly: how it is granted is tested in premium/."""
+    from db.tables import Member
+
+    await Member.update({Member.tier: "premium", Member.premium_until: until}).where(Member.id == member_id)
+
+
 async def staff_account(display_name: str = "事務局 佐藤", role: str = "staff", **scope) -> int:
     account = Account(role=role, display_name=display_name, webauthn_user_id=new_user_handle(), **scope)
     await account.save()

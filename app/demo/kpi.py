@@ -116,7 +116,10 @@ async def _load_demo_year(now: datetime) -> int:
     if (now - first_day).days < 120:  # early in a year: begin in the last one, so the charts have a shape
         first_day -= timedelta(days=365)
     in_pass = [row["offer"] for row in await PassOffer.select(PassOffer.offer).where(PassOffer.entry_pass == entry_pass["id"])]
-    offers = await Offer.select(Offer.id, Offer.shop, Offer.limit_kind, Offer.limit_count).where(Offer.id.is_in(in_pass))
+    # These members are all basic: a premium-only offer would have refused them at the counter.
+    offers = await Offer.select(Offer.id, Offer.shop, Offer.limit_kind, Offer.limit_count).where(
+        Offer.id.is_in(in_pass) & Offer.premium_only.eq(False)
+    )
 
     async with atomic(Account._meta.db):
         members = await _demo_members(rng, areas, first_day, now)

@@ -16,6 +16,9 @@ SHOPS = [
         "offers": [
             {"title": "ドロップイン1日利用 半額", "description": "通常1,000円のドロップインが500円に。", "terms": "受付でウォレットのQRを提示してください。", "limit_kind": "once"},
             {"title": "ドリンク1杯無料", "description": "コーヒーまたはハスカップティー。", "terms": "1日1回まで。", "limit_kind": "per_day", "limit_count": 1},
+            {"title": "個室ブース 2時間無料", "description": "オンライン会議に使える防音の個室ブースを2時間無料でご利用いただけます。地域の活動に参加してくださるプレミアム会員の方への感謝の特典です。",
+             "terms": "プレミアム会員の方限定。1日1回まで。空きがあればご利用いただけます。", "limit_kind": "per_day", "limit_count": 1,
+             "premium_only": True},
         ],
     },
     {
@@ -74,7 +77,7 @@ PASS = {
 
 async def load_wallet_demo() -> dict[str, int]:
     created = {"shops": 0, "offers": 0, "passes": 0}
-    offer_ids = []
+    offer_ids, new_offer_ids = [], []
     for row in SHOPS:
         fields = {k: v for k, v in row.items() if k != "offers"}
         shop = await Shop.select(Shop.id).where(Shop.name == row["name"]).first()
@@ -86,9 +89,17 @@ async def load_wallet_demo() -> dict[str, int]:
             if existing is None:
                 existing = (await Offer.insert(Offer(shop=shop["id"], position=position, **offer)).returning(Offer.id))[0]
                 created["offers"] += 1
+                new_offer_ids.append(existing["id"])
             offer_ids.append(existing["id"])
-    if not await Pass.exists().where(Pass.name == PASS["name"]):
+    entry_pass = await Pass.select(Pass.id).where(Pass.name == PASS["name"]).first()
+    if entry_pass is None:
         entry_pass = (await Pass.insert(Pass(**PASS)).returning(Pass.id))[0]
-        await PassOffer.insert(*[PassOffer(entry_pass=entry_pass["id"], offer=offer_id) for offer_id in offer_ids])
         created["passes"] += 1
+        to_link = offer_ids
+    else:
+        # An offer added to the demo later joins the pass an earlier load made; offers the secretariat took out
+        # of it stay out.
+        to_link = new_offer_ids
+    if to_link:
+        await PassOffer.insert(*[PassOffer(entry_pass=entry_pass["id"], offer=offer_id) for offer_id in to_link])
     return created

@@ -27,22 +27,30 @@ ACTIVATION_MESSAGES = {
     "stay_order": _l("The last day must be on or after the first day."),
     "stay_past": _l("Your stay has already ended. Enter the dates of your next stay."),
     "stay_too_long": _l("A stay can be at most one year."),
+    "premium_only": _l("This pass is for premium members. It can be activated on a day your premium holds."),
     "already_active": _l("This pass is already in your wallet."),
     "try_again": _l("Something went wrong. Please try again."),
 }
 
 
-@get("/passes", name="list_passes", cache_control=None)
-async def list_passes(request: Request) -> object:
-    passes = await wallet.open_passes()
-    active_ids: set[int] = set()
+async def passes_context(request: Request, errors: dict | None = None, values: dict | None = None) -> dict:
+    """The open passes, and for a member which are in the wallet and whether premium holds today, so a
+    premium-only pass shows a basic member why it cannot be activated instead of a button that fails."""
+    context = {
+        "passes": await wallet.open_passes(), "active_ids": set(), "premium": False, "category_label": category_label,
+        "errors": errors or {}, "values": values or {}, "premium_only_reason": ACTIVATION_MESSAGES["premium_only"],
+    }
     account = current_account(request)
     if account is not None and account.is_member:
         member = await membership.member_for_account(account.id)
-        active_ids = {w["entry_pass"] for w in await wallet.wallet(member["id"], clock.now())}
-    return page(request, "wallet/passes.html", {
-        "passes": passes, "active_ids": active_ids, "category_label": category_label, "errors": {}, "values": {},
-    })
+        context["active_ids"] = {w["entry_pass"] for w in await wallet.wallet(member["id"], clock.now())}
+        context["premium"] = membership.effective_tier(member, clock.today_in_japan()) == "premium"
+    return context
+
+
+@get("/passes", name="list_passes", cache_control=None)
+async def list_passes(request: Request) -> object:
+    return page(request, "wallet/passes.html", await passes_context(request))
 
 
 @get("/shops", name="list_shops", cache_control=None)
@@ -80,11 +88,11 @@ async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
         except ActivationRefused as refused:
             errors[refused.field or "pass"] = str(ACTIVATION_MESSAGES[refused.reason])
     if errors:
-        passes = await wallet.open_passes()
-        if not any(p["id"] == pass_id for p in passes):
+        context = await passes_context(
+            request, {pass_id: errors}, {pass_id: {"stay_from": form.get("stay_from", ""), "stay_to": form.get("stay_to", "")}},
+        )
+        if not any(p["id"] == pass_id for p in context["passes"]):
             raise NotFoundException()
-        context = {"passes": passes, "active_ids": set(), "category_label": category_label, "errors": {pass_id: errors},
-                   "values": {pass_id: {"stay_from": form.get("stay_from", ""), "stay_to": form.get("stay_to", "")}}}
         return page(request, "wallet/passes.html", context, status_code=422, cache="no-store")
     request.session["flash"] = _("The pass is in your wallet. Show its QR code at the shops.")
     return see_other(request, request.app.route_reverse("get_wallet"))

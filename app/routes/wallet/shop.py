@@ -32,6 +32,7 @@ REASONS = {
     "offer_unavailable": _l("This offer is not available today."),
     "already_used": _l("Already used."),
     "already_used_today": _l("Already used today."),
+    "premium_only": _l("This offer is for premium members only."),
 }
 
 
@@ -85,7 +86,7 @@ async def redeem_offer(request: Request) -> object:
         context.update(ok=True, result=result, undo_window=redemption.UNDO_WINDOW)
         status = 200
     except Refused as refused:
-        context.update(ok=False, reason=reason_text(refused.reason), code=code)
+        context.update(ok=False, reason=reason_text(refused.reason), reason_code=refused.reason, code=code)
         status = 409
     return page(request, "wallet/shop/result.html", context, fragment="wallet/shop/_result.html", status_code=status, cache="no-store")
 

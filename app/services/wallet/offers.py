@@ -48,6 +48,7 @@ class OfferValues:
     valid_to: date | str | None = None
     image_url: str = ""
     active: bool = True
+    premium_only: bool = False
     position: int | str = 0
 
     def row(self) -> dict:
@@ -68,6 +69,7 @@ def parse_offer(form: dict) -> OfferValues:
         valid_to=to_text,
         image_url=line(form.get("image_url")),
         active=flag(form.get("active")),
+        premium_only=flag(form.get("premium_only")),
         position=position_text,
     )
     errors: dict[str, str] = {}

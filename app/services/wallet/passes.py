@@ -21,6 +21,7 @@ class PassValues:
     validity_days: int | str = 30
     outside_residents_only: bool = True
     requires_stay: bool = False
+    premium_only: bool = False
     active: bool = True
     offer_ids: list[int] = field(default_factory=list)
 
@@ -38,6 +39,7 @@ async def parse_pass(form: dict) -> PassValues:
         validity_days=days_text,
         outside_residents_only=flag(form.get("outside_residents_only")),
         requires_stay=flag(form.get("requires_stay")),
+        premium_only=flag(form.get("premium_only")),
         active=flag(form.get("active")),
     )
     errors: dict[str, str] = {}
@@ -115,7 +117,7 @@ async def offer_choices() -> list[dict]:
     """Every offer, grouped by shop, for the pass form's checkboxes (inactive ones marked, not hidden)."""
     shops = await Shop.select(Shop.id, Shop.name, Shop.category, Shop.active).order_by(Shop.name).order_by(Shop.id)
     offers = await Offer.select(
-        Offer.id, Offer.shop, Offer.title, Offer.active, Offer.limit_kind, Offer.limit_count,
+        Offer.id, Offer.shop, Offer.title, Offer.active, Offer.premium_only, Offer.limit_kind, Offer.limit_count,
     ).order_by(Offer.position).order_by(Offer.id)
     groups = []
     for shop in shops:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from app.i18n import to_tokyo
+from app.services.membership.membership import effective_tier
 from app.services.shared.refusals import Refusal
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from app.services.wallet.wallet import SHORT_CODE_ALPHABET, normalise_short_code, tokyo_today
@@ -39,6 +40,12 @@ class Scanned:
     stay_from: date | None
     stay_to: date | None
     requires_stay: bool
+    tier: str
+    premium_until: date | None
+
+    def premium_on(self, now: datetime) -> bool:
+        """Premium is read at each scan: it may have lapsed since the pass was activated."""
+        return effective_tier({"tier": self.tier, "premium_until": self.premium_until}, tokyo_today(now)) == "premium"
 
 
 @dataclass
@@ -87,6 +94,8 @@ async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
         WalletPass.id, WalletPass.status, WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
         WalletPass.member.id.as_alias("member_id"),
         WalletPass.member.home_prefecture.as_alias("home_prefecture"),
+        WalletPass.member.tier.as_alias("tier"),
+        WalletPass.member.premium_until.as_alias("premium_until"),
         WalletPass.member.account.display_name.as_alias("display_name"),
         WalletPass.member.account.status.as_alias("account_status"),
         WalletPass.entry_pass.name.as_alias("pass_name"),
@@ -98,7 +107,7 @@ async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
         wallet_pass_id=row["id"], member_id=row["member_id"], display_name=row["display_name"],
         pass_name=row["pass_name"], home_prefecture=row["home_prefecture"], status=row["status"],
         expires_at=row["expires_at"], stay_from=row["stay_from"], stay_to=row["stay_to"],
-        requires_stay=row["requires_stay"],
+        requires_stay=row["requires_stay"], tier=row["tier"], premium_until=row["premium_until"],
     )
 
 
@@ -131,7 +140,7 @@ def limit_of(offer: dict, now: datetime) -> tuple[str, int]:
     return f"n:{secrets.token_hex(16)}", 1
 
 
-def offer_problem(offer: dict, shop_id: int, in_pass: bool, now: datetime) -> str:
+def offer_problem(offer: dict, shop_id: int, in_pass: bool, premium: bool, now: datetime) -> str:
     if offer["shop"] != shop_id:
         return "wrong_shop"
     if not offer["shop_active"]:
@@ -143,6 +152,8 @@ def offer_problem(offer: dict, shop_id: int, in_pass: bool, now: datetime) -> st
         offer["valid_to"] and today > offer["valid_to"]
     ):
         return "offer_unavailable"
+    if offer["premium_only"] and not premium:
+        return "premium_only"
     return ""
 
 
@@ -166,7 +177,7 @@ async def preview(signer: TokenSigner, code: str, shop_id: int, now: datetime) -
     for offer in offers:
         key, slots = limit_of(offer, now)
         taken = sum(1 for u in used if u["offer"] == offer["id"] and u["limit_key"] == key)
-        reason = result.problem or offer_problem(offer, shop_id, True, now)
+        reason = result.problem or offer_problem(offer, shop_id, True, scanned.premium_on(now), now)
         if not reason and offer["limit_kind"] != "unlimited" and taken >= slots:
             reason = "already_used_today" if offer["limit_kind"] == "per_day" else "already_used"
         remaining = None if offer["limit_kind"] == "unlimited" else max(0, slots - taken)
@@ -203,7 +214,8 @@ async def redeem(
     ).first() if is_row_id(offer_id) else None
     if offer is None:
         raise Refused("not_in_pass")
-    problem = offer_problem(offer, shop_id, offer_id in await _offers_in_pass(scanned.wallet_pass_id), now)
+    in_pass = offer_id in await _offers_in_pass(scanned.wallet_pass_id)
+    problem = offer_problem(offer, shop_id, in_pass, scanned.premium_on(now), now)
     if problem:
         raise Refused(problem)
     key, slots = limit_of(offer, now)

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
+from app.services.membership.membership import effective_tier
 from app.services.shared.refusals import Refusal
 from db.engine import is_unique_violation
 from db.tables import Member, Pass, PassOffer, Redemption, Shop, WalletPass
@@ -87,6 +88,7 @@ async def offers_by_pass(pass_ids: list[int]) -> dict[int, list[dict]]:
         PassOffer.offer.valid_from.as_alias("valid_from"),
         PassOffer.offer.valid_to.as_alias("valid_to"),
         PassOffer.offer.active.as_alias("active"),
+        PassOffer.offer.premium_only.as_alias("premium_only"),
         PassOffer.offer.shop.id.as_alias("shop_id"),
         PassOffer.offer.shop.name.as_alias("shop_name"),
         PassOffer.offer.shop.category.as_alias("shop_category"),
@@ -118,12 +120,18 @@ async def activate(member_id: int, pass_id: int, region: Region, now: datetime,
     entry_pass = await Pass.select().where((Pass.id == pass_id) & Pass.active.eq(True)).first()
     if entry_pass is None:
         raise ActivationRefused("unknown_pass")
-    member = await Member.select(Member.home_prefecture, Member.home_municipality).where(Member.id == member_id).first()
+    member = await Member.select(
+        Member.home_prefecture, Member.home_municipality, Member.tier, Member.premium_until,
+    ).where(Member.id == member_id).first()
     if member is None:
         raise ActivationRefused("unknown_pass")
     if entry_pass["outside_residents_only"] and not lives_outside(region.prefecture, region.municipality, member):
         raise ActivationRefused("not_eligible")
     today = tokyo_today(now)
+    # Checked on the day of activation only: the pass stays in the wallet if premium lapses later, and each
+    # premium-only offer in it is checked again at the counter.
+    if entry_pass["premium_only"] and effective_tier(member, today) != "premium":
+        raise ActivationRefused("premium_only")
     if entry_pass["requires_stay"]:
         if stay_from is None:
             raise ActivationRefused("stay_missing", "stay_from")

@@ -286,3 +286,53 @@ async def test_a_csv_download_is_excel_ready_and_audited(client, setup):
     assert [(a["actor"], a["detail"]["table"], a["detail"]["from"], a["detail"]["to"]) for a in audit] == [
         (staff_id, "prefectures", "2020-01-01", "2099-12-31")
     ]
+
+
+# --- Premium members only ------------------------------------------------------------------------------
+
+
+async def test_staff_mark_an_offer_for_premium_members_only_and_take_it_back(client):
+    await staff_client(client)
+    shop_id = await factories.shop()
+    form_page = await client.get(f"/staff/shops/{shop_id}/offers/new")
+    assert 'data-testid="field-premium_only"' in form_page.text
+    await client.submit(f"/staff/shops/{shop_id}/offers", {**OFFER_FORM, "premium_only": "1"})
+    offer = await Offer.select(Offer.id, Offer.premium_only).where(Offer.shop == shop_id).first()
+    assert offer["premium_only"] is True
+    shop_page = await client.get(f"/staff/shops/{shop_id}")
+    assert shop_page.text.count('data-testid="premium-only-badge"') == 1
+    edit_page = await client.get(f"/staff/offers/{offer['id']}")
+    assert re.search(r'name="premium_only" value="1" checked', edit_page.text)
+    await client.submit(f"/staff/offers/{offer['id']}", OFFER_FORM)  # an unticked box is not sent at all
+    assert (await Offer.select(Offer.premium_only).where(Offer.id == offer["id"]).first())["premium_only"] is False
+
+
+async def test_staff_mark_a_pass_for_premium_members_only_and_the_list_shows_it(client):
+    await staff_client(client)
+    offer_id = await offer_at(await factories.shop())
+    await client.submit("/staff/passes", {"name": "プレミアム会員パス", "validity_days": "30", "active": "1",
+                                          "premium_only": "1", "offers": str(offer_id)})
+    entry = await Pass.select(Pass.id, Pass.premium_only).where(Pass.name == "プレミアム会員パス").first()
+    assert entry["premium_only"] is True
+    listing = await client.get("/staff/passes")
+    assert listing.text.count('data-testid="premium-only-badge"') == 1
+    await client.submit(f"/staff/passes/{entry['id']}", {"name": "プレミアム会員パス", "validity_days": "30", "offers": str(offer_id)})
+    assert (await Pass.select(Pass.premium_only).where(Pass.id == entry["id"]).first())["premium_only"] is False
+
+
+async def test_a_form_refused_for_another_field_keeps_the_premium_box_as_ticked_and_saves_nothing(client):
+    await staff_client(client)
+    shop_id = await factories.shop()
+    offer = await client.submit(f"/staff/shops/{shop_id}/offers", {**OFFER_FORM, "title": "", "premium_only": "1"})
+    assert offer.status_code == 422 and re.search(r'name="premium_only" value="1" checked', offer.text)
+    entry = await client.submit("/staff/passes", {"name": "パス", "validity_days": "0", "premium_only": ["1", "x"]})
+    assert entry.status_code == 422 and re.search(r'name="premium_only" value="1" checked', entry.text)
+    assert await Offer.count() == 0 and await Pass.count() == 0
+
+
+@pytest.mark.parametrize("value", ["0", "false", "off", ""])
+async def test_a_premium_box_sent_as_off_is_off(client, value):
+    await staff_client(client)
+    shop_id = await factories.shop()
+    await client.submit(f"/staff/shops/{shop_id}/offers", {**OFFER_FORM, "premium_only": value})
+    assert (await Offer.select(Offer.premium_only).first())["premium_only"] is False

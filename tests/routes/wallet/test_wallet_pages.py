@@ -1,6 +1,7 @@
 """The entry pass through the pages: activate, show the wallet, scan at the shop, use, refuse a second use."""
 
 import re
+from datetime import date
 
 from app.demo.wallet import load_wallet_demo
 from db.tables import Account, Offer, Pass, Redemption, Shop, WalletPass
@@ -158,3 +159,61 @@ async def test_scanning_is_rate_limited_per_shop_account_not_a_500(settings):
         assert "操作が多すぎます" in page.text
         # The shop's home page is not a scan and stays open.
         assert (await shop.get("/shop")).status_code == 200
+
+
+# --- Premium members only ------------------------------------------------------------------------------
+
+BOOTH = "個室ブース 2時間無料"  # the demo's premium-only offer at the coworking space
+
+
+async def premium_pass() -> int:
+    _shop, (offer,) = await factories.shop_with_offers("ウトナイ湖サイクル", {"title": "電動自転車 終日無料"})
+    return await factories.entry_pass(offer, name="プレミアム会員パス", premium_only=True)
+
+
+async def test_a_basic_member_sees_why_a_premium_only_pass_cannot_be_activated_and_the_way_to_premium(client):
+    pass_id = await premium_pass()
+    member = await factories.member(home_prefecture="13")
+    await log_in(client, member.account_id)
+    page = await client.get("/passes")
+    assert f'data-testid="pass-{pass_id}"' in page.text and 'data-testid="premium-only-badge"' in page.text
+    assert f'data-testid="premium-required-{pass_id}"' in page.text
+    assert 'href="/account/premium" data-testid="premium-link"' in page.text
+    assert f'data-testid="activate-{pass_id}"' not in page.text
+    refused = await client.submit(f"/passes/{pass_id}/activate")
+    assert refused.status_code == 422 and f'data-testid="premium-required-{pass_id}"' in refused.text
+    assert await WalletPass.count() == 0
+
+
+async def test_a_premium_member_activates_a_premium_only_pass(client):
+    pass_id = await premium_pass()
+    member = await factories.member(home_prefecture="13")
+    await factories.premium(member.member_id, date(2099, 3, 31))
+    await log_in(client, member.account_id)
+    page = await client.get("/passes")
+    assert f'data-testid="activate-{pass_id}"' in page.text and "premium-required" not in page.text
+    done = await client.submit(f"/passes/{pass_id}/activate", follow_redirects=False)
+    assert done.status_code == 303
+    assert await WalletPass.count() == 1
+
+
+async def test_the_counter_refuses_a_premium_only_offer_to_a_basic_member_with_the_reason(app, client):
+    _account, token = await activated_member(client)
+    wallet = await client.get("/wallet")
+    assert BOOTH in wallet.text and 'data-testid="premium-only-badge"' in wallet.text
+    staff_id = await shop_staff_for("コワーキングスペース ミナトベース")
+    booth = await Offer.select().where(Offer.title == BOOTH).first()
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        preview = await shop.get("/shop/scan", params={"code": token})
+        assert f'data-testid="use-offer-{booth["id"]}"' in preview.text
+        assert 'data-testid="offer-reason" data-reason="premium_only"' in preview.text
+        refused = await shop.submit("/shop/redeem", {"code": token, "offer": str(booth["id"]), "nonce": "scan-1"})
+        assert refused.status_code == 409
+        assert 'data-testid="redeem-refused" data-reason="premium_only"' in refused.text
+        assert await Redemption.count() == 0
+        member = await WalletPass.select(WalletPass.member).first()
+        await factories.premium(member["member"], date(2099, 3, 31))
+        ok = await shop.submit("/shop/redeem", {"code": token, "offer": str(booth["id"]), "nonce": "scan-2"})
+        assert ok.status_code == 200 and 'data-testid="redeem-ok"' in ok.text
+        assert await Redemption.count() == 1

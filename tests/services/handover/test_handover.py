@@ -96,9 +96,10 @@ async def data_set(var_dir: Path) -> dict:
     tarumae = await factories.area("樽前・錦岡", "tarumae")
     shop_id, offer_ids = await factories.shop_with_offers(
         "海鮮食堂 ほっき屋", {"limit_kind": "once"},
-        {"limit_kind": "per_day", "limit_count": 2, "valid_from": date(2026, 4, 1), "valid_to": date(2027, 3, 31)},
+        {"limit_kind": "per_day", "limit_count": 2, "valid_from": date(2026, 4, 1), "valid_to": date(2027, 3, 31),
+         "premium_only": True},
     )
-    pass_id = await factories.entry_pass(*offer_ids, requires_stay=True)
+    pass_id = await factories.entry_pass(*offer_ids, requires_stay=True, premium_only=True)
     staff = await factories.staff_account()
     editor = await factories.staff_account("編集 鈴木", role="editor", area=yufutsu)
     counter = await factories.staff_account("店舗 田中", role="shop", shop=shop_id)

@@ -18,7 +18,7 @@ from app.services.membership import erasure
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.wallet import redemption
 from app.services.wallet.redemption import Redeemed, Refused
-from db.tables import AuditLog, Member, Offer, Redemption, WalletPass
+from db.tables import AuditLog, Member, Offer, PassOffer, Redemption, WalletPass
 from tests import factories
 
 UTC = timezone.utc
@@ -246,6 +246,60 @@ async def test_an_offer_outside_its_dates_is_refused_as_unavailable_by_the_tokyo
     assert await scene.refusal(scene.ended, now=datetime(2026, 8, 9, 15, 30, tzinfo=UTC)) == "offer_unavailable"
     await Offer.update({Offer.valid_from: date(2026, 8, 11), Offer.valid_to: None}).where(Offer.id == scene.ended)
     assert await scene.refusal(scene.ended) == "offer_unavailable"
+
+
+# --- Premium members only ------------------------------------------------------------------------------
+
+MIDNIGHT_11_AUG = datetime(2026, 8, 10, 15, 0, tzinfo=UTC)  # 11 August 00:00 in Tokyo, still 10 August in UTC
+
+
+async def premium_offer(scene: Scene) -> int:
+    """An offer for premium members only at the scene's shop, in the member's pass."""
+    offer = Offer(shop=scene.shop, title="プレミアム会員限定 ほっき丼", limit_kind="unlimited", premium_only=True)
+    await offer.save()
+    await PassOffer(entry_pass=scene.pass_id, offer=offer.id).save()
+    return offer.id
+
+
+async def test_a_premium_only_offer_is_refused_to_a_basic_member_and_nothing_is_recorded(scene):
+    offer = await premium_offer(scene)
+    assert await scene.refusal(offer) == "premium_only"
+    assert await Redemption.count() == 0
+    await scene.redeem(scene.unlimited)  # the offers not limited to premium are used as before
+    assert await Redemption.count() == 1
+
+
+async def test_a_premium_member_uses_a_premium_only_offer(scene):
+    offer = await premium_offer(scene)
+    await factories.premium(scene.member_id, date(2027, 3, 31))
+    result = await scene.redeem(offer)
+    assert result.offer_title == "プレミアム会員限定 ほっき丼"
+    assert await Redemption.count().where(Redemption.offer == offer) == 1
+
+
+async def test_premium_that_ended_yesterday_is_refused_from_midnight_in_japan(scene):
+    offer = await premium_offer(scene)
+    await factories.premium(scene.member_id, date(2026, 8, 10))
+    await scene.redeem(offer, now=MIDNIGHT_11_AUG - timedelta(minutes=1))  # 10 August 23:59 in Tokyo: still premium
+    assert await scene.refusal(offer, now=MIDNIGHT_11_AUG) == "premium_only"
+    assert await Redemption.count() == 1
+
+
+async def test_the_preview_shows_a_premium_only_offer_unusable_for_a_basic_member_and_why(scene):
+    offer = await premium_offer(scene)
+    preview = await redemption.preview(scene.signer, scene.token, scene.shop, NOW)
+    states = {state.offer["id"]: state for state in preview.offers}
+    assert (states[offer].usable, states[offer].reason) == (False, "premium_only")
+    assert states[scene.unlimited].usable and preview.problem == ""
+    await factories.premium(scene.member_id, date(2026, 8, 10))
+    preview = await redemption.preview(scene.signer, scene.token, scene.shop, NOW)
+    assert next(s for s in preview.offers if s.offer["id"] == offer).usable
+
+
+async def test_an_inactive_premium_only_offer_is_unavailable_before_it_is_for_premium_members(scene):
+    offer = await premium_offer(scene)
+    await Offer.update({Offer.active: False}).where(Offer.id == offer)
+    assert await scene.refusal(offer) == "offer_unavailable"
 
 
 # --- Limits --------------------------------------------------------------------------------------------

@@ -166,6 +166,47 @@ async def test_the_declared_stay_is_stored_and_a_pass_without_a_stay_ignores_dat
     assert rows == {stay_id: (date(2026, 8, 12), date(2026, 8, 15)), plain_id: (None, None)}
 
 
+# --- Premium members only ------------------------------------------------------------------------------
+
+MIDNIGHT_11_AUG = datetime(2026, 8, 10, 15, 0, tzinfo=UTC)  # 11 August begins in Tokyo; still the 10th in UTC
+
+
+async def test_a_basic_member_cannot_activate_a_premium_only_pass():
+    pass_id = await a_pass(premium_only=True)
+    member = await factories.member(home_prefecture="13")
+    refused = await activation_refusal(member.member_id, pass_id)
+    assert (refused.reason, refused.field) == ("premium_only", "")
+    assert await WalletPass.count() == 0
+
+
+async def test_a_premium_member_activates_a_premium_only_pass_on_the_last_day_of_premium():
+    pass_id = await a_pass(premium_only=True)
+    member = await factories.member(home_prefecture="13")
+    await factories.premium(member.member_id, date(2026, 8, 10))
+    wallet_pass_id = await wallet.activate(member.member_id, pass_id, TOMAKOMAI, MIDNIGHT_11_AUG - timedelta(seconds=1))
+    assert await WalletPass.exists().where(WalletPass.id == wallet_pass_id)
+
+
+async def test_premium_that_ended_yesterday_in_japan_does_not_activate_a_premium_only_pass():
+    pass_id = await a_pass(premium_only=True)
+    member = await factories.member(home_prefecture="13")
+    await factories.premium(member.member_id, date(2026, 8, 10))
+    assert (await activation_refusal(member.member_id, pass_id, now=MIDNIGHT_11_AUG)).reason == "premium_only"
+    assert await WalletPass.count() == 0
+
+
+async def test_a_pass_not_limited_to_premium_is_activated_by_a_basic_member():
+    pass_id = await a_pass(premium_only=False)
+    member = await factories.member(home_prefecture="13")
+    assert await wallet.activate(member.member_id, pass_id, TOMAKOMAI, NOW)
+
+
+async def test_a_resident_is_told_the_pass_is_for_visitors_before_anything_about_premium():
+    pass_id = await a_pass(premium_only=True)
+    member = await factories.member("地元の人", home_prefecture="01", home_municipality="苫小牧市")
+    assert (await activation_refusal(member.member_id, pass_id)).reason == "not_eligible"
+
+
 # --- One copy per member -------------------------------------------------------------------------------
 
 
