@@ -54,7 +54,8 @@ async def test_the_hero_editor_starts_from_the_defaults_and_saving_shows_it_on_t
     assert (await portal()).hero_title == "書き直した見出し"
     assert await PortalBlock.count().where(PortalBlock.kind == "hero") == 1
     assert await audit_actions() == ["portal.hero", "portal.hero"]
-    row = await AuditLog.select().where(AuditLog.action == "portal.hero").first().output(load_json=True)
+    row = await AuditLog.select().where(AuditLog.action == "portal.hero").order_by(AuditLog.id).first().output(
+        load_json=True)
     assert (row["actor"], row["target_type"], row["detail"]["title"]) == (staff, "portal_block", "海と森のまちへ")
 
 
