@@ -1,9 +1,9 @@
 """Registrant import: people registered elsewhere (the national ふるさと住民 system, the municipality's current
 registration form or CRM) become members here, or are recognised as members already here.
 
-Where the people come from is behind one small interface, `RegistrantSource`: anything that yields
-`Registrant` records. Today that is a CSV file with the columns the staff mapped (`CsvRegistrants`); an API
-client for the national system can replace it without touching the rules below.
+Where the people come from is behind one small interface, `RegistrantSource` (sources.py): anything that
+yields `Registrant` records. Today that is a CSV file with the columns the staff mapped (`CsvRegistrants`); an
+API client for the national system can replace it without touching the rules below.
 
 The rules, for each record in order:
 - a record is recognised as a member by the source's id (if the file has one), else by e-mail address, else
@@ -26,14 +26,13 @@ was created is recognised). The import is written to the audit log once, with it
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from app.i18n import gettext as _
 from app.services.imports.columns import FIELDS
-from app.services.imports.reader import Table
+from app.services.imports.sources import Registrant, RegistrantSource
 from app.services.membership import one_time_links
 from app.services.membership.membership import (
     DISPLAY_NAME_MAX,
@@ -56,73 +55,6 @@ CLAIM_TTL = timedelta(days=14)
 CONSENT_VERSION = "import"  # consent was given to the source system; the member's own is asked when they claim
 EXTERNAL_ID_MAX = 64
 PREVIEW_ROWS = 300  # the preview lists every problem but at most this many of the other rows
-
-
-@dataclass(frozen=True)
-class Registrant:
-    """One person as a source gives them: text as written (tidied), nothing checked yet."""
-
-    row: int  # where the person is in the source (the spreadsheet's row number), for the messages
-    external_id: str = ""
-    email: str = ""
-    family_name: str = ""
-    given_name: str = ""
-    family_name_kana: str = ""
-    given_name_kana: str = ""
-    display_name: str = ""
-    home_prefecture: str = ""  # a code, a name (東京都, 東京) or an English name, as the source writes it
-    home_municipality: str = ""
-    unreadable: str = ""  # the source could not read this record ("unreadable", "ragged"): nothing else is used
-
-
-class RegistrantSource(Protocol):
-    """Where registrants come from: a mapped CSV file today, an API tomorrow."""
-
-    label: str  # what the audit log calls it: the file's name, the API's name
-    fingerprint: str  # what identifies this content: the file's SHA-256
-
-    def registrants(self) -> Iterator[Registrant]: ...
-
-
-@dataclass(frozen=True)
-class CsvRegistrants:
-    """A CSV file's rows, read through the columns the staff chose (columns.from_form)."""
-
-    table: Table
-    mapping: dict[str, int]
-    label: str
-    fingerprint: str
-
-    def registrants(self) -> Iterator[Registrant]:
-        for row in self.table.rows:
-            if row.problem:
-                yield Registrant(row.number, unreadable=row.problem)
-                continue
-            values = {name: row.cells[index] for name, index in self.mapping.items()}
-            family, given = values.get("family_name", ""), values.get("given_name", "")
-            if not (family or given) and values.get("full_name"):
-                family, given = split_name(values["full_name"])
-            family_kana, given_kana = values.get("family_name_kana", ""), values.get("given_name_kana", "")
-            if not (family_kana or given_kana) and values.get("full_kana"):
-                family_kana, given_kana = split_name(values["full_kana"])
-            yield Registrant(
-                row.number, external_id=values.get("external_id", ""), email=values.get("email", "").lower(),
-                family_name=family, given_name=given, family_name_kana=family_kana, given_name_kana=given_kana,
-                display_name=values.get("display_name", ""), home_prefecture=values.get("home_prefecture", ""),
-                home_municipality=values.get("home_municipality", ""),
-            )
-
-    def mapped_headers(self) -> dict[str, str]:
-        return {name: self.table.headers[index] for name, index in self.mapping.items()}
-
-
-def split_name(full: str) -> tuple[str, str]:
-    """山田 太郎 → (山田, 太郎): family name first, split at the first space (half- or full-width); without a
-    space the whole is the family name."""
-    parts = full.replace("\u3000", " ").split(None, 1)
-    if not parts:
-        return "", ""
-    return parts[0], parts[1].strip() if len(parts) > 1 else ""
 
 
 # Checking one record -------------------------------------------------------------------------------------
@@ -421,3 +353,10 @@ def claim_mail(name: str, site: str, link: str) -> tuple[str, str]:
 
 def field_labels() -> dict[str, str]:
     return {name: str(label) for name, label in FIELDS.items()}
+
+
+async def import_entry(audit_id: int) -> dict | None:
+    """A finished import as the audit log keeps it (who, when, which file, the counts), for its result page."""
+    return await AuditLog.select(AuditLog.id, AuditLog.created_at, AuditLog.detail,
+                                 AuditLog.actor.display_name.as_alias("actor_name")).where(
+        (AuditLog.id == audit_id) & (AuditLog.action == "import.registrants")).first().output(load_json=True)

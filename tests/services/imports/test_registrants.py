@@ -11,7 +11,8 @@ import pytest
 
 from app.services.imports import columns, reader, registrants
 from app.services.imports.columns import MappingRefused
-from app.services.imports.registrants import ClaimMail, CsvRegistrants
+from app.services.imports.registrants import ClaimMail
+from app.services.imports.sources import CsvRegistrants
 from app.services.membership import one_time_links
 from app.settings import Smtp
 from db.tables import Account, AuditLog, Member, OneTimeToken, OutboxMail, Passkey
