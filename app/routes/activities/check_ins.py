@@ -113,8 +113,8 @@ async def preview_attendance_report(request: Request, activity_id: FromPath[int]
         return await activity_page(request, activity, errors={"report": refused.message}, status_code=422)
     context = {"activity": activity, "held": report_file, "report": report, "counts": report.counts,
                "outcomes": meeting_report.outcome_labels(), "problems": {"no_time": _("The join time could not be read."),
-                                                                         "unreadable": reader.row_problem_message("unreadable"),
-                                                                         "ragged": reader.row_problem_message("ragged")},
+                                                                         **{p: reader.row_problem_message(p)
+                                                                            for p in ("unreadable", "ragged")}},
                **labels()}
     return no_store(request, "activities/editor/attendance_report.html", context)
 

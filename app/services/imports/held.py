@@ -84,12 +84,6 @@ def take(var_dir: Path, token: str, owner: int, kind: str) -> Held | None:
     return held
 
 
-def drop(var_dir: Path, token: str) -> None:
-    if TOKEN.match(token or ""):
-        for suffix in (".bin", ".json"):
-            (directory(var_dir) / f"{token}{suffix}").unlink(missing_ok=True)
-
-
 def purge_stale(var_dir: Path, now: datetime | None = None) -> int:
     """Delete every held file older than HOLD_FOR (and what a crash left behind); returns how many."""
     folder = directory(var_dir)

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from app.i18n import gettext as _
 from app.services.imports.columns import FIELDS
+from app.services.imports.reader import row_problem_message
 from app.services.imports.sources import Registrant, RegistrantSource
 from app.services.membership import one_time_links
 from app.services.membership.membership import (
@@ -66,8 +67,8 @@ PROBLEMS = ("unreadable", "ragged", "bad_email", "too_long", "bad_kana", "bad_pr
 
 def problem_messages() -> dict[str, str]:
     return {
-        "unreadable": _("This row has characters that could not be read. Correct it in the file and import it again."),
-        "ragged": _("This row has more cells than the header has columns."),
+        "unreadable": row_problem_message("unreadable"),
+        "ragged": row_problem_message("ragged"),
         "bad_email": _("The e-mail address is not valid."),
         "too_long": _("A value is too long (names: at most %(max)d characters).", max=NAME_MAX),
         "bad_kana": _("The reading is not in kana."),
