@@ -95,6 +95,10 @@ class Member(Table):
     consent_version = Varchar(length=32, required=True)
     consent_at = Timestamptz(default=TimestamptzNow())
     created_at = Timestamptz(default=TimestamptzNow())
+    # The person's id in the system a registrant import came from (the national system, a CRM): a re-run of the
+    # same file finds them by it. Unique (one id never names two members) by a raw migration's index: SQLite
+    # cannot add a UNIQUE column to a table that exists.
+    external_id = Varchar(length=64, null=True, default=None)
 
 
 class AreaFollow(Table):

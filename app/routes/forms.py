@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.datastructures import UploadFile
 
 
 class FormValues(dict):
@@ -28,3 +29,13 @@ async def form_dict(request: Request) -> FormValues:
 def single_values(form: dict) -> FormValues:
     """What was typed, one value per field (the first of repeated ones), to show again next to the errors."""
     return FormValues({key: (value[0] if isinstance(value, list) and value else value) for key, value in form.items()})
+
+
+async def uploaded_file(request: Request, name: str, limit: int) -> tuple[bytes, str]:
+    """(the bytes of the file sent as `name`, its name), at most `limit` + 1 bytes read so the caller can tell
+    "too big"; (b"", "") when no file was chosen (or the field is text)."""
+    form = await request.form()
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return b"", ""
+    return await upload.read(limit + 1), upload.filename

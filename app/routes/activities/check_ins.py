@@ -15,11 +15,13 @@ from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import csv_download, see_other
 from app.routes.activities.editor import CODE_MAX, EDITORS, activity_for, activity_page, actor_of, labels, no_store
-from app.routes.forms import form_dict, single_values
-from app.services.activities import check_ins
+from app.routes.forms import form_dict, single_values, uploaded_file
+from app.services.activities import check_ins, meeting_report
 from app.services.activities.activities import days_of
 from app.services.activities.check_ins import CheckInRefused
 from app.services.activities.progress import HOW_LABELS
+from app.services.imports import held, reader
+from app.services.imports.reader import FileRefused
 from app.services.shared import clock, exports
 
 POSTER_DAYS = 31  # a month of posters per page: a page of a year's codes would take long and print badly
@@ -64,6 +66,73 @@ async def check_in_by_hand(request: Request, activity_id: FromPath[int]) -> obje
         field = refused.field if refused.field in hand else "hand"
         return await activity_page(request, activity, hand=hand, errors={field: refused.message}, status_code=422)
     request.session["flash"] = _recorded_message(recorded, hand["member_no"].strip().upper())
+    return _back(request, activity_id)
+
+
+# Attendance from an online meeting's participant report (Zoom's CSV): upload → preview → record ------
+
+
+def _report_kind(activity_id: int) -> str:
+    return f"attendance-{activity_id}"  # a held report belongs to one activity
+
+
+@post("/editor/activities/{activity_id:int}/attendance-report", name="upload_attendance_report", guards=EDITORS)
+async def upload_attendance_report(request: Request, activity_id: FromPath[int]) -> object:
+    activity = await activity_for(request, activity_id)
+    data, filename = await uploaded_file(request, "report", reader.MAX_BYTES)
+    try:
+        meeting_report.read(data)
+    except FileRefused as refused:
+        return await activity_page(request, activity, errors={"report": refused.message}, status_code=422)
+    token = held.hold(request.app.state.settings.var_dir, data, filename, current_account(request).id,
+                      _report_kind(activity_id))
+    return see_other(request, request.app.route_reverse("preview_attendance_report", activity_id=activity_id,
+                                                        token=token))
+
+
+def _held_report(request: Request, activity_id: int, token: str, take: bool = False) -> held.Held | None:
+    get = held.take if take else held.load
+    return get(request.app.state.settings.var_dir, token[:64], current_account(request).id, _report_kind(activity_id))
+
+
+async def _report_gone(request: Request, activity: dict) -> object:
+    message = _("The uploaded report is no longer here (files are kept for a day). Upload it again.")
+    return await activity_page(request, activity, errors={"report": message}, status_code=410)
+
+
+@get("/editor/activities/{activity_id:int}/attendance-report/{token:str}", name="preview_attendance_report",
+     guards=EDITORS, cache_control=None)
+async def preview_attendance_report(request: Request, activity_id: FromPath[int], token: FromPath[str]) -> object:
+    activity = await activity_for(request, activity_id)
+    report_file = _held_report(request, activity_id, token)
+    if report_file is None:
+        return await _report_gone(request, activity)
+    try:
+        report = await meeting_report.preview(activity, report_file.data)
+    except FileRefused as refused:
+        return await activity_page(request, activity, errors={"report": refused.message}, status_code=422)
+    context = {"activity": activity, "held": report_file, "report": report, "counts": report.counts,
+               "outcomes": meeting_report.outcome_labels(), "problems": {"no_time": _("The join time could not be read."),
+                                                                         **{p: reader.row_problem_message(p)
+                                                                            for p in ("unreadable", "ragged")}},
+               **labels()}
+    return no_store(request, "activities/editor/attendance_report.html", context)
+
+
+@post("/editor/activities/{activity_id:int}/attendance-report/{token:str}", name="record_attendance_report",
+      guards=EDITORS)
+async def record_attendance_report(request: Request, activity_id: FromPath[int], token: FromPath[str]) -> object:
+    activity = await activity_for(request, activity_id)
+    report_file = _held_report(request, activity_id, token, take=True)  # taken: a second click records nothing
+    if report_file is None:
+        return await _report_gone(request, activity)
+    try:
+        counts = await meeting_report.record(activity, actor_of(request), report_file.data, report_file.filename,
+                                             report_file.sha256, clock.now())
+    except FileRefused as refused:
+        return await activity_page(request, activity, errors={"report": refused.message}, status_code=422)
+    request.session["flash"] = _("%(recorded)d check-ins recorded from the report; %(already)d were already recorded, "
+                                 "%(unmatched)d participants matched no member.", **counts)
     return _back(request, activity_id)
 
 
@@ -124,4 +193,5 @@ async def get_check_in_posters(request: Request, activity_id: FromPath[int], pag
     return no_store(request, "activities/editor/posters.html", context, 200 if number else 422)
 
 
-handlers = [check_in_by_card, check_in_by_hand, export_check_ins, get_check_in_code, get_check_in_posters]
+handlers = [check_in_by_card, check_in_by_hand, upload_attendance_report, preview_attendance_report,
+            record_attendance_report, export_check_ins, get_check_in_code, get_check_in_posters]

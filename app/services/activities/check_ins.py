@@ -172,6 +172,13 @@ async def by_hand(activity_id: int, member_no: str, day_text: str, reason: str, 
     return recorded
 
 
+async def from_report(activity_id: int, member_id: int, day: date, joined_at: datetime, actor: Actor) -> Recorded:
+    """A member found in an online meeting's participant report (meeting_report.py): checked in for the day they
+    joined, by the same rule as every other way (once a day, within the period, the capacity)."""
+    await _managed(activity_id, actor)
+    return await _record(activity_id, member_id, day, "import", joined_at, recorded_by=actor.account_id)
+
+
 async def _managed(activity_id: int, actor: Actor) -> None:
     try:
         await activity_for(activity_id, actor)

@@ -6,7 +6,8 @@ through the services, deletes the account and scans every text column of every t
 Table by table:
 - account: stays as a tombstone ("退会済み", status deleted); e-mail, its confirmation and the WebAuthn user id
   (which a passkey left on a phone still carries) are replaced.
-- member: names, readings, municipality, the free text about ties and the interests are emptied; the number,
+- member: names, readings, municipality, the free text about ties, the interests and the id an import brought
+  (external_id, which names them in the municipality's other system) are emptied; the number,
   home prefecture, ties (fixed choices), tier and dates stay for the statistics.
 - area_follow, passkey, login_session, one_time_token, push_subscription, push_preference and their own
   notices (the desk's answers among them): deleted; so are the notifications told to them alone (a premium
@@ -193,7 +194,7 @@ async def _forget_profile_and_activity(person: Person) -> None:
         await AreaFollow.delete().where(AreaFollow.member == person.member_id)
         await Member.update({
             Member.family_name: "", Member.given_name: "", Member.family_name_kana: "", Member.given_name_kana: "",
-            Member.home_municipality: "", Member.ties_other: "", Member.interests: [],
+            Member.home_municipality: "", Member.ties_other: "", Member.interests: [], Member.external_id: None,
         }).where(Member.id == person.member_id)
         await Application.update({Application.motivation: "", Application.answers: []}).where(
             Application.member == person.member_id)

@@ -188,32 +188,41 @@ async def register_member(
 ) -> Registered:
     """Account, member, followed areas and the first passkey in one transaction: all or nothing."""
     now = clock.now()
-    engine = Account._meta.db
-    async with atomic(engine):
-        account = Account(
-            role="member",
-            display_name=profile.display_name,
-            email=profile.email or None,
-            webauthn_user_id=user_handle,
-            created_at=now,
-            last_login_at=now,
-        )
-        await account.save()
-        # The number comes from the row id, so it is unique without a counter; a placeholder fills the gap.
-        member = Member(
-            account=account.id,
-            member_no=f"pending-{user_handle[:24]}",
-            **member_values(profile),
-            consent_version=PRIVACY_POLICY_VERSION,
-            consent_at=now,
-            created_at=now,
-        )
-        await member.save()
-        member_no = format_member_no(member_no_prefix, member.id)
-        await Member.update({Member.member_no: member_no}).where(Member.id == member.id)
-        if profile.area_ids:
-            await AreaFollow.insert(*[AreaFollow(member=member.id, area=area_id) for area_id in profile.area_ids])
-        await passkey_row(account.id, passkey, passkey_name).save()
+    async with atomic(Account._meta.db):
+        registered = await create_member(profile, user_handle, member_no_prefix, now, consent_version=PRIVACY_POLICY_VERSION,
+                                         logged_in=True)
+        await passkey_row(registered.account_id, passkey, passkey_name).save()
+    return registered
+
+
+async def create_member(profile: Profile, user_handle: str, member_no_prefix: str, now, *, consent_version: str,
+                        logged_in: bool, external_id: str | None = None) -> Registered:
+    """The account, the member and the followed areas, in the caller's transaction. Registration adds the first
+    passkey; a registrant import adds none (the person claims the account later with a one-time link)."""
+    account = Account(
+        role="member",
+        display_name=profile.display_name,
+        email=profile.email or None,
+        webauthn_user_id=user_handle,
+        created_at=now,
+        last_login_at=now if logged_in else None,
+    )
+    await account.save()
+    # The number comes from the row id, so it is unique without a counter; a placeholder fills the gap.
+    member = Member(
+        account=account.id,
+        member_no=f"pending-{user_handle[:24]}",
+        **member_values(profile),
+        consent_version=consent_version,
+        consent_at=now,
+        created_at=now,
+        external_id=external_id,
+    )
+    await member.save()
+    member_no = format_member_no(member_no_prefix, member.id)
+    await Member.update({Member.member_no: member_no}).where(Member.id == member.id)
+    if profile.area_ids:
+        await AreaFollow.insert(*[AreaFollow(member=member.id, area=area_id) for area_id in profile.area_ids])
     return Registered(account_id=account.id, member_id=member.id, member_no=member_no)
 
 

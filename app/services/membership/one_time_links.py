@@ -11,7 +11,7 @@ from datetime import timedelta
 from app.services.membership.passkeys import Authenticated, NewPasskey, passkey_row
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import Account, Area, AuditLog, Invitation, OneTimeToken, Shop
+from db.tables import Account, Area, AuditLog, Invitation, OneTimeToken, Passkey, Shop
 
 CONFIRM_TTL = timedelta(hours=24)
 RECOVERY_TTL = timedelta(minutes=15)
@@ -28,8 +28,11 @@ def _new_token() -> tuple[str, str]:
     return token, _hash(token)
 
 
-async def issue(purpose: str, account_id: int, email: str = "", created_by: int | None = None) -> str:
-    ttl = CONFIRM_TTL if purpose == "confirm_email" else RECOVERY_TTL
+async def issue(purpose: str, account_id: int, email: str = "", created_by: int | None = None,
+                ttl: timedelta | None = None) -> str:
+    """A new link's token (shown or mailed once; only its hash is kept). `ttl` overrides the purpose's own: a
+    claim link mailed after a registrant import waits in an inbox for days, not minutes."""
+    ttl = ttl or (CONFIRM_TTL if purpose == "confirm_email" else RECOVERY_TTL)
     token, digest = _new_token()
     now = clock.now()
     await OneTimeToken.insert(
@@ -88,12 +91,16 @@ async def confirm_email(token: str) -> bool:
 
 
 async def recovery_account_for_email(email: str) -> int | None:
-    row = await Account.select(Account.id).where(
-        (Account.email == email.strip().lower())
-        & Account.email_verified_at.is_not_null()
-        & (Account.status == "active")
-    ).first()
-    return row["id"] if row else None
+    """The active account a recovery link for this address goes to: one whose address is confirmed, or one no
+    passkey was ever added to (a registrant import made it; its claim link may have expired). The link goes to
+    the address either way, so only its owner can use it."""
+    rows = await Account.select(Account.id, Account.email_verified_at).where(
+        (Account.email == email.strip().lower()) & (Account.status == "active")
+    ).order_by(Account.id)
+    for row in rows:
+        if row["email_verified_at"] is not None or not await Passkey.exists().where(Passkey.account == row["id"]):
+            return row["id"]
+    return None
 
 
 async def use_recovery(token: str) -> dict | None:
@@ -102,6 +109,11 @@ async def use_recovery(token: str) -> dict | None:
     row = await use(token, "recovery")
     if row is None:
         return None
+    if row["email"]:
+        # The link was mailed to the account's address and opened: that confirms the address (a claim link after
+        # an import is the first mail such an address gets).
+        await Account.update({Account.email_verified_at: clock.now()}).where(
+            (Account.id == row["account"]) & (Account.email == row["email"]) & Account.email_verified_at.is_null())
     return await Account.select(Account.id, Account.display_name, Account.webauthn_user_id, Account.email).where(
         (Account.id == row["account"]) & (Account.status == "active")
     ).first()

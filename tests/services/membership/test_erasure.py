@@ -23,6 +23,7 @@ from app.services.activities import check_ins
 from app.services.audit import log as audit_log
 from app.services.desk import threads
 from app.services.handover import export
+from app.services.imports import columns, reader, registrants, sources
 from app.services.membership import erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import Profile
 from app.services.notify import outbox, push_notifications, push_subscriptions
@@ -190,6 +191,10 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
         activity = await factories.activity(area_id, title=f"活動{n}")
         await check_ins.by_hand(activity, member.member_no, "2026-11-03", scene.m(f"by-hand-{n}"), Actor(staff, "staff"))
     await fill_premium(scene, member, staff)
+    # A registrant import recognised them by their address and recorded the id the municipality's system has.
+    table = reader.read_table(f"会員ID,メールアドレス\n{scene.m('external-id')},{email}\n".encode())
+    imported = sources.CsvRegistrants(table, columns.guess(table.headers), "registrants.csv", "0" * 64)
+    assert (await registrants.run(imported, staff, "TMK", registrants.ClaimMail(Smtp(), "つなぐ", str))).counts["linked"] == 1
     # Wallet: an activated pass used at a shop, then suspended by staff with a reason (kept in the audit log too).
     shop_id, [offer] = await factories.shop_with_offers("海鮮食堂 ほっき屋", {"limit_kind": "unlimited"})
     shop_staff = await factories.staff_account("店舗 田中", role="shop", shop=shop_id)
