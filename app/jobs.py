@@ -1,7 +1,7 @@
 """One background round: everything that happens outside a request, in the order it feeds itself.
 
-Surveys whose time has come make notifications and mails; premium years ending remind and lapse, and members
-with three activities are invited to apply; notifications fan out to deliveries and are pushed; queued mail
+Journey rules fire first (journeys/round.py); surveys whose time has come make notifications and mails; premium
+years ending remind and lapse; notifications fan out to deliveries and are pushed; queued mail
 goes to the mail server. Each step is guarded on its own so that one failing step (a mail server that is
 down) never holds back the others. Rounds may overlap: every step claims its rows.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from app.services.journeys import premium_invitation
+from app.services.journeys import round as journeys
 from app.services.notify import outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
 from app.services.premium import lapse
@@ -26,6 +26,10 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
     """`hosts`: the sender's own PushHosts, which keeps its address lookups from round to round; made from
     the settings when not given."""
     figures: dict = {}
+    try:  # first: a rule may make what the steps after it send (a follow-up survey, a notification)
+        figures.update({f"journey_{rule}": count for rule, count in (await journeys.run_due()).items()})
+    except Exception:
+        log.exception("journey round failed")
     try:
         due = await invitations.dispatch_due(settings.smtp, clock.now(), base_url=settings.base_url,
                                          site_name=settings.branding.site_name, locale=settings.default_locale)
@@ -34,8 +38,7 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
         log.exception("survey round failed")
     try:
         ended = await lapse.run_due(Told(settings.smtp, settings.base_url))
-        figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed,
-                       premium_invited=await premium_invitation.run_due())
+        figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed)
     except Exception:
         log.exception("premium round failed")
     try:

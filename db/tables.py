@@ -372,6 +372,18 @@ class PremiumApplication(Table):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class JourneyRule(Table):
+    """A standing journey rule as the secretariat set it for one fiscal year (unique (fiscal year, rule) by a
+    raw migration). A year without a row runs the rule as journeys/rules.py says by default."""
+
+    fiscal_year = Integer(required=True)
+    rule = Varchar(length=48, required=True)  # follow_up_survey | warm_lead | premium_invitation | first_use_programs
+    enabled = Boolean(default=True)
+    assignee = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)  # warm_lead: who takes the lead
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class JourneyEvent(Table):
     """A step of a member's journey that must happen once: a reminder sent, a rule fired. Unique (rule,
     member, cause) by a raw migration, so a round run twice, or by two workers at once, acts once."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.services.activities import progress
+from app.services.journeys import rules
 from app.services.journeys.events import once
 from app.services.notify import personal
 from app.services.premium.applications import MEMBER_URL
@@ -21,8 +22,10 @@ RULE = "premium_invitation"
 
 
 async def run_due(now: datetime | None = None) -> int:
-    """Invite who is due now; returns how many were invited."""
+    """Invite who is due now, if the rule is on this fiscal year; returns how many were invited."""
     now = now or clock.now()
+    if not (await rules.setting(RULE, now)).enabled:
+        return 0
     since, today = now - progress.YEAR, to_tokyo(now).date()
     active = {row["member"] for row in [
         *await CheckIn.select(CheckIn.member).where(CheckIn.day >= to_tokyo(since).date()),
