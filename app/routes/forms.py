@@ -5,6 +5,8 @@ from __future__ import annotations
 from litestar import Request
 from litestar.datastructures import UploadFile
 
+from app.i18n import gettext as _
+
 
 class FormValues(dict):
     """The form as sent. A field the browser did not send reads as "" (a hand-made or cut-short request must
@@ -39,3 +41,13 @@ async def uploaded_file(request: Request, name: str, limit: int) -> tuple[bytes,
     if not isinstance(upload, UploadFile) or not upload.filename:
         return b"", ""
     return await upload.read(limit + 1), upload.filename
+
+
+def fiscal_year(text: str, current: int) -> tuple[int, dict[str, str]]:
+    """A fiscal year chosen in a page's query (`?year=2026`): the year and no error, or this year with the error
+    to show next to the year field."""
+    if not text:
+        return current, {}
+    if text.isdecimal() and len(text) == 4 and 2000 <= int(text) <= 2100:
+        return int(text), {}
+    return current, {"year": _("Enter a year such as %(year)d.", year=current)}

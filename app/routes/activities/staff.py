@@ -8,8 +8,8 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 
 from app import guards
-from app.i18n import gettext as _
 from app.routes.activities.editor import no_store
+from app.routes.forms import fiscal_year
 from app.services.activities import progress
 from app.services.activities.progress import PREMIUM_ACTIVITIES
 from app.services.programs.activities import fiscal_year_of
@@ -21,13 +21,7 @@ FiscalYear = Annotated[str, QueryParameter(name="year")]
 @get("/staff/activities", name="list_active_members", guards=[guards.staff], cache_control=None)
 async def list_active_members(request: Request, year: FiscalYear = "") -> object:
     current = fiscal_year_of(clock.now())
-    errors = {}
-    chosen = current
-    if year:
-        if year.isdecimal() and len(year) == 4 and 2000 <= int(year) <= 2100:
-            chosen = int(year)
-        else:
-            errors["year"] = _("Enter a year such as %(year)d.", year=current)
+    chosen, errors = fiscal_year(year, current)
     members = await progress.active_members(chosen)
     context = {"members": members, "year": chosen, "years": list(range(current, current - 5, -1)), "errors": errors,
                "minimum": PREMIUM_ACTIVITIES}

@@ -41,12 +41,14 @@ async def staff_accounts() -> list[dict]:
              "email": r["email"] if r["email"] and r["email_verified_at"] else ""} for r in rows]
 
 
-async def create_inquiry(values: InquiryValues, post: Post, *, account_id: int | None = None,
-                         recorded_by: int | None = None, now: datetime | None = None) -> dict:
+async def create_inquiry(values: InquiryValues, post: Post | None, *, account_id: int | None = None,
+                         recorded_by: int | None = None, now: datetime | None = None, receipt: bool = True) -> dict:
     """Store an inquiry with its first message, its receipt mail and the staff's notification, all or nothing.
 
     A web inquiry tells every staff member (mail to confirmed addresses, push and the in-app inbox); one that
-    staff record from a call is theirs already (assigned to them, in progress). Returns id and reference."""
+    staff record from a call is theirs already (assigned to them, in progress). With `receipt=False` (a lead the
+    desk opens itself) the asker is not mailed; with no one to tell either, no `post` is needed. Returns id and
+    reference."""
     now = now or clock.now()
     recorded = recorded_by is not None
     staff = [] if recorded else await staff_accounts()
@@ -56,7 +58,7 @@ async def create_inquiry(values: InquiryValues, post: Post, *, account_id: int |
         reference = new_reference(now)
         try:
             async with atomic(Inquiry._meta.db):
-                inquiry_id = await _insert_inquiry(values, post, reference, account_id, recorded_by, staff, now)
+                inquiry_id = await _insert_inquiry(values, post, reference, account_id, recorded_by, staff, now, receipt)
         except Exception as exc:
             # Only the reference is unique here: the same one was drawn before. The transaction rolled back
             # as a whole (PostgreSQL allows nothing more in it), so try again from the start.
@@ -66,8 +68,8 @@ async def create_inquiry(values: InquiryValues, post: Post, *, account_id: int |
         return {"id": inquiry_id, "reference": reference}
 
 
-async def _insert_inquiry(values: InquiryValues, post: Post, reference: str, account_id: int | None,
-                          recorded_by: int | None, staff: list[dict], now: datetime) -> int:
+async def _insert_inquiry(values: InquiryValues, post: Post | None, reference: str, account_id: int | None,
+                          recorded_by: int | None, staff: list[dict], now: datetime, receipt_wanted: bool) -> int:
     rows = await Inquiry.insert(Inquiry(
         reference=reference, name=values.name, email=values.email, phone=values.phone,
         contact_method=values.contact_method, category=values.category, account=account_id, channel=values.channel,
@@ -76,7 +78,7 @@ async def _insert_inquiry(values: InquiryValues, post: Post, reference: str, acc
     )).returning(Inquiry.id)
     inquiry = {"id": rows[0]["id"], "reference": reference, "account": account_id, "category": values.category}
     receipt = None
-    if values.email:
+    if values.email and receipt_wanted:
         subject, body = receipt_mail(inquiry, values, post)
         receipt = await outbox.enqueue(post.smtp, values.email, subject, body, "inquiry_receipt",
                                        reply_to=post.desk.email, now=now)

@@ -26,8 +26,10 @@ OPEN_STATUSES = ("new", "in_progress", "waiting")
 # Statuses staff set by hand: "new" only ever comes from the asker.
 SETTABLE_STATUSES = ("in_progress", "waiting", "closed")
 CONTACT_METHODS = {"email": _l("E-mail"), "phone": _l("Phone"), "app": _l("In the app")}
-# How an inquiry reached the desk (Inquiry.channel); staff record the phone and e-mail ones.
-CHANNELS = {"web": _l("Web form"), "phone": _l("Phone"), "mail": _l("E-mail")}
+# How an inquiry reached the desk (Inquiry.channel); staff record the phone and e-mail ones, the warm-lead
+# journey rule opens the survey ones.
+CHANNELS = {"web": _l("Web form"), "phone": _l("Phone"), "mail": _l("E-mail"),
+            "survey": _l("Survey answer (warm lead)")}
 # How a message travelled (InquiryMessage.channel).
 MESSAGE_CHANNELS = {"web": _l("Web form"), "app": _l("In the app"), "email": _l("E-mail"), "phone": _l("Phone")}
 

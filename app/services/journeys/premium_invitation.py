@@ -13,10 +13,10 @@ from app.services.journeys import rules
 from app.services.journeys.events import once
 from app.services.notify import personal
 from app.services.premium.applications import MEMBER_URL
-from app.services.programs.activities import fiscal_year_of
+from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import Application, CheckIn, Member, PremiumApplication
+from db.tables import Application, CheckIn, JourneyEvent, Member, PremiumApplication
 
 RULE = "premium_invitation"
 
@@ -55,3 +55,16 @@ async def run_due(now: datetime | None = None) -> int:
                                   count=len(evidence[member_id])), MEMBER_URL, now=now)
         invited += 1
     return invited
+
+
+async def next_rung(fiscal_year: int) -> int:
+    """Members invited in the year who applied for premium after their invitation."""
+    start, end = fiscal_year_bounds(fiscal_year)
+    invited = {row["member"]: row["fired_at"] for row in await JourneyEvent.select(
+        JourneyEvent.member, JourneyEvent.fired_at).where(
+        (JourneyEvent.rule == RULE) & (JourneyEvent.fired_at >= start) & (JourneyEvent.fired_at < end))}
+    if not invited:
+        return 0
+    applied = await PremiumApplication.select(PremiumApplication.member, PremiumApplication.created_at).where(
+        PremiumApplication.member.is_in(sorted(invited)))
+    return len({row["member"] for row in applied if row["created_at"] >= invited[row["member"]]})

@@ -12,7 +12,16 @@ from app.i18n import to_tokyo
 from app.services.shared.reference import PREFECTURE_CODES, prefecture_name
 from app.services.surveys.surveys import CHOICE_KINDS, SCALE, TEXT_KINDS, SurveyRefused, audit, chunks, questions_of
 from db.engine import atomic
-from db.tables import Application, AreaFollow, Member, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from db.tables import (
+    Application,
+    AreaFollow,
+    Member,
+    Survey,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyQuestion,
+    SurveyResponse,
+)
 
 # Filters on an anonymous survey must not narrow the respondents to one or two people, whose answers would
 # then be theirs for anyone who knows who attended: below this, nothing is shown.
@@ -164,6 +173,19 @@ def _cell(question: dict, rows: list[dict]) -> str | int:
     if question["kind"] == "scale":
         return rows[0]["number"] if rows else ""
     return rows[0]["text"] if rows and not rows[0]["hidden"] else ""
+
+
+async def response_lines(response_id: int) -> list[str]:
+    """One response as "question: answer" lines, in the survey's order (what the desk reads of a warm lead);
+    free text staff hid stays out, as in the table."""
+    answers = await SurveyAnswer.select(
+        SurveyAnswer.choice, SurveyAnswer.number, SurveyAnswer.text, SurveyAnswer.hidden,
+        SurveyAnswer.question.id.as_alias("question_id"),
+    ).where(SurveyAnswer.response == response_id)
+    ids = sorted({a["question_id"] for a in answers})
+    questions = await SurveyQuestion.select().where(SurveyQuestion.id.is_in(ids or [0])).order_by(
+        SurveyQuestion.position).output(load_json=True)
+    return [f"{q['text']}: {_cell(q, [a for a in answers if a['question_id'] == q['id']])}" for q in questions]
 
 
 def responses_table(result: dict) -> tuple[list[str], list[list]]:
