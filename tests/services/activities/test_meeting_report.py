@@ -75,3 +75,12 @@ async def test_a_file_that_is_not_a_participant_report_is_refused(scene):
         assert refused.reason == "no_header"
     else:
         raise AssertionError("refused")
+
+
+def test_the_sample_report_in_docs_reads_as_zoom_writes_it():
+    """docs/samples/zoom-participants.csv: Zoom's Japanese participant report, UTF-8 with a BOM."""
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[3] / "docs" / "samples" / "zoom-participants.csv").read_bytes()
+    table, found = meeting_report.read(data)
+    assert len(table.rows) == 3 and {"name", "email"} <= set(found)

@@ -145,3 +145,15 @@ def test_an_unreadable_row_of_the_file_is_an_error_of_that_row():
     table = reader.read_table(b"\r\n".join(lines))
     people = list(CsvRegistrants(table, columns.guess(table.headers), "x.csv", "00").registrants())
     assert [(p.row, p.unreadable, p.family_name) for p in people] == [(2, "", "山田"), (3, "unreadable", "")]
+
+
+async def test_the_sample_file_in_docs_reads_as_the_readme_says():
+    """docs/samples/registrants-shift_jis.csv (an Excel export of a CRM, Shift_JIS): six rows, one of them with
+    an e-mail address that is not valid; the others new members."""
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[3] / "docs" / "samples" / "registrants-shift_jis.csv").read_bytes()
+    table = reader.read_table(data)
+    preview = await registrants.preview(CsvRegistrants(table, columns.guess(table.headers), "sample.csv", "cd" * 32))
+    assert [kind for _row, kind in kinds(preview)].count("new") == 5
+    assert [row for row, kind in kinds(preview) if kind not in ("new",)] == [5]
