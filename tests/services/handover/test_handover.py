@@ -174,7 +174,7 @@ async def data_set(var_dir: Path) -> dict:
     survey_id = await factories.open_survey(
         [{"kind": "single", "key": "intent_to_move", "text": "移住を考えていますか", "options": ["はい", "いいえ"]},
          {"kind": "long", "text": "ご感想", "required": False}],
-        [m.account_id for m in members[:3]], program=program_id,
+        [m.account_id for m in members[:3]], program=program_id, follow_up_days=7, made_by_rule="follow_up_survey",
     )
     questions = await SurveyQuestion.select(SurveyQuestion.id).where(SurveyQuestion.survey == survey_id).order_by(
         SurveyQuestion.position)
