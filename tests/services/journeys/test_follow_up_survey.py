@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app.demo import load_demo_data
 from app.i18n import TOKYO
 from app.services.journeys import follow_up_survey, rules
 from app.services.journeys import round as journeys
 from app.services.membership import erasure
 from app.services.programs.activities import fiscal_year_of
+from app.services.shared import clock
 from app.services.surveys import builder, invitations, plans, responses, surveys
 from app.services.surveys.templates import FOLLOW_UP
 from app.settings import Smtp
@@ -171,3 +173,13 @@ async def test_a_long_program_name_is_shortened_to_fit_the_title(scene):
     await follow_up_survey.run_due(NOW)
     title = (await made_by_rule())[0]["title"]
     assert len(title) == builder.TITLE_MAX and title.endswith("…」参加後アンケート（1週間後）")
+
+
+async def test_the_demo_years_past_programs_get_their_later_follow_ups_from_the_rule_and_no_second_week():
+    await load_demo_data()
+    assert await follow_up_survey.run_due(clock.now()) > 0
+    made = await made_by_rule()
+    by_offset = sorted((s["program"], s["follow_up_days"]) for s in made)
+    assert len(by_offset) == len(set(by_offset)) and {days for _, days in by_offset} >= {7, 365}
+    week = [s for s in made if s["follow_up_days"] == 7]
+    assert week and all(s["status"] == "closed" for s in week)  # the demo's own, not made again
