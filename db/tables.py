@@ -525,8 +525,8 @@ class OutboxMail(Table):
 class Survey(Table):
     """A questionnaire (アンケート) built by staff and sent to the members a target chooses.
 
-    A follow-up survey hangs on a program and opens `follow_up_days` after it ends; the others open when
-    published. `opens_at` is fixed at publication; invitations go out once (`invited_at`) and one reminder
+    A follow-up survey hangs on a program and opens `follow_up_days` after it ends (built by staff, or made by
+    the follow-up journey rule); the others open when published. `opens_at` is fixed at publication; invitations go out once (`invited_at`) and one reminder
     before `closes_at` (`reminded_at`).
     """
 
@@ -537,6 +537,10 @@ class Survey(Table):
     target = JSON(default="{}")  # {"kind": program|area_participants|area_followers|tier|everyone, "program", "area", "tier"}
     program = ForeignKey(references=Program, null=True, on_delete=OnDelete.set_null)
     follow_up_days = Integer(null=True, default=None)  # days after the program ends; None = when published
+    # The journey rule that made it (journeys/follow_up_survey.py), None when staff built it. Unique (program,
+    # follow_up_days, made_by_rule) by a raw migration: a rule makes each follow-up of a program once, however
+    # many rounds run at once; staff's own (NULL here) are never held by it.
+    made_by_rule = Varchar(length=48, null=True, default=None)
     open_days = Integer(default=14)  # how long a follow-up stays open after it is sent
     opens_at = Timestamptz(null=True, default=None, index=True)
     closes_at = Timestamptz(null=True, default=None)

@@ -48,24 +48,30 @@ async def create_survey(actor_id: int, title: str, intro: str, now: datetime) ->
     return rows[0]["id"]
 
 
-async def copy_template(key: str, actor_id: int | None, now: datetime) -> int:
-    """A new draft with the template's title, introduction, questions and suggested target and timing."""
+async def copy_template(key: str, actor_id: int | None, now: datetime, **columns) -> int | None:
+    """A new draft with the template's title, introduction, questions and suggested target and timing.
+
+    `columns` set other Survey columns from the start: a journey rule's copy names its title, program, timing
+    and `made_by_rule`. Such a copy is made once (the unique index on program, timing and rule): None when it
+    exists already, or is being made by another round at this moment. Staff's copies are always made."""
     template = TEMPLATES.get(key)
     if template is None:
         raise SurveyRefused("not_found")
     async with atomic(Survey._meta.db):
-        rows = await Survey.insert(Survey(
-            title=template.title, intro=template.intro, target={"kind": template.target_kind},
-            follow_up_days=template.follow_up_days, open_days=template.open_days, created_by=actor_id,
-            created_at=now, updated_at=now,
-        )).returning(Survey.id)
+        values = dict(title=template.title, intro=template.intro, target={"kind": template.target_kind},
+                      follow_up_days=template.follow_up_days, open_days=template.open_days, created_by=actor_id,
+                      created_at=now, updated_at=now)
+        rows = await Survey.insert(Survey(**{**values, **columns})).on_conflict(action="DO NOTHING").returning(Survey.id)
+        if not rows:
+            return None
         survey_id = rows[0]["id"]
         await SurveyQuestion.insert(*[
             SurveyQuestion(survey=survey_id, position=position, kind=q.kind, key=q.key, text=q.text,
                            required=q.required, options=list(q.options))
             for position, q in enumerate(template.questions)
         ])
-        await audit(actor_id, "survey.created", survey_id, {"template": key}, now)
+        await audit(actor_id, "survey.created", survey_id,
+                    {"template": key, **({"rule": columns["made_by_rule"]} if columns.get("made_by_rule") else {})}, now)
     return survey_id
 
 

@@ -4,7 +4,6 @@ pushes, and by mail. Each step claims its survey with a conditional UPDATE, so r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +11,7 @@ from app.i18n import current_locale, format_datetime, ngettext
 from app.i18n import gettext as _
 from app.services.notify import outbox, push_notifications
 from app.services.surveys.plans import target_accounts
-from app.services.surveys.surveys import answer_path, chunks
+from app.services.surveys.surveys import answer_path, chunks, fit
 from app.settings import Smtp
 from db.engine import atomic
 from db.tables import Account, Survey, SurveyInvitation, SurveyQuestion
@@ -40,21 +39,13 @@ class RoundStats:
     reminded: int = 0
 
 
-def _fit(make: Callable[[str], str], title: str, limit: int = NOTIFICATION_TITLE_MAX) -> str:
-    """A notification title made from a survey title, shortened with … when the two together are too long."""
-    text = make(title)
-    if len(text) > limit:
-        text = make(title[: max(1, len(title) - (len(text) - limit) - 1)] + "…")
-    return text
-
-
 async def announcement(survey: dict, reminder: bool) -> tuple[str, str]:
     """The title and body of an invitation (or of the reminder) in the inbox and the push."""
     closes = format_datetime(survey["closes_at"], "short")
     if reminder:
-        title = _fit(lambda t: _("Reminder: %(title)s", title=t), survey["title"])
+        title = fit(lambda t: _("Reminder: %(title)s", title=t), survey["title"], NOTIFICATION_TITLE_MAX)
         return title, _("The survey closes on %(date)s. You can still answer.", date=closes)
-    title = _fit(lambda t: _("Please answer: %(title)s", title=t), survey["title"])
+    title = fit(lambda t: _("Please answer: %(title)s", title=t), survey["title"], NOTIFICATION_TITLE_MAX)
     count = await SurveyQuestion.count().where(SurveyQuestion.survey == survey["id"])
     return title, ngettext("%(num)d question, open until %(date)s.", "%(num)d questions, open until %(date)s.", count,
                            date=closes)

@@ -151,6 +151,12 @@ async def target_programs() -> list[dict]:
     ).order_by(Program.starts_at, ascending=False)
 
 
+def follow_up_window(program_ends_at: datetime, follow_up_days: int, open_days: int) -> tuple[datetime, datetime]:
+    """When a follow-up of a program that ends at `program_ends_at` opens and closes."""
+    opens_at = program_ends_at + timedelta(days=follow_up_days)
+    return opens_at, opens_at + timedelta(days=open_days)
+
+
 async def _window(survey: dict, question_count: int, now: datetime) -> tuple[datetime, datetime]:
     """When a survey being published opens and closes; SurveyInvalid with every problem at once."""
     errors: dict[str, str] = {}
@@ -167,8 +173,7 @@ async def _window(survey: dict, question_count: int, now: datetime) -> tuple[dat
     opens_at, closes_at = now, survey["closes_at"]
     if survey["follow_up_days"]:
         if program is not None:
-            opens_at = program["ends_at"] + timedelta(days=survey["follow_up_days"])
-            closes_at = opens_at + timedelta(days=survey["open_days"])
+            opens_at, closes_at = follow_up_window(program["ends_at"], survey["follow_up_days"], survey["open_days"])
             if closes_at <= now:
                 errors["timing"] = _("The program ended on %(date)s: a survey %(days)d days later would already be "
                                      "closed. Choose another timing.", date=format_datetime(program["ends_at"], "medium"),
@@ -182,8 +187,9 @@ async def _window(survey: dict, question_count: int, now: datetime) -> tuple[dat
     return opens_at, closes_at
 
 
-async def publish(survey_id: int, actor_id: int, now: datetime) -> datetime:
-    """Publish a draft: its questions are fixed from now on. Returns when invitations go out."""
+async def publish(survey_id: int, actor_id: int | None, now: datetime) -> datetime:
+    """Publish a draft: its questions are fixed from now on. Returns when invitations go out. `actor_id` None:
+    published by a journey rule."""
     async with atomic(Survey._meta.db):
         claimed = await Survey.update({Survey.status: "published", Survey.published_at: now, Survey.updated_at: now}).where(
             (Survey.id == survey_id) & (Survey.status == "draft")

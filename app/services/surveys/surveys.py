@@ -15,6 +15,7 @@ invitations, one reminder, closing), responses.py (the member answering) and res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from piccolo.query.functions.aggregate import Count
@@ -50,6 +51,15 @@ def form_text(form: dict, name: str) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return clean_text(str(value))
+
+
+def fit(make: Callable[[str], str], text: str, limit: int) -> str:
+    """`make(text)` (a notification title made from a survey title, a title made from a program's name),
+    with `text` shortened with … when the whole would be longer than `limit`."""
+    made = make(text)
+    if len(made) > limit:
+        made = make(text[: max(1, len(text) - (len(made) - limit) - 1)] + "…")
+    return made
 
 
 def chunks(ids: list[int]) -> list[list[int]]:

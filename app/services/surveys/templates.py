@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.services.surveys.surveys import fit
+
 
 @dataclass(frozen=True)
 class TemplateQuestion:
@@ -99,6 +101,15 @@ FOLLOW_UP = SurveyTemplate(
         TemplateQuestion("short", "受け入れてくれた地域の方へ、ひとことメッセージをどうぞ。", required=False),
     ),
 )
+
+# How a follow-up's title says when it is sent (days after the program ends: plans.FOLLOW_UP_DAYS).
+FOLLOW_UP_AFTER = {7: "1週間後", 90: "3か月後", 365: "1年後"}
+
+
+def follow_up_title(program_title: str, days: int, limit: int) -> str:
+    """「<program>」参加後アンケート（1週間後）, the program's name shortened with … to fit `limit`."""
+    return fit(lambda name: f"「{name}」参加後アンケート（{FOLLOW_UP_AFTER[days]}）", program_title, limit)
+
 
 CHECK_IN = SurveyTemplate(
     key="check_in",

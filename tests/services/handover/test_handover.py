@@ -38,6 +38,7 @@ from db.tables import (
     InquiryMessage,
     Invitation,
     JourneyEvent,
+    JourneyRule,
     KpiTarget,
     Member,
     Notice,
@@ -151,6 +152,8 @@ async def data_set(var_dir: Path) -> dict:
               decided_by=staff, decided_at=NOW, certificate_no="P2026-000001", valid_from=date(2026, 11, 20),
               valid_until=date(2027, 11, 19))
     await row(JourneyEvent, rule="premium_ends_in_30", member=members[0].member_id, cause="2027-11-19", fired_at=NOW)
+    await row(JourneyRule, fiscal_year=FISCAL_YEAR, rule="warm_lead", enabled=True, assignee=staff, updated_by=staff,
+              updated_at=NOW)
 
     cover = await uploads.save_image(photo(), var_dir, editor)
     article_id = await row(Article, title="移住者インタビュー", lead=AWKWARD[4], body=AWKWARD[6], cover_image=cover,
@@ -174,7 +177,7 @@ async def data_set(var_dir: Path) -> dict:
     survey_id = await factories.open_survey(
         [{"kind": "single", "key": "intent_to_move", "text": "移住を考えていますか", "options": ["はい", "いいえ"]},
          {"kind": "long", "text": "ご感想", "required": False}],
-        [m.account_id for m in members[:3]], program=program_id,
+        [m.account_id for m in members[:3]], program=program_id, follow_up_days=7, made_by_rule="follow_up_survey",
     )
     questions = await SurveyQuestion.select(SurveyQuestion.id).where(SurveyQuestion.survey == survey_id).order_by(
         SurveyQuestion.position)
