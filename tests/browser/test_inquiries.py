@@ -46,6 +46,9 @@ def open_inquiry(staff: Page, reference: str) -> None:
     """From the secretariat's home to the inquiry, through the inbox's search."""
     staff.goto("/staff")
     staff.get_by_test_id("staff-inquiries").click()
+    # The inbox has replaced the home (a boosted link) before the search is typed: typed earlier, on a busy
+    # machine, the text went into the field of a page about to be swapped out
+    expect(staff).to_have_url(re.compile(r"/staff/inquiries$"))
     staff.get_by_test_id("inquiry-search").fill(reference)
     expect(staff).to_have_url(re.compile(rf"q={reference}"))  # the search is in the address, to share or reload
     expect(staff.get_by_test_id("inquiry-row")).to_have_count(1)
