@@ -38,6 +38,7 @@ from db.tables import (
     InquiryMessage,
     Invitation,
     JourneyEvent,
+    JourneyRule,
     KpiTarget,
     Member,
     Notice,
@@ -98,6 +99,7 @@ async def data_set(var_dir: Path) -> dict:
         "海鮮食堂 ほっき屋", {"limit_kind": "once"},
         {"limit_kind": "per_day", "limit_count": 2, "valid_from": date(2026, 4, 1), "valid_to": date(2027, 3, 31),
          "premium_only": True},
+        area_id=yufutsu,
     )
     pass_id = await factories.entry_pass(*offer_ids, requires_stay=True, premium_only=True)
     staff = await factories.staff_account()
@@ -151,6 +153,7 @@ async def data_set(var_dir: Path) -> dict:
               decided_by=staff, decided_at=NOW, certificate_no="P2026-000001", valid_from=date(2026, 11, 20),
               valid_until=date(2027, 11, 19))
     await row(JourneyEvent, rule="premium_ends_in_30", member=members[0].member_id, cause="2027-11-19", fired_at=NOW)
+    await row(JourneyRule, fiscal_year=FISCAL_YEAR, rule="warm_lead", enabled=True, assignee=staff, updated_by=staff)
 
     cover = await uploads.save_image(photo(), var_dir, editor)
     article_id = await row(Article, title="移住者インタビュー", lead=AWKWARD[4], body=AWKWARD[6], cover_image=cover,
