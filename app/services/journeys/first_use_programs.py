@@ -32,11 +32,11 @@ LIST_URL = "/programs"  # the public list; ?area=<id> filters it to one area
 
 async def _first_uses(since: datetime, until: datetime) -> list[dict]:
     """Each member's first use ever (undone ones do not count), if it was between `since` and `until`:
-    {member, account, shop, area, area_name}, the shop's area possibly None."""
+    {member, account, shop_name, area, area_name}, the shop's area possibly None."""
     counted = Redemption.undone_at.is_null()
     recent = await Redemption.select(
         Redemption.wallet_pass.member.as_alias("member"), Redemption.wallet_pass.member.account.as_alias("account"),
-        Redemption.shop.as_alias("shop"), Redemption.shop.area.as_alias("area"),
+        Redemption.shop.name.as_alias("shop_name"), Redemption.shop.area.as_alias("area"),
         Redemption.shop.area.name.as_alias("area_name"),
     ).where(
         counted & (Redemption.redeemed_at >= since) & (Redemption.redeemed_at <= until)
@@ -71,6 +71,11 @@ async def run_due(now: datetime | None = None) -> int:
         return 0
     # A use can still be undone for a few minutes at the counter (a mistaken tap): wait until it stands.
     firsts = [row for row in await _first_uses(now - RECENT, now - UNDO_WINDOW) if row["area"] is not None]
+    # Who was told already is skipped before any write (once() alone would say so too, but each round would
+    # open a write transaction per member for two weeks).
+    told_before = {row["member"] for row in await JourneyEvent.select(JourneyEvent.member).where(
+        (JourneyEvent.rule == RULE) & JourneyEvent.member.is_in([row["member"] for row in firsts] or [0]))}
+    firsts = [row for row in firsts if row["member"] not in told_before]
     told = 0
     programs_of: dict[int, list[dict]] = {}
     for first in firsts:
@@ -86,8 +91,8 @@ async def run_due(now: datetime | None = None) -> int:
             titles = "\n".join(_("• %(title)s (%(date)s)", title=p["title"], date=format_date(p["starts_at"]))
                                for p in programs)
             await personal.tell(first["account"], _("Programs in %(area)s", area=first["area_name"]),
-                                _("Thank you for visiting. These programs in %(area)s are open for applications:",
-                                  area=first["area_name"]) + "\n" + titles,
+                                _("Thank you for using your entry pass at %(shop)s. Coming up in %(area)s:",
+                                  shop=first["shop_name"], area=first["area_name"]) + "\n" + titles,
                                 f"{LIST_URL}?area={area_id}", now=now)
         told += 1
     return told
