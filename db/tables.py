@@ -54,6 +54,8 @@ class Shop(Table):
     map_url = Varchar(length=500, default="")
     opening_hours = Varchar(length=200, default="")
     phone = Varchar(length=32, default="")
+    # Where the shop is: a member's first use there suggests that area's programs (journeys/first_use_programs).
+    area = ForeignKey(references=Area, null=True, on_delete=OnDelete.set_null)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

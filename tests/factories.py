@@ -57,8 +57,8 @@ async def area(name: str = "勇払", slug: str = "yufutsu") -> int:
     return row.id
 
 
-async def shop(name: str = "ベイサイド・コワーキング") -> int:
-    row = Shop(name=name, category="coworking")
+async def shop(name: str = "ベイサイド・コワーキング", area_id: int | None = None) -> int:
+    row = Shop(name=name, category="coworking", area=area_id)
     await row.save()
     return row.id
 
@@ -66,11 +66,11 @@ async def shop(name: str = "ベイサイド・コワーキング") -> int:
 # Entry pass wallet: shops with offers, a pass, and a member's copy of it, without the activation rules.
 
 
-async def shop_with_offers(name: str = "海鮮食堂 ほっき屋", *offers: dict) -> tuple[int, list[int]]:
-    """A shop and its offers, each given as Offer fields (limit_kind "once" unless said)."""
+async def shop_with_offers(name: str = "海鮮食堂 ほっき屋", *offers: dict, area_id: int | None = None) -> tuple[int, list[int]]:
+    """A shop (of no area unless said) and its offers, each given as Offer fields (limit_kind "once" unless said)."""
     from db.tables import Offer
 
-    shop_id = await shop(name)
+    shop_id = await shop(name, area_id)
     offer_ids = []
     for position, fields in enumerate(offers):
         row = Offer(shop=shop_id, position=position, **{"title": f"特典 {position + 1}", **fields})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.tables import Offer, Pass, PassOffer, Shop
+from db.tables import Area, Offer, Pass, PassOffer, Shop
 
 SHOPS = [
     {
@@ -10,6 +10,7 @@ SHOPS = [
         "category": "coworking",
         "description": "苫小牧駅から徒歩5分。高速Wi-Fiと個室ブース、港を望むカウンター席があります。",
         "address": "北海道苫小牧市表町1-1-1",
+        "area": "ekimae",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6366&mlon=141.6043#map=17/42.6366/141.6043",
         "opening_hours": "9:00〜21:00（日曜定休）",
         "phone": "0144-00-0001",
@@ -26,6 +27,7 @@ SHOPS = [
         "category": "rental_car",
         "description": "新千歳空港への乗り捨ても相談できます。冬はスタッドレスタイヤ標準装備。",
         "address": "北海道苫小牧市旭町2-2-2",
+        "area": "ekimae",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6345&mlon=141.6050#map=17/42.6345/141.6050",
         "opening_hours": "8:00〜20:00",
         "phone": "0144-00-0002",
@@ -36,6 +38,7 @@ SHOPS = [
         "category": "rental_bicycle",
         "description": "ウトナイ湖の野鳥観察路をめぐる電動アシスト自転車の貸し出し。",
         "address": "北海道苫小牧市植苗156-26",
+        "area": "uenae-misawa",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6990&mlon=141.6950#map=15/42.6990/141.6950",
         "opening_hours": "9:00〜17:00（11月〜3月は休業）",
         "phone": "0144-00-0003",
@@ -46,6 +49,7 @@ SHOPS = [
         "category": "tourism",
         "description": "樽前山の成り立ちと森の動物を学べる展示。ガイドツアーもあります。",
         "address": "北海道苫小牧市樽前",
+        "area": "tarumae",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6900&mlon=141.3770#map=13/42.6900/141.3770",
         "opening_hours": "9:30〜16:30",
         "phone": "0144-00-0004",
@@ -56,6 +60,7 @@ SHOPS = [
         "category": "restaurant",
         "description": "苫小牧名物のホッキ貝を使ったカレーと丼が人気。漁港すぐの食堂です。",
         "address": "北海道苫小牧市港町3-3-3",
+        "area": "ekimae",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6330&mlon=141.6200#map=17/42.6330/141.6200",
         "opening_hours": "11:00〜15:00",
         "phone": "0144-00-0005",
@@ -78,12 +83,16 @@ PASS = {
 async def load_wallet_demo() -> dict[str, int]:
     created = {"shops": 0, "offers": 0, "passes": 0}
     offer_ids, new_offer_ids = [], []
+    area_ids = {row["slug"]: row["id"] for row in await Area.select(Area.id, Area.slug)}
     for row in SHOPS:
-        fields = {k: v for k, v in row.items() if k != "offers"}
+        fields = {k: v for k, v in row.items() if k != "offers"} | {"area": area_ids.get(row["area"])}
         shop = await Shop.select(Shop.id).where(Shop.name == row["name"]).first()
         if shop is None:
             shop = (await Shop.insert(Shop(**fields)).returning(Shop.id))[0]
             created["shops"] += 1
+        else:
+            # Shops loaded before they had areas get theirs; an area the secretariat chose stays.
+            await Shop.update({Shop.area: fields["area"]}).where((Shop.id == shop["id"]) & Shop.area.is_null())
         for position, offer in enumerate(row["offers"]):
             existing = await Offer.select(Offer.id).where((Offer.shop == shop["id"]) & (Offer.title == offer["title"])).first()
             if existing is None:

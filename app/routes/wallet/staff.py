@@ -13,6 +13,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.rendering import csv_download, page, see_other
 from app.routes.forms import form_dict
+from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
 from app.services.shared.refusals import FormInvalid
@@ -40,13 +41,14 @@ def _url(request: Request, name: str, **params) -> str:
 # Shops --------------------------------------------------------------------------------------------
 
 
-def shop_form_context(values: ShopValues, errors: dict[str, str], shop: dict | None = None, offers=()) -> dict:
+async def shop_form_context(values: ShopValues, errors: dict[str, str], shop: dict | None = None, offers=()) -> dict:
     return {
         "values": values,
         "errors": errors,
         "shop": shop,
         "offers": list(offers),
         "categories": [(code, category_label(code)) for code in SHOP_CATEGORIES],
+        "area_options": [(area["id"], area["name"]) for area in await areas.choices()],
         "limit_label": limit_label,
     }
 
@@ -59,15 +61,15 @@ async def list_staff_shops(request: Request) -> object:
 
 @get("/staff/shops/new", name="new_shop", guards=STAFF, cache_control=None)
 async def new_shop(request: Request) -> object:
-    return page(request, "wallet/staff/shop.html", shop_form_context(ShopValues(), {}), cache="no-store")
+    return page(request, "wallet/staff/shop.html", await shop_form_context(ShopValues(), {}), cache="no-store")
 
 
 @post("/staff/shops", name="create_shop", guards=STAFF)
 async def create_shop(request: Request) -> object:
     try:
-        values = shop_admin.parse_shop(await form_dict(request))
+        values = await shop_admin.read_shop(await form_dict(request))
     except FormInvalid as invalid:
-        return page(request, "wallet/staff/shop.html", shop_form_context(invalid.values, invalid.errors),
+        return page(request, "wallet/staff/shop.html", await shop_form_context(invalid.values, invalid.errors),
                     fragment="wallet/staff/_shop_form.html", status_code=422, cache="no-store")
     shop_id = await shop_admin.create_shop(values)
     request.session["flash"] = _("The shop was added. Add its offers next.")
@@ -84,7 +86,7 @@ async def _shop_or_404(shop_id: int) -> dict:
 @get("/staff/shops/{shop_id:int}", name="edit_shop", guards=STAFF, cache_control=None)
 async def edit_shop(request: Request, shop_id: FromPath[int]) -> object:
     shop = await _shop_or_404(shop_id)
-    context = shop_form_context(shop_admin.shop_values(shop), {}, shop, await offer_admin.shop_offers(shop_id))
+    context = await shop_form_context(shop_admin.shop_values(shop), {}, shop, await offer_admin.shop_offers(shop_id))
     return page(request, "wallet/staff/shop.html", context, cache="no-store")
 
 
@@ -92,9 +94,9 @@ async def edit_shop(request: Request, shop_id: FromPath[int]) -> object:
 async def update_shop(request: Request, shop_id: FromPath[int]) -> object:
     shop = await _shop_or_404(shop_id)
     try:
-        values = shop_admin.parse_shop(await form_dict(request))
+        values = await shop_admin.read_shop(await form_dict(request))
     except FormInvalid as invalid:
-        context = shop_form_context(invalid.values, invalid.errors, shop, await offer_admin.shop_offers(shop_id))
+        context = await shop_form_context(invalid.values, invalid.errors, shop, await offer_admin.shop_offers(shop_id))
         return page(request, "wallet/staff/shop.html", context, fragment="wallet/staff/_shop_form.html",
                     status_code=422, cache="no-store")
     await shop_admin.update_shop(shop_id, values)

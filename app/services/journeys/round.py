@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.services.journeys import follow_up_survey, premium_invitation, rules, warm_lead
+from app.services.journeys import first_use_programs, follow_up_survey, premium_invitation, rules, warm_lead
 from app.services.shared import clock
 
 # The next rung of each rule: what the member did after it fired
 NEXT_RUNGS = {"follow_up_survey": follow_up_survey.next_rung, "warm_lead": warm_lead.next_rung,
-              "premium_invitation": premium_invitation.next_rung}
+              "premium_invitation": premium_invitation.next_rung, "first_use_programs": first_use_programs.next_rung}
 
 
 async def run_due(now: datetime | None = None) -> dict[str, int]:
@@ -21,6 +21,7 @@ async def run_due(now: datetime | None = None) -> dict[str, int]:
         "follow_up_survey": await follow_up_survey.run_due(now),
         "warm_lead": await warm_lead.run_due(now),
         "premium_invitation": await premium_invitation.run_due(now),
+        "first_use_programs": await first_use_programs.run_due(now),
     }
 
 

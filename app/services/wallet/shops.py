@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
 from app.i18n import gettext as _
 from app.services.shared.refusals import FormInvalid
 from app.services.wallet.admin_forms import LINE_MAX, LONG_TEXT_MAX, NAME_MAX, block, check_length, check_url, flag, line
 from app.services.wallet.wallet import SHOP_CATEGORIES
-from db.tables import Offer, Shop
+from db.tables import Area, Offer, Shop
 
 PHONE_MAX = 20
 PHONE_PATTERN = re.compile(r"^[0-9+\- ]+$")
@@ -25,13 +26,16 @@ class ShopValues:
     opening_hours: str = ""
     phone: str = ""
     photo_url: str = ""
+    area: int | None = None  # optional: a shop outside every area is still a shop
     active: bool = True
 
     def row(self) -> dict:
         return asdict(self)
 
 
-def parse_shop(form: dict) -> ShopValues:
+def parse_shop(form: dict, area_ids: Collection[int] = ()) -> ShopValues:
+    """Read the shop form; `area_ids` are the areas it may name (read_shop passes the ones there are)."""
+    area_text = line(form.get("area"))
     values = ShopValues(
         name=line(form.get("name")),
         category=line(form.get("category")),
@@ -57,9 +61,21 @@ def parse_shop(form: dict) -> ShopValues:
         errors["phone"] = _("Use digits, +, - and spaces only, %(max)d characters at most (for example 0144-12-3456).",
                             max=PHONE_MAX)
     check_url(errors, "photo_url", values.photo_url, required=False)
+    if area_text:
+        # Anything but the id of an existing area (a stale form, a hand-made request) is a field error.
+        area_id = int(area_text) if area_text.isascii() and area_text.isdecimal() and len(area_text) <= 9 else None
+        if area_id in area_ids:
+            values.area = area_id
+        else:
+            errors["area"] = _("Choose an area from the list, or leave it empty.")
     if errors:
         raise FormInvalid(errors, values)
     return values
+
+
+async def read_shop(form: dict) -> ShopValues:
+    """parse_shop against the areas there are now. Raises FormInvalid."""
+    return parse_shop(form, {row["id"] for row in await Area.select(Area.id)})
 
 
 async def create_shop(values: ShopValues) -> int:

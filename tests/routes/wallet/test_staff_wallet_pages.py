@@ -121,6 +121,31 @@ async def test_a_bad_shop_field_is_refused_next_to_it_and_nothing_is_saved(clien
     assert await Shop.count() == 0
 
 
+async def test_staff_puts_a_shop_in_an_area_and_takes_it_out_again(client):
+    await staff_client(client)
+    area_id = await factories.area("樽前・錦岡", "tarumae")
+    shop_id = await factories.shop()
+    form = (await client.get(f"/staff/shops/{shop_id}")).text
+    assert 'data-testid="field-area"' in form and f'<option value="{area_id}" >' in form
+    saved = await client.submit(f"/staff/shops/{shop_id}", {**SHOP_FORM, "area": str(area_id)}, follow_redirects=False)
+    assert saved.status_code == 303
+    assert (await Shop.select(Shop.area).where(Shop.id == shop_id).first())["area"] == area_id
+    assert f'<option value="{area_id}" selected>' in (await client.get(f"/staff/shops/{shop_id}")).text
+    cleared = await client.submit(f"/staff/shops/{shop_id}", {**SHOP_FORM, "area": ""}, follow_redirects=False)
+    assert cleared.status_code == 303
+    assert (await Shop.select(Shop.area).where(Shop.id == shop_id).first())["area"] is None
+
+
+@pytest.mark.parametrize("value", ["424242", "tarumae", "-1", "1e3", "9" * 5000])
+async def test_an_area_that_is_not_in_the_list_is_refused_next_to_it(client, value):
+    await staff_client(client)
+    await factories.area()
+    response = await client.submit("/staff/shops", {**SHOP_FORM, "area": value})
+    assert response.status_code == 422
+    assert 'data-testid="error-area"' in response.text
+    assert await Shop.count() == 0
+
+
 async def test_an_htmx_form_with_errors_gets_only_the_form_back(client):
     await staff_client(client)
     await client.get("/staff/shops/new")

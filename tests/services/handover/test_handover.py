@@ -99,6 +99,7 @@ async def data_set(var_dir: Path) -> dict:
         "海鮮食堂 ほっき屋", {"limit_kind": "once"},
         {"limit_kind": "per_day", "limit_count": 2, "valid_from": date(2026, 4, 1), "valid_to": date(2027, 3, 31),
          "premium_only": True},
+        area_id=yufutsu,
     )
     pass_id = await factories.entry_pass(*offer_ids, requires_stay=True, premium_only=True)
     staff = await factories.staff_account()
