@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from app.i18n import format_date
 from app.i18n import gettext as _
 from app.services.journeys import rules
-from app.services.journeys.events import once
+from app.services.journeys.events import fired_in, once
 from app.services.notify import personal
 from app.services.programs.activities import fiscal_year_bounds
 from app.services.shared import clock
@@ -101,9 +101,7 @@ async def run_due(now: datetime | None = None) -> int:
 async def next_rung(fiscal_year: int) -> int:
     """Members this rule told in the fiscal year who applied to a program afterwards: whether it works."""
     start, end = fiscal_year_bounds(fiscal_year)
-    told = {row["member"]: row["fired_at"] for row in await JourneyEvent.select(
-        JourneyEvent.member, JourneyEvent.fired_at).where(
-        (JourneyEvent.rule == RULE) & (JourneyEvent.fired_at >= start) & (JourneyEvent.fired_at < end))}
+    told = await fired_in(RULE, start, end)
     if not told:
         return 0
     applied = await Application.select(Application.member, Application.created_at).where(

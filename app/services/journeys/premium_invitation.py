@@ -10,13 +10,13 @@ from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.services.activities import progress
 from app.services.journeys import rules
-from app.services.journeys.events import once
+from app.services.journeys.events import fired_in, once
 from app.services.notify import personal
 from app.services.premium.applications import MEMBER_URL
 from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import Application, CheckIn, JourneyEvent, Member, PremiumApplication
+from db.tables import Application, CheckIn, Member, PremiumApplication
 
 RULE = "premium_invitation"
 
@@ -60,9 +60,7 @@ async def run_due(now: datetime | None = None) -> int:
 async def next_rung(fiscal_year: int) -> int:
     """Members invited in the year who applied for premium after their invitation."""
     start, end = fiscal_year_bounds(fiscal_year)
-    invited = {row["member"]: row["fired_at"] for row in await JourneyEvent.select(
-        JourneyEvent.member, JourneyEvent.fired_at).where(
-        (JourneyEvent.rule == RULE) & (JourneyEvent.fired_at >= start) & (JourneyEvent.fired_at < end))}
+    invited = await fired_in(RULE, start, end)
     if not invited:
         return 0
     applied = await PremiumApplication.select(PremiumApplication.member, PremiumApplication.created_at).where(
