@@ -101,6 +101,13 @@ class PushReach:
     delivered: int
 
 
+@dataclass(frozen=True)
+class JourneyRow:
+    rule: str
+    fired: int
+    next_rung: int | None  # None: the rule has no next rung to count
+
+
 @dataclass
 class Dashboard:
     fiscal_year: int
@@ -122,6 +129,7 @@ class Dashboard:
     push: PushReach
     funnel: tuple[Count, ...]
     premium_ladder: tuple[Count, ...]
+    journeys: tuple[JourneyRow, ...]
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

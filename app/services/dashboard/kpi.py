@@ -38,6 +38,7 @@ from app.services.dashboard.figures import (
     AreaRow,
     Count,
     Dashboard,
+    JourneyRow,
     Metric,
     PushReach,
     daily_counts,
@@ -49,6 +50,7 @@ from app.services.dashboard.figures import (
 from app.services.dashboard.survey_figures import survey_figures
 from app.services.dashboard.targets import REGION, targets
 from app.services.journeys import premium_invitation
+from app.services.journeys import round as journeys
 from app.services.membership.membership import effective_tier
 from app.services.premium import lapse
 from app.services.programs import areas
@@ -257,4 +259,6 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         push=await _push(end, start),
         funnel=await _funnel(start, end, area_id, surveys.intending_accounts, as_of),
         premium_ladder=await _premium_ladder(fiscal_year, start, end),
+        journeys=tuple(JourneyRow(rule, fired, next_rung)
+                       for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
     )

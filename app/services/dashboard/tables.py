@@ -19,13 +19,14 @@ from app.services.dashboard.figures import (
 )
 from app.services.dashboard.filters import Selection
 from app.services.dashboard.kpi import dashboard
+from app.services.journeys import rules as journey_rules
 from app.services.shared import exports
 from app.services.shared.reference import TIES, prefecture_name
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Table
 
 OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area")
-SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder")
+SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
 TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES)
 
 
@@ -100,6 +101,10 @@ def build_table(figures: Dashboard, key: str) -> Table:
             rows.append([str(FUNNEL_LABELS[step.key]), step.count, _cell(percent(step.count, first)),
                          _cell(percent(step.count, before))])
         return Table(key, _("From the first offer use to the premium tier"), headers, rows)
+    if key == "journey_rules":
+        return Table(key, _("Journey rules this year"), [_("Rule"), _("Fired"), _("Went on to the next rung")],
+                     [[str(journey_rules.LABELS[row.rule]), row.fired, "" if row.next_rung is None else row.next_rung]
+                      for row in figures.journeys])
     if key == "premium_ladder":
         return Table(key, _("The premium ladder this year"), [_("Step"), _("Number")],
                      [[str(LADDER_LABELS[step.key]), step.count] for step in figures.premium_ladder])

@@ -222,3 +222,18 @@ async def test_the_dashboard_counts_the_premium_ladder_of_the_year(scene):
     await lapse.run_due(now=NOW)
     ladder = {step.key: step.count for step in (await dashboard(2026, None)).premium_ladder}
     assert ladder == {"eligible": 2, "invited": 1, "applied": 2, "approved": 1, "renewed": 0, "lapsed": 1}
+
+
+async def test_the_dashboard_shows_each_journey_rule_with_how_often_it_fired(scene):
+    from app.services.dashboard.kpi import dashboard
+    from app.services.dashboard.tables import build_table
+    from app.services.journeys import premium_invitation
+
+    member = await with_activities(scene, 3, name="案内された人")
+    await premium_invitation.run_due(NOW)
+    await applications.apply(member.member_id, TOKYO_HOME, HERE, NOW + timedelta(days=1))
+    figures = await dashboard(2026, None)
+    rows = {row.rule: (row.fired, row.next_rung) for row in figures.journeys}
+    assert rows["premium_invitation"] == (1, 1) and rows["warm_lead"] == (0, 0)
+    table = build_table(figures, "journey_rules")
+    assert len(table.rows) == 4
