@@ -289,6 +289,7 @@ class Program(Table):
     ends_at = Timestamptz(required=True)
     apply_from = Timestamptz(required=True)
     apply_until = Timestamptz(required=True)
+    premium_apply_from = Timestamptz(null=True, default=None)  # premium members may apply from here (earlier)
     capacity = Integer(default=10)
     seats_taken = Integer(default=0)
     support = Text(default="")  # what the support covers, e.g. travel cost help

@@ -91,6 +91,7 @@ def values_of(program: dict) -> dict:
         "meeting_url": program["meeting_url"], "starts_at": _input_time(program["starts_at"]),
         "ends_at": _input_time(program["ends_at"]), "apply_from": _input_time(program["apply_from"]),
         "apply_until": _input_time(program["apply_until"]), "capacity": str(program["capacity"]),
+        "premium_apply_from": _input_time(program.get("premium_apply_from")),
         "support": program["support"], "questions": "\n".join(program["questions"]), "image_url": program["image_url"],
     }
 

@@ -79,11 +79,12 @@ def when(start: datetime, end: datetime) -> str:
     return f"{day(start)} {hour(start)} – {day(end, 'MMMEd' if start.year == end.year else 'yMMMEd')} {hour(end)}"
 
 
-def phase(program: dict, now: datetime) -> str:
-    """Where the application period stands: "open", "before" it, or "after" it (or no longer published)."""
-    if applications.is_open(program, now):
+def phase(program: dict, now: datetime, premium: bool = False) -> str:
+    """Where the application period stands for this person: "open", "before" it, or "after" it (or no longer
+    published)."""
+    if applications.is_open(program, now, premium):
         return "open"
-    return "before" if program["status"] == "published" and now < program["apply_from"] else "after"
+    return "before" if program["status"] == "published" and now < applications.opens_at(program, premium) else "after"
 
 
 def labels() -> dict:
@@ -177,6 +178,7 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
     now = clock.now()
     member_id = await member_id_of(request)
     application = await reads.application_of(program["id"], member_id)
+    premium = await applications.is_premium(member_id, now)
     account = current_account(request)
     path = request.app.route_reverse("get_program", program_id=program["id"])
     image = program["image_url"]
@@ -190,7 +192,9 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
         "application": application,
         # The meeting link of an online event is for registrants who hold a seat, never for the public.
         "meeting_url": program["meeting_url"] if application and application["status"] in SEAT_STATUSES else "",
-        "phase": phase(program, now),
+        "phase": phase(program, now, premium),
+        "premium": premium,
+        "opens_at": applications.opens_at(program, premium),
         "can_manage": account is not None and Actor.of(account).may_manage(program["area"]),
         "errors": errors or {},
         "values": values or {},
@@ -293,9 +297,9 @@ async def get_program_ics(request: Request, program_id: FromPath[int]) -> Respon
 # Members: apply, cancel, and their applications -----------------------------------------------------
 
 
-def _not_open_message(program: dict, now: datetime) -> str:
-    if phase(program, now) == "before":
-        return _("Applications open on %(date)s.", date=format_datetime(program["apply_from"], "short"))
+def _not_open_message(program: dict, now: datetime, premium: bool) -> str:
+    if phase(program, now, premium) == "before":
+        return _("Applications open on %(date)s.", date=format_datetime(applications.opens_at(program, premium), "short"))
     return _("Applications for this program have closed.")
 
 
@@ -317,7 +321,7 @@ async def apply_to_program(request: Request, program_id: FromPath[int]) -> objec
             limit = MOTIVATION_MAX if refused.field == "motivation" else ANSWER_MAX
             errors = {refused.field: _("Use %(max)d characters or fewer.", max=limit)}
         elif refused.reason == "not_open":
-            errors = {"apply": _not_open_message(program, now)}
+            errors = {"apply": _not_open_message(program, now, await applications.is_premium(member_id, now))}
         else:
             errors = {"apply": str(APPLY_REFUSALS.get(refused.reason, refused.reason))}
         context = await detail_context(request, program, errors, values)

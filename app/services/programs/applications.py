@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.i18n import gettext as _
+from app.i18n import to_tokyo
+from app.services.membership.membership import effective_tier
 from app.services.notify import notices
 from app.services.programs.programs import PUBLIC_STATUSES, program_path
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import Refusal
 from db.engine import atomic, is_unique_violation
-from db.tables import Application, AuditLog, Program
+from db.tables import Application, AuditLog, Member, Program
 
 SEAT_STATUSES = ("accepted", "attended")
 MOTIVATION_MAX, ANSWER_MAX = 2000, 1000
@@ -25,8 +27,22 @@ class ApplicationRefused(Refusal):
     """An application (or its cancellation) is not possible now; `field` when one answer is the cause."""
 
 
-def is_open(program: dict, now: datetime) -> bool:
-    return program["status"] == "published" and program["apply_from"] <= now <= program["apply_until"]
+def opens_at(program: dict, premium: bool = False) -> datetime:
+    """When applications open for this person: a premium member from the program's early date, if it has one
+    (the premium tier's perk of priority, without holding seats apart from the waiting list's order)."""
+    early = program.get("premium_apply_from")
+    return early if premium and early is not None and early < program["apply_from"] else program["apply_from"]
+
+
+def is_open(program: dict, now: datetime, premium: bool = False) -> bool:
+    return program["status"] == "published" and opens_at(program, premium) <= now <= program["apply_until"]
+
+
+async def is_premium(member_id: int | None, now: datetime) -> bool:
+    """Whether premium holds for the member today in Japan."""
+    member = await Member.select(Member.tier, Member.premium_until).where(Member.id == member_id).first() \
+        if member_id else None
+    return member is not None and effective_tier(member, to_tokyo(now).date()) == "premium"
 
 
 async def apply(program_id: int, member_id: int, motivation: str, answers: list[str], now: datetime) -> str:
@@ -34,7 +50,7 @@ async def apply(program_id: int, member_id: int, motivation: str, answers: list[
     program = await Program.select().where(Program.id == program_id).first().output(load_json=True)
     if program is None or program["status"] not in PUBLIC_STATUSES:
         raise ApplicationRefused("not_found")
-    if not is_open(program, now):
+    if not is_open(program, now, await is_premium(member_id, now)):
         raise ApplicationRefused("not_open")
     motivation = motivation.strip()
     if len(motivation) > MOTIVATION_MAX:

@@ -69,6 +69,7 @@ class ProgramValues:
     ends_at: datetime | None = None
     apply_from: datetime | None = None
     apply_until: datetime | None = None
+    premium_apply_from: datetime | None = None  # optional: premium members may apply from here
     capacity: int = 10
     support: str = ""
     questions: list[str] = field(default_factory=list)
@@ -170,6 +171,13 @@ def _read_times(form: dict, values: ProgramValues, errors: dict[str, str]) -> No
         errors["apply_until"] = _("Applications must close after they open.")
     if "apply_until" not in errors and "ends_at" not in errors and values.apply_until > values.ends_at:
         errors["apply_until"] = _("Applications must close before the program ends.")
+    early = _text(form, "premium_apply_from")
+    if early:
+        values.premium_apply_from = _local_datetime(early)
+        if values.premium_apply_from is None:
+            errors["premium_apply_from"] = _("Enter a date and time.")
+        elif "apply_from" not in errors and values.premium_apply_from >= values.apply_from:
+            errors["premium_apply_from"] = _("Premium members' applications must open before everyone's.")
 
 
 async def validate_program(form: dict, actor: Actor) -> ProgramValues:
@@ -194,6 +202,7 @@ def _columns(values: ProgramValues) -> dict:
         Program.summary: values.summary, Program.body: values.body, Program.themes: values.themes,
         Program.place: values.place, Program.meeting_url: values.meeting_url, Program.starts_at: values.starts_at,
         Program.ends_at: values.ends_at, Program.apply_from: values.apply_from, Program.apply_until: values.apply_until,
+        Program.premium_apply_from: values.premium_apply_from,
         Program.capacity: values.capacity, Program.support: values.support, Program.questions: values.questions,
         Program.image_url: values.image_url,
     }
@@ -261,7 +270,7 @@ async def transition(program_id: int, actor: Actor, to_status: str, reason: str 
 # Changes to a public program wait for review as revisions (app/services/revisions.py) --------------------
 
 KIND_LABELS = {"program": _l("Program (on site)"), "event": _l("Online exchange meeting")}
-TIME_FIELDS = ("starts_at", "ends_at", "apply_from", "apply_until")
+TIME_FIELDS = ("starts_at", "ends_at", "apply_from", "apply_until", "premium_apply_from")
 
 
 async def _describe(name: str, value) -> str:
@@ -270,7 +279,7 @@ async def _describe(name: str, value) -> str:
     if name == "themes":
         return " / ".join(str(THEMES.get(theme, theme)) for theme in value)
     if name in TIME_FIELDS:
-        return format_datetime(value, "short")
+        return format_datetime(value, "short") if value else "—"
     return str(value)
 
 
@@ -287,7 +296,7 @@ REVISIONS = revisions.Kind(
         "kind": _l("Kind"), "title": _l("Title"), "summary": _l("Summary"), "body": _l("Details"),
         "themes": _l("Themes"), "place": _l("Place"), "meeting_url": _l("Meeting link"), "starts_at": _l("Starts"),
         "ends_at": _l("Ends"), "apply_from": _l("Applications open"), "apply_until": _l("Applications close"),
-        "capacity": _l("Capacity"), "support": _l("Support"), "questions": _l("Questions for applicants"),
+        "premium_apply_from": _l("Premium members apply from"), "capacity": _l("Capacity"), "support": _l("Support"), "questions": _l("Questions for applicants"),
         "image_url": _l("Image link"),
     },
     long=frozenset({"body", "support", "questions", "image_url"}),

@@ -164,3 +164,23 @@ async def test_the_data_export_holds_check_ins_and_premium_applications(app, cli
     await client.submit("/account/premium/apply", {"home_municipality": "札幌市"})
     data = (await client.get("/account/data")).json()
     assert len(data["activity_check_ins"]) == 3 and data["premium_applications"][0]["home_municipality"] == "札幌市"
+
+
+async def test_a_program_opens_early_for_premium_members_on_its_page(app, client):
+    now = clock.now()
+    area = await factories.area("樽前", "tarumae")
+    program = await factories.program(area, apply_from=now + timedelta(days=3), premium_apply_from=now - timedelta(hours=1))
+    basic = await factories.member("ベーシック 会員")
+    await log_in(client, basic.account_id)
+    page = await client.get(f"/programs/{program}")
+    assert 'data-testid="apply-not-yet"' in page.text and 'data-testid="apply-premium-early"' in page.text
+    refused = await client.submit(f"/programs/{program}/apply", {"motivation": ""})
+    assert refused.status_code == 422
+    holder = await factories.member("プレミアム 会員")
+    await Member.update({Member.tier: "premium", Member.premium_until: date(2099, 3, 31)}).where(
+        Member.id == holder.member_id)
+    await log_in(client, holder.account_id)
+    page = await client.get(f"/programs/{program}")
+    assert 'data-testid="apply-form"' in page.text
+    applied = await client.submit(f"/programs/{program}/apply", {"motivation": "早めに申し込みます"}, follow_redirects=False)
+    assert applied.status_code == 303
