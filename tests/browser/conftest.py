@@ -16,12 +16,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Callable, Coroutine, Iterator, TypeVar
 
 import pytest
 import uvicorn
 from litestar import Litestar
-from playwright.sync_api import BrowserContext, CDPSession, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from app.auth import AUTH_COOKIE
@@ -225,15 +225,17 @@ def page(context) -> Page:
     return context.new_page()
 
 
-@pytest.fixture
-def open_browser(browser, live_server):
-    """Opens a browser profile of its own for one person, logged in with `session` if given; closes them all."""
+def profiles(browser: Browser, live_server: LiveServer, camera: bool = False) -> Iterator[Callable[..., Page]]:
+    """Yields open_as(session=None, device=PHONE): a browser profile of its own for one person, logged in with
+    `session` if given, its camera allowed without a prompt if `camera`; closes them all afterwards."""
     contexts: list[BrowserContext] = []
 
     def open_as(session: str | None = None, device: dict = PHONE) -> Page:
         context = browser.new_context(base_url=live_server.url, **device)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         contexts.append(context)
+        if camera:
+            context.grant_permissions(["camera"], origin=live_server.url)
         if session:
             context.add_cookies([{"name": AUTH_COOKIE, "value": session, "url": live_server.url}])
         return context.new_page()
@@ -241,6 +243,19 @@ def open_browser(browser, live_server):
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def open_browser(browser, live_server):
+    """Opens a browser profile of its own for one person, logged in with `session` if given; closes them all."""
+    yield from profiles(browser, live_server)
+
+
+@pytest.fixture
+def open_camera_phone(camera_browser, live_server):
+    """As `open_browser`, in `camera_browser`: a phone whose camera plays `camera_clip` (a member at an
+    activity's venue, a shop's counter)."""
+    yield from profiles(camera_browser, live_server, camera=True)
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.i18n import to_tokyo
 from app.services.activities import check_ins
@@ -21,14 +20,12 @@ from app.services.membership import login_sessions
 from db.tables import CheckIn
 from tests import factories
 from tests.browser.conftest import (
-    ACTION_TIMEOUT_MS,
-    PHONE,
     go_offline,
     go_online,
     run_async,
     wait_for_service_worker_control,
 )
-from tests.browser.test_wallet import log_in, write_camera_clip
+from tests.browser.test_wallet import write_camera_clip
 
 CHECK_IN_PAGE = "/activities/check-in"
 
@@ -37,22 +34,12 @@ def today():
     return to_tokyo(datetime.now(timezone.utc)).date()
 
 
-async def member_at_an_activity() -> tuple[int, str]:
-    """An activity open this week, and a logged-in member's session."""
+async def member_at_an_activity() -> tuple[int, int, str]:
+    """An activity open this week, and a member with a login session: (activity, member, session)."""
     area = await factories.area()
     activity = await factories.activity(area, starts_on=today() - timedelta(days=3), ends_on=today() + timedelta(days=3))
     registered = await factories.member("つなぐ花子")
-    return activity, await login_sessions.start(registered.account_id, "pytest member")
-
-
-@pytest.fixture
-def phone(camera_browser: Browser, live_server):
-    """A member's phone whose camera plays `camera_clip`; the test logs it in."""
-    context = camera_browser.new_context(base_url=live_server.url, **PHONE)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.grant_permissions(["camera"], origin=live_server.url)
-    yield context
-    context.close()
+    return activity, registered.member_id, await login_sessions.start(registered.account_id, "pytest member")
 
 
 def open_the_check_in_page_offline(page: Page) -> None:
@@ -67,12 +54,13 @@ def open_the_check_in_page_offline(page: Page) -> None:
     expect(page.locator("[data-check-in][data-wired]")).to_have_count(1)
 
 
-def test_a_check_in_scanned_offline_waits_on_the_phone_and_is_sent_once_online(phone, live_server, camera_clip):
-    activity, session = run_async(member_at_an_activity())
-    log_in(phone, live_server, session)
-    write_camera_clip(camera_clip, check_ins.code_for(live_server.app.state.signer, activity, today()))
-    page = phone.new_page()
+async def check_ins_at(activity: int) -> list[dict]:
+    return await CheckIn.select(CheckIn.member, CheckIn.day, CheckIn.method).where(CheckIn.activity == activity).run()
 
+
+def scan_offline_and_send_once_online(page: Page, activity: int, member: int) -> None:
+    """With no network the phone reads the activity's QR (the camera plays it) and keeps the check-in, waiting;
+    the network back, it is sent and recorded once."""
     open_the_check_in_page_offline(page)
     page.get_by_test_id("scanner-start").click()
 
@@ -82,14 +70,22 @@ def test_a_check_in_scanned_offline_waits_on_the_phone_and_is_sent_once_online(p
     expect(item).to_have_count(1)
     expect(item).to_have_attribute("data-state", "waiting")
     expect(item).to_contain_text(today().isoformat())
-    assert run_async(CheckIn.count().run()) == 0
+    assert run_async(check_ins_at(activity)) == []
 
-    go_online(phone)
+    go_online(page.context)
     expect(item).to_have_attribute("data-state", "recorded")
-    expect(item).to_contain_text("樽前山の登山道整備")
     expect(result).to_have_attribute("data-state", "recorded")
-    rows = run_async(CheckIn.select(CheckIn.activity, CheckIn.day, CheckIn.method).run())
-    assert rows == [{"activity": activity, "day": today(), "method": "code"}]
+    assert run_async(check_ins_at(activity)) == [{"member": member, "day": today(), "method": "code"}]
+
+
+def test_a_check_in_scanned_offline_waits_on_the_phone_and_is_sent_once_online(open_camera_phone, live_server, camera_clip):
+    activity, member, session = run_async(member_at_an_activity())
+    write_camera_clip(camera_clip, check_ins.code_for(live_server.app.state.signer, activity, today()))
+    page = open_camera_phone(session)
+
+    scan_offline_and_send_once_online(page, activity, member)
+    expect(page.get_by_test_id("check-in-item")).to_contain_text("樽前山の登山道整備")
+    assert run_async(CheckIn.count().run()) == 1
 
     page.reload()  # nothing waits any more: nothing is sent twice
     expect(page.get_by_test_id("check-in-item")).to_have_attribute("data-state", "recorded")
@@ -100,12 +96,11 @@ def test_a_check_in_scanned_offline_waits_on_the_phone_and_is_sent_once_online(p
     assert run_async(CheckIn.count().run()) == 1
 
 
-def test_yesterdays_code_is_refused_on_the_phone_with_no_network(phone, live_server, camera_clip):
-    activity, session = run_async(member_at_an_activity())
-    log_in(phone, live_server, session)
+def test_yesterdays_code_is_refused_on_the_phone_with_no_network(open_camera_phone, live_server, camera_clip):
+    activity, _member, session = run_async(member_at_an_activity())
     yesterday = today() - timedelta(days=1)
     write_camera_clip(camera_clip, check_ins.code_for(live_server.app.state.signer, activity, yesterday))
-    page = phone.new_page()
+    page = open_camera_phone(session)
 
     open_the_check_in_page_offline(page)
     page.get_by_test_id("scanner-start").click()
@@ -120,7 +115,7 @@ def test_yesterdays_code_is_refused_on_the_phone_with_no_network(phone, live_ser
     page.get_by_test_id("check-in-code").fill("AEAQ" + "A" * 110)
     page.get_by_test_id("check-in-submit").click()
     expect(result).to_have_attribute("data-reason", re.compile(r"^(forged|damaged)$"))
-    go_online(phone)
+    go_online(page.context)
     page.reload()
     expect(page.get_by_test_id("check-in-item")).to_have_count(0)
     assert run_async(CheckIn.count().run()) == 0

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import qrcode
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from app.auth import AUTH_COOKIE
 from app.demo.wallet import load_wallet_demo
@@ -28,8 +28,6 @@ from app.services.wallet.wallet import Region
 from db.tables import Offer, Pass, Shop, WalletPass
 from tests import factories
 from tests.browser.conftest import (
-    ACTION_TIMEOUT_MS,
-    PHONE,
     LiveServer,
     add_virtual_authenticator,
     go_offline,
@@ -126,14 +124,9 @@ def visitor(context, live_server) -> Registered:
 
 
 @pytest.fixture
-def counter(camera_browser: Browser, live_server, demo) -> Page:
+def counter(open_camera_phone, demo) -> Page:
     """The restaurant's phone: shop staff logged in, the camera allowed (it plays `camera_clip`)."""
-    context = camera_browser.new_context(base_url=live_server.url, **PHONE)
-    context.set_default_timeout(ACTION_TIMEOUT_MS)
-    context.grant_permissions(["camera"], origin=live_server.url)
-    log_in(context, live_server, run_async(shop_staff_session(demo.shop_id)))
-    yield context.new_page()
-    context.close()
+    return open_camera_phone(run_async(shop_staff_session(demo.shop_id)))
 
 
 # --- what people do ------------------------------------------------------------------------------------
