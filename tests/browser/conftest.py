@@ -307,3 +307,12 @@ def wait_for_service_worker_control(page: Page, timeout_ms: int = ACTION_TIMEOUT
     except PlaywrightTimeoutError:
         page.reload()
         page.wait_for_function(controlled, timeout=timeout_ms / 2)
+
+
+def click_and_settle(page: Page, locator) -> None:
+    """Click a boosted link and wait until htmx has settled the new page: right after the swap its forms are
+    not yet wired, and a select changed then (on a busy machine) does nothing."""
+    page.evaluate("() => { window.__tsunaguSettled = new Promise(resolve => "
+                  "document.addEventListener('htmx:afterSettle', () => resolve(true), {once: true})); }")
+    locator.click()
+    page.wait_for_function("() => window.__tsunaguSettled", timeout=ACTION_TIMEOUT_MS)

@@ -15,7 +15,7 @@ from app.demo import load_demo_data
 from app.services.membership import login_sessions
 from db.tables import Member
 from tests import factories
-from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer, run_async
+from tests.browser.conftest import ACTION_TIMEOUT_MS, LiveServer, click_and_settle, run_async
 
 DESKTOP = {"viewport": {"width": 1280, "height": 1000}, "locale": "ja-JP"}
 SCREENSHOTS = os.environ.get("TSUNAGU_SCREENSHOTS", "")
@@ -37,7 +37,7 @@ def test_staff_narrow_the_audit_log_to_member_page_views_and_download_it(browser
     try:
         page.goto(f"/staff/members/{member_id}")
         page.goto("/staff")
-        page.get_by_test_id("staff-audit-log").click()
+        click_and_settle(page, page.get_by_test_id("staff-audit-log"))
         expect(page.get_by_test_id("audit-row").first).to_be_visible()
         page.get_by_test_id("filter-action").select_option("member.view")
         expect(page.get_by_test_id("audit-row")).to_have_count(1)

@@ -17,7 +17,7 @@ from app.services.membership import login_sessions
 from app.services.notify import outbox
 from db.tables import OutboxMail, PortalBlock
 from tests import factories
-from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
+from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, click_and_settle, run_async
 
 QUESTION = "夏の3か月だけ苫小牧で暮らしたいと考えています。\nお試し住宅はありますか。"
 REFERENCE = re.compile(r"^Q-\d{4}-[2-9A-HJ-NP-Z]{4}$")
@@ -45,10 +45,7 @@ async def member_session() -> str:
 def open_inquiry(staff: Page, reference: str) -> None:
     """From the secretariat's home to the inquiry, through the inbox's search."""
     staff.goto("/staff")
-    staff.get_by_test_id("staff-inquiries").click()
-    # The inbox has replaced the home (a boosted link) before the search is typed: typed earlier, on a busy
-    # machine, the text went into the field of a page about to be swapped out
-    expect(staff).to_have_url(re.compile(r"/staff/inquiries$"))
+    click_and_settle(staff, staff.get_by_test_id("staff-inquiries"))
     staff.get_by_test_id("inquiry-search").fill(reference)
     expect(staff).to_have_url(re.compile(rf"q={reference}"))  # the search is in the address, to share or reload
     expect(staff.get_by_test_id("inquiry-row")).to_have_count(1)
