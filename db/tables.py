@@ -375,6 +375,14 @@ class PremiumApplication(Table):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class ErasedIdentity(Table):
+    """A person who deleted their account, as a one-way hash of each address and source id they had: an import
+    of the municipality's list must not make them a member again (APPI), and nothing readable is kept."""
+
+    key_hash = Varchar(length=64, unique=True, required=True)  # SHA-256 of "email:<address>" or "id:<source id>"
+    erased_at = Timestamptz(default=TimestamptzNow())
+
+
 class JourneyRule(Table):
     """A standing journey rule as the secretariat set it for one fiscal year (unique (fiscal year, rule) by a
     raw migration). A year without a row runs the rule as journeys/rules.py says by default."""

@@ -171,7 +171,7 @@ async def delete_account(request: Request) -> object:
     form = await form_dict(request)
     if form.get("confirm") != "delete":
         return page(request, "membership/account/delete.html", {"error": _("Tick the box to confirm.")}, status_code=422, cache="no-store")
-    await erasure.delete_account(current_account(request).id, mail_dir=request.app.state.settings.var_dir / "mail")
+    await erasure.delete_account(current_account(request).id, var_dir=request.app.state.settings.var_dir)
     request.clear_session()
     response = see_other(request, request.app.route_reverse("get_logged_out"))
     response.cookies.append(cleared_auth_cookie(request.app.state.settings.secure_cookies))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from app.services.imports import reader
 from app.services.shared import clock
 
 HOLD_FOR = timedelta(days=1)
@@ -106,3 +107,23 @@ def _label(filename: str) -> str:
     name = re.split(r"[\\/]", filename or "")[-1]
     name = "".join(ch for ch in name if ch.isprintable())
     return name[:FILENAME_MAX] or "upload.csv"
+
+
+def forget_naming(var_dir: Path, addresses: set[str]) -> int:
+    """Delete the held files that name one of `addresses` (a person who deleted their account): what waits for
+    the next step of an import is personal data too. Returns how many."""
+    wanted = {a.strip().lower() for a in addresses if a.strip()}
+    folder = directory(var_dir)
+    if not wanted or not folder.is_dir():
+        return 0
+    forgotten = 0
+    for path in sorted(folder.glob("*.bin")):
+        try:
+            text = reader.decode(path.read_bytes())[0].lower()
+        except reader.FileRefused:
+            continue
+        if any(address in text for address in wanted):
+            path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
+            forgotten += 1
+    return forgotten

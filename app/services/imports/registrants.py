@@ -46,7 +46,7 @@ from app.services.membership.membership import (
 )
 from app.services.membership.passkeys import new_user_handle
 from app.services.notify import outbox
-from app.services.shared import clock
+from app.services.shared import clock, erased
 from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES
 from app.settings import Smtp
 from db.engine import atomic, is_unique_violation
@@ -62,7 +62,7 @@ PREVIEW_ROWS = 300  # the preview lists every problem but at most this many of t
 
 
 PROBLEMS = ("unreadable", "ragged", "bad_email", "too_long", "bad_kana", "bad_prefecture", "no_name", "no_key",
-            "ambiguous", "changed")
+            "ambiguous", "changed", "erased")
 
 
 def problem_messages() -> dict[str, str]:
@@ -70,6 +70,7 @@ def problem_messages() -> dict[str, str]:
         "unreadable": row_problem_message("unreadable"),
         "ragged": row_problem_message("ragged"),
         "bad_email": _("The e-mail address is not valid."),
+        "erased": _("This person deleted their account here: they are not imported again."),
         "too_long": _("A value is too long (names: at most %(max)d characters).", max=NAME_MAX),
         "bad_kana": _("The reading is not in kana."),
         "bad_prefecture": _("The prefecture is not one we know."),
@@ -167,7 +168,8 @@ class Preview:
 class _Members:
     """The members a record can be recognised as, indexed once per preview (a municipality has thousands)."""
 
-    def __init__(self, rows: list[dict]) -> None:
+    def __init__(self, rows: list[dict], erased_keys: set[str] | None = None) -> None:
+        self.erased = erased_keys or set()
         self.by_id: dict[str, dict] = {}
         self.by_email: dict[str, list[dict]] = {}
         self.by_name: dict[str, list[dict]] = {}
@@ -189,7 +191,12 @@ class _Members:
             Member.family_name_kana, Member.given_name_kana, Member.account.email.as_alias("email"),
             Member.account.display_name.as_alias("display_name"),
         ).where(Member.account.status == "active")
-        return cls(rows)
+        return cls(rows, await erased.erased_keys())
+
+    def erased_before(self, person: Registrant) -> bool:
+        """The record names someone who deleted their account (by source id or address)."""
+        return ((bool(person.external_id) and erased.key_hash("id", person.external_id) in self.erased)
+                or (bool(person.email) and erased.key_hash("email", person.email) in self.erased))
 
     def find(self, person: Registrant) -> tuple[dict | None, str, bool]:
         """(member, how, ambiguous)."""
@@ -229,6 +236,8 @@ def _outcome(person: Registrant, members: _Members, seen: dict[str, int]) -> Out
     if earlier is not None:
         return Outcome(person, "duplicate", same_as=earlier)
     member, how, ambiguous = members.find(person)
+    if member is None and members.erased_before(person):
+        return Outcome(person, "error", problems=["erased"])
     if ambiguous:
         return Outcome(person, "error", problems=["ambiguous"])
     if member is not None:

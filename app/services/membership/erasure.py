@@ -24,6 +24,8 @@ Table by table:
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
   and phone emptied, open ones closed; every message body emptied (theirs, the desk's answers, the notes);
   staff notices that quoted them emptied.
+- erased_identity: a one-way hash of each address and source id they had, so that an import of the
+  municipality's list does not make them a member again (imports/registrants.py).
 - audit_log: free-text values of entries about their account, wallet passes, applications, check-ins,
   premium applications and inquiries
   dropped; their name, e-mail or phone replaced by *** wherever an entry quotes it (a search in an export).
@@ -31,6 +33,7 @@ Table by table:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -42,10 +45,11 @@ from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
 
 from app.services.desk import forgetting
+from app.services.imports import held
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
 from app.services.notify import mail, personal
-from app.services.shared import clock
+from app.services.shared import clock, erased
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -106,14 +110,17 @@ def _email_is(column: Column, emails: set[str]):
     return condition
 
 
-async def delete_account(account_id: int, now: datetime | None = None, mail_dir: Path | None = None) -> None:
-    """Erase the person behind `account_id` (see the module's docstring for each table); audited. `mail_dir`:
-    where mails are written as files when no mail server is configured; the files naming them go too."""
+async def delete_account(account_id: int, now: datetime | None = None, var_dir: Path | None = None) -> None:
+    """Erase the person behind `account_id` (see the module's docstring for each table); audited. `var_dir`: the
+    files naming them go too — mails written without a mail server, import files waiting for their next step."""
     now = now or clock.now()
     async with atomic(Account._meta.db):
         person = await _person(account_id)
         if person is None:
             return
+        source_id = (await Member.select(Member.external_id).where(Member.id == person.member_id).first() or {}).get(
+            "external_id") if person.member_id else None
+        await erased.remember(person.emails, source_id, now)
         await _forget_devices(person)
         await _forget_profile_and_activity(person)
         person.mail_ids += await forgetting.forget_inquiries(person.inquiry_ids, ERASED_NAME, now)
@@ -125,8 +132,9 @@ async def delete_account(account_id: int, now: datetime | None = None, mail_dir:
         }).where(Account.id == account_id)
         await AuditLog.insert(AuditLog(actor=account_id, action="account.delete", target_type="account",
                                        target_id=str(account_id), created_at=now))
-    if mail_dir is not None:  # after the commit: a file deleted for a rolled-back erasure would not come back
-        await mail.forget_files(mail_dir, person.emails)
+    if var_dir is not None:  # after the commit: a file deleted for a rolled-back erasure would not come back
+        await mail.forget_files(var_dir / "mail", person.emails)
+        await asyncio.to_thread(held.forget_naming, var_dir, person.emails)
 
 
 async def _person(account_id: int) -> Person | None:

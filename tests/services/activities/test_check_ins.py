@@ -221,3 +221,20 @@ async def test_a_member_number_or_reason_with_control_characters_never_reaches_t
     recorded = await check_ins.by_hand(activity, member.member_no, "2026-11-20", "受付で\x00記名", scene.staff)
     assert recorded.first
     assert (await CheckIn.select(CheckIn.reason).first())["reason"] == "受付で記名"
+
+
+async def test_a_code_records_the_activity_it_names_and_no_other(scene, signer):
+    """The code names its activity: a member who came to one activity and scans another's code (a poster of the
+    next event, say) is checked in to that other one, never to the first; its day and period rules apply."""
+    first = await factories.activity(scene.area, title="浜のごみ拾い")
+    other = await factories.activity(scene.area, title="秋祭りの設営", starts_on=DAY + timedelta(days=20),
+                                     ends_on=DAY + timedelta(days=20))
+    member = await factories.member()
+    with pytest.raises(CheckInRefused) as refused:  # the other's code for today: not one of its days
+        await check_ins.with_code(signer, check_ins.code_for(signer, other, DAY), member.member_id, nonce(), None,
+                                  AT_THE_VENUE)
+    assert refused.value.reason == "outside_period"
+    recorded = await check_ins.with_code(signer, check_ins.code_for(signer, first, DAY), member.member_id, nonce(),
+                                         None, AT_THE_VENUE)
+    assert recorded.activity_id == first
+    assert [row["activity"] for row in await CheckIn.select(CheckIn.activity)] == [first]

@@ -34,6 +34,7 @@ from db.tables import (
     AuthChallenge,
     CheckIn,
     Delivery,
+    ErasedIdentity,
     Inquiry,
     InquiryMessage,
     Invitation,
@@ -153,6 +154,7 @@ async def data_set(var_dir: Path) -> dict:
               decided_by=staff, decided_at=NOW, certificate_no="P2026-000001", valid_from=date(2026, 11, 20),
               valid_until=date(2027, 11, 19))
     await row(JourneyEvent, rule="premium_ends_in_30", member=members[0].member_id, cause="2027-11-19", fired_at=NOW)
+    await row(ErasedIdentity, key_hash="9f" * 32, erased_at=NOW)
     await row(JourneyRule, fiscal_year=FISCAL_YEAR, rule="warm_lead", enabled=True, assignee=staff, updated_by=staff,
               updated_at=NOW)
 

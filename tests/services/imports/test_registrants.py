@@ -157,3 +157,26 @@ async def test_the_sample_file_in_docs_reads_as_the_readme_says():
     preview = await registrants.preview(CsvRegistrants(table, columns.guess(table.headers), "sample.csv", "cd" * 32))
     assert [kind for _row, kind in kinds(preview)].count("new") == 5
     assert [row for row, kind in kinds(preview) if kind not in ("new",)] == [5]
+
+
+async def test_someone_who_deleted_their_account_is_not_imported_again_and_their_held_file_goes(tmp_path):
+    """APPI: a later import of the municipality's list leaves out whoever deleted their account here (known by
+    a one-way hash of their address and source id), and an import file waiting for its next step that names
+    them is deleted with the account."""
+    from app.services.imports import held
+    from app.services.membership import erasure
+
+    first = source("SF-9,leaving@example.jp,退会 する,タイカイ スル,東京都,世田谷区")
+    await registrants.run(first, None, "TMK", CLAIM, NOW)
+    member = await Member.select(Member.account).where(Member.external_id == "SF-9").first()
+    waiting = held.hold(tmp_path, "氏名,メール\r\n退会 する,LEAVING@example.jp\r\n".encode(), "next.csv", 1, "registrants")
+    other = held.hold(tmp_path, "氏名,メール\r\n別 の人,other@example.jp\r\n".encode(), "other.csv", 1, "registrants")
+    await erasure.delete_account(member["account"], var_dir=tmp_path)
+    assert held.load(tmp_path, waiting, 1, "registrants") is None
+    assert held.load(tmp_path, other, 1, "registrants") is not None
+    for again in (first, source(",LEAVING@example.jp,退会 する,タイカイ スル,東京都,世田谷区"),
+                  source("SF-9,,退会 する,タイカイ スル,東京都,世田谷区")):
+        preview = await registrants.preview(again)
+        assert [(o.kind, o.problems) for o in preview.outcomes] == [("error", ["erased"])]
+    result = await registrants.run(first, None, "TMK", CLAIM, NOW)
+    assert result.counts["created"] == 0 and await Member.count().where(Member.external_id == "SF-9") == 0

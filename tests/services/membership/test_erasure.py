@@ -328,6 +328,6 @@ async def test_the_mail_files_naming_the_member_are_deleted_with_the_account(tmp
     await outbox.enqueue(Smtp(), "other@example.jp", "受付のお知らせ", "ほかの人へ", "inquiry_receipt")
     mail_dir = tmp_path / "mail"
     assert (await outbox.deliver_due(Smtp(), mail_dir)).sent == 3
-    await erasure.delete_account(registered.account_id, mail_dir=mail_dir)
+    await erasure.delete_account(registered.account_id, var_dir=tmp_path)
     left = [path.read_bytes() for path in mail_dir.glob("*.eml")]
     assert len(left) == 1 and b"other@example.jp" in left[0]
