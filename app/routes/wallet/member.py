@@ -115,6 +115,8 @@ async def get_wallet(request: Request) -> object:
         "updated_at": now,
         "account": account,
         "category_label": category_label,
+        # A premium-only offer shows a member whose premium does not hold today why, not uses left
+        "premium": membership.effective_tier(member, clock.today_in_japan()) == "premium",
     }
     # Kept by the service worker for the shop counter with one bar of signal; polling refreshes the history.
     return page(request, "wallet/wallet.html", context, fragment="wallet/_history.html")

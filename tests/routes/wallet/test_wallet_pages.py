@@ -48,6 +48,8 @@ async def test_a_member_from_tokyo_activates_the_pass_and_sees_qr_and_code(clien
     assert "30日" in wallet.text
     assert len(token) > 40
     assert await WalletPass.count() == 1
+    # The demo pass's premium-only booth: a basic member is shown why, not uses left
+    assert wallet.text.count('data-reason="premium_only"') == 1
 
 
 async def test_a_resident_of_the_city_cannot_activate_the_visitor_pass(client):
