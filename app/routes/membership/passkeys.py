@@ -190,6 +190,10 @@ async def finish_ceremony(request: Request, flow: dict, new: passkeys.NewPasskey
     if kind == "recover":
         # The lost device may still hold a session: recovery ends every one of them.
         await login_sessions.end_all(flow["account_id"])
+        if flow.get("first"):  # an imported account claimed: a welcome, and the card to show
+            request.session["flash"] = _("Welcome to %(site)s. Your account is ready: this is your member card.",
+                                         site=settings.branding.site_name)
+            return await start_session(request, flow["account_id"], request.app.route_reverse("get_card"))
         request.session["flash"] = _("Welcome back. If your old phone is lost, remove its passkey below.")
         return await start_session(request, flow["account_id"], request.app.route_reverse("list_passkeys"))
     request.session.pop(CEREMONY, None)

@@ -9,7 +9,7 @@ from app.rendering import page
 from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_recovery_mail
 from app.routes.membership.passkeys import begin_ceremony
-from app.services.membership import one_time_links
+from app.services.membership import one_time_links, passkeys
 from app.services.membership.membership import EMAIL_PATTERN
 
 
@@ -44,6 +44,8 @@ async def use_recovery_link(request: Request, token: FromPath[str]) -> object:
         user_handle=account["webauthn_user_id"],
         display_name=account["display_name"],
         user_name=account["email"] or account["display_name"],
+        # An account made by an import has never had a passkey: claiming it is a first visit, not a return
+        first=not await passkeys.credential_ids(account["id"]),
     )
     return page(request, "membership/passkeys/new.html", {"flow": request.session["ceremony"]}, cache="no-store")
 

@@ -8,7 +8,9 @@ import re
 
 from db.tables import AuditLog, Member, OutboxMail
 from tests import factories
+from tests.authenticator import SoftwareAuthenticator
 from tests.conftest import log_in
+from tests.passkey_client import create_passkey
 
 FILE = "会員ID,メールアドレス,姓,名,セイ,メイ,都道府県\r\nN-1,hanako@example.jp,山田,花子,ヤマダ,ハナコ,東京都\r\n" \
        "N-2,bad-address,佐藤,太郎,サトウ,タロウ,大阪府\r\n"
@@ -105,3 +107,21 @@ async def test_the_console_and_the_members_list_link_to_the_import(client):
     await staff(client)
     for path in ("/staff", "/staff/members"):
         assert "/staff/imports/registrants" in (await client.get(path)).text
+
+
+async def test_claiming_an_imported_account_is_a_welcome_and_leads_to_the_card(client):
+    """The claim link of an account that never had a passkey: the page and the landing say welcome, not
+    "welcome back"; the person ends on their member card, logged in with the new passkey."""
+    await staff(client)
+    uploaded = await upload(client, codecs.BOM_UTF8 + "メールアドレス,氏名,フリガナ\nume@example.jp,梅田 梅子,ウメダ ウメコ\n".encode())
+    await client.submit(f"{uploaded.headers['location']}/run", {"email": "0", "full_name": "1", "full_kana": "2"})
+    body = (await OutboxMail.select(OutboxMail.body).first())["body"]
+    path = re.search(r"http://localhost:8000(/recover/\S+)", body).group(1)
+    client.cookies.clear()  # the person, on their own phone
+    client.csrf_token = ""
+    claim = await client.get(path)
+    assert 'data-testid="passkey-claim"' in claim.text
+    finished = await create_passkey(client, SoftwareAuthenticator())
+    assert finished.status_code in (200, 201) and finished.json()["redirect"] == "/card"
+    card = await client.get("/card")
+    assert card.status_code == 200 and 'data-testid="member-card"' in card.text

@@ -47,6 +47,7 @@ async def test_recovery_mail_arrives_in_japanese_and_its_link_works_once(mail_cl
     assert first.status_code == 200
     assert 'data-testid="passkey-create"' in first.text
     assert "つなぐ花子" in first.text
+    assert 'data-testid="passkey-claim"' not in first.text  # a return, not a first claim
     second = await mail_client.get(path)
     assert second.status_code == 410
     assert 'data-testid="recover-invalid"' in second.text
