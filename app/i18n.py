@@ -7,6 +7,8 @@ so `gettext` works the same in templates and in Python without passing the reque
 from __future__ import annotations
 
 import gettext as stdlib_gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from functools import cache
@@ -24,6 +26,17 @@ LOCALE_COOKIE = "lang"
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 current_locale: ContextVar[str] = ContextVar("current_locale", default="ja")
+
+
+@contextmanager
+def in_locale(locale: str) -> Iterator[None]:
+    """Words for someone other than the person at the screen: a CSV for the municipality's documents, a mail to
+    a member who has never chosen a language."""
+    token = current_locale.set(locale)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 @cache

@@ -128,7 +128,8 @@ async def run_registrant_import(request: Request, token: FromPath[str]) -> objec
         return _gone(request)
     source = CsvRegistrants(table, mapping, found.filename, found.sha256)
     claim = ClaimMail(settings.smtp, settings.branding.site_name,
-                      lambda t: settings.base_url + request.app.route_reverse("use_recovery_link", token=t))
+                      lambda t: settings.base_url + request.app.route_reverse("use_recovery_link", token=t),
+                      settings.default_locale)
     result = await registrants.run(source, current_account(request).id, settings.branding.member_no_prefix, claim,
                                    clock.now(), details={"encoding": table.encoding, "columns": source.mapped_headers()})
     return see_other(request, request.app.route_reverse("get_registrant_import", import_id=result.audit_id))

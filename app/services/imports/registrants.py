@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from app.i18n import gettext as _
+from app.i18n import in_locale
 from app.services.imports.columns import FIELDS
 from app.services.imports.reader import row_problem_message
 from app.services.imports.sources import Registrant, RegistrantSource
@@ -262,6 +263,7 @@ class ClaimMail:
     smtp: Smtp
     site_name: str
     link_for: Callable[[str], str]
+    locale: str = "ja"  # the site's default: the person has never chosen a language here
 
 
 @dataclass
@@ -324,7 +326,8 @@ async def _create(outcome: Outcome, member_no_prefix: str, claim: ClaimMail, now
                                        logged_in=False, external_id=person.external_id or None)
             if person.email:
                 token = await one_time_links.issue("recovery", made.account_id, email=person.email, ttl=CLAIM_TTL)
-                subject, body = claim_mail(profile.display_name, claim.site_name, claim.link_for(token))
+                with in_locale(claim.locale):
+                    subject, body = claim_mail(profile.display_name, claim.site_name, claim.link_for(token))
                 await outbox.enqueue(claim.smtp, person.email, subject, body, "import_claim", now=now)
     except Exception as exc:
         # Another run (or a member's own edit) took the id meanwhile: the unique index said no, nothing was made.

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 
-from app.i18n import current_locale
+from app.i18n import in_locale
 from db.tables import AuditLog
 
 CSV_LOCALE = "ja"
@@ -30,13 +29,8 @@ def csv_text(headers: list, rows: Iterable[list]) -> str:
     return "\ufeff" + out.getvalue()
 
 
-@contextmanager
-def csv_language() -> Iterator[None]:
-    token = current_locale.set(CSV_LOCALE)
-    try:
-        yield
-    finally:
-        current_locale.reset(token)
+def csv_language():
+    return in_locale(CSV_LOCALE)
 
 
 async def record_export(actor_id: int | None, target_type: str, target_id: str, detail: dict, now: datetime,

@@ -125,3 +125,12 @@ async def test_claiming_an_imported_account_is_a_welcome_and_leads_to_the_card(c
     assert finished.status_code in (200, 201) and finished.json()["redirect"] == "/card"
     card = await client.get("/card")
     assert card.status_code == 200 and 'data-testid="member-card"' in card.text
+
+
+async def test_the_claim_mail_is_in_the_sites_language_whatever_the_staff_read(client):
+    await staff(client)
+    await client.submit("/locale", {"lang": "en", "next": "/staff"})
+    uploaded = await upload(client, codecs.BOM_UTF8 + "メールアドレス,氏名\nsakura@example.jp,桜井 さくら\n".encode())
+    await client.submit(f"{uploaded.headers['location']}/run", {"email": "0", "full_name": "1"})
+    mail = await OutboxMail.select(OutboxMail.subject, OutboxMail.body).first()
+    assert "ふるさと住民" in mail["subject"] and "様" in mail["body"]
