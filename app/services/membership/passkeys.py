@@ -272,7 +272,9 @@ async def add_passkey(account_id: int, new: NewPasskey, name: str) -> None:
 
 
 async def credential_ids(account_id: int) -> list[str]:
-    rows = await Passkey.select(Passkey.credential_id).where(Passkey.account == account_id)
+    """The account's credentials, oldest first (a passkey list to exclude, or to show, is read in one order on
+    both databases: PostgreSQL returns rows in no set order once one has been updated)."""
+    rows = await Passkey.select(Passkey.credential_id).where(Passkey.account == account_id).order_by(Passkey.id)
     return [row["credential_id"] for row in rows]
 
 
