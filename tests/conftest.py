@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,9 +25,11 @@ from piccolo.table import sort_table_classes
 
 from app.keyfile import generate_secrets
 from app.main import create_app, make_state, make_stores
+from app.services.shared.actor import Actor
 from app.settings import Settings
 from db.engine import bind, make_engine
 from db.piccolo_app import APP_CONFIG
+from tests import factories
 from tests.loop_pools import LoopPools
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,3 +312,28 @@ def redis_reachable(host: str = "127.0.0.1", port: int = 6379) -> bool:
 
 
 requires_redis = pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+
+
+# The people most service and route tests act as: two areas, the secretariat, and an editor of each area.
+
+
+@dataclass
+class Scene:
+    """Two areas; the secretariat; an editor of the first area and an editor of the second."""
+
+    area: int
+    other_area: int
+    staff: Actor
+    editor: Actor
+    other_editor: Actor
+
+
+@pytest.fixture
+async def scene() -> Scene:
+    area = await factories.area("勇払", "yufutsu")
+    other_area = await factories.area("樽前", "tarumae")
+    staff = await factories.staff_account("事務局 佐藤")
+    editor = await factories.staff_account("勇払 編集 鈴木", role="editor", area=area)
+    other_editor = await factories.staff_account("樽前 編集 高橋", role="editor", area=other_area)
+    return Scene(area, other_area, Actor(staff, "staff"), Actor(editor, "editor", area),
+                 Actor(other_editor, "editor", other_area))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
@@ -20,24 +19,6 @@ from tests import factories
 from tests.conftest import log_in
 
 QR = '<svg role="img"'  # the check-in code (the icons are SVG too)
-
-
-@dataclass
-class People:
-    area: int
-    other_area: int
-    staff: int
-    editor: int
-    other_editor: int
-
-
-@pytest.fixture
-async def people() -> People:
-    area = await factories.area("勇払", "yufutsu")
-    other_area = await factories.area("樽前", "tarumae")
-    return People(area, other_area, await factories.staff_account(),
-                  await factories.staff_account("勇払 編集 鈴木", role="editor", area=area),
-                  await factories.staff_account("樽前 編集 高橋", role="editor", area=other_area))
 
 
 def today() -> date:
@@ -61,65 +42,65 @@ def form(**changes) -> dict:
 # The list ------------------------------------------------------------------------------------------
 
 
-async def test_an_editor_lists_only_their_areas_activities_and_staff_list_every_area(client, people):
-    await factories.activity(people.area, title="勇払の活動")
-    await factories.activity(people.other_area, title="樽前の活動")
-    await log_in(client, people.editor)
+async def test_an_editor_lists_only_their_areas_activities_and_staff_list_every_area(client, scene):
+    await factories.activity(scene.area, title="勇払の活動")
+    await factories.activity(scene.other_area, title="樽前の活動")
+    await log_in(client, scene.editor.account_id)
     mine = await client.get("/editor/activities")
     assert mine.status_code == 200 and mine.headers["cache-control"] == "no-store"
     assert mine.text.count('data-testid="activity-row"') == 1 and "勇払の活動" in mine.text and "樽前の活動" not in mine.text
-    await log_in(client, people.staff)
+    await log_in(client, scene.staff.account_id)
     every = await client.get("/editor/activities")
     assert every.text.count('data-testid="activity-row"') == 2 and 'data-testid="active-members-link"' in every.text
 
 
-async def test_the_list_counts_the_members_checked_in_and_shows_a_called_off_activity(client, people):
-    activity = await running_activity(people.area)
-    await factories.activity(people.area, title="中止した活動", status="cancelled")
+async def test_the_list_counts_the_members_checked_in_and_shows_a_called_off_activity(client, scene):
+    activity = await running_activity(scene.area)
+    await factories.activity(scene.area, title="中止した活動", status="cancelled")
     for name in ("花子", "太郎"):
         member = await factories.member(name)
         await check_ins.by_hand(activity, member.member_no, today().isoformat(), "受付で記名",
-                                check_ins.Actor(people.staff, "staff"))
-    await log_in(client, people.editor)
+                                check_ins.Actor(scene.staff.account_id, "staff"))
+    await log_in(client, scene.editor.account_id)
     page = await client.get("/editor/activities")
     assert re.search(rf'data-activity-id="{activity}".*?data-testid="activity-members">2<', page.text, re.S)
     assert 'data-status="cancelled"' in page.text
 
 
-async def test_the_staff_console_and_the_programs_list_link_to_the_activities(client, people):
-    await log_in(client, people.staff)
+async def test_the_staff_console_and_the_programs_list_link_to_the_activities(client, scene):
+    await log_in(client, scene.staff.account_id)
     assert 'data-testid="staff-activity-list"' in (await client.get("/staff")).text
-    await log_in(client, people.editor)
+    await log_in(client, scene.editor.account_id)
     assert 'data-testid="activities-link"' in (await client.get("/editor/programs")).text
 
 
 # The form ------------------------------------------------------------------------------------------
 
 
-async def test_an_editor_creates_an_activity_in_their_own_area(client, people):
-    await log_in(client, people.editor)
+async def test_an_editor_creates_an_activity_in_their_own_area(client, scene):
+    await log_in(client, scene.editor.account_id)
     new = await client.get("/editor/activities/new")
     assert new.status_code == 200 and 'name="area"' not in new.text  # an editor's area is their own
-    created = await client.submit("/editor/activities", form(area=str(people.other_area)), follow_redirects=False)
+    created = await client.submit("/editor/activities", form(area=str(scene.other_area)), follow_redirects=False)
     assert created.status_code == 303
     row = await Activity.select().first()
-    assert (row["title"], row["area"], row["capacity"], row["starts_on"]) == ("海岸清掃ボランティア", people.area, 20,
+    assert (row["title"], row["area"], row["capacity"], row["starts_on"]) == ("海岸清掃ボランティア", scene.area, 20,
                                                                                date(2026, 11, 1))
     assert created.headers["location"] == f"/editor/activities/{row['id']}"
     assert await AuditLog.exists().where(AuditLog.action == "activity.create")
 
 
-async def test_staff_choose_the_area_and_an_unknown_area_is_a_message(client, people):
-    await log_in(client, people.staff)
+async def test_staff_choose_the_area_and_an_unknown_area_is_a_message(client, scene):
+    await log_in(client, scene.staff.account_id)
     assert 'name="area"' in (await client.get("/editor/activities/new")).text
     wrong = await client.submit("/editor/activities", form(area="999999"))
     assert wrong.status_code == 422 and 'data-testid="error-area"' in wrong.text
-    done = await client.submit("/editor/activities", form(area=str(people.other_area)), follow_redirects=False)
-    assert done.status_code == 303 and (await Activity.select(Activity.area).first())["area"] == people.other_area
+    done = await client.submit("/editor/activities", form(area=str(scene.other_area)), follow_redirects=False)
+    assert done.status_code == 303 and (await Activity.select(Activity.area).first())["area"] == scene.other_area
 
 
-async def test_invalid_input_comes_back_with_a_message_per_field_and_nothing_lost(client, people):
-    await log_in(client, people.editor)
+async def test_invalid_input_comes_back_with_a_message_per_field_and_nothing_lost(client, scene):
+    await log_in(client, scene.editor.account_id)
     bad = form(title="", kind="party", starts_on="2026-02-30", ends_on="yesterday", place="", capacity="-3",
                map_url="http://insecure.example", description="説明は残る")
     response = await client.submit("/editor/activities", bad)
@@ -133,8 +114,8 @@ async def test_invalid_input_comes_back_with_a_message_per_field_and_nothing_los
     assert fragment.status_code == 422 and "<html" not in fragment.text and 'data-testid="activity-form"' in fragment.text
 
 
-async def test_missing_and_repeated_fields_are_a_form_with_messages_not_an_error(client, people):
-    await log_in(client, people.editor)
+async def test_missing_and_repeated_fields_are_a_form_with_messages_not_an_error(client, scene):
+    await log_in(client, scene.editor.account_id)
     empty = await client.submit("/editor/activities", {})
     assert empty.status_code == 422 and 'data-testid="error-title"' in empty.text
     token = await client.ensure_csrf()
@@ -146,9 +127,9 @@ async def test_missing_and_repeated_fields_are_a_form_with_messages_not_an_error
     assert (await Activity.select(Activity.title).first())["title"] == "A"
 
 
-async def test_editing_keeps_the_values_and_saves_the_change(client, people):
-    activity = await factories.activity(people.area, capacity=None, counts_for_premium=False)
-    await log_in(client, people.editor)
+async def test_editing_keeps_the_values_and_saves_the_change(client, scene):
+    activity = await factories.activity(scene.area, capacity=None, counts_for_premium=False)
+    await log_in(client, scene.editor.account_id)
     edit = await client.get(f"/editor/activities/{activity}/edit")
     assert edit.status_code == 200 and 'value="2026-11-01"' in edit.text and "樽前山 七合目ヒュッテ" in edit.text
     assert 'checked data-testid="field-counts_for_premium"' not in edit.text  # as stored: not counted
@@ -160,9 +141,9 @@ async def test_editing_keeps_the_values_and_saves_the_change(client, people):
     assert (row["title"], row["counts_for_premium"], row["capacity"]) == ("登山道整備（秋）", True, 20)
 
 
-async def test_calling_off_and_reopening_an_activity(client, people):
-    activity = await factories.activity(people.area)
-    await log_in(client, people.editor)
+async def test_calling_off_and_reopening_an_activity(client, scene):
+    activity = await factories.activity(scene.area)
+    await log_in(client, scene.editor.account_id)
     assert (await client.submit(f"/editor/activities/{activity}/cancel", follow_redirects=False)).status_code == 303
     page = await client.get(f"/editor/activities/{activity}")
     assert 'data-status="cancelled"' in page.text and 'data-testid="reopen-activity"' in page.text
@@ -174,9 +155,9 @@ async def test_calling_off_and_reopening_an_activity(client, people):
 # Another area's activity, ids that name nothing, and who may open the pages at all --------------------
 
 
-async def test_another_areas_activity_is_refused_to_an_editor_on_every_page(client, people):
-    theirs = await factories.activity(people.other_area)
-    await log_in(client, people.editor)
+async def test_another_areas_activity_is_refused_to_an_editor_on_every_page(client, scene):
+    theirs = await factories.activity(scene.other_area)
+    await log_in(client, scene.editor.account_id)
     for path in ("", "/edit", "/code", "/codes", "/check-ins/csv"):
         assert (await client.get(f"/editor/activities/{theirs}{path}")).status_code == 403, path
     for path in ("", "/cancel", "/reopen", "/check-ins/card", "/check-ins/hand"):
@@ -187,15 +168,15 @@ async def test_another_areas_activity_is_refused_to_an_editor_on_every_page(clie
 
 
 @pytest.mark.parametrize("activity_id", ["999999", "0", "2147483648", "99999999999999999999"])
-async def test_an_id_that_names_no_activity_is_the_not_found_page(client, people, activity_id):
-    await log_in(client, people.staff)
+async def test_an_id_that_names_no_activity_is_the_not_found_page(client, scene, activity_id):
+    await log_in(client, scene.staff.account_id)
     assert (await client.get(f"/editor/activities/{activity_id}")).status_code == 404
     assert (await client.get(f"/editor/activities/{activity_id}/code")).status_code == 404
     assert (await client.submit(f"/editor/activities/{activity_id}/check-ins/hand", {})).status_code == 404
 
 
-async def test_members_and_shops_are_refused_and_visitors_sent_to_log_in(client, people):
-    activity = await factories.activity(people.area)
+async def test_members_and_shops_are_refused_and_visitors_sent_to_log_in(client, scene):
+    activity = await factories.activity(scene.area)
     member = await factories.member()
     await log_in(client, member.account_id)
     assert (await client.get(f"/editor/activities/{activity}")).status_code == 403
@@ -210,11 +191,11 @@ async def test_members_and_shops_are_refused_and_visitors_sent_to_log_in(client,
 # Check-ins: the card at the venue, by hand, the CSV ----------------------------------------------------
 
 
-async def test_the_organiser_scans_a_card_and_the_member_is_checked_in_for_today(client, people, settings):
-    activity = await running_activity(people.area)
+async def test_the_organiser_scans_a_card_and_the_member_is_checked_in_for_today(client, scene, settings):
+    activity = await running_activity(scene.area)
     member = await factories.member("来場した花子")
     card = TokenSigner(settings.signing_key).sign("card", member.member_id, clock.now() + timedelta(days=1))
-    await log_in(client, people.editor)
+    await log_in(client, scene.editor.account_id)
     preview = await client.get(f"/editor/activities/{activity}", params={"code": card})
     assert preview.status_code == 200 and 'data-testid="card-found"' in preview.text and "来場した花子" in preview.text
     assert 'data-scan-url="/editor/activities/' in preview.text  # the member-card scanner, as at program attendance
@@ -226,10 +207,10 @@ async def test_the_organiser_scans_a_card_and_the_member_is_checked_in_for_today
     assert [(r["day"], r["method"]) for r in await CheckIn.select(CheckIn.day, CheckIn.method)] == [(today(), "card")]
 
 
-async def test_a_bad_card_is_a_message_next_to_the_code(client, people, settings):
-    activity = await running_activity(people.area)
+async def test_a_bad_card_is_a_message_next_to_the_code(client, scene, settings):
+    activity = await running_activity(scene.area)
     member = await factories.member()
-    await log_in(client, people.editor)
+    await log_in(client, scene.editor.account_id)
     signer = TokenSigner(settings.signing_key)
     for code in ("", "ABCDEFGH" * 8, signer.sign("card", member.member_id, clock.now() - timedelta(minutes=1)),
                  check_ins.code_for(signer, activity, today()), "x" * 5000):
@@ -240,22 +221,22 @@ async def test_a_bad_card_is_a_message_next_to_the_code(client, people, settings
     assert await CheckIn.count() == 0
 
 
-async def test_a_card_scanned_outside_the_period_or_for_a_called_off_activity_is_refused(client, people, settings):
-    over = await factories.activity(people.area, starts_on=date(2020, 4, 1), ends_on=date(2020, 4, 2))
-    called_off = await running_activity(people.area, status="cancelled")
+async def test_a_card_scanned_outside_the_period_or_for_a_called_off_activity_is_refused(client, scene, settings):
+    over = await factories.activity(scene.area, starts_on=date(2020, 4, 1), ends_on=date(2020, 4, 2))
+    called_off = await running_activity(scene.area, status="cancelled")
     member = await factories.member()
     card = TokenSigner(settings.signing_key).sign("card", member.member_id, clock.now() + timedelta(days=1))
-    await log_in(client, people.editor)
+    await log_in(client, scene.editor.account_id)
     for activity in (over, called_off):
         response = await client.submit(f"/editor/activities/{activity}/check-ins/card", {"code": card})
         assert response.status_code == 422 and 'data-testid="error-code"' in response.text
     assert await CheckIn.count() == 0
 
 
-async def test_a_check_in_by_hand_needs_a_member_a_day_of_the_activity_and_a_reason(client, people):
-    activity = await factories.activity(people.area)
+async def test_a_check_in_by_hand_needs_a_member_a_day_of_the_activity_and_a_reason(client, scene):
+    activity = await factories.activity(scene.area)
     member = await factories.member()
-    await log_in(client, people.editor)
+    await log_in(client, scene.editor.account_id)
     cases = [({"member_no": member.member_no, "day": "2026-11-02", "reason": ""}, "reason"),
              ({"member_no": member.member_no, "day": "2026-11-31", "reason": "記名"}, "day"),
              ({"member_no": member.member_no, "day": "2026-12-05", "reason": "記名"}, "day"),
@@ -275,20 +256,20 @@ async def test_a_check_in_by_hand_needs_a_member_a_day_of_the_activity_and_a_rea
     assert await AuditLog.exists().where(AuditLog.action == "check_in.by_hand")
 
 
-async def test_a_refused_check_in_by_hand_keeps_what_was_typed(client, people):
-    activity = await factories.activity(people.area)
-    await log_in(client, people.staff)
+async def test_a_refused_check_in_by_hand_keeps_what_was_typed(client, scene):
+    activity = await factories.activity(scene.area)
+    await log_in(client, scene.staff.account_id)
     response = await client.submit(f"/editor/activities/{activity}/check-ins/hand",
                                    {"member_no": "TMK-404040", "day": "2026-11-05", "reason": "受付で記名した"})
     assert response.status_code == 422
     assert 'value="TMK-404040"' in response.text and 'value="2026-11-05"' in response.text and "受付で記名した" in response.text
 
 
-async def test_the_check_ins_csv_is_for_excel_and_recorded_as_an_export(client, people):
-    activity = await factories.activity(people.area)
+async def test_the_check_ins_csv_is_for_excel_and_recorded_as_an_export(client, scene):
+    activity = await factories.activity(scene.area)
     member = await factories.member("=HYPERLINK(1)")
-    await check_ins.by_hand(activity, member.member_no, "2026-11-03", "記名", check_ins.Actor(people.staff, "staff"))
-    await log_in(client, people.editor)
+    await check_ins.by_hand(activity, member.member_no, "2026-11-03", "記名", check_ins.Actor(scene.staff.account_id, "staff"))
+    await log_in(client, scene.editor.account_id)
     response = await client.get(f"/editor/activities/{activity}/check-ins/csv")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.headers["cache-control"] == "no-store" and response.content.startswith(b"\xef\xbb\xbf")
@@ -296,16 +277,16 @@ async def test_the_check_ins_csv_is_for_excel_and_recorded_as_an_export(client, 
     assert len(rows) == 2 and rows[1][:3] == ["2026-11-03", member.member_no, "'=HYPERLINK(1)"]
     assert rows[0][1] == "会員番号"  # Japanese headers whatever the organiser's language
     audit = await AuditLog.select().where(AuditLog.action == "export.csv").first().output(load_json=True)
-    assert (audit["actor"], audit["target_type"], audit["target_id"]) == (people.editor, "activity", str(activity))
+    assert (audit["actor"], audit["target_type"], audit["target_id"]) == (scene.editor.account_id, "activity", str(activity))
     assert audit["detail"] == {"table": "check_ins", "rows": 1}
 
 
 # The daily check-in code -------------------------------------------------------------------------------
 
 
-async def test_todays_code_is_a_big_qr_that_checks_a_member_in_on_this_day(client, people, app):
-    activity = await running_activity(people.area)
-    await log_in(client, people.editor)
+async def test_todays_code_is_a_big_qr_that_checks_a_member_in_on_this_day(client, scene, app):
+    activity = await running_activity(scene.area)
+    await log_in(client, scene.editor.account_id)
     response = await client.get(f"/editor/activities/{activity}/code")
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert f'data-day="{today().isoformat()}"' in response.text and QR in response.text
@@ -317,9 +298,9 @@ async def test_todays_code_is_a_big_qr_that_checks_a_member_in_on_this_day(clien
     assert recorded.first and recorded.day == today()
 
 
-async def test_a_chosen_day_shows_its_code_and_a_day_outside_the_period_links_to_its_days(client, people):
-    activity = await factories.activity(people.area)  # 2026-11-01 to 2026-11-30
-    await log_in(client, people.staff)
+async def test_a_chosen_day_shows_its_code_and_a_day_outside_the_period_links_to_its_days(client, scene):
+    activity = await factories.activity(scene.area)  # 2026-11-01 to 2026-11-30
+    await log_in(client, scene.staff.account_id)
     chosen = await client.get(f"/editor/activities/{activity}/code", params={"day": "2026-11-14"})
     assert chosen.status_code == 200 and 'data-day="2026-11-14"' in chosen.text
     for day in ("2026-12-01", "2026-02-30", "tomorrow", "2026-11-14" * 100, "\x00"):
@@ -327,21 +308,21 @@ async def test_a_chosen_day_shows_its_code_and_a_day_outside_the_period_links_to
         assert outside.status_code == 422 and 'data-testid="no-code"' in outside.text and QR not in outside.text
         assert outside.text.count('data-testid="code-day-link"') == 30
     # No ?day= and today outside the period: the message, not an error
-    today_outside = await client.get(f"/editor/activities/{await factories.activity(people.area, starts_on=date(2020, 4, 1), ends_on=date(2020, 4, 1))}/code")
+    today_outside = await client.get(f"/editor/activities/{await factories.activity(scene.area, starts_on=date(2020, 4, 1), ends_on=date(2020, 4, 1))}/code")
     assert today_outside.status_code == 200 and 'data-testid="no-code"' in today_outside.text
 
 
-async def test_a_called_off_activity_shows_no_code(client, people):
-    activity = await running_activity(people.area, status="cancelled")
-    await log_in(client, people.editor)
+async def test_a_called_off_activity_shows_no_code(client, scene):
+    activity = await running_activity(scene.area, status="cancelled")
+    await log_in(client, scene.editor.account_id)
     for path in ("code", "codes"):
         response = await client.get(f"/editor/activities/{activity}/{path}")
         assert 'data-testid="no-code"' in response.text and QR not in response.text
 
 
-async def test_the_posters_print_one_code_per_day_at_most_31_a_page(client, people):
-    activity = await factories.activity(people.area, starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 5))  # 66 days
-    await log_in(client, people.editor)
+async def test_the_posters_print_one_code_per_day_at_most_31_a_page(client, scene):
+    activity = await factories.activity(scene.area, starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 5))  # 66 days
+    await log_in(client, scene.editor.account_id)
     first = await client.get(f"/editor/activities/{activity}/codes")
     assert first.status_code == 200 and first.text.count('data-testid="check-in-code"') == 31
     assert 'data-day="2026-11-01"' in first.text and 'data-day="2026-12-01"' in first.text

@@ -26,7 +26,7 @@ from app.services.shared import clock
 from app.services.shared.actor import Actor
 from db.tables import Application, AuditLog, Notice, Program
 from tests import factories
-from tests.services.conftest import Scene
+from tests.conftest import Scene
 
 UTC = timezone.utc
 

@@ -18,7 +18,7 @@ from app.services.review.revisions import RevisionRefused
 from app.services.shared.actor import Actor
 from db.tables import Article, AuditLog, Notice, Program, Revision
 from tests import factories
-from tests.services.conftest import Scene
+from tests.conftest import Scene
 from tests.services.programs.test_programs import (
     apply,
     meanwhile,
