@@ -101,19 +101,24 @@ async def activity_count(member_id: int, year: int) -> int:
     return len((await evidence([member_id], start, end))[member_id])
 
 
+async def counts(since: datetime, until: datetime) -> dict[int, int]:
+    """How many activities each member who took part in any in [since, until) has there, each activity once."""
+    attended = await Application.select(Application.member).where(
+        (Application.status == "attended") & (Application.attended_at >= since) & (Application.attended_at < until))
+    checked = await CheckIn.select(CheckIn.member).where(
+        (CheckIn.activity.counts_for_premium == True) & (CheckIn.day >= to_tokyo(since).date())  # noqa: E712
+        & (CheckIn.day < _day_of_end(until)))
+    candidates = sorted({row["member"] for row in [*attended, *checked]})
+    return {member_id: len(items) for member_id, items in (await evidence(candidates, since, until)).items()}
+
+
 async def active_members(year: int, minimum: int = PREMIUM_ACTIVITIES) -> list[dict]:
     """Members with at least `minimum` activities in the fiscal year: evidence for the premium tier."""
     start, end = fiscal_year_bounds(year)
-    attended = await Application.select(Application.member).where(
-        (Application.status == "attended") & (Application.attended_at >= start) & (Application.attended_at < end))
-    checked = await CheckIn.select(CheckIn.member).where(
-        (CheckIn.activity.counts_for_premium == True) & (CheckIn.day >= to_tokyo(start).date())  # noqa: E712
-        & (CheckIn.day < to_tokyo(end).date()))
-    candidates = sorted({row["member"] for row in [*attended, *checked]})
-    counts = {member_id: len(items) for member_id, items in (await evidence(candidates, start, end)).items()}
-    wanted = [member_id for member_id, count in counts.items() if count >= minimum]
+    counted = await counts(start, end)
+    wanted = [member_id for member_id, count in counted.items() if count >= minimum]
     if not wanted:
         return []
     members = await Member.select(Member.id, Member.member_no, Member.tier, Member.account.display_name).where(
         Member.id.is_in(wanted))
-    return sorted(({**m, "activities": counts[m["id"]]} for m in members), key=lambda m: (-m["activities"], m["member_no"]))
+    return sorted(({**m, "activities": counted[m["id"]]} for m in members), key=lambda m: (-m["activities"], m["member_no"]))

@@ -16,7 +16,7 @@ from app.services.premium.applications import MEMBER_URL
 from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import Application, CheckIn, Member, PremiumApplication
+from db.tables import Member, PremiumApplication
 
 RULE = "premium_invitation"
 
@@ -27,20 +27,15 @@ async def run_due(now: datetime | None = None) -> int:
     if not (await rules.setting(RULE, now)).enabled:
         return 0
     since, today = now - progress.YEAR, to_tokyo(now).date()
-    active = {row["member"] for row in [
-        *await CheckIn.select(CheckIn.member).where(CheckIn.day >= to_tokyo(since).date()),
-        *await Application.select(Application.member).where(
-            (Application.status == "attended") & (Application.attended_at >= since)),
-    ]}
-    if not active:
+    counted = {member_id: count for member_id, count in (await progress.counts(since, now)).items()
+               if count >= progress.PREMIUM_ACTIVITIES}
+    if not counted:
         return 0
     premium = {row["id"] for row in await Member.select(Member.id).where(
-        Member.id.is_in(sorted(active)) & (Member.tier == "premium") & (Member.premium_until >= today))}
+        Member.id.is_in(sorted(counted)) & (Member.tier == "premium") & (Member.premium_until >= today))}
     waiting = {row["member"] for row in await PremiumApplication.select(PremiumApplication.member).where(
-        PremiumApplication.member.is_in(sorted(active)) & (PremiumApplication.status == "submitted"))}
-    candidates = sorted(active - premium - waiting)
-    evidence = await progress.evidence(candidates, since, now)
-    due = [member_id for member_id, items in evidence.items() if len(items) >= progress.PREMIUM_ACTIVITIES]
+        PremiumApplication.member.is_in(sorted(counted)) & (PremiumApplication.status == "submitted"))}
+    due = sorted(set(counted) - premium - waiting)
     accounts = {row["id"]: row["account"] for row in await Member.select(Member.id, Member.account).where(
         Member.id.is_in(due or [0]))}
     invited = 0
@@ -52,7 +47,7 @@ async def run_due(now: datetime | None = None) -> int:
             await personal.tell(accounts[member_id], _("You can apply for premium"),
                                 _("You have taken part in %(count)d local activities in twelve months. Apply for the "
                                   "premium tier of the furusato resident registration.",
-                                  count=len(evidence[member_id])), MEMBER_URL, now=now)
+                                  count=counted[member_id]), MEMBER_URL, now=now)
         invited += 1
     return invited
 
