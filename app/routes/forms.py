@@ -29,8 +29,13 @@ async def form_dict(request: Request) -> FormValues:
 
 
 def single_values(form: dict) -> FormValues:
-    """What was typed, one value per field (the first of repeated ones), to show again next to the errors."""
-    return FormValues({key: (value[0] if isinstance(value, list) and value else value) for key, value in form.items()})
+    """What was typed, one value per field (the first of repeated ones), to show again next to the errors. A file
+    sent where text is expected (a hand-made multipart request) reads as nothing typed."""
+    def typed(value):
+        value = value[0] if isinstance(value, list) and value else value
+        return value if isinstance(value, str) else ""
+
+    return FormValues({key: typed(value) for key, value in form.items()})
 
 
 async def uploaded_file(request: Request, name: str, limit: int) -> tuple[bytes, str]:

@@ -331,3 +331,12 @@ async def test_the_posters_print_one_code_per_day_at_most_31_a_page(client, scen
     for page in ("0", "4", "x", "-1", "99999999999"):
         bad = await client.get(f"/editor/activities/{activity}/codes", params={"page": page})
         assert bad.status_code == 422 and 'data-testid="no-code"' in bad.text, page
+
+
+async def test_a_file_sent_where_text_is_expected_is_a_form_error_not_a_500(client, scene):
+    """A hand-made multipart request (found by the route fuzzer, seed 253698): a file in a text field."""
+    await log_in(client, scene.editor.account_id)
+    token = await client.ensure_csrf()
+    response = await client.post("/editor/activities", data={"_csrf_token": token, "kind": "volunteer"},
+                                 files={"title": ("title.txt", b"1", "text/plain")})
+    assert response.status_code == 422
