@@ -16,6 +16,23 @@ def _hex(color: str) -> tuple[int, int, int]:
 
 
 @cache
+def icon_svg(theme: str, accent: str) -> bytes:
+    """The plain icon as SVG, for the logo in the page header and the browser tab: a few hundred bytes where
+    the 192 px PNG is over thirteen thousand. The same geometry as `draw_icon` on a 100-unit square."""
+    content = 74.0
+    ring = content * 0.56
+    width = ring * 0.16
+    radius = (ring - width) / 2  # PIL draws an outline inside its box; SVG centres the stroke on the circle
+    offset = content * 0.22
+    circles = "".join(
+        f'<circle cx="{50 + dx:.2f}" cy="50" r="{radius:.2f}" fill="none" stroke="{colour}" stroke-width="{width:.2f}"/>'
+        for dx, colour in ((-offset, "#fff"), (offset, accent))
+    )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+            f'<rect width="100" height="100" rx="22" fill="{theme}"/>{circles}</svg>').encode()
+
+
+@cache
 def draw_icon(size: int, theme: str, accent: str, maskable: bool = False) -> bytes:
     """Two linked rings (つなぐ, to connect) on the theme colour.
 

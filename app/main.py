@@ -21,7 +21,8 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from app import errors, guards, middleware
-from app.auth import AuthMiddleware, cookie_name
+from app.auth import AUTH_COOKIE, AuthMiddleware, cookie_name
+from app.page_cache import PageCache
 from app.push_sender import make_sender
 from app.rate_limit import make_rate_limits
 from app.routes import ROUTE_HANDLERS
@@ -55,6 +56,7 @@ def make_state(settings: Settings, engine) -> dict:
         # One signer per process: loading the key for every card or wallet page costs more than signing.
         "signer": TokenSigner(settings.signing_key),
         "rate_limits": make_rate_limits(settings),
+        "page_cache": PageCache(settings.page_cache_seconds),
     }
 
 
@@ -76,6 +78,15 @@ async def lifespan(app: Litestar):
 def create_app(settings: Settings) -> Litestar:
     engine = make_engine(settings.database_url)
     bind(engine)
+    session_cookie = cookie_name("tsunagu_session", settings.secure_cookies)
+    csrf_config = CSRFConfig(
+        secret=settings.secret_key,
+        cookie_name=cookie_name("tsunagu_csrf", settings.secure_cookies),
+        cookie_secure=settings.secure_cookies,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        exclude=NO_SESSION_PATHS,
+    )
 
     app = Litestar(
         route_handlers=[
@@ -84,12 +95,12 @@ def create_app(settings: Settings) -> Litestar:
                 path="/static",
                 directories=[STATIC_DIR],
                 name="static",
-                # URLs carry ?v=<content hash> (see templating.static_url), so they can be kept long.
-                cache_control=None,
-                # Only static files are compressed: pages carry the CSRF token, and compressing a secret
-                # next to echoed input invites BREACH. Level 6 keeps the CPU cost low on two cores.
+                cache_control=None,  # set per URL by middleware.VersionedFiles
+                # Pages are compressed by the front layer (app/compression.py); files here, as they stream.
+                # Level 6 keeps the CPU cost low on two cores.
                 middleware=[
-                    DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", gzip_compress_level=6))
+                    middleware.VersionedFiles,
+                    DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", gzip_compress_level=6)),
                 ],
             ),
         ],
@@ -102,7 +113,7 @@ def create_app(settings: Settings) -> Litestar:
             LazySessionConfig(
                 store="sessions",
                 exclude=NO_SESSION_PATHS,
-                key=cookie_name("tsunagu_session", settings.secure_cookies),
+                key=session_cookie,
                 max_age=SESSION_MAX_AGE_S,
                 secure=settings.secure_cookies,
                 httponly=True,
@@ -110,14 +121,7 @@ def create_app(settings: Settings) -> Litestar:
             ).middleware,
             AuthMiddleware(),
         ],
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_name=cookie_name("tsunagu_csrf", settings.secure_cookies),
-            cookie_secure=settings.secure_cookies,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            exclude=NO_SESSION_PATHS,
-        ),
+        csrf_config=csrf_config,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=None,  # a server-rendered app: no public schema of its internals
         exception_handlers={
@@ -134,12 +138,9 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Litestar runs app middleware only for matched routes; wrapping its ASGI handler (as its own
     # OpenTelemetry plugin does) gives 404/405 pages the same locale, security headers and log line.
-    app.asgi_handler = middleware.AccessLogMiddleware(
-        middleware.SecurityHeadersMiddleware(
-            middleware.LocaleMiddleware(middleware.HeadAsGetMiddleware(app.asgi_handler),
-                                        default_locale=settings.default_locale),
-            hsts=settings.secure_cookies,
-        )
+    app.asgi_handler = middleware.Front(
+        app.asgi_handler, default_locale=settings.default_locale, hsts=settings.secure_cookies, csrf=csrf_config,
+        session_cookie=session_cookie, auth_cookie=cookie_name(AUTH_COOKIE, settings.secure_cookies),
     )
     logging.getLogger("tsunagu").setLevel(settings.log_level)
     return app

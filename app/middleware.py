@@ -1,15 +1,26 @@
-"""ASGI middleware: the request's locale, security headers on every response, a readable access log."""
+"""The one ASGI layer around the app, run for every request (404s included).
+
+It chooses the request's language, answers HEAD as GET, serves kept public pages (app/page_cache.py),
+adds the security headers, compresses pages around their CSRF token (app/compression.py) and writes one
+readable log line. One layer rather than five: each layer costs a call and a wrapped `send` per message,
+which on a kept page would be most of the work.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from http.cookies import SimpleCookie
+from functools import lru_cache
+from hmac import compare_digest
 
-from litestar.datastructures import MutableScopeHeaders
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures.cookie import Cookie
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash, generate_csrf_token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
-from app import i18n
+from app import compression, i18n
+from app.page_cache import Key, PageCache
 
 access_log = logging.getLogger("tsunagu.access")
 
@@ -31,112 +42,222 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "worker-src 'self'",
     ]
 )
+SECURITY_HEADERS = (
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(self), geolocation=(), microphone=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+# Scripts, styles, images and the manifest are never documents or workers, so the policies above would do
+# nothing there but add half a kilobyte to each file a first visit downloads.
+FILE_PREFIXES = ("/static/", "/icons/", "/theme.css", "/manifest.webmanifest")
+FILE_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+# What is worth compressing here; static files are compressed by their own router (app/main.py).
+COMPRESSIBLE = (b"text/html", b"application/atom+xml", b"application/manifest+json", b"text/css",
+                b"text/javascript", b"text/calendar")
+SAFE_METHODS = ("GET", "HEAD")
+negotiate = lru_cache(maxsize=256)(i18n.negotiate)  # browsers send a handful of distinct Accept-Language values
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return value.decode("latin-1")
-    return None
+def cookies_of(raw: str) -> dict[str, str]:
+    jar = {}
+    for part in raw.split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep and name not in jar:
+            jar[name] = value.strip('"')
+    return jar
 
 
-class LocaleMiddleware:
-    def __init__(self, app: ASGIApp, default_locale: str = "ja") -> None:
+def with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    """Set `name` (lower case, as Litestar writes headers) to `value`, replacing any value it had."""
+    headers[:] = [(key, old) for key, old in headers if key != name]
+    headers.append((name, value))
+
+
+def vary_on_encoding(headers: list[tuple[bytes, bytes]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name == b"vary":
+            if b"accept-encoding" not in value.lower():
+                headers[index] = (name, value + b", Accept-Encoding")
+            return
+    headers.append((b"vary", b"Accept-Encoding"))
+
+
+class Front:
+    def __init__(self, app: ASGIApp, *, default_locale: str, hsts: bool, csrf: CSRFConfig,
+                 session_cookie: str, auth_cookie: str) -> None:
         self.app = app
         self.default_locale = default_locale
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cookie = None
-        raw = _header(scope, b"cookie")
-        if raw:
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(raw)
-            except Exception:  # a malformed cookie header must not break the page
-                jar = SimpleCookie()
-            if i18n.LOCALE_COOKIE in jar:
-                cookie = jar[i18n.LOCALE_COOKIE].value
-        locale = i18n.negotiate(cookie, _header(scope, b"accept-language"), self.default_locale)
-        token = i18n.current_locale.set(locale)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            i18n.current_locale.reset(token)
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
-        self.app = app
-        self.hsts = hsts
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("referrer-policy", "same-origin")
-                headers.setdefault("x-frame-options", "DENY")
-                headers.setdefault("permissions-policy", "camera=(self), geolocation=(), microphone=()")
-                headers.setdefault("cross-origin-opener-policy", "same-origin")
-                if self.hsts:
-                    headers.setdefault("strict-transport-security", "max-age=31536000")
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class AccessLogMiddleware:
-    """One line per request, e.g. `GET /programs 200 12.3ms`, for a person reading the log."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        self.page_headers = SECURITY_HEADERS + ((HSTS,) if hsts else ())
+        self.csrf = csrf
+        # Either cookie means the page may differ for this visitor (a login, a pending notice).
+        self.personal_cookies = (session_cookie, auth_cookie)
+        self.auth_cookie = auth_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        cookie = accept_language = accept_encoding = b""
+        hx_request = hx_boosted = hx_restore = b""
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = cookie + b"; " + value if cookie else value
+            elif name == b"accept-language":
+                accept_language = value
+            elif name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"hx-request":
+                hx_request = value
+            elif name == b"hx-boosted":
+                hx_boosted = value
+            elif name == b"hx-history-restore-request":
+                hx_restore = value
+        jar = cookies_of(cookie.decode("latin-1")) if cookie else {}
+        locale = negotiate(jar.get(i18n.LOCALE_COOKIE), accept_language.decode("latin-1") or None, self.default_locale)
+        locale_token = i18n.current_locale.set(locale)
+        method = scope["method"]
+        head = method == "HEAD"
+        gzip = bool(accept_encoding) and compression.accepts_gzip(accept_encoding.decode("latin-1"))
+        cache: PageCache = scope["app"].state.page_cache
+        key: Key | None = None
+        if method in SAFE_METHODS and cache.enabled and not any(jar.get(name) for name in self.personal_cookies):
+            key = (scope["path"], scope.get("query_string", b""), locale, hx_request, hx_boosted, hx_restore)
+        answer = _Answer(self, send, scope, head=head, gzip=gzip, cache=cache, key=key, is_file=scope["path"].startswith(FILE_PREFIXES))
         try:
-            await self.app(scope, receive, send_and_note)
+            kept = cache.get(key) if key is not None else None
+            if kept is not None:
+                await answer.send_kept(kept, jar.get(self.csrf.cookie_name))
+            else:
+                inner = {**scope, "method": "GET"} if head else scope
+                answer.scope = inner
+                await self.app(inner, receive, answer.send)
+                if method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie):
+                    cache.clear()  # someone logged in changed something: this process's copies may show the old
         finally:
+            i18n.current_locale.reset(locale_token)
             elapsed_ms = (time.perf_counter() - started) * 1000
             # The query string is left out: links sent by mail may carry one-time tokens.
-            access_log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed_ms)
+            access_log.info("%s %s %d %.1fms", method, scope["path"], answer.status, elapsed_ms)
+
+    def visitor_token(self, cookie: str | None) -> tuple[str, bytes | None]:
+        """The visitor's CSRF token when their cookie holds one we signed; otherwise a new one and its cookie,
+        as Litestar's CSRF middleware would have issued."""
+        if cookie and len(cookie) > CSRF_SECRET_LENGTH and compare_digest(
+            cookie[CSRF_SECRET_LENGTH:], generate_csrf_hash(cookie[:CSRF_SECRET_LENGTH], self.csrf.secret)
+        ):
+            return cookie, None
+        token = generate_csrf_token(self.csrf.secret)
+        config = self.csrf
+        header = Cookie(key=config.cookie_name, value=token, path=config.cookie_path, secure=config.cookie_secure,
+                        httponly=config.cookie_httponly, samesite=config.cookie_samesite, domain=config.cookie_domain)
+        return token, header.to_header(header="").encode("latin-1")
 
 
-class HeadAsGetMiddleware:
-    """HEAD answered as the GET of the same URL without its body (RFC 9110 §9.3.2). Monitors and link
-    checkers use HEAD; Litestar routes a GET handler for GET alone and would answer 405."""
+class _Answer:
+    """The `send` of one request: headers added, HTML held until its body is known, then kept and compressed."""
+
+    __slots__ = ("front", "downstream", "scope", "head", "gzip", "cache", "key", "is_file", "status", "held")
+
+    def __init__(self, front: Front, downstream: Send, scope: Scope, *, head: bool, gzip: bool, cache: PageCache,
+                 key: Key | None, is_file: bool) -> None:
+        self.front, self.downstream, self.scope = front, downstream, scope
+        self.head, self.gzip, self.cache, self.key, self.is_file = head, gzip, cache, key, is_file
+        self.status = 500
+        self.held: tuple[Message, list[tuple[bytes, bytes]], bool] | None = None
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            self.status = message["status"]
+            headers = list(message.get("headers", ()))
+            present = {name for name, _value in headers}
+            extra = FILE_HEADERS if self.is_file else self.front.page_headers
+            headers += [header for header in extra if header[0] not in present]
+            content_type = next((value for name, value in headers if name == b"content-type"), b"")
+            if b"content-encoding" not in present and content_type.startswith(COMPRESSIBLE):
+                # Held until the body comes: its length decides the compression, and a page may be kept.
+                self.held = (message, headers, content_type.startswith(b"text/html"))
+                return
+            await self.downstream({**message, "headers": headers})
+            return
+        if kind != "http.response.body":
+            await self.downstream(message)
+            return
+        if self.held is None:
+            if self.head:
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await self.downstream(message)
+            return
+        start, headers, html = self.held
+        self.held = None
+        if message.get("more_body", False):  # a streamed answer goes out as it comes
+            await self.downstream({**start, "headers": headers})
+            if not self.head:  # the rest of a HEAD answer's body is dropped above
+                await self.downstream(message)
+            return
+        body = message.get("body", b"")
+        token = ScopeState.from_scope(self.scope).csrf_token if html else None
+        secret = token.encode("latin-1") if isinstance(token, str) else b""
+        vary_on_encoding(headers)
+        if html and self.key is not None and self._may_keep(headers):
+            kept = [(name, value) for name, value in headers if name not in (b"content-length", b"set-cookie")]
+            self.cache.keep(self.key, self.status, tuple(kept), body, secret)
+        if self.gzip and len(body) >= compression.MIN_BYTES:
+            body = compression.gzip_page(body, secret)
+            headers.append((b"content-encoding", b"gzip"))
+        with_header(headers, b"content-length", str(len(body)).encode())
+        await self.downstream({**start, "headers": headers})
+        await self.downstream({"type": "http.response.body", "body": b"" if self.head else body, "more_body": False})
+
+    def _may_keep(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Only an opted-in page, answered in full, that gave this visitor nothing of their own but a CSRF cookie."""
+        handler = self.scope.get("route_handler")
+        if self.status != 200 or handler is None or not handler.opt.get("public_page"):
+            return False
+        csrf_cookie = self.front.csrf.cookie_name.encode() + b"="
+        return all(value.startswith(csrf_cookie) for name, value in headers if name == b"set-cookie")
+
+    async def send_kept(self, kept, cookie: str | None) -> None:
+        token, set_cookie = self.front.visitor_token(cookie)
+        secret = token.encode("latin-1")
+        body = kept.gzipped(secret) if self.gzip and sum(map(len, kept.pieces)) >= compression.MIN_BYTES else None
+        headers = list(kept.headers)
+        if body is not None:
+            headers.append((b"content-encoding", b"gzip"))
+        else:
+            body = kept.body(secret)
+        headers.append((b"content-length", str(len(body)).encode()))
+        if set_cookie is not None:
+            headers.append((b"set-cookie", set_cookie))
+        self.status = kept.status
+        await self.downstream({"type": "http.response.start", "status": kept.status, "headers": headers})
+        await self.downstream({"type": "http.response.body", "body": b"" if self.head else body, "more_body": False})
+
+
+class VersionedFiles:
+    """Static files: a URL with `?v=<content hash>` (templating.static_url) names one version of a file
+    forever, so browsers keep it a year without asking again; any other URL is checked on each use."""
+
+    IMMUTABLE = b"public, max-age=31536000, immutable"
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
+        cache_control = self.IMMUTABLE if scope.get("query_string", b"").startswith(b"v=") else b"no-cache"
 
-        async def send_without_body(message: Message) -> None:
-            if message["type"] == "http.response.body":
-                if message.get("more_body", False):
-                    return
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
+        async def send_with_cache_control(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                with_header(headers, b"cache-control", cache_control)
+                message = {**message, "headers": headers}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        await self.app(scope, receive, send_with_cache_control)

@@ -102,6 +102,9 @@ class Settings:
     region_municipality: str = "苫小牧市"
     # How long closed inquiries and sent mail keep their personal data before staff purge them (APPI).
     retention_days: int = RETENTION_DAYS_DEFAULT
+    # How long a public page answered to visitors without a login is served again as it is (app/page_cache.py);
+    # 0 turns the copies off.
+    page_cache_seconds: float = 5.0
     log_level: str = "INFO"
     debug: bool = False
 
@@ -191,6 +194,7 @@ class Settings:
             region_prefecture_code=env.get("REGION_PREFECTURE_CODE", "01"),
             region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
             retention_days=retention_days_from(env.get("RETENTION_DAYS", str(RETENTION_DAYS_DEFAULT))),
+            page_cache_seconds=float(env.get("PAGE_CACHE_SECONDS", "5")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
         )

@@ -17,6 +17,7 @@ from app.auth import current_account
 from app.i18n import TOKYO, current_locale, format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.page_cache import PUBLIC_PAGE
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.membership import membership
@@ -140,7 +141,7 @@ def month_choices(now: datetime, chosen: str = "") -> list[tuple[str, str]]:
     return choices
 
 
-@get("/programs", name="list_programs", cache_control=None)
+@get("/programs", name="list_programs", cache_control=None, opt=PUBLIC_PAGE)
 async def list_programs(
     request: Request, area: FromQuery[str] = "", theme: FromQuery[str] = "", month: FromQuery[str] = "", open_only: OpenOnly = "",
 ) -> object:
@@ -224,7 +225,7 @@ async def get_program_revision_preview(request: Request, revision_id: FromPath[i
     return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
 
 
-@get("/programs/{program_id:int}", name="get_program", cache_control=None)
+@get("/programs/{program_id:int}", name="get_program", cache_control=None, opt=PUBLIC_PAGE)
 async def get_program(request: Request, program_id: FromPath[int]) -> object:
     program = await public_program(program_id)
     return page(request, "programs/detail.html", await detail_context(request, program))

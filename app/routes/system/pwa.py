@@ -6,7 +6,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from app.i18n import gettext as _
-from app.icons import ICON_SIZES, draw_icon
+from app.icons import ICON_SIZES, draw_icon, icon_svg
 from app.rendering import page
 from app.service_worker import build_service_worker
 
@@ -49,6 +49,9 @@ async def get_manifest(request: Request) -> Response:
 @get("/icons/{filename:str}", name="get_icon")
 async def get_icon(request: Request, filename: FromPath[str]) -> Response:
     branding = request.app.state.settings.branding
+    if filename == "icon.svg":
+        return Response(icon_svg(branding.theme_color, branding.accent_color), media_type="image/svg+xml",
+                        headers={"Cache-Control": ICON_CACHE})
     known = {f"icon-{size}.png": (size, False) for size in ICON_SIZES}
     known.update({"maskable-512.png": (512, True), "apple-touch-icon.png": (180, True)})
     if filename not in known:

@@ -12,6 +12,7 @@ from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.page_cache import PUBLIC_PAGE
 from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
@@ -48,12 +49,12 @@ async def passes_context(request: Request, errors: dict | None = None, values: d
     return context
 
 
-@get("/passes", name="list_passes", cache_control=None)
+@get("/passes", name="list_passes", cache_control=None, opt=PUBLIC_PAGE)
 async def list_passes(request: Request) -> object:
     return page(request, "wallet/passes.html", await passes_context(request))
 
 
-@get("/shops", name="list_shops", cache_control=None)
+@get("/shops", name="list_shops", cache_control=None, opt=PUBLIC_PAGE)
 async def list_shops(request: Request, category: FromQuery[str] = "") -> object:
     shops = await wallet.shops(category)
     context = {"shops": shops, "category": category, "categories": [(c, category_label(c)) for c in wallet.SHOP_CATEGORIES],

@@ -1,5 +1,7 @@
 """The base every page stands on: portal, errors that are pages, CSRF, security headers, PWA files."""
 
+import re
+
 import pytest
 
 from app.middleware import CONTENT_SECURITY_POLICY
@@ -84,11 +86,18 @@ async def test_json_clients_get_json_errors(client):
 
 
 async def test_every_response_carries_security_headers(client):
-    for path in ("/", "/no-such-page", "/static/css/app.css", "/sw.js"):
+    for path in ("/", "/no-such-page", "/sw.js", "/offline"):
         response = await client.get(path)
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_files_carry_only_what_applies_to_a_file(client):
+    for path in ("/static/css/app.css", "/icons/icon-192.png", "/theme.css", "/manifest.webmanifest"):
+        response = await client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert "content-security-policy" not in response.headers, path
 
 
 async def test_no_page_has_an_inline_script(client):
@@ -195,11 +204,24 @@ async def test_request_log_lines_are_readable(client, caplog):
     assert "secret" not in line
 
 
-async def test_static_files_are_gzipped_and_pages_are_not(client):
+async def test_static_files_and_pages_are_gzipped(client):
     script = await client.get("/static/vendor/jsQR-1.4.0.js", headers={"Accept-Encoding": "gzip"})
     assert script.headers.get("content-encoding") == "gzip"
     home = await client.get("/", headers={"Accept-Encoding": "gzip"})
-    assert "content-encoding" not in home.headers
+    assert home.headers.get("content-encoding") == "gzip"
+    assert "Accept-Encoding" in home.headers["vary"]
+    plain = await client.get("/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert int(plain.headers["content-length"]) == len(plain.content) > int(home.headers["content-length"])
+
+
+async def test_hashed_static_urls_are_kept_for_a_year_and_others_are_checked(client):
+    page = (await client.get("/")).text
+    versioned = re.search(r'/static/css/app\.css\?v=\w+', page).group(0)
+    response = await client.get(versioned)
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    response = await client.get("/static/css/app.css")
+    assert response.headers["cache-control"] == "no-cache"
 
 
 async def test_the_portal_shows_open_programs_and_published_stories(client):

@@ -1,0 +1,100 @@
+"""Public pages kept ready in each process for visitors who are not logged in.
+
+When a broadcast reaches fifty thousand members, most of the first taps land on the same few pages (the
+portal, programs, articles, passes, shops), rendered the same for everyone without a login. A handler
+that answers such a page says so with `opt=PUBLIC_PAGE`; its answer to a visitor with neither a login nor
+a session is kept for `ttl_s` seconds and served again by the front layer (app/middleware.py) without
+entering the framework, the database or the templates.
+
+What differs between visitors is handled on the way out:
+- the CSRF token: the page is kept cut at each copy of the token it was rendered with, and every answer
+  puts in the visitor's own token (issuing one, with its cookie, to a first visit), so forms keep working
+  without JavaScript;
+- the language: part of the key, with the path, the query and the HTMX headers that choose a fragment.
+
+Freshness: a logged-in person (every editor and staff member) never gets a kept page, so they see their
+change at once. Visitors see it when the copy expires (`PAGE_CACHE_SECONDS`, 5 s by default), and at once
+from the process that handled the change: any successful change by a logged-in person clears that
+process's copies. Several processes each keep their own copies, bounded in count and bytes; none of
+them serves a copy older than `ttl_s`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from app import compression
+
+PUBLIC_PAGE = {"public_page": True}  # route handler opt: its answer to an anonymous visitor may be kept
+
+MAX_ENTRIES = 512
+MAX_BYTES = 32 * 1024 * 1024
+
+Key = tuple[str, bytes, str, bytes, bytes, bytes]
+
+
+@dataclass(frozen=True)
+class KeptPage:
+    stored_at: float
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...]  # as answered, without content-length and set-cookie
+    pieces: tuple[bytes, ...]  # the body between the copies of the CSRF token
+    deflated: tuple[bytes, ...]  # the same pieces, deflated once (app/compression.py)
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.pieces)) + sum(map(len, self.deflated))
+
+    def body(self, token: bytes) -> bytes:
+        return token.join(self.pieces)
+
+    def gzipped(self, token: bytes) -> bytes:
+        return compression.gzip_around(self.pieces, self.deflated, token)
+
+
+class PageCache:
+    def __init__(self, ttl_s: float, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[Key, KeptPage] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl_s > 0
+
+    def get(self, key: Key) -> KeptPage | None:
+        page = self._pages.get(key)
+        if page is None:
+            return None
+        if time.monotonic() - page.stored_at >= self.ttl_s:
+            self._drop(key)
+            return None
+        self._pages.move_to_end(key)
+        return page
+
+    def keep(self, key: Key, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes, token: bytes) -> None:
+        pieces = compression.cut(body, token)
+        page = KeptPage(time.monotonic(), status, headers, pieces, compression.deflate_pieces(pieces))
+        if page.size > self.max_bytes // 8:  # one huge page must not push out every other
+            return
+        self._drop(key)
+        self._pages[key] = page
+        self._bytes += page.size
+        while len(self._pages) > self.max_entries or self._bytes > self.max_bytes:
+            self._drop(next(iter(self._pages)))
+
+    def clear(self) -> None:
+        self._pages.clear()
+        self._bytes = 0
+
+    def _drop(self, key: Key) -> None:
+        page = self._pages.pop(key, None)
+        if page is not None:
+            self._bytes -= page.size
+
+    def __len__(self) -> int:
+        return len(self._pages)
