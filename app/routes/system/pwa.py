@@ -74,7 +74,8 @@ async def get_service_worker(request: Request) -> Response:
     if "service_worker" not in app.state:
         static_url = app.template_engine.engine.globals["static_url"]
         precache = [static_url(path) for path in PRECACHED_STATIC]
-        precache += ["/theme.css", "/manifest.webmanifest", "/icons/icon-192.png"]
+        # The logo every page shows, and the notification icon (service_worker/push.js).
+        precache += ["/theme.css", "/manifest.webmanifest", "/icons/icon.svg", "/icons/icon-192.png"]
         app.state.service_worker = build_service_worker(precache, app.route_reverse("get_offline"), "0.1.0")
     script, version = app.state.service_worker
     return Response(

@@ -143,6 +143,14 @@ async def test_manifest_has_what_an_installable_app_needs(client):
         assert image.content.startswith(b"\x89PNG")
 
 
+async def test_the_logo_is_a_small_svg_in_the_theme_colours(client, settings):
+    response = await client.get("/icons/icon.svg")
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert response.text.startswith("<svg") and settings.branding.theme_color in response.text
+    assert len(response.content) < 1024
+    assert "/icons/icon.svg" in (await client.get("/")).text
+
+
 async def test_unknown_icon_is_a_404(client):
     response = await client.get("/icons/../../etc/passwd")
     assert response.status_code == 404
