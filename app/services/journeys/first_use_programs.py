@@ -64,6 +64,21 @@ async def upcoming_programs(area_id: int, now: datetime) -> list[dict]:
     ).order_by(Program.starts_at).order_by(Program.id).limit(SUGGESTED)
 
 
+def suggestion(intro: str, programs: list[dict]) -> str:
+    """The intro and a line per program, within what a notification keeps: long titles are shortened so every
+    program keeps its date, rather than the last line being cut off."""
+    room = (personal.BODY_MAX - len(intro)) // len(programs) - 1  # each line with the newline before it
+    lines = []
+    for program in programs:
+        date = format_date(program["starts_at"])
+        title = program["title"]
+        spare = room - len(_("• %(title)s (%(date)s)", title="", date=date))
+        if len(title) > spare:
+            title = title[:max(spare - 1, 1)] + "…"
+        lines.append(_("• %(title)s (%(date)s)", title=title, date=date))
+    return "\n".join([intro, *lines])
+
+
 async def run_due(now: datetime | None = None) -> int:
     """Suggest programs to who is due now, if the rule is on this fiscal year; returns how many were told."""
     now = now or clock.now()
@@ -88,12 +103,10 @@ async def run_due(now: datetime | None = None) -> int:
         async with atomic(Member._meta.db):
             if not await once(RULE, first["member"], CAUSE, now):
                 continue
-            titles = "\n".join(_("• %(title)s (%(date)s)", title=p["title"], date=format_date(p["starts_at"]))
-                               for p in programs)
+            intro = _("Thank you for using your entry pass at %(shop)s. Coming up in %(area)s:",
+                      shop=first["shop_name"], area=first["area_name"])
             await personal.tell(first["account"], _("Programs in %(area)s", area=first["area_name"]),
-                                _("Thank you for using your entry pass at %(shop)s. Coming up in %(area)s:",
-                                  shop=first["shop_name"], area=first["area_name"]) + "\n" + titles,
-                                f"{LIST_URL}?area={area_id}", now=now)
+                                suggestion(intro, programs), f"{LIST_URL}?area={area_id}", now=now)
         told += 1
     return told
 

@@ -157,6 +157,12 @@ def follow_up_window(program_ends_at: datetime, follow_up_days: int, open_days: 
     return opens_at, opens_at + timedelta(days=open_days)
 
 
+async def _sent_by_rule(program_id: int | None, follow_up_days: int) -> bool:
+    return await Survey.exists().where(
+        (Survey.program == program_id) & (Survey.follow_up_days == follow_up_days) & Survey.made_by_rule.is_not_null()
+        & Survey.status.is_in(["published", "closed"]))
+
+
 async def _window(survey: dict, question_count: int, now: datetime) -> tuple[datetime, datetime]:
     """When a survey being published opens and closes; SurveyInvalid with every problem at once."""
     errors: dict[str, str] = {}
@@ -178,6 +184,10 @@ async def _window(survey: dict, question_count: int, now: datetime) -> tuple[dat
                 errors["timing"] = _("The program ended on %(date)s: a survey %(days)d days later would already be "
                                      "closed. Choose another timing.", date=format_datetime(program["ends_at"], "medium"),
                                      days=survey["follow_up_days"])
+            elif not survey["made_by_rule"] and await _sent_by_rule(survey["program"], survey["follow_up_days"]):
+                # The attendees would get the same questions twice for the same time after the program.
+                errors["timing"] = _("The journey rule has already sent this program's follow-up survey %(days)d days "
+                                     "after it. Choose another timing.", days=survey["follow_up_days"])
     elif closes_at is None:
         errors["close_date"] = _("Choose the close date.")
     elif closes_at <= now:

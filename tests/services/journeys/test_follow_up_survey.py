@@ -155,6 +155,17 @@ async def test_an_offset_staff_set_up_by_hand_is_not_made_again(scene):
     assert await Survey.count().where((Survey.program == scene.program) & (Survey.follow_up_days == 7)) == 1
 
 
+async def test_an_offset_the_rule_already_sent_cannot_be_published_by_hand(scene):
+    await follow_up_survey.run_due(NOW)
+    by_hand = await builder.copy_template("follow_up", scene.staff, NOW)
+    await plans.save_plan(by_hand, await plans.read_plan(
+        {"target_kind": "program", "program": str(scene.program), "timing": "90", "open_days": "14"}, NOW), NOW)
+    with pytest.raises(plans.SurveyInvalid) as refused:
+        await plans.publish(by_hand, scene.staff, NOW)
+    assert "90" in refused.value.errors["timing"]
+    assert (await Survey.select(Survey.status).where(Survey.id == by_hand).first())["status"] == "draft"
+
+
 async def test_the_rule_switched_off_for_the_year_makes_nothing(scene):
     await rules.save(fiscal_year_of(NOW), follow_up_survey.RULE, False, None, scene.staff, NOW)
     assert await follow_up_survey.run_due(NOW) == 0
