@@ -22,7 +22,7 @@ from app.services.programs import applications
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenSigner
 from tests import factories
-from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, run_async
+from tests.browser.conftest import DESKTOP, NO_SIDEWAYS_SCROLL, click_and_settle, run_async
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 AREA = "勇払"
@@ -286,6 +286,35 @@ def test_the_public_program_list_fits_a_phone_without_sideways_scrolling(page):
     page.get_by_test_id("program-card").first.get_by_test_id("program-link").click()
     expect(page.get_by_test_id("program-detail")).to_be_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+def test_a_visitor_finds_a_program_on_the_month_calendar_and_shares_it(page, live_server):
+    area_id = run_async(factories.area(AREA))
+    next_month = (clock.now().astimezone(TOKYO).replace(day=1) + timedelta(days=32)).replace(day=12, hour=10, minute=0)
+    run_async(factories.program(area_id, title=TITLE, summary=SUMMARY, place="ウトナイ湖", starts_at=next_month,
+                                ends_at=next_month + timedelta(hours=4)))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+
+    page.goto("/programs")
+    click_and_settle(page, page.get_by_test_id("view-calendar"))
+    expect(page.get_by_test_id("program-calendar")).to_be_visible()
+    expect(page.get_by_test_id("calendar-program")).to_have_count(0)  # it is next month
+    page.get_by_test_id("calendar-next").click()
+    expect(page.get_by_test_id("calendar-title")).to_have_text(f"{next_month.year}年{next_month.month}月")
+    day = page.get_by_test_id("calendar-day-with-programs")
+    expect(day).to_contain_text("12")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+    day.get_by_test_id("calendar-program").click()
+    expect(page.get_by_test_id("program-detail")).to_contain_text(TITLE)
+    expect(page.get_by_test_id("map-link")).to_have_attribute("href", re.compile(r"^https://www\.google\.com/maps/search/"))
+    expect(page.get_by_test_id("google-calendar-link")).to_have_attribute("href", re.compile(r"^https://calendar\.google\.com/"))
+
+    # This browser has no share sheet: LINE, X and Facebook links and "copy link" instead.
+    expect(page.get_by_test_id("share-native")).to_be_hidden()
+    expect(page.get_by_test_id("share-line")).to_be_visible()
+    page.get_by_test_id("share-copy").click()
+    expect(page.get_by_test_id("share-status")).to_have_text("リンクをコピーしました。")
+    assert page.evaluate("navigator.clipboard.readText()") == page.url
 
 
 # --- a change to a program the public already sees -------------------------------------------------------

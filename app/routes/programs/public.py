@@ -3,9 +3,10 @@ and for members applying, cancelling and their own applications."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import calendar
+from datetime import datetime, timedelta, timezone
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from babel.dates import format_skeleton, format_time
 from litestar import Request, Response, get, post
@@ -144,6 +145,7 @@ def month_choices(now: datetime, chosen: str = "") -> list[tuple[str, str]]:
 @get("/programs", name="list_programs", cache_control=None, opt=PUBLIC_PAGE)
 async def list_programs(
     request: Request, area: FromQuery[str] = "", theme: FromQuery[str] = "", month: FromQuery[str] = "", open_only: OpenOnly = "",
+    past: FromQuery[str] = "", view: FromQuery[str] = "",
 ) -> object:
     errors: dict[str, str] = {}
     area_id = int(area) if area.isdecimal() and len(area) <= 9 else None
@@ -157,22 +159,64 @@ async def list_programs(
     elif month:
         month = f"{int(month[:4]):04d}-{int(month[5:]):02d}"  # full-width digits typed on a phone become ASCII
     now = clock.now()
+    calendar_view = view == "calendar"
+    chosen_month = month if "month" not in errors else ""
+    if calendar_view and not chosen_month:
+        chosen_month = f"{to_tokyo(now):%Y-%m}"  # the calendar always shows one month: this one unless chosen
     rows = await reads.public_programs(
-        area_id=area_id, theme=theme if "theme" not in errors else "", month=month if "month" not in errors else "",
-        open_only=bool(open_only), now=now,
+        area_id=area_id, theme=theme if "theme" not in errors else "", month=chosen_month,
+        open_only=bool(open_only), past=bool(past), now=now,
     )
+    filters = {"area": area, "theme": theme, "month": month if errors.get("month") else chosen_month, "open": bool(open_only), "past": bool(past),
+               "view": "calendar" if calendar_view else ""}
     context = {
         "programs": rows,
         "areas": await areas.choices(),
         "themes": [(code, str(label)) for code, label in THEMES.items()],
-        "months": month_choices(now, month if "month" not in errors else ""),
-        "filters": {"area": area, "theme": theme, "month": month, "open": bool(open_only)},
+        "months": month_choices(now, chosen_month),
+        "filters": filters,
+        "calendar": month_calendar(chosen_month, rows, now) if calendar_view and chosen_month else None,
+        "list_url": lambda **changes: list_url(request, filters, **changes),
         "errors": errors,
         "open_now": lambda program: applications.is_open(program, now),
+        "ended": lambda program: program["ends_at"] <= now,
         **labels(),
     }
     return page(request, "programs/list.html", context, fragment="programs/_program_list.html",
                 status_code=422 if errors else 200)
+
+
+def list_url(request: Request, filters: dict, **changes) -> str:
+    """The list's address with these filters changed (the view and past/upcoming switches keep the rest)."""
+    query = {"area": filters["area"], "theme": filters["theme"], "month": filters["month"],
+             "open": "1" if filters["open"] else "", "past": "1" if filters["past"] else "", "view": filters["view"]}
+    query.update({key: value for key, value in changes.items()})
+    if query["view"] != "calendar" and "month" not in changes and filters["view"] == "calendar":
+        query["month"] = ""  # leaving the calendar: back to what is to come, not the month it showed
+    return request.app.route_reverse("list_programs") + "?" + urlencode({k: v for k, v in query.items() if v})
+
+
+def month_calendar(month: str, programs: list[dict], now: datetime) -> dict:
+    """A month as weeks from Sunday (as Japanese calendars are printed), each day with the programs starting on it,
+    and the neighbouring months for the arrows."""
+    first, after = reads.month_bounds(month)
+    starting: dict = {}
+    for program in programs:
+        starting.setdefault(to_tokyo(program["starts_at"]).date(), []).append(program)
+    weeks = [
+        [{"date": day, "in_month": day.month == first.month, "today": day == to_tokyo(now).date(),
+          "programs": starting.get(day, [])} for day in week]
+        for week in calendar.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
+    ]
+    before = first - timedelta(days=1)
+    return {
+        "title": format_skeleton("yMMM", first, locale=current_locale.get()),
+        "weekdays": [format_skeleton("EEEEE", datetime(2026, 11, 1 + n, tzinfo=TOKYO), locale=current_locale.get())
+                     for n in range(7)],  # 1 November 2026 is a Sunday
+        "weeks": weeks,
+        "previous": f"{before:%Y-%m}",
+        "next": f"{after:%Y-%m}",
+    }
 
 
 async def detail_context(request: Request, program: dict, errors: dict | None = None, values: dict | None = None) -> dict:
@@ -194,6 +238,8 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
         # The meeting link of an online event is for registrants who hold a seat, never for the public.
         "meeting_url": program["meeting_url"] if application and application["status"] in SEAT_STATUSES else "",
         "phase": phase(program, now, premium),
+        "ended": program["ends_at"] <= now,
+        "google_calendar_url": google_calendar_url(program, absolute(request, path)),
         "premium": premium,
         "opens_at": applications.opens_at(program, premium),
         "can_manage": account is not None and Actor.of(account).may_manage(program["area"]),
@@ -257,8 +303,21 @@ def ics_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
+def program_location(program: dict) -> str:
+    return program["place"] or (_("Online") if program["kind"] == "event" else "")
+
+
+def google_calendar_url(program: dict, url: str) -> str:
+    """Google Calendar's "add event" link (its documented TEMPLATE action), for those who live in it rather than
+    in a calendar app that opens .ics files."""
+    details = "\n\n".join(part for part in (program["summary"], url) if part)
+    query = {"action": "TEMPLATE", "text": program["title"], "dates": f"{ics_time(program['starts_at'])}/{ics_time(program['ends_at'])}",
+             "details": details, "location": program_location(program), "ctz": "Asia/Tokyo"}
+    return "https://calendar.google.com/calendar/render?" + urlencode({k: v for k, v in query.items() if v})
+
+
 def program_ics(program: dict, url: str, host: str, now: datetime) -> str:
-    location = program["place"] or (_("Online") if program["kind"] == "event" else "")
+    location = program_location(program)
     description = "\n\n".join(part for part in (program["summary"], url) if part)
     lines = [
         "BEGIN:VCALENDAR",
@@ -290,7 +349,7 @@ async def get_program_ics(request: Request, program_id: FromPath[int]) -> Respon
     body = program_ics(program, url, host, clock.now())
     return Response(
         body.encode("utf-8"),
-        media_type="text/calendar; charset=utf-8",
+        media_type="text/calendar",  # Litestar adds the charset
         headers={"Content-Disposition": f"attachment; filename=program-{program_id}.ics", "Cache-Control": "no-cache"},
     )
 

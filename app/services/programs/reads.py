@@ -16,8 +16,9 @@ from db.tables import Application, Program
 
 
 async def public_programs(area_id: int | None = None, theme: str = "", month: str = "", open_only: bool = False,
-                          now: datetime | None = None, limit: int = 50) -> list[dict]:
-    """Published programs for the public list, newest start first, with the filters of the list page."""
+                          past: bool = False, now: datetime | None = None, limit: int = 50) -> list[dict]:
+    """Published programs for the public list, with the filters of the list page: those not yet over, soonest
+    first; with `past`, those that have ended, latest first; a chosen month, all of its programs in order."""
     now = now or clock.now()
     query = Program.select(*Program.all_columns(), Program.area.name.as_alias("area_name")).where(
         Program.status.is_in(list(PUBLIC_STATUSES))
@@ -26,18 +27,29 @@ async def public_programs(area_id: int | None = None, theme: str = "", month: st
         query = query.where(Program.area == area_id)
     if open_only:
         query = query.where((Program.status == "published") & (Program.apply_from <= now) & (Program.apply_until >= now))
-    if re.fullmatch(r"\d{4}-\d{2}", month or ""):
-        year, mon = int(month[:4]), int(month[5:])
-        if 1 <= mon <= 12 and 1 <= year < 9999:  # datetime() refuses year 0 and year 10000
-            start = datetime(year, mon, 1, tzinfo=TOKYO)
-            end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
-            query = query.where((Program.starts_at >= start) & (Program.starts_at < end))
-    query = query.order_by(Program.starts_at, ascending=False)
+    bounds = month_bounds(month)
+    if bounds:
+        query = query.where((Program.starts_at >= bounds[0]) & (Program.starts_at < bounds[1]))
+    elif past:
+        query = query.where(Program.ends_at < now)
+    else:
+        query = query.where(Program.ends_at >= now)
+    query = query.order_by(Program.starts_at, ascending=bool(bounds) or not past).order_by(Program.id)
     if theme not in THEMES:
         return await query.limit(limit).output(load_json=True)
     # Themes live in a JSON list: filter before the limit, or matches beyond the first `limit` rows are lost.
     rows = await query.output(load_json=True)
     return [r for r in rows if theme in r["themes"]][:limit]
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime] | None:
+    """The first moment of a month written "2026-08" and of the next, in Tokyo; None for anything else."""
+    if not re.fullmatch(r"\d{4}-\d{2}", month or ""):
+        return None
+    year, mon = int(month[:4]), int(month[5:])
+    if not (1 <= mon <= 12 and 1 <= year < 9999):  # datetime() refuses year 0 and year 10000
+        return None
+    return datetime(year, mon, 1, tzinfo=TOKYO), datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
 
 
 def seats_left(program: dict) -> int:

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from app.demo import load_demo_data
 from app.demo.programs import load_program_demo
@@ -68,6 +69,58 @@ async def test_the_public_list_filters_by_area_theme_month_and_open_for_applicat
     assert open_only.text.count('data-testid="program-card"') == 2 and "受付終了の交流会" not in open_only.text
 
 
+async def test_the_list_shows_what_is_to_come_soonest_first_and_what_ended_on_request(client):
+    area = await factories.area()
+    now = clock.now()
+    later = await factories.program(area, title="秋の収穫祭", starts_at=now + timedelta(days=60), ends_at=now + timedelta(days=60, hours=5))
+    sooner = await factories.program(area, title="冬の星空観察", starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=3, hours=2))
+    await factories.program(area, title="春の植樹", status="completed", starts_at=now - timedelta(days=30),
+                            ends_at=now - timedelta(days=30) + timedelta(hours=3), capacity=1)
+    upcoming = await client.get("/programs")
+    assert upcoming.text.index("冬の星空観察") < upcoming.text.index("秋の収穫祭")
+    assert "春の植樹" not in upcoming.text and 'data-testid="show-upcoming" aria-current="page"' not in upcoming.text
+    assert f'href="/programs/{sooner}"' in upcoming.text and f'href="/programs/{later}"' in upcoming.text
+    ended = await client.get("/programs", params={"past": "1"})
+    card = ended.text[ended.text.index('data-testid="program-card"'):]
+    assert "春の植樹" in card and 'data-testid="badge-ended"' in card and "冬の星空観察" not in ended.text
+    assert "満席" not in card and ">終了</dd>" in card  # not "full, join the waiting list" for a program that is over
+    assert 'name="past" value="1"' in ended.text  # the filters keep to the ended ones
+
+
+async def test_the_calendar_shows_a_month_with_each_program_on_its_day(client):
+    area = await factories.area()
+    day = datetime(2031, 8, 10, 10, 0, tzinfo=TOKYO)
+    program = await factories.program(area, title="酪農体験", starts_at=day, ends_at=day + timedelta(hours=6))
+    this_month = await client.get("/programs", params={"view": "calendar"})
+    assert this_month.status_code == 200 and 'data-testid="program-calendar"' in this_month.text
+    month = await client.get("/programs", params={"view": "calendar", "month": "2031-08", "area": str(area)})
+    text = month.text
+    assert '<strong data-testid="calendar-title">2031年8月</strong>' in text
+    cell = text[text.index('data-testid="calendar-day-with-programs"'):]
+    assert '<span class="day-number">10</span>' in cell[:200] and f'href="/programs/{program}"' in cell
+    assert text.count("<tr>") == 1 + 6  # the weekday row and the weeks of August 2031 from Sunday (27 July to 6 September)
+    assert f"month=2031-07&amp;area={area}" not in text  # (the order the filters are written in is the list's own)
+    assert "month=2031-07" in text and "month=2031-09" in text and f"area={area}" in text
+    assert "view=calendar" in text.split('data-testid="calendar-next"')[0].rsplit("href=", 1)[1]
+    bad = await client.get("/programs", params={"view": "calendar", "month": "2031-13"})
+    assert bad.status_code == 422 and 'data-testid="program-calendar"' in bad.text and 'data-testid="error-month"' in bad.text
+
+
+async def test_a_program_links_its_place_on_a_map_and_google_calendar_and_the_ics_names_its_charset_once(client):
+    area = await factories.area()
+    start = datetime(2031, 8, 10, 10, 0, tzinfo=TOKYO)
+    program = await factories.program(area, title="酪農体験", place="苫小牧市美沢 114", starts_at=start, ends_at=start + timedelta(hours=6))
+    text = (await client.get(f"/programs/{program}")).text
+    assert 'href="https://www.google.com/maps/search/?api=1&amp;query=%E8%8B%AB%E5%B0%8F%E7%89%A7%E5%B8%82%E7%BE%8E%E6%B2%A2%20114"' in text
+    google = text.split('data-testid="google-calendar-link"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    query = parse_qs(urlsplit(google).query)
+    assert google.startswith("https://calendar.google.com/calendar/render?")
+    assert query["action"] == ["TEMPLATE"] and query["text"] == ["酪農体験"] and query["location"] == ["苫小牧市美沢 114"]
+    assert query["dates"] == ["20310810T010000Z/20310810T070000Z"]
+    ics = await client.get(f"/programs/{program}/calendar.ics")
+    assert ics.headers["content-type"] == "text/calendar; charset=utf-8"
+
+
 async def test_a_filter_change_by_htmx_gets_only_the_list_and_a_bad_month_is_explained(client):
     area = await factories.area()
     await factories.program(area)
@@ -99,7 +152,8 @@ async def test_the_detail_page_has_ogp_tags_a_share_link_and_a_body_without_scri
     assert f'<meta property="og:url" content="{url}">' in text
     assert '<meta property="og:type" content="article">' in text
     assert '<meta property="og:image" content="http://localhost:8000/uploads/house.webp">' in text
-    assert f'value="{url}" data-testid="share-url"' in text
+    assert f'data-share-url="{url}"' in text and f'data-copy-url="{url}"' in text
+    assert "https://social-plugins.line.me/lineit/share?url=http%3A//localhost%3A8000/programs/" in text
     assert "<strong>壁塗り</strong>" in text
     assert "<script>alert" not in text and 'href="javascript:' not in text
     assert f'href="/programs/{program_id}/calendar.ics"' in text

@@ -813,14 +813,16 @@ async def test_the_public_list_shows_reviewed_programs_only_with_its_filters(sce
     async def listed(**filters) -> list[int]:
         return [p["id"] for p in await reads.public_programs(now=now, **filters)]
 
-    assert await listed() == [closed, elsewhere, august, july, completed]  # newest start first
-    assert await listed(area_id=scene.area) == [closed, august, july, completed]
-    assert await listed(theme="agriculture") == [closed, elsewhere, august]
+    assert await listed() == [july, august, elsewhere, closed]  # still to come, soonest first
+    assert await listed(past=True) == [completed]  # ended ones only on request, latest first
+    assert await listed(area_id=scene.area) == [july, august, closed]
+    assert await listed(theme="agriculture") == [august, elsewhere, closed]
     assert await listed(theme="casino") == await listed()
-    assert await listed(month="2026-08") == [elsewhere, august]
+    assert await listed(month="2026-08") == [august, elsewhere]
     assert await listed(month="2026-07") == [july]
+    assert await listed(month="2026-06") == [completed]  # a month chosen shows what ended in it too
     assert await listed(month="2026-13") == await listed(month="august") == await listed()
-    assert await listed(open_only=True) == [elsewhere, august]  # the closed one's window is open, but it is closed
+    assert await listed(open_only=True) == [august, elsewhere]  # the closed one's window is open, but it is closed
     assert await listed(area_id=scene.area, theme="agriculture", month="2026-08", open_only=True) == [august]
     assert await listed(theme="education", limit=1) == [elsewhere]  # the limit counts matching programs
     rows = await reads.public_programs(area_id=scene.other_area, now=now)
