@@ -80,9 +80,12 @@ def run_async(coro: Coroutine[Any, Any, T], timeout_s: float = 30) -> T:
 
 
 @pytest.fixture(autouse=True)
-def clean_database(database_url):
-    """As in tests/conftest.py, but through run_async(), for the reason given above."""
+def clean_database(database_url, request):
+    """As in tests/conftest.py, but through run_async(), for the reason given above. The live server's kept
+    public pages go too: the emptied tables give the next test's rows the same ids again."""
     run_async(reset_database())
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("live_server").app.state.page_cache.clear()
     yield
 
 

@@ -317,6 +317,35 @@ def test_a_visitor_finds_a_program_on_the_month_calendar_and_shares_it(page, liv
     assert page.evaluate("navigator.clipboard.readText()") == page.url
 
 
+def until(page: Page, expression: str, tries: int = 100) -> None:
+    """Wait for `expression` to be true (page.wait_for_function evaluates a string, which the CSP forbids)."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"never true: {expression} (window.scrollY = {page.evaluate('window.scrollY')})")
+
+
+def test_a_page_opens_at_its_top_and_back_returns_to_where_the_visitor_was(page):
+    area_id = run_async(factories.area(AREA))
+    start = clock.now() + timedelta(days=10)
+    for n in range(8):
+        run_async(factories.program(area_id, title=f"{TITLE} 第{n + 1}回", summary=SUMMARY,
+                                    starts_at=start + timedelta(days=n), ends_at=start + timedelta(days=n, hours=3)))
+    page.goto("/programs")
+    last = page.get_by_test_id("program-link").last
+    last.scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 500
+    last.click()
+    expect(page.get_by_test_id("program-detail")).to_contain_text("第8回")
+    until(page, "window.scrollY === 0")
+    expect(page.get_by_role("heading", level=1)).to_be_in_viewport()
+    page.go_back()
+    expect(page.get_by_test_id("program-browser")).to_be_visible()
+    until(page, f"Math.abs(window.scrollY - {scrolled}) < 50")
+
+
 # --- a change to a program the public already sees -------------------------------------------------------
 
 OLD_PLACE = "ウトナイ湖野生鳥獣保護センター前"

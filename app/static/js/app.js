@@ -22,6 +22,24 @@
     adoptLang(event.detail.response);
   });
 
+  // Every page opens at its top (htmx's scrollIntoViewOnBoost), and going back returns to where the person was.
+  // htmx keeps no copy of pages to go back to (historyCacheSize 0: personal pages stay out of the browser's
+  // storage), so it loads the page again without its scroll position: this tab remembers it per address.
+  const SCROLL_KEY = 'tsunagu.scroll';
+  const SCROLL_KEPT = 30;
+  function scrollPositions() {
+    try { return JSON.parse(sessionStorage.getItem(SCROLL_KEY) || '[]'); } catch (error) { return []; }
+  }
+  document.addEventListener('htmx:beforeHistorySave', function (event) {
+    const kept = scrollPositions().filter(function (entry) { return entry[0] !== event.detail.path; });
+    kept.push([event.detail.path, Math.round(window.scrollY)]);
+    try { sessionStorage.setItem(SCROLL_KEY, JSON.stringify(kept.slice(-SCROLL_KEPT))); } catch (error) { /* storage full or off */ }
+  });
+  document.addEventListener('htmx:historyRestore', function (event) {
+    const entry = scrollPositions().find(function (item) { return item[0] === event.detail.path; });
+    if (entry) window.scrollTo(0, entry[1]);
+  });
+
   // htmx leaves 4xx/5xx responses unswapped, so a boosted link or form that failed (404, expired
   // CSRF token, 500) would do nothing at all. Our error responses are whole pages in the user's
   // language: show them, as the same visit without JavaScript would.
