@@ -38,8 +38,9 @@ run: demo
 	@$(MAKE) -s chromium || echo "chromium could not be installed: the yearly report's PDF download will say how to print it instead"
 	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(PY) -m app serve --host $(HOST) --port $(PORT)
 
+# Both print or serve links: BASE_URL follows PORT unless given, the same rule for each.
 admin: migrate
-	$(PY) -m app admin
+	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(PY) -m app admin
 
 # SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given. TEST_WORKERS test
 # processes share the tests (pytest-xdist), each with a database of its own (tests/conftest.py).

@@ -32,11 +32,18 @@ async def get_manifest(request: Request) -> Response:
         "start_url": "/?source=pwa",
         "scope": "/",
         "display": "standalone",
-        "orientation": "portrait",
+        # No orientation lock: a shop's tablet at the counter stands in landscape (WCAG 1.3.4).
         "background_color": "#ffffff",
         "theme_color": branding.theme_color,
         "categories": ["lifestyle", "travel", "government"],
         "icons": icons,
+        # A long press on the installed app's icon opens these directly.
+        "shortcuts": [
+            {"name": str(_("Member card")), "url": request.app.route_reverse("get_card"),
+             "icons": [{"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"}]},
+            {"name": str(_("Wallet")), "url": request.app.route_reverse("get_wallet"),
+             "icons": [{"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"}]},
+        ],
         # Shown by the browser's richer install dialog.
         "screenshots": [
             {"src": f"/static/screenshots/{name}-phone.png", "sizes": "390x844", "type": "image/png", "form_factor": "narrow", "label": label}

@@ -53,10 +53,14 @@ def _filter_attribute(tag: str, name: str, value: str) -> str | None:
 
 
 def _shift_headings(state) -> None:
-    """The page's own title is the <h1>: a "# heading" in the body becomes <h2>, and so on down."""
-    for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    """The page's own title is the <h1>: the body's biggest heading becomes <h2> and the others keep their steps
+    below it, so a body that starts at "##" (as editors often write) skips no level (WCAG 1.3.1)."""
+    headings = [token for token in state.tokens if token.type in ("heading_open", "heading_close")]
+    if not headings:
+        return
+    shift = 2 - min(int(token.tag[1]) for token in headings)
+    for token in headings:
+        token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
 
 
 def _parser() -> MarkdownIt:

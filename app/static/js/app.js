@@ -58,6 +58,24 @@
   document.addEventListener('htmx:afterSwap', function (event) { focusFirstError(event.detail.target); });
   document.addEventListener('DOMContentLoaded', function () { focusFirstError(document); });
 
+  // A box that scrolls (a wide table, a chart, the survey's phone preview) must take the keyboard's focus, or
+  // someone without a mouse cannot scroll it (WCAG 2.1.1). Only boxes that do scroll on this screen get a stop.
+  function focusableScrollers(root) {
+    (root || document).querySelectorAll('.table-scroll, .chart-figure, .phone-frame').forEach(function (box) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (!scrolls || box.hasAttribute('tabindex')) return;
+      box.tabIndex = 0;
+      const name = box.querySelector('caption, figcaption, h2, h3');
+      if (name && name.textContent.trim()) {
+        box.setAttribute('role', 'region');
+        box.setAttribute('aria-label', name.textContent.trim());
+      }
+    });
+  }
+  document.addEventListener('DOMContentLoaded', function () { focusableScrollers(document); });
+  document.addEventListener('htmx:load', function (event) { focusableScrollers(event.target); });
+  window.addEventListener('resize', function () { focusableScrollers(document); });
+
   function showConnectivity() {
     const banner = document.querySelector('[data-testid="offline-banner"]');
     if (banner) banner.hidden = navigator.onLine;

@@ -135,6 +135,8 @@ async def test_manifest_has_what_an_installable_app_needs(client):
     assert manifest["lang"] == "ja"
     assert manifest["display"] == "standalone"
     assert manifest["start_url"].startswith("/")
+    assert "orientation" not in manifest  # a counter tablet stands in landscape
+    assert [shortcut["url"] for shortcut in manifest["shortcuts"]] == ["/card", "/wallet"]
     sizes = {(icon["sizes"], icon["purpose"]) for icon in manifest["icons"]}
     assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
     for icon in manifest["icons"]:

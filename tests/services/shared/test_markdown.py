@@ -8,10 +8,16 @@ from app.services.shared.markdown import plain_text, render
 
 def test_it_renders_ordinary_markdown():
     html = render("## 見出し\n\n**太字** と *斜体*\n\n- 一つ目\n- 二つ目")
-    assert "<h3>見出し</h3>" in html  # the page title is the <h1>: body headings move one level down
+    assert "<h2>見出し</h2>" in html  # the page title is the <h1>: the body's biggest heading is an <h2>
     assert "<strong>太字</strong>" in html and "<em>斜体</em>" in html
     assert "<li>一つ目</li>" in html
     assert isinstance(html, Markup)
+
+
+def test_headings_keep_their_steps_below_the_page_title_and_skip_no_level():
+    assert render("# 大見出し\n\n## 小見出し").count("<h2>") == 1 and "<h3>小見出し</h3>" in render("# 大見出し\n\n## 小見出し")
+    assert "<h2>作業</h2>" in render("### 作業\n\n#### 持ち物") and "<h3>持ち物</h3>" in render("### 作業\n\n#### 持ち物")
+    assert "<h6>六</h6>" in render("# 一\n\n###### 六")  # no h7
 
 
 def test_a_script_tag_stays_visible_text():
