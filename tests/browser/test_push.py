@@ -300,11 +300,24 @@ def test_the_composer_counts_who_a_notification_reaches_as_areas_are_ticked(page
     page.get_by_test_id(f"areas-{yufutsu}").check()
     expect(reach).to_contain_text("1人の会員に届きます（プッシュは1台の端末へ）")
     page.get_by_test_id("field-topic").select_option("surveys")
-    page.get_by_test_id("field-prefectures").select_option("27")
+    page.get_by_test_id("prefecture-27").check()
     expect(reach).to_contain_text("0人の会員に届きます（プッシュは0台の端末へ）")
 
-    page.get_by_test_id("field-prefectures").select_option("13")
+    # Ticking a whole region ticks its prefectures, and unticking one of them unticks the region.
+    page.get_by_test_id("prefecture-27").uncheck()
+    page.get_by_test_id("region-kanto").check()
+    expect(page.get_by_test_id("prefecture-13")).to_be_checked()
+    expect(page.get_by_test_id("prefecture-14")).to_be_checked()
+    page.get_by_test_id("prefecture-14").uncheck()
+    expect(page.get_by_test_id("region-kanto")).not_to_be_checked()
+    expect(reach).to_contain_text("1人の会員に届きます（プッシュは1台の端末へ）")
     page.get_by_test_id("field-title").fill("アンケートのお願い")
     page.get_by_test_id("push-send").click()
+
+    # Nothing goes out before staff see it as a phone will, and how many it reaches.
+    expect(page.get_by_test_id("push-preview")).to_contain_text("アンケートのお願い")
+    expect(page.get_by_test_id("confirm-prefectures")).not_to_contain_text("神奈川県")
+    expect(page.get_by_test_id("push-confirm")).to_contain_text("1人の会員に届きます")
+    page.get_by_test_id("push-confirm-send").click()
     expect(page.get_by_test_id("flash")).to_have_text("通知を送信しています。")
     expect(page.get_by_test_id("notification-title")).to_have_text("アンケートのお願い")

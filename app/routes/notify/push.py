@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from litestar import Request, get, post
 from litestar.response import Response
@@ -26,7 +26,7 @@ from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.devices import device_label
-from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES
+from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES, REGIONS, with_regions
 
 REFUSALS = {
     "bad_json": _l("What the browser sent could not be read. Reload the page and try again."),
@@ -237,8 +237,10 @@ def _composer_values(source: dict) -> dict:
     values = {name: str(value or "") for name, value in single.items()}
     values["when"] = values["when"] if values["when"] in ("now", "later") else "now"
     values["topic"] = values["topic"] if values["topic"] in push_notifications.TOPICS else "news"
-    for name in ("areas", "tiers", "prefectures"):
+    for name in ("areas", "tiers"):
         values[name] = _list(source.get(name))
+    # A region ticked whole stands for its prefectures (so the choice also works without JavaScript).
+    values["prefectures"] = with_regions(_list(source.get("prefectures")), _list(source.get("regions")))
     return values
 
 
@@ -247,29 +249,46 @@ async def composer_context(values: dict, errors: dict | None = None) -> dict:
     target = _target_from(values, {a["id"] for a in area_rows})
     people, devices = await push_notifications.reach(target)
     locale = current_locale.get()
+    names = {code: ja if locale == "ja" else en for code, ja, en in PREFECTURES}
     return {
         "values": values,
         "errors": errors or {},
         "topics": [(code, str(TOPIC_LABELS[code])) for code in push_notifications.TOPICS],
         "areas": [(str(a["id"]), a["name"]) for a in area_rows],
         "tiers": [(code, str(label)) for code, label in TIER_LABELS.items()],
-        "prefectures": [(code, ja if locale == "ja" else en) for code, ja, en in PREFECTURES],
+        "regions": [
+            {"key": key, "name": ja if locale == "ja" else en, "whole": set(codes) <= set(target.prefectures),
+             "prefectures": [(code, names[code]) for code in codes]}
+            for key, ja, en, codes in REGIONS
+        ],
+        "prefecture_names": names,
         "reach": {"people": people, "devices": devices},
     }
 
 
+def _query_values(request: Request) -> dict:
+    return _composer_values({key: request.query_params.getall(key) for key in request.query_params.keys()})
+
+
 @get("/staff/push/new", name="new_notification", guards=[guards.staff], cache_control=None)
 async def new_notification(request: Request) -> object:
-    return page(request, "notify/staff/new.html", await composer_context(_composer_values({})), cache="no-store")
+    """The composer: empty, or filled as it was when staff chose to change something on the confirmation."""
+    return page(request, "notify/staff/new.html", await composer_context(_query_values(request)), cache="no-store")
 
 
 @get("/staff/push/reach", name="preview_reach", guards=[guards.staff], cache_control=None)
 async def preview_reach(request: Request) -> object:
     """How many members and devices the composer's targeting reaches: the fragment for HTMX, otherwise
     the composer itself with the count (the form's no-JavaScript "check" button)."""
-    query = {key: request.query_params.getall(key) for key in request.query_params.keys()}
-    context = await composer_context(_composer_values(query))
+    context = await composer_context(_query_values(request))
     return page(request, "notify/staff/new.html", context, fragment="notify/staff/_reach.html", cache="no-store")
+
+
+def _edit_url(request: Request, values: dict) -> str:
+    """The composer again, filled with these values (the confirmation's "change" link)."""
+    query = [(name, values[name]) for name in ("title", "body", "url", "topic", "when", "send_at") if values[name]]
+    query += [(name, value) for name in ("areas", "tiers", "prefectures") for value in values[name]]
+    return request.app.route_reverse("new_notification") + "?" + urlencode(query)
 
 
 def _check_url(url: str) -> bool:
@@ -316,6 +335,10 @@ async def create_notification_send(request: Request) -> object:
         errors["url"] = _("Enter a page of this site starting with / or an address starting with https://.")
     send_at = _send_at(values, errors)
     context = await composer_context(values)
+    if not errors and form.get("confirmed") != "1":
+        # Nothing goes out before staff have seen it as members will, and how many it reaches.
+        context.update(send_at=send_at, edit_url=_edit_url(request, values))
+        return page(request, "notify/staff/confirm.html", context, fragment="notify/staff/_confirm.html", cache="no-store")
     if not errors:
         target = _target_from(values, {int(a) for a, _name in context["areas"]})
         try:

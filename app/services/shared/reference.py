@@ -20,6 +20,27 @@ PREFECTURES: tuple[tuple[str, str, str], ...] = (
     ("99", "海外", "Outside Japan"),
 )
 PREFECTURE_CODES = frozenset(code for code, _ja, _en in PREFECTURES)
+# The eight regions as Japanese maps and weather reports group the prefectures, and abroad: (key, ja, en, codes).
+REGIONS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("hokkaido", "北海道", "Hokkaido", ("01",)),
+    ("tohoku", "東北", "Tohoku", ("02", "03", "04", "05", "06", "07")),
+    ("kanto", "関東", "Kanto", ("08", "09", "10", "11", "12", "13", "14")),
+    ("chubu", "中部", "Chubu", ("15", "16", "17", "18", "19", "20", "21", "22", "23")),
+    ("kinki", "近畿", "Kinki", ("24", "25", "26", "27", "28", "29", "30")),
+    ("chugoku", "中国", "Chugoku", ("31", "32", "33", "34", "35")),
+    ("shikoku", "四国", "Shikoku", ("36", "37", "38", "39")),
+    ("kyushu", "九州・沖縄", "Kyushu and Okinawa", ("40", "41", "42", "43", "44", "45", "46", "47")),
+    ("abroad", "海外", "Outside Japan", ("99",)),
+)
+
+
+def with_regions(prefectures: list[str], regions: list[str]) -> list[str]:
+    """The prefectures chosen one by one and those of each region chosen whole, in JIS order, each once."""
+    chosen = set(prefectures)
+    for key, _ja, _en, codes in REGIONS:
+        if key in regions:
+            chosen.update(codes)
+    return [code for code, _ja, _en in PREFECTURES if code in chosen]
 
 
 def prefecture_name(code: str, locale: str = "ja") -> str:

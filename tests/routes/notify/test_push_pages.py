@@ -313,7 +313,13 @@ async def test_staff_send_a_targeted_notification_now_and_the_sender_is_woken(cl
     yufutsu, _tarumae = await followers_of_two_areas()
     form = {"title": "勇払の清掃活動", "body": "今週末です。", "url": "/programs", "topic": "news",
             "areas": str(yufutsu), "tiers": "basic", "prefectures": ["13", "88"], "when": "now", "send_at": ""}
-    response = await client.submit("/staff/push", form, follow_redirects=False)
+    check = await client.submit("/staff/push", form, follow_redirects=False)
+    assert check.status_code == 200 and 'data-testid="push-confirm"' in check.text
+    assert '<strong data-testid="preview-title">勇払の清掃活動</strong>' in check.text and "今週末です。" in check.text
+    assert 'data-testid="confirm-prefectures">東京都<' in check.text and "2人の会員" in check.text
+    assert "2人に送信する" in check.text
+    assert await Notification.count() == 0 and sender.wakes == 0  # nothing before staff confirm
+    response = await client.submit("/staff/push", {**form, "confirmed": "1"}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/staff/push"
     assert sender.wakes == 1
     notification = await Notification.select().first().output(load_json=True)
@@ -327,7 +333,8 @@ async def test_staff_send_a_targeted_notification_now_and_the_sender_is_woken(cl
 async def test_staff_schedule_a_notification_at_a_tokyo_time(client, sender):
     await staff_client(client)
     later = datetime.now(timezone(timedelta(hours=9))).replace(second=0, microsecond=0) + timedelta(days=2)
-    form = {"title": "予約", "topic": "events", "when": "later", "send_at": later.strftime("%Y-%m-%dT%H:%M")}
+    form = {"title": "予約", "topic": "events", "when": "later", "send_at": later.strftime("%Y-%m-%dT%H:%M"),
+            "confirmed": "1"}
     response = await client.submit("/staff/push", form, follow_redirects=False)
     assert response.status_code == 303
     row = await Notification.select(Notification.send_at, Notification.status, Notification.topic).first()
@@ -360,6 +367,26 @@ async def test_the_composer_shows_each_mistake_next_to_its_field(client, sender,
     assert "<html" not in response.text and 'id="push-form"' in response.text
     assert f'data-testid="error-{field}"' in response.text and message in response.text
     assert await Notification.count() == 0 and sender.wakes == 0
+
+
+async def test_a_region_ticked_whole_means_its_prefectures_and_the_confirmation_can_be_changed(client, sender):
+    await staff_client(client)
+    await followers_of_two_areas()
+    composer = await client.get("/staff/push/new")
+    assert composer.text.index('data-testid="region-kanto"') < composer.text.index('data-testid="prefecture-13"')
+    assert 'data-testid="region-hokkaido"' not in composer.text  # one prefecture: nothing to tick "all of"
+    reach = await client.get("/staff/push/reach?topic=news&regions=kanto", headers={"HX-Request": "true"})
+    assert "3人の会員" in reach.text  # the three in Tokyo; not the one in Osaka
+    form = {"title": "関東の皆さんへ", "topic": "news", "when": "now", "regions": ["kanto", "nowhere"], "prefectures": "27"}
+    check = await client.hx_post("/staff/push", form)
+    assert check.status_code == 200 and "<html" not in check.text
+    assert 'data-testid="confirm-prefectures">茨城県、栃木県、群馬県、埼玉県、千葉県、東京都、神奈川県、大阪府<' in check.text
+    edit = check.text.split('data-testid="push-edit"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    again = await client.get(edit)
+    assert 'value="関東の皆さんへ"' in again.text
+    assert 'value="kanto" checked' in again.text and 'value="27" checked' in again.text
+    assert 'value="kinki" checked' not in again.text
+    assert await Notification.count() == 0
 
 
 async def test_the_record_shows_queued_sent_failed_and_expired_counts(client):
