@@ -12,7 +12,7 @@ from datetime import datetime
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.services.membership.membership import effective_tier
-from app.services.notify import notices
+from app.services.notify import notices, personal
 from app.services.programs.programs import PUBLIC_STATUSES, program_path
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import Refusal
@@ -45,6 +45,34 @@ async def is_premium(member_id: int | None, now: datetime) -> bool:
     return member is not None and effective_tier(member, to_tokyo(now).date()) == "premium"
 
 
+def _change_message(change: str, title: str) -> tuple[str, str]:
+    """What the member is told when their application changes: (title, text), in their words, not staff's."""
+    if change == "accepted":
+        return _("Application received: %(title)s", title=title), _("You are accepted. The program page has the details.")
+    if change == "waitlisted":
+        return _("On the waiting list: %(title)s", title=title), _("We will tell you if a place opens up.")
+    if change == "cancelled":
+        return _("Application cancelled: %(title)s", title=title), _("You can apply again while applications are open.")
+    if change == "promoted":
+        return _("A place opened up: %(title)s", title=title), _("You were on the waiting list and are now accepted.")
+    if change == "decided_accepted":
+        return _("You are accepted: %(title)s", title=title), _("The program page has the details.")
+    if change == "decided_waitlisted":
+        return _("Moved to the waiting list: %(title)s", title=title), _("We will tell you if a place opens up.")
+    return (_("We cannot offer you a place this time: %(title)s", title=title),
+            _("Thank you for applying. We hope to see you at another program."))
+
+
+async def _tell_member(account_id: int, change: str, program_id: int, title: str, now: datetime) -> None:
+    """Inside the transaction that made the change. What the member did themselves goes to their inbox; what
+    someone else decided (or a seat that came free) is also pushed to their devices (app/services/notify/personal.py)."""
+    heading, text = _change_message(change, title)
+    if change in ("accepted", "waitlisted", "cancelled"):
+        await notices.notify(account_id, heading, text, url=program_path(program_id), now=now)
+    else:
+        await personal.tell(account_id, heading, text, program_path(program_id), now=now)
+
+
 async def apply(program_id: int, member_id: int, motivation: str, answers: list[str], now: datetime) -> str:
     """Apply once. A seat if one is free (taken by a conditional UPDATE), otherwise the waitlist."""
     program = await Program.select().where(Program.id == program_id).first().output(load_json=True)
@@ -70,6 +98,8 @@ async def apply(program_id: int, member_id: int, motivation: str, answers: list[
                 Application(program=program_id, member=member_id, status=status, motivation=motivation,
                             answers=answers, created_at=now, updated_at=now)
             )
+            member = await Member.select(Member.account).where(Member.id == member_id).first()
+            await _tell_member(member["account"], status, program_id, program["title"], now)
     except Exception as exc:
         if is_unique_violation(exc):
             raise ApplicationRefused("already_applied") from None
@@ -97,8 +127,7 @@ async def _promote_first_waitlisted(program_id: int, now: datetime) -> int | Non
             break
         # (PostgreSQL, read committed) that member left the waitlist after our read: seat back, try the next one.
         await Program.update({Program.seats_taken: Program.seats_taken - 1}).where(Program.id == program_id)
-    await notices.notify(first["account"], _("A place opened up: %(title)s", title=seat[0]["title"]),
-                         _("You were on the waiting list and are now accepted."), url=program_path(program_id), now=now)
+    await _tell_member(first["account"], "promoted", program_id, seat[0]["title"], now)
     return first["id"]
 
 
@@ -118,22 +147,25 @@ async def _leave_seat(application: dict, new_status: str, now: datetime) -> None
 
 
 async def cancel(application_id: int, member_id: int, now: datetime) -> None:
-    application = await Application.select().where(
-        (Application.id == application_id) & (Application.member == member_id)
-    ).first()
+    application = await Application.select(
+        *Application.all_columns(), Application.member.account.as_alias("account"),
+        Application.program.title.as_alias("title"),
+    ).where((Application.id == application_id) & (Application.member == member_id)).first()
     if application is None:
         raise ApplicationRefused("not_found")
     if application["status"] not in ("accepted", "waitlisted"):
         raise ApplicationRefused("not_cancellable")
     async with atomic(Application._meta.db):
         await _leave_seat(application, "cancelled", now)
+        await _tell_member(application["account"], "cancelled", application["program"], application["title"], now)
 
 
 async def decide(application_id: int, actor: Actor, decision: str, now: datetime) -> None:
     """An editor or staff accepts, rejects, moves to the waitlist, or marks attendance."""
-    application = await Application.select(*Application.all_columns(), Application.program.area.as_alias("area")).where(
-        Application.id == application_id
-    ).first()
+    application = await Application.select(
+        *Application.all_columns(), Application.program.area.as_alias("area"), Application.program.title.as_alias("title"),
+        Application.member.account.as_alias("account"),
+    ).where(Application.id == application_id).first()
     if application is None:
         raise ApplicationRefused("not_found")
     if actor.outside_area(application["area"]):
@@ -164,6 +196,9 @@ async def decide(application_id: int, actor: Actor, decision: str, now: datetime
                 raise ApplicationRefused("changed_meanwhile")
         else:
             raise ApplicationRefused("not_allowed")
+        change = {"accept": "decided_accepted", "reject": "rejected", "waitlist": "decided_waitlisted"}.get(decision)
+        if change:  # attendance is recorded at the venue, with the member there: nothing to tell
+            await _tell_member(application["account"], change, application["program"], application["title"], now)
         await AuditLog.insert(
             AuditLog(actor=actor.account_id, action="application.status", target_type="application",
                      target_id=str(application_id), detail={"from": current, "decision": decision}, created_at=now)

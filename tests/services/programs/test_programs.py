@@ -24,7 +24,7 @@ from app.services.review import revisions, workflow
 from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock
 from app.services.shared.actor import Actor
-from db.tables import Application, AuditLog, Notice, Program
+from db.tables import Application, AuditLog, Notice, Notification, Program
 from tests import factories
 from tests.conftest import Scene
 
@@ -71,6 +71,15 @@ async def audit_trail(program_id: int) -> list[tuple[int, str, str]]:
 
 async def notices_of(account_id: int) -> list[dict]:
     return await Notice.select().where(Notice.account == account_id).order_by(Notice.id)
+
+
+async def told(account_id: int) -> tuple[list[str], list[str]]:
+    """What a member was told of their applications: (inbox notices of their own steps, titles pushed to them of
+    what others decided or a seat that came free)."""
+    pushed = await Notification.select(Notification.title, Notification.target).where(
+        Notification.topic == "personal").order_by(Notification.id).output(load_json=True)
+    return ([notice["title"] for notice in await notices_of(account_id)],
+            [row["title"] for row in pushed if row["target"]["accounts"] == [account_id]])
 
 
 async def refusal(awaitable: Awaitable, error: type[Exception] = WorkflowRefused) -> str:
@@ -491,14 +500,16 @@ async def test_cancelling_a_seat_promotes_the_longest_waiting_member_who_is_told
         first.member_id: "cancelled", second.member_id: "accepted",
         waits_less.member_id: "waitlisted", waits_longest.member_id: "accepted",
     }
-    (notice,) = await notices_of(waits_longest.account_id)
-    assert "苫東の森 間伐ボランティア" in notice["title"]
-    assert await notices_of(waits_less.account_id) == [] and await notices_of(first.account_id) == []
+    (promoted,) = (await told(waits_longest.account_id))[1]
+    assert "苫東の森 間伐ボランティア" in promoted
+    assert (await told(waits_less.account_id))[1] == []  # still waiting: nothing pushed
+    own, pushed = await told(first.account_id)
+    assert len(own) == 2 and pushed == []  # their application, then their cancellation
     assert await assert_seats_match(program_id) == 2
 
     await applications.cancel((await application_of(program_id, second))["id"], second.member_id, start + timedelta(minutes=6))
     assert (await application_of(program_id, waits_less))["status"] == "accepted"
-    assert len(await notices_of(waits_less.account_id)) == 1
+    assert len((await told(waits_less.account_id))[1]) == 1
     assert await assert_seats_match(program_id) == 2
 
     # With nobody waiting, a cancelled seat simply stays free.
@@ -516,7 +527,7 @@ async def test_cancelling_from_the_waitlist_moves_no_seat_and_only_the_owner_can
     await applications.cancel(waiting_id, waiting.member_id, clock.now())
     assert await status_by_member(program_id) == {seated.member_id: "accepted", waiting.member_id: "cancelled"}
     assert await refusal(applications.cancel(waiting_id, waiting.member_id, clock.now()), ApplicationRefused) == "not_cancellable"
-    assert await notices_of(waiting.account_id) == []
+    assert [len(told_of) for told_of in await told(waiting.account_id)] == [2, 0]  # waitlisted, then cancelled
     assert await assert_seats_match(program_id) == 1
 
 
@@ -537,11 +548,13 @@ async def test_a_waitlisted_member_is_accepted_only_into_a_free_seat_and_moving_
     assert await status_by_member(program_id) == {
         first.member_id: "waitlisted", second.member_id: "accepted", third.member_id: "waitlisted",
     }
-    assert await notices_of(third.account_id) == []
+    assert (await told(third.account_id))[1] == []  # nobody promoted: nothing pushed
+    assert len((await told(first.account_id))[1]) == 1  # moved to the waiting list by the organiser
     assert await assert_seats_match(program_id) == 1
 
     await applications.decide(third_id, scene.editor, "accept", clock.now())
     assert (await application_of(program_id, third))["status"] == "accepted"
+    assert len((await told(third.account_id))[1]) == 1
     assert await refusal(applications.decide(first_id, scene.staff, "accept", clock.now()), ApplicationRefused) == "full"
     assert await AuditLog.count().where(AuditLog.action == "application.status") == 2
     assert await assert_seats_match(program_id) == 2
@@ -556,7 +569,7 @@ async def test_rejecting_an_accepted_applicant_promotes_the_first_waitlisted(sce
     assert await status_by_member(program_id) == {
         seated.member_id: "rejected", waiting.member_id: "accepted", also_waiting.member_id: "waitlisted",
     }
-    assert len(await notices_of(waiting.account_id)) == 1
+    assert len((await told(waiting.account_id))[1]) == 1 and len((await told(seated.account_id))[1]) == 1
     assert await assert_seats_match(program_id) == 1
 
     # Rejecting someone on the waitlist frees nothing and promotes nobody.
