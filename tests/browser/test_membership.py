@@ -24,6 +24,7 @@ from playwright.sync_api import CDPSession, Page, expect
 from app.auth import AUTH_COOKIE
 from app.services.membership import login_sessions, passkeys
 from db.tables import Account
+from tests import factories
 from tests.browser.conftest import (
     ACTION_TIMEOUT_MS,
     PHONE,
@@ -288,3 +289,28 @@ def test_the_qr_decodes_to_a_token_staff_accept_and_a_tampered_one_is_refused(pa
         expect(desk.get_by_test_id("verify-ok")).to_have_count(0)
     finally:
         desk_context.close()
+
+
+# --- the welcome page's steps -------------------------------------------------------------------------
+
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/18.1 Mobile/15E148 Safari/604.1")
+
+
+def test_the_welcome_page_shows_safaris_steps_on_an_iphone_and_the_browsers_own_way_elsewhere(open_browser):
+    async def new_member() -> str:
+        registered = await factories.member(NAME)
+        return await login_sessions.start(registered.account_id, "pytest welcome")
+
+    session = run_async(new_member())
+    iphone = open_browser(session, device={**PHONE, "user_agent": IPHONE_SAFARI})
+    iphone.goto("/welcome")
+    expect(iphone.get_by_test_id("install-iphone")).to_be_visible()
+    expect(iphone.get_by_test_id("install-iphone")).to_contain_text("ホーム画面に追加")
+    expect(iphone.get_by_test_id("install-other")).to_be_hidden()
+
+    android = open_browser(session)
+    android.goto("/welcome")
+    expect(android.get_by_test_id("install-iphone")).to_be_hidden()
+    # Chromium offers its own install prompt once the page qualifies; until then the menu's way is described.
+    expect(android.get_by_test_id("install-button").or_(android.get_by_test_id("install-other")).locator("visible=true")).to_have_count(1)

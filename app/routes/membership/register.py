@@ -11,6 +11,8 @@ from app.routes.membership.passkeys import begin_ceremony
 from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import membership, passkeys
 from app.services.membership.membership import PRIVACY_POLICY_VERSION, ProfileInvalid
+from app.services.notify import push_subscriptions
+from app.services.wallet import member_passes
 
 
 @get("/register", name="get_register", cache_control=None)
@@ -48,7 +50,11 @@ async def get_welcome(request: Request) -> object:
     if account is None or not account.is_member:
         return see_other(request, request.app.route_reverse("get_home"))
     member = await membership.member_for_account(account.id)
-    return page(request, "membership/register/welcome.html", {"member": member}, cache="no-store")
+    steps = {
+        "pass": bool(await member_passes.member_wallet_passes(member["id"])),
+        "notifications": await push_subscriptions.has_devices(account.id),
+    }
+    return page(request, "membership/register/welcome.html", {"member": member, "done": steps}, cache="no-store")
 
 
 @get("/privacy", name="get_privacy")
