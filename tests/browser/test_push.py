@@ -271,6 +271,37 @@ def test_on_an_iphone_outside_the_installed_app_it_shows_how_to_add_it_to_the_ho
         iphone.close()
 
 
+ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+                  "Mobile Safari/537.36")
+# The member answers the browser's question with "Block": the permission is denied from then on.
+BLOCK_WHEN_ASKED = """
+(() => {
+  let permission = 'default';
+  Object.defineProperty(Notification, 'permission', { get: () => permission });
+  Notification.requestPermission = () => { permission = 'denied'; return Promise.resolve('denied'); };
+})();
+"""
+
+
+def test_a_member_who_blocked_notifications_is_told_where_to_allow_them_on_their_phone(browser, live_server):
+    android = browser.new_context(base_url=live_server.url, **{**PHONE, "user_agent": ANDROID_CHROME})
+    android.set_default_timeout(ACTION_TIMEOUT_MS)
+    try:
+        android.add_init_script(BLOCK_WHEN_ASKED)
+        log_in_member(android, live_server)
+        page = android.new_page()
+        open_settings(page, "off")
+        page.get_by_test_id("push-subscribe").click()
+        expect(page.get_by_test_id("push-denied")).to_be_visible()
+        expect(page.get_by_test_id("allow-android")).to_be_visible()
+        expect(page.get_by_test_id("allow-android")).to_contain_text("「権限」")
+        expect(page.get_by_test_id("allow-desktop")).to_be_hidden()
+        expect(page.get_by_test_id("push-error")).to_contain_text("許可")
+        assert subscriptions() == []
+    finally:
+        android.close()
+
+
 # --- the secretariat's composer ---------------------------------------------------------------------------
 
 

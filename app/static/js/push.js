@@ -86,10 +86,21 @@
     return 'on';
   }
 
+  // Where this browser keeps the switch that was turned off: its own steps on the "blocked" panel.
+  function platform() {
+    const ua = navigator.userAgent || '';
+    if (isAppleMobile()) return 'ios';
+    if (/Firefox\//.test(ua)) return 'firefox';
+    if (/Android/.test(ua)) return 'android';
+    return 'desktop';
+  }
+
   function show(root, state) {
     root.querySelectorAll('[data-push-state]').forEach(function (element) {
       element.hidden = element.dataset.pushState !== state;
     });
+    const here = platform();
+    root.querySelectorAll('[data-allow-on]').forEach(function (steps) { steps.hidden = steps.dataset.allowOn !== here; });
     root.dataset.pushReady = state;
   }
 
@@ -101,8 +112,11 @@
   function showError(root, error) {
     let message = error.serverMessage;
     if (!message) {
-      if (error.name === 'NotAllowedError') message = root.dataset.msgDenied;
-      else if (!navigator.onLine) message = root.dataset.msgOffline;
+      if (error.name === 'NotAllowedError') {
+        // Blocked: the panel says where to allow it. Only dismissed: asking again will show the prompt.
+        message = window.Notification && Notification.permission === 'denied' ? root.dataset.msgDenied : root.dataset.msgDismissed;
+      } else if (!navigator.onLine) message = root.dataset.msgOffline;
+      else if (error.message === 'service worker not ready') message = root.dataset.msgNoWorker;
       else message = root.dataset.msgFailed;
     }
     say(root, '');
