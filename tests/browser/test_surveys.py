@@ -114,6 +114,8 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
 
     # On the phone: the home screen's card, and the invitation in News.
     member = open_browser(people["member"])
+    console_errors: list[str] = []
+    member.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     member.goto("/")
     expect(member.get_by_test_id("survey-card")).to_contain_text(FOLLOW_UP.title)
     member.goto("/inbox")
@@ -143,6 +145,8 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     question(member, 4).get_by_text("二地域居住を具体的に考えている").click()
     member.get_by_test_id("survey-submit").click()
     expect(member.get_by_test_id("survey-thanks")).to_contain_text(THANKS)
+    # A 422 page swapped in, then the thanks: htmx found every element it was told to disable and enable again.
+    assert [error for error in console_errors if "Failed to load resource" not in error] == []
 
     # Never twice: not on this phone, not from the tab that still had the form open.
     member.goto(survey_url)
@@ -177,3 +181,25 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     assert rows[1][3].startswith("TMK-") and rows[1][4:7] == [MEMBER, "4", "ぜひまた訪れたい"]
     assert rows[1][7] == "オンライン交流会に参加したい / ふるさと納税で応援したい"
     assert rows[1][2] == "東京都" and "牛の世話が楽しかったです。\n次は冬に来たいです。" in rows[1]
+
+
+def test_the_follow_up_template_sent_to_everyone_offers_only_timings_that_fit_and_publishes(open_browser):
+    """Copied from the post-program template (timing: a week after the program), then addressed to every member:
+    the timings after a program disappear, "as soon as it is published" is chosen with a close date offered,
+    and the survey saves and publishes at once."""
+    people = run_async(scene())
+    staff = open_browser(people["staff"], device=DESKTOP)
+    staff.goto("/staff/surveys")
+    staff.get_by_test_id("copy-template-follow_up").click()
+    plan = staff.get_by_test_id("plan-form")
+    plan.get_by_test_id("target-program").check()
+    plan.get_by_test_id("timing-7").check()
+    plan.get_by_test_id("target-everyone").check()
+    expect(plan.get_by_test_id("timing-7")).to_be_hidden()
+    expect(plan.get_by_test_id("timing-publish")).to_be_checked()
+    expect(plan.get_by_test_id("field-close_date")).to_be_visible()
+    expect(plan.get_by_test_id("field-close_date")).not_to_have_value("")
+    plan.get_by_test_id("plan-save").click()
+    expect(staff.locator("#plan").get_by_role("status")).to_have_text(SAVED)
+    staff.get_by_test_id("publish").click()
+    expect(staff.get_by_test_id("flash")).to_have_text(PUBLISHED)

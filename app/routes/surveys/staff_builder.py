@@ -4,6 +4,8 @@ phone-sized preview; publishing, closing early and deleting a draft."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Request, get, post
 from litestar.params import FromPath
 
@@ -28,7 +30,7 @@ from app.routes.surveys.staff import (
 )
 from app.services.shared import clock
 from app.services.surveys import builder, plans, results, surveys
-from app.services.surveys.surveys import SurveyInvalid, SurveyRefused
+from app.services.surveys.surveys import OPEN_DAYS_DEFAULT, SurveyInvalid, SurveyRefused
 
 TIMING_LABELS = {
     "publish": _l("As soon as it is published"),
@@ -51,7 +53,9 @@ def plan_values(survey: dict) -> dict:
         "area": str(target.get("area") or ""), "tier": target.get("tier", ""),
         "timing": str(survey["follow_up_days"]) if survey["follow_up_days"] else "publish",
         "open_days": str(survey["open_days"]),
-        "close_date": to_tokyo(survey["closes_at"]).date().isoformat() if survey["closes_at"] else "",
+        # A draft with no close date yet (a copied template) is offered one, as long as a follow-up stays open.
+        "close_date": (to_tokyo(survey["closes_at"]) if survey["closes_at"]
+                       else to_tokyo(clock.now()) + timedelta(days=OPEN_DAYS_DEFAULT)).date().isoformat(),
         "anonymous": survey["anonymous"],
     }
 

@@ -98,8 +98,7 @@ def _read_close_date(form: dict, now: datetime, errors: dict[str, str]) -> datet
 
 
 async def read_plan(form: dict, now: datetime) -> Plan:
-    """Target, timing and close date from the builder. The close date may stay empty while a draft; the
-    publication asks for it."""
+    """Target, timing and close date (or days open, after a program) from the builder, every one checked here."""
     errors: dict[str, str] = {}
     target = await _read_target(form, errors)
     follow_up_days = _read_follow_up(form, target["kind"], errors)
@@ -108,6 +107,9 @@ async def read_plan(form: dict, now: datetime) -> Plan:
         open_days = _read_open_days(form, errors)
     else:
         closes_at = _read_close_date(form, now, errors)
+        if closes_at is None and "close_date" not in errors:
+            # Asked here, where it can be given, rather than at publication after the plan looked saved.
+            errors["close_date"] = _("Choose the close date.")
     if errors:
         raise SurveyInvalid(errors)
     return Plan(target, target.get("program"), follow_up_days, open_days, closes_at,

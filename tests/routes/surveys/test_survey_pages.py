@@ -10,6 +10,7 @@ import io
 import re
 from datetime import timedelta
 
+from app.i18n import TOKYO
 from app.services.shared import clock
 from app.services.surveys import builder, responses, surveys
 from app.services.surveys.templates import TEMPLATES
@@ -247,6 +248,11 @@ async def test_publishing_shows_what_is_missing_then_publishes_and_fixes_the_que
     assert (await Survey.select().first())["status"] == "draft"
 
     await client.hx_post(f"/staff/surveys/{survey_id}/questions", {"kind": "short", "text": "ひとこと"})
+    builder_page = await client.get(f"/staff/surveys/{survey_id}")
+    offered = (clock.now().astimezone(TOKYO) + timedelta(days=14)).date().isoformat()
+    assert f'name="close_date" value="{offered}"' in builder_page.text  # a draft with none is offered one
+    no_date = await client.hx_post(f"/staff/surveys/{survey_id}/plan", {"target_kind": "everyone", "close_date": ""})
+    assert no_date.status_code == 422 and "回答の締切日を選んでください。" in no_date.text
     await client.hx_post(f"/staff/surveys/{survey_id}/plan", {"target_kind": "everyone", "close_date": "2099-01-31"})
     published = await client.submit(f"/staff/surveys/{survey_id}/publish", follow_redirects=False)
     assert published.status_code == 303

@@ -280,6 +280,7 @@ async def test_a_question_of_another_survey_is_not_found(scene):
     ({"timing": "30"}, "timing"),
     ({"close_date": "2026-13-01"}, "close_date"),
     ({"close_date": "2026-11-30"}, "close_date"),  # yesterday
+    ({"close_date": ""}, "close_date"),  # asked at this step, not first at publication
 ])
 async def test_bad_targeting_or_timing_is_refused_at_its_field(scene, changes, field):
     assert field in await invalid(plans.read_plan(plan_form(**changes), clock.now()))
