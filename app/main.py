@@ -26,6 +26,7 @@ from app.page_cache import PageCache
 from app.push_sender import make_sender
 from app.rate_limit import make_rate_limits
 from app.routes import ROUTE_HANDLERS
+from app.routes.console.nav import console_nav, load_attention
 from app.services.notify.push_endpoints import PushHosts
 from app.services.portal.portal import PortalCache
 from app.services.shared.signed_tokens import TokenSigner
@@ -106,6 +107,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         guards=[guards.row_ids_in_range],
+        before_request=load_attention,
         request_class=HTMXRequest,
         template_config=TemplateConfig(engine=make_template_engine(settings)),
         stores=make_stores(settings),
@@ -142,5 +144,6 @@ def create_app(settings: Settings) -> Litestar:
         app.asgi_handler, default_locale=settings.default_locale, hsts=settings.secure_cookies, csrf=csrf_config,
         session_cookie=session_cookie, auth_cookie=cookie_name(AUTH_COOKIE, settings.secure_cookies),
     )
+    app.template_engine.engine.globals["console_nav"] = console_nav
     logging.getLogger("tsunagu").setLevel(settings.log_level)
     return app

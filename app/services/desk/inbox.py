@@ -10,6 +10,7 @@ from piccolo.query.functions.aggregate import Count
 
 from app.services.desk.common import CATEGORIES, OPEN_STATUSES, STATUSES
 from app.services.shared import clock
+from app.services.shared.text import contains_pattern
 from db.tables import Inquiry, InquiryMessage
 
 # Open inquiries waiting on the desk this long stand out in the inbox.
@@ -38,10 +39,6 @@ class InboxFilter:
         )
 
 
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"
-
-
 def _filtered(query, filters: InboxFilter, me: int):
     if filters.status == "open":
         query = query.where(Inquiry.status.is_in(list(OPEN_STATUSES)))
@@ -56,7 +53,7 @@ def _filtered(query, filters: InboxFilter, me: int):
     elif filters.assignee:
         query = query.where(Inquiry.assignee == int(filters.assignee))
     if filters.q:
-        like = _like(filters.q)
+        like = contains_pattern(filters.q)
         in_messages = InquiryMessage.select(InquiryMessage.inquiry).where(InquiryMessage.body.ilike(like))
         query = query.where(
             Inquiry.reference.ilike(like) | Inquiry.name.ilike(like) | Inquiry.email.ilike(like)

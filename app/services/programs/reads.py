@@ -12,6 +12,7 @@ from app.services.programs.programs import PUBLIC_STATUSES, REVISIONS, THEMES
 from app.services.review import revisions
 from app.services.shared import clock
 from app.services.shared.actor import Actor
+from app.services.shared.text import contains_pattern
 from db.tables import Application, Program
 
 
@@ -50,6 +51,13 @@ def month_bounds(month: str) -> tuple[datetime, datetime] | None:
     if not (1 <= mon <= 12 and 1 <= year < 9999):  # datetime() refuses year 0 and year 10000
         return None
     return datetime(year, mon, 1, tzinfo=TOKYO), datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=TOKYO)
+
+
+async def programs_titled(term: str, limit: int) -> list[dict]:
+    """Programs of any status whose title contains `term`, the latest start first (the console's search)."""
+    return await Program.select(Program.id, Program.title, Program.status, Program.starts_at,
+                                Program.area.name.as_alias("area_name")).where(
+        Program.title.ilike(contains_pattern(term))).order_by(Program.starts_at, ascending=False).limit(limit)
 
 
 def seats_left(program: dict) -> int:

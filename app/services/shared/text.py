@@ -10,3 +10,9 @@ def clean_text(value: str) -> str:
     text), surrounding space trimmed."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+
+
+def contains_pattern(term: str) -> str:
+    """An ILIKE pattern for "contains `term`": its own wildcards and escapes dropped, so a typed % or _ matches
+    itself nowhere rather than everything."""
+    return "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"

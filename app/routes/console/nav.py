@@ -1,0 +1,110 @@
+"""The staff console's navigation: one list of where the work starts, grouped by domain, with what waits in each.
+
+On a desktop it stands at the side of every staff and editor page (base.html); the secretariat's home shows the
+same groups as cards. Items appear once their route exists, as the bottom navigation's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import pass_context
+from litestar import Request
+
+from app.auth import current_account
+from app.i18n import lazy_gettext as _l
+from app.rendering import wants_fragment
+from app.services.console import attention
+
+# (group, ((route name, label, icon, what-waits key or None, test id), ...)) for the secretariat.
+STAFF_MENU = (
+    (_l("Members"), (
+        ("list_members", _l("Members"), "user", None, "staff-members"),
+        ("list_invitations", _l("Invite staff, editors and shops"), "key", None, "staff-invitations"),
+        ("new_registrant_import", _l("Import registrants"), "download", None, "staff-import-registrants"),
+        ("verify_card", _l("Check a member card"), "card", None, "staff-verify-card"),
+    )),
+    (_l("Content and review"), (
+        ("list_moderation", _l("Review queue"), "shield", "review", "staff-moderation"),
+        ("list_editor_articles", _l("Articles"), "chat", None, "staff-articles"),
+        ("edit_portal", _l("Portal"), "globe", None, "staff-portal"),
+    )),
+    (_l("Programs and activities"), (
+        ("list_editor_programs", _l("Programs"), "compass", None, "staff-programs"),
+        ("list_editor_activities", _l("Local activities"), "compass", None, "staff-activity-list"),
+        ("list_active_members", _l("Members with three or more activities"), "user", None, "staff-activities"),
+        ("list_areas", _l("Areas"), "home", None, "staff-areas"),
+    )),
+    (_l("Entry pass and shops"), (
+        ("list_staff_shops", _l("Partner shops and offers"), "gift", None, "staff-shops"),
+        ("list_staff_passes", _l("Entry passes"), "ticket", None, "staff-passes"),
+        ("list_wallet_passes", _l("Members' entry passes"), "shield", None, "staff-wallet-passes"),
+        ("get_wallet_analysis", _l("Entry pass usage"), "download", None, "staff-wallet-analysis"),
+    )),
+    (_l("Notifications and surveys"), (
+        ("list_notifications", _l("Push notifications"), "bell", None, "staff-push"),
+        ("list_surveys", _l("Surveys"), "chat", None, "staff-surveys"),
+    )),
+    (_l("Consultation desk"), (
+        ("list_staff_inquiries", _l("Desk inbox"), "chat", "inquiries", "staff-inquiries"),
+    )),
+    (_l("Dashboard and report"), (
+        ("get_dashboard", _l("KPI dashboard and targets"), "compass", None, "staff-dashboard"),
+        ("get_report", _l("Yearly report"), "download", None, "staff-report"),
+        ("list_journey_rules", _l("Journey rules"), "arrow", None, "staff-journeys"),
+    )),
+    (_l("Settings and handover"), (
+        ("get_handover", _l("Handover: all data"), "download", None, "staff-handover"),
+        ("list_audit_log", _l("Audit log"), "shield", None, "staff-audit-log"),
+        ("get_retention", _l("Records past their retention period"), "shield", None, "staff-retention"),
+    )),
+)
+EDITOR_MENU = (
+    (_l("Programs and activities"), (
+        ("list_editor_programs", _l("Programs"), "compass", None, "editor-programs"),
+        ("list_editor_activities", _l("Local activities"), "compass", None, "editor-activities"),
+    )),
+    (_l("Content and review"), (
+        ("list_editor_articles", _l("Articles"), "chat", None, "editor-articles"),
+        ("new_upload", _l("Images"), "download", None, "editor-uploads"),
+    )),
+)
+MENUS = {"staff": STAFF_MENU, "editor": EDITOR_MENU}
+ATTENTION = "console.attention"  # scope state key: the counts, loaded once per page
+
+
+async def load_attention(request: Request) -> None:
+    """Before a staff page is rendered: what waits, for the navigation's counts (fragments show no navigation)."""
+    account = current_account(request)
+    if account is not None and account.role == "staff" and not wants_fragment(request):
+        request.scope["state"][ATTENTION] = await attention.counts()
+
+
+def menu_groups(app, role: str, path: str, counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The role's menu with addresses, the current item (the longest address this page starts with) and counts."""
+    groups = []
+    for group, items in MENUS.get(role, ()):
+        entries = [
+            {"href": app.route_reverse(name), "label": str(label), "icon": icon, "count": counts.get(key, 0) if key else 0,
+             "testid": testid}
+            for name, label, icon, key, testid in items if app.get_handler_index_by_name(name) is not None
+        ]
+        if entries:
+            groups.append({"label": str(group), "items": entries})
+    hrefs = [entry["href"] for group in groups for entry in group["items"]]
+    current = max((href for href in hrefs if path == href or path.startswith(href + "/")), key=len, default=None)
+    for group in groups:
+        for entry in group["items"]:
+            entry["current"] = entry["href"] == current
+    return groups
+
+
+@pass_context
+def console_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The template global base.html asks for: the groups for a staff or editor page, nothing for anyone else."""
+    request = context["request"]
+    account = request.scope.get("state", {}).get("account")
+    if account is None or account.role not in MENUS:
+        return []
+    return menu_groups(request.app, account.role, request.url.path, request.scope["state"].get(ATTENTION, {}))

@@ -1,0 +1,50 @@
+"""The staff console in a real browser: on a desktop the navigation by domain stands at the side with what waits,
+the search finds a member; on a phone the same pages keep the bottom bar."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from app.services.membership import login_sessions
+from tests import factories
+from tests.browser.conftest import NO_SIDEWAYS_SCROLL, PHONE, run_async
+
+LAPTOP = {"viewport": {"width": 1366, "height": 768}, "locale": "ja-JP"}
+
+
+async def staff_with_a_new_inquiry() -> str:
+    await factories.member("苫小牧 はるか")
+    await factories.inquiry(name="苫小牧 はるか")
+    return await login_sessions.start(await factories.staff_account(), "pytest staff")
+
+
+def test_on_a_desktop_the_console_stands_at_the_side_and_finds_a_member(open_browser):
+    session = run_async(staff_with_a_new_inquiry())
+    page = open_browser(session, device=LAPTOP)
+    page.goto("/staff")
+    nav = page.get_by_test_id("console-nav")
+    expect(nav).to_be_visible()
+    expect(page.get_by_test_id("bottom-nav")).to_be_hidden()
+    expect(nav.get_by_test_id("console-nav-staff-inquiries-count")).to_have_text("1")
+    box = nav.bounding_box()
+    main = page.locator("#main").bounding_box()
+    assert box and main and box["x"] + box["width"] <= main["x"] + 1 and main["width"] > 900  # side by side, wide
+    nav.get_by_test_id("console-nav-staff-shops").click()
+    expect(nav.get_by_test_id("console-nav-staff-shops")).to_have_attribute("aria-current", "page")
+    nav.get_by_test_id("console-search-nav").fill("はるか")
+    nav.get_by_test_id("console-search-nav").press("Enter")
+    expect(page.get_by_test_id("search-member")).to_have_count(1)
+    expect(page.get_by_test_id("search-inquiry")).to_have_count(1)
+    page.get_by_test_id("search-member").get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("苫小牧 はるか")
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+def test_on_a_phone_the_staff_pages_keep_the_bottom_bar(open_browser):
+    session = run_async(staff_with_a_new_inquiry())
+    page = open_browser(session, device=PHONE)
+    page.goto("/staff")
+    expect(page.get_by_test_id("console-nav")).to_be_hidden()
+    expect(page.get_by_test_id("bottom-nav")).to_be_visible()
+    expect(page.get_by_test_id("attention-inquiries")).to_be_visible()
+    assert page.evaluate(NO_SIDEWAYS_SCROLL)
