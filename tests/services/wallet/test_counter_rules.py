@@ -6,7 +6,7 @@ The device's rules meet the same table in tests/browser/test_counter.py."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -23,7 +23,9 @@ CASES = load_cases()
 
 async def answer_of(case: dict) -> dict:
     signer = TokenSigner(new_signing_key())
-    offer = {key: case["offer"][key] for key in ("limit_kind", "limit_count", "valid_from", "valid_to", "active", "premium_only")}
+    offer = {key: case["offer"][key] for key in ("limit_kind", "limit_count", "active", "premium_only")}
+    for key in ("valid_from", "valid_to"):
+        offer[key] = date.fromisoformat(case["offer"][key]) if case["offer"][key] else None
     shop, (offer_id,) = await factories.shop_with_offers("海鮮食堂 ほっき屋", {"title": "case offer", **offer})
     if case["offer"]["shop"] == "other":
         _other, (offer_id,) = await factories.shop_with_offers("とまこまいレンタカー", {"title": "case offer", **offer})
