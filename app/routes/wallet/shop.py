@@ -13,7 +13,7 @@ from app import guards
 from app.auth import current_account
 from app.i18n import lazy_gettext as _l
 from app.rate_limit import scan_rate_limit
-from app.rendering import page, see_other
+from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
 from app.services.shared import clock
 from app.services.wallet import counter_bundle, offers, redemption, shops
@@ -101,9 +101,12 @@ async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
     context.update(
         code=code[:300], typed=typed_code(code[:300]), preview=None, refusal="", refusal_code="",
         nonce=secrets.token_urlsafe(16), reason_text=reason_text, headline=headline,
-        offers=await offers.shop_offers(context["shop"]["id"]),
-        today=await redemption.shop_day(context["shop"]["id"], now), now=now, undo_window=redemption.UNDO_WINDOW,
     )
+    if not wants_fragment(request):  # each scan asks for the answer alone: the page around it only once
+        context.update(
+            offers=await offers.shop_offers(context["shop"]["id"]),
+            today=await redemption.shop_day(context["shop"]["id"], now), now=now, undo_window=redemption.UNDO_WINDOW,
+        )
     if code:
         try:
             context["preview"] = await redemption.preview(request.app.state.signer, code, context["shop"]["id"], now)

@@ -3,8 +3,8 @@
 // reads the wallet token as app/services/shared/signed_tokens.py writes it (version | key id | kind | subject
 // uvarint | expiry minutes uvarint | Ed25519 signature), verifies it with Web Crypto, and decides with the
 // counter bundle (app/services/wallet/counter_bundle.py) and this device's own earlier uses.
-// Plain functions on `self`: the scanner page loads it, and the service worker can build it in, as it does the
-// check-in queue, to decide and keep redemptions while offline.
+// Plain functions on `self`, after http.js (base64url): the scanner page loads both, and the service worker can
+// build them in, as it does the check-in queue, to decide and keep redemptions while offline.
 (function (scope) {
   'use strict';
   const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -33,14 +33,6 @@
       }
     }
     return new Uint8Array(bytes);
-  }
-
-  function b64urlDecode(value) {
-    const base64 = value.replace(/-/g, '+').replace(/_/g, '/');
-    const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
-    return bytes;
   }
 
   // [value, next position] or null; at most 10 bytes, as the server reads it.
@@ -86,7 +78,7 @@
     const signature = raw.slice(raw.length - SIGNATURE_BYTES);
     const key = tokenRules.keys[String(body[1])];
     if (!key) return { kind: 'refused', reason: 'forged' };
-    const holds = await signatureHolds(b64urlDecode(key), signature, body);
+    const holds = await signatureHolds(scope.Tsunagu.http.b64urlDecode(key), signature, body);
     if (holds === false) return { kind: 'refused', reason: 'forged' };
     if (body[2] !== tokenRules.kind) return { kind: 'refused', reason: 'wrong_kind' };
     const subject = readUvarint(body, 3);
