@@ -1,4 +1,5 @@
-"""The shop counter: scan a wallet, see what can be used here now, tap it, see OK or why not."""
+"""The shop counter: scan a wallet, see what can be used here now, tap it, see OK or why not; and the bundle a
+counter keeps to decide by itself (app/services/wallet/counter_bundle.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import secrets
 
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
+from litestar.response import Response
 
 from app import guards
 from app.auth import current_account
 from app.i18n import lazy_gettext as _l
 from app.rate_limit import scan_rate_limit
-from app.rendering import page, see_other
+from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
 from app.services.shared import clock
-from app.services.wallet import redemption, shops
+from app.services.wallet import counter_bundle, offers, redemption, shops
 from app.services.wallet.redemption import Refused
 
 REASONS = {
@@ -36,8 +38,41 @@ REASONS = {
 }
 
 
+# What the counter's screen says first, in large type, for each refusal: what happened, in the words a clerk
+# repeats to the visitor. "Not valid" (無効です) only for a code that is not ours. The one place for them: the
+# pages, and the counter bundle for the device's own decisions, read them here.
+HEADLINES = {
+    "damaged": _l("Unreadable code"),
+    "forged": _l("Not valid"),
+    "wrong_kind": _l("Not an entry pass code"),
+    "unknown": _l("Code not found"),
+    "expired": _l("Expired"),
+    "revoked": _l("Pass stopped"),
+    "suspended": _l("Pass stopped"),
+    "before_stay": _l("Outside the stay"),
+    "after_stay": _l("Outside the stay"),
+    "wrong_shop": _l("Not usable at this shop"),
+    "not_in_pass": _l("Not in this pass"),
+    "offer_unavailable": _l("Not available today"),
+    "already_used": _l("Already used"),
+    "already_used_today": _l("Already used"),
+    "premium_only": _l("Premium members only"),
+}
+SHORT_CODE_MAX = 16  # a longer text is a token (redemption.read_code tells them apart the same way)
+
+
 def reason_text(code: str) -> str:
     return str(REASONS.get(code, REASONS["damaged"]))
+
+
+def headline(code: str) -> str:
+    return str(HEADLINES.get(code, HEADLINES["damaged"]))
+
+
+def typed_code(code: str) -> str:
+    """What the manual box may show again: a short code as typed, never a scanned token."""
+    text = code.strip()
+    return text if len(text) <= SHORT_CODE_MAX else ""
 
 
 async def shop_context(request: Request) -> dict:
@@ -62,12 +97,21 @@ async def shop_home(request: Request) -> object:
 @get("/shop/scan", name="scan_wallet", guards=[guards.shop_staff, scan_rate_limit], cache_control=None)
 async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
     context = await shop_context(request)
-    context.update(code=code[:300], preview=None, refusal="", nonce=secrets.token_urlsafe(16), reason_text=reason_text)
+    now = clock.now()
+    context.update(
+        code=code[:300], typed=typed_code(code[:300]), preview=None, refusal="", refusal_code="",
+        nonce=secrets.token_urlsafe(16), reason_text=reason_text, headline=headline,
+    )
+    if not wants_fragment(request):  # each scan asks for the answer alone: the page around it only once
+        context.update(
+            offers=await offers.shop_offers(context["shop"]["id"]),
+            today=await redemption.shop_day(context["shop"]["id"], now), now=now, undo_window=redemption.UNDO_WINDOW,
+        )
     if code:
         try:
-            context["preview"] = await redemption.preview(request.app.state.signer, code, context["shop"]["id"], clock.now())
+            context["preview"] = await redemption.preview(request.app.state.signer, code, context["shop"]["id"], now)
         except Refused as refused:
-            context["refusal"] = reason_text(refused.reason)
+            context.update(refusal=reason_text(refused.reason), refusal_code=refused.reason)
     return page(request, "wallet/shop/scan.html", context, fragment="wallet/shop/_scan_result.html", cache="no-store")
 
 
@@ -86,17 +130,42 @@ async def redeem_offer(request: Request) -> object:
         context.update(ok=True, result=result, undo_window=redemption.UNDO_WINDOW)
         status = 200
     except Refused as refused:
-        context.update(ok=False, reason=reason_text(refused.reason), reason_code=refused.reason, code=code)
+        context.update(ok=False, reason=reason_text(refused.reason), reason_code=refused.reason,
+                       headline=headline, reason_text=reason_text, code=code)
         status = 409
-    return page(request, "wallet/shop/result.html", context, fragment="wallet/shop/_result.html", status_code=status, cache="no-store")
+    response = page(request, "wallet/shop/result.html", context, fragment="wallet/shop/_result.html", status_code=status, cache="no-store")
+    if status == 200:
+        response.headers["HX-Trigger"] = "redeemed"  # the day's list on every open scanner of this tablet
+    return response
 
 
 @post("/shop/redemptions/{redemption_id:int}/undo", name="undo_redemption", guards=[guards.shop_staff])
 async def undo_redemption(request: Request, redemption_id: FromPath[int]) -> object:
     account = current_account(request)
     done = await redemption.undo(redemption_id, account.shop_id, account.id, clock.now())
-    request.session["flash"] = str(_l("The use was taken back.") if done else _l("It can no longer be taken back (more than five minutes, or already undone)."))
+    message = str(_l("The use was taken back.") if done else _l("It can no longer be taken back (more than five minutes, or already undone)."))
+    form = await form_dict(request)
+    if str(form.get("from", "")) == "scanner" and request.headers.get("HX-Request") == "true":
+        # From the scanner's result screen: the answer takes the result's place, the camera stays on.
+        response = page(request, "wallet/shop/undone.html", {"undone": done, "message": message},
+                        fragment="wallet/shop/_undone.html", status_code=200 if done else 409, cache="no-store")
+        if done:
+            response.headers["HX-Trigger"] = "redeemed"
+        return response
+    request.session["flash"] = message
     return see_other(request, request.app.route_reverse("shop_home"))
 
 
-handlers = [shop_home, scan_wallet, redeem_offer, undo_redemption]
+@get("/shop/counter-bundle", name="get_counter_bundle", guards=[guards.shop_staff], cache_control=None)
+async def get_counter_bundle(request: Request) -> Response:
+    """What this shop's counter keeps to decide a scan by itself: JSON, never stored by a cache."""
+    account = current_account(request)
+    bundle = await counter_bundle.counter_bundle(request.app.state.signer, account.shop_id, clock.now())
+    if bundle is None:
+        return Response({"detail": str(_l("This shop account has no shop."))}, status_code=404,
+                        headers={"Cache-Control": "no-store"})
+    bundle["messages"] = {code: {"headline": headline(code), "detail": reason_text(code)} for code in REASONS}
+    return Response(bundle, headers={"Cache-Control": "no-store"})
+
+
+handlers = [shop_home, scan_wallet, redeem_offer, undo_redemption, get_counter_bundle]
