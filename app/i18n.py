@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.support import LazyProxy, Translations
@@ -89,15 +90,22 @@ def to_tokyo(value: datetime) -> datetime:
     return value.astimezone(TOKYO)
 
 
+@cache
+def babel_locale(locale: str) -> Locale:
+    """Babel's Locale, parsed once: given a locale's name, every format_date parses it again (half of a
+    format_datetime's ≈ 30 µs, a few times on most pages)."""
+    return Locale.parse(locale)
+
+
 def format_date(value, format: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_tokyo(value).date()
-    return babel_format_date(value, format=format, locale=current_locale.get())
+    return babel_format_date(value, format=format, locale=babel_locale(current_locale.get()))
 
 
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    return babel_format_datetime(to_tokyo(value), format=format, tzinfo=TOKYO, locale=current_locale.get())
+    return babel_format_datetime(to_tokyo(value), format=format, tzinfo=TOKYO, locale=babel_locale(current_locale.get()))

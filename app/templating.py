@@ -12,6 +12,7 @@ from jinja2.bccache import Bucket
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import i18n
+from app.icons import inline_icons
 from app.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -111,6 +112,19 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
             for href, label, icon in resolved_nav[role]
         ]
 
+    # A route without path parameters has the same address for the life of the app (routes are fixed once it
+    # exists), and a page asks for a dozen of them (the head, the top bar, the page's links): each is looked up
+    # once. With parameters, Litestar's own lookup.
+    plain_urls: dict[str, str] = {}
+
+    def url_for(context: Mapping[str, Any], /, route_name: Any, **path_parameters: Any) -> str:
+        if path_parameters or not isinstance(route_name, str):
+            return context["request"].app.route_reverse(route_name, **path_parameters)
+        url = plain_urls.get(route_name)
+        if url is None:
+            url = plain_urls[route_name] = context["request"].app.route_reverse(route_name)
+        return url
+
     @pass_context
     def signed_in(context: Mapping[str, Any]):
         return context["request"].scope.get("state", {}).get("account")
@@ -122,6 +136,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         return session.pop("flash", None) if isinstance(session, dict) else None
 
     env.globals.update(
+        inline_icon=inline_icons(env),
         signed_in=signed_in,
         take_flash=take_flash,
         branding=settings.branding,
@@ -133,4 +148,6 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         locale_names=i18n.LOCALE_NAMES,
     )
     env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime)
-    return JinjaTemplateEngine.from_environment(env)
+    engine = JinjaTemplateEngine.from_environment(env)
+    engine.register_template_callable("url_for", url_for)  # in place of Litestar's (above)
+    return engine

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
-from app.qr import qr_svg
+from app.qr import signed_code_qr_svg
 from app.rendering import csv_download, see_other
 from app.routes.activities.editor import CODE_MAX, EDITORS, activity_for, activity_page, actor_of, labels, no_store
 from app.routes.forms import form_dict, single_values, uploaded_file
@@ -165,7 +165,7 @@ def _day(text: str) -> date | None:
 
 def _code(request: Request, activity: dict, day: date) -> dict:
     code = check_ins.code_for(request.app.state.signer, activity["id"], day)
-    return {"day": day, "qr": qr_svg(code, _("Check-in code for %(day)s", day=day.isoformat()))}
+    return {"day": day, "qr": signed_code_qr_svg(code, _("Check-in code for %(day)s", day=day.isoformat()))}
 
 
 @get("/editor/activities/{activity_id:int}/code", name="get_check_in_code", guards=EDITORS, cache_control=None)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Request, get
 from litestar.params import FromQuery
 
@@ -11,29 +9,27 @@ from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
-from app.qr import qr_svg
+from app.qr import signed_code_qr_svg
 from app.rendering import page
 from app.services.activities import progress
 from app.services.membership import member_card, membership
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
 
-# Long enough for a card opened offline on a trip; the live clock, not the expiry, defeats screenshots.
-CARD_TOKEN_TTL = timedelta(days=7)
 
 @get("/card", name="get_card", guards=[guards.member], cache_control=None)
 async def get_card(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id)
     now = clock.now()
-    token = request.app.state.signer.sign("card", member["id"], now + CARD_TOKEN_TTL)
+    token = request.app.state.signer.sign("card", member["id"], member_card.card_expiry(now))
     context = {
         "account": account,
         "member": member,
         "tier": membership.effective_tier(member, to_tokyo(now).date()),
         "areas": await membership.followed_areas(member["id"]),
         "progress": await progress.progress(member["id"], now),
-        "qr": qr_svg(token, _("Member card QR code")),
+        "qr": signed_code_qr_svg(token, _("Member card QR code")),
         "token": token,
         "issued_at": now,
     }

@@ -13,7 +13,7 @@ from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.page_cache import PUBLIC_PAGE
-from app.qr import qr_svg
+from app.qr import signed_code_qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.membership import membership
@@ -109,7 +109,7 @@ async def get_wallet(request: Request) -> object:
     for item in passes:
         token = sign.sign("wallet", item["id"], item["expires_at"]) if item["live"] else ""
         item["token"] = token
-        item["qr"] = qr_svg(token, _("Entry pass QR code")) if token else None
+        item["qr"] = signed_code_qr_svg(token, _("Entry pass QR code")) if token else None
     context = {
         "passes": passes,
         "history": await wallet.history(member["id"]),

@@ -55,37 +55,34 @@ async def start(account_id: int, user_agent: str) -> str:
     return token
 
 
+# Every page a logged-in person opens starts here, so it is one statement written out once (the same text on
+# SQLite and PostgreSQL; the tests run it on both): Piccolo building the same join from its column objects
+# cost ≈ 0.7 ms of CPU a request, this ≈ 0.1 ms. The unique index on token_hash finds the row.
+RESOLVE_SQL = """
+SELECT s.id AS session_id, s.last_seen_at, a.id, a.role, a.status, a.display_name, a.email, a.email_verified_at,
+       a.area, a.shop
+FROM login_session AS s JOIN account AS a ON a.id = s.account
+WHERE s.token_hash = {} AND s.expires_at > {}
+"""
+
+
 async def resolve(token: str) -> CurrentAccount | None:
     now = clock.now()
-    row = (
-        await LoginSession.select(
-            LoginSession.id,
-            LoginSession.last_seen_at,
-            LoginSession.account.id,
-            LoginSession.account.role,
-            LoginSession.account.status,
-            LoginSession.account.display_name,
-            LoginSession.account.email,
-            LoginSession.account.email_verified_at,
-            LoginSession.account.area,
-            LoginSession.account.shop,
-        )
-        .where((LoginSession.token_hash == token_hash(token)) & (LoginSession.expires_at > now))
-        .first()
-    )
-    if row is None or row["account.status"] != "active":
+    rows = await LoginSession.raw(RESOLVE_SQL, token_hash(token), now)
+    row = rows[0] if rows else None
+    if row is None or row["status"] != "active":
         return None
     if now - row["last_seen_at"] > TOUCH_EVERY:
-        await LoginSession.update({LoginSession.last_seen_at: now}).where(LoginSession.id == row["id"])
+        await LoginSession.update({LoginSession.last_seen_at: now}).where(LoginSession.id == row["session_id"])
     return CurrentAccount(
-        id=row["account.id"],
-        role=row["account.role"],
-        display_name=row["account.display_name"],
-        email=row["account.email"],
-        email_verified=row["account.email_verified_at"] is not None,
-        area_id=row["account.area"],
-        shop_id=row["account.shop"],
-        session_id=row["id"],
+        id=row["id"],
+        role=row["role"],
+        display_name=row["display_name"],
+        email=row["email"],
+        email_verified=row["email_verified_at"] is not None,
+        area_id=row["area"],
+        shop_id=row["shop"],
+        session_id=row["session_id"],
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
+from app.i18n import TOKYO, to_tokyo
 from app.i18n import lazy_gettext as _l
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from db.tables import Member
@@ -15,6 +16,17 @@ CARD_REFUSALS = {
     "expired": _l("This card code has expired. Ask the member to open the card while online."),
     "unknown": _l("No member has this card any more."),
 }
+
+# Long enough for a card opened offline on a trip; the live clock, not the expiry, defeats screenshots.
+CARD_TOKEN_DAYS = 7
+
+
+def card_expiry(now: datetime) -> datetime:
+    """When a card code shown now expires: midnight in Japan, seven to eight days ahead. The same all day, so a
+    member's code (its signature is deterministic) is the same all day too, and its QR is drawn once a day
+    (app/qr.py keeps it) instead of at every opening of the card."""
+    day = to_tokyo(now).date() + timedelta(days=CARD_TOKEN_DAYS + 1)
+    return datetime.combine(day, time.min, tzinfo=TOKYO)
 
 
 async def card_holder(signer: TokenSigner, code: str, now: datetime) -> dict:

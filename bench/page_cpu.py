@@ -1,0 +1,142 @@
+"""CPU time per request of the member pages (and the home page), measured in process: no server, no client.
+
+The app is made as the server makes it (`create_app(Settings.from_env())`, its lifespan entered) on a fresh
+SQLite database with the demo data, and a demo member is logged in as `bench/pages.py --member-pages` does.
+Each page is then requested by calling the ASGI app directly in this event loop, with the member's cookies,
+--requests times after a few unmeasured ones, and the process CPU time (every thread: SQLite's too) is divided
+by the number of requests. Figures from a shared machine move much less this way than requests/s do.
+--profile prints the functions where the time went (cProfile, this thread only).
+
+    .venv/bin/python bench/page_cpu.py [--requests 200] [--rounds 3] [--profile] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._load import ROOT, app_environment, log, prepare_database, run_in_temp_dir  # noqa: E402
+
+PAGES = ("/card", "/wallet", "/account", "/programs/mine", "/inbox", "/")
+
+
+async def call(app, path: str, cookie: str) -> tuple[int, bytes]:
+    """One GET through the whole ASGI stack, as uvicorn would send it."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"accept", b"text/html"), (b"accept-language", b"ja"),
+                    (b"cookie", cookie.encode("latin-1"))],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {},
+    }
+    answer = {"status": 0, "body": b""}
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            for name, value in message.get("headers", []):
+                if name.lower() == b"set-cookie" and value.startswith(b"tsunagu_csrf="):
+                    answer["csrf"] = value.split(b";", 1)[0].decode("latin-1")
+        else:
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer
+
+
+async def measure(args: argparse.Namespace) -> dict:
+    from app.main import create_app
+    from app.services.membership import login_sessions
+    from app.services.shared import clock
+    from app.settings import Settings
+    from bench.pages import RICHEST_MEMBER_SQL
+    from db.tables import Member
+
+    app = create_app(Settings.from_env())
+    async with app.lifespan():
+        account = (await Member.raw(RICHEST_MEMBER_SQL, clock.now()))[0]["account"]
+        token = await login_sessions.start(account, "bench/page_cpu.py")
+        cookie = f"tsunagu_auth={token}"
+        first = await call(app, PAGES[0], cookie)
+        if first["status"] != 200:
+            raise RuntimeError(f"{PAGES[0]} answered {first['status']}: {first['body'][:300]!r}")
+        if "csrf" in first:  # a returning member's browser sends the CSRF cookie it was given
+            cookie += "; " + first["csrf"]
+        pages = {}
+        for path in PAGES:
+            answer = await call(app, path, cookie)
+            if answer["status"] != 200:
+                raise RuntimeError(f"{path} answered {answer['status']}: {answer['body'][:300]!r}")
+            for _ in range(5):
+                await call(app, path, cookie)
+            rounds = []
+            for _ in range(args.rounds):
+                started = time.process_time()
+                for _ in range(args.requests):
+                    await call(app, path, cookie)
+                rounds.append((time.process_time() - started) / args.requests * 1000)
+            pages[path] = {"bytes": len(answer["body"]), "cpu_ms": statistics.median(rounds),
+                           "rounds_cpu_ms": [round(r, 3) for r in rounds]}
+            log(f"{path:15} {len(answer['body']):6} B  {pages[path]['cpu_ms']:6.2f} ms CPU a request  "
+                f"(rounds: {' '.join(f'{r:.2f}' for r in rounds)})")
+        profile = None
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.requests):
+                for path in PAGES:
+                    await call(app, path, cookie)
+            profiler.disable()
+            profile = profiler
+    return {"account": account, "requests": args.requests, "rounds": args.rounds, "pages": pages, "profile": profile}
+
+
+def bench(args: argparse.Namespace, work_dir: Path) -> dict:
+    env = app_environment(work_dir)
+    log(f"preparing a fresh SQLite database under {work_dir} (migrations + demo data)")
+    prepare_database(env)
+    os.environ.update(env)
+    return asyncio.run(measure(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="measured requests per page and round (default 200)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per page; the median is reported (default 3)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of --requests requests of each page")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if not (1 <= args.requests <= 100_000 and 1 <= args.rounds <= 20):
+        parser.error("out of range: 1<=requests<=100000, 1<=rounds<=20")
+    report = run_in_temp_dir(lambda work_dir: bench(args, work_dir), "interrupted")
+    if report is None:
+        return 130
+    profile = report.pop("profile")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"CPU time per request, in process (median of {args.rounds} rounds of {args.requests}), "
+              f"demo member account {report['account']}, SQLite")
+        for path, page in report["pages"].items():
+            print(f"{path:15} {page['bytes']:6} B  {page['cpu_ms']:6.2f} ms")
+    if profile is not None:
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""db/engine.py: on SQLite, reads outside a transaction run on connections kept open (ReadingSQLiteEngine);
+what a read sees must not change for it, on either database."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from db.engine import ReadingSQLiteEngine, atomic, close_pool
+from db.tables import Area
+
+
+async def test_a_read_sees_a_write_at_once_and_a_transaction_reads_its_own_writes():
+    await Area.insert(Area(name="苫小牧", slug="tomakomai"))
+    assert [row["name"] for row in await Area.select(Area.name)] == ["苫小牧"]
+    async with atomic(Area._meta.db):
+        await Area.insert(Area(name="白老", slug="shiraoi"))
+        inside = await Area.count()
+        assert inside == 2
+    await Area.update({Area.name: "苫小牧市"}).where(Area.slug == "tomakomai")
+    assert sorted(row["name"] for row in await Area.raw("SELECT name FROM area")) == ["白老", "苫小牧市"]
+
+
+async def test_a_transaction_rolled_back_leaves_nothing_for_later_reads():
+    with pytest.raises(RuntimeError):
+        async with atomic(Area._meta.db):
+            await Area.insert(Area(name="安平", slug="abira"))
+            raise RuntimeError("undo")
+    assert await Area.count() == 0
+
+
+async def test_on_sqlite_reads_reuse_their_connections_and_hold_no_lock_once_answered():
+    engine = Area._meta.db
+    if not isinstance(engine, ReadingSQLiteEngine):
+        pytest.skip("SQLite only: PostgreSQL reads come from the pool")
+    await Area.insert(Area(name="苫小牧", slug="tomakomai"))
+    for _ in range(10):
+        assert await Area.count() == 1
+    assert 1 <= len(engine._readers) <= 4  # kept open, one per read thread at most
+    with closing(sqlite3.connect(engine.path, timeout=0)) as writer:  # would fail at once if a read held a lock
+        writer.execute("BEGIN EXCLUSIVE")
+        writer.execute("UPDATE area SET name = '苫小牧市'")
+        writer.commit()
+    assert (await Area.select(Area.name).first())["name"] == "苫小牧市"
+    await close_pool(engine)
+    assert engine._readers == []
+    assert await Area.count() == 1  # a read after closing opens a connection again
