@@ -85,26 +85,31 @@ def prepare_database(env: dict[str, str], demo: bool = True, timeout: float = 12
         _run_step([PYTHON, "-m", "app", "demo"], env, timeout)
 
 
-async def member_login(database_url: str) -> str:
-    """A login session (the auth cookie's value) for the demo member with the most passes in their wallet,
-    made with the app's own service, as a member who logged in with a passkey has."""
-    from app.services.membership import login_sessions
-    from db.engine import bind, close_pool, make_engine, open_pool
-    from db.tables import Member, WalletPass
+# A demo member with a pass live in the wallet (its page then shows a QR code, as at a counter), and among those
+# the one with the most to show: wallet passes, applications, followed areas, check-ins and notices.
+RICHEST_MEMBER_SQL = """
+SELECT m.account AS account FROM member m ORDER BY
+  (SELECT count(*) FROM wallet_pass w WHERE w.member = m.id AND w.status = 'active' AND w.expires_at > {}) > 0 DESC,
+  (SELECT count(*) FROM wallet_pass w WHERE w.member = m.id) + (SELECT count(*) FROM application a WHERE a.member = m.id)
+  + (SELECT count(*) FROM area_follow f WHERE f.member = m.id) + (SELECT count(*) FROM check_in c WHERE c.member = m.id)
+  + (SELECT count(*) FROM notice n WHERE n.account = m.account) DESC, m.id LIMIT 1
+"""
 
-    engine = make_engine(database_url)
+
+async def log_in_demo_member(url: str, user_agent: str = "bench") -> tuple[int, str]:
+    """A login session for the richest demo member, made with the app's own service (no passkey ceremony):
+    (account id, the auth cookie's value)."""
+    from app.services.membership import login_sessions
+    from app.services.shared import clock
+    from db.engine import bind, close_pool, make_engine, open_pool
+    from db.tables import Member
+
+    engine = make_engine(url)
     bind(engine)
     await open_pool(engine)
     try:
-        rows = await WalletPass.select(WalletPass.member.account.as_alias("account")).where(
-            WalletPass.activated_at.is_not_null())
-        if not rows:
-            rows = await Member.select(Member.account.as_alias("account")).limit(1)
-        counts: dict[int, int] = {}
-        for row in rows:
-            counts[row["account"]] = counts.get(row["account"], 0) + 1
-        account = max(counts, key=lambda a: (counts[a], -a))
-        return await login_sessions.start(account, "bench")
+        account = (await Member.raw(RICHEST_MEMBER_SQL, clock.now()))[0]["account"]
+        return account, await login_sessions.start(account, user_agent)
     finally:
         await close_pool(engine)
 

@@ -30,7 +30,7 @@ from bench._load import (  # noqa: E402
     fetch_once,
     free_port,
     log,
-    member_login,
+    log_in_demo_member,
     prepare_database,
     run_in_temp_dir,
     uvicorn_command,
@@ -104,7 +104,7 @@ def bench(work_dir: Path) -> dict:
     env = app_environment(work_dir)
     log(f"preparing a fresh database under {work_dir} (migrations + demo data)")
     prepare_database(env)
-    token = asyncio.run(member_login(env["DATABASE_URL"]))
+    _account, token = asyncio.run(log_in_demo_member(env["DATABASE_URL"], "bench/first_load.py"))
     port = free_port()
     report = {}
     with ServerProcess("app", uvicorn_command("app.asgi:app", port), env, port, work_dir, ready_path="/healthz"):

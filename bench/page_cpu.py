@@ -62,7 +62,7 @@ async def measure(args: argparse.Namespace) -> dict:
     from app.services.membership import login_sessions
     from app.services.shared import clock
     from app.settings import Settings
-    from bench.pages import RICHEST_MEMBER_SQL
+    from bench._load import RICHEST_MEMBER_SQL
     from db.tables import Member
 
     app = create_app(Settings.from_env())

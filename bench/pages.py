@@ -46,6 +46,7 @@ from bench._load import (  # noqa: E402
     host_figures,
     load_arguments_in_range,
     log,
+    log_in_demo_member,
     prepare_database,
     print_comparison,
     ratios,
@@ -151,34 +152,6 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 # Member pages
 
-# A demo member with a pass live in the wallet (its page then shows a QR code, as at a counter), and among those
-# the one with the most to show: wallet passes, applications, followed areas, check-ins and notices.
-RICHEST_MEMBER_SQL = """
-SELECT m.account AS account FROM member m ORDER BY
-  (SELECT count(*) FROM wallet_pass w WHERE w.member = m.id AND w.status = 'active' AND w.expires_at > {}) > 0 DESC,
-  (SELECT count(*) FROM wallet_pass w WHERE w.member = m.id) + (SELECT count(*) FROM application a WHERE a.member = m.id)
-  + (SELECT count(*) FROM area_follow f WHERE f.member = m.id) + (SELECT count(*) FROM check_in c WHERE c.member = m.id)
-  + (SELECT count(*) FROM notice n WHERE n.account = m.account) DESC, m.id LIMIT 1
-"""
-
-
-async def log_in_demo_member(url: str) -> tuple[int, str]:
-    """A login session for the richest demo member, made with the app's own service (no passkey ceremony)."""
-    from app.services.membership import login_sessions
-    from app.services.shared import clock
-    from db.engine import bind, close_pool, make_engine, open_pool
-    from db.tables import Member
-
-    engine = make_engine(url)
-    bind(engine)
-    await open_pool(engine)
-    try:
-        account = (await Member.raw(RICHEST_MEMBER_SQL, clock.now()))[0]["account"]
-        return account, await login_sessions.start(account, "bench/pages.py")
-    finally:
-        await close_pool(engine)
-
-
 async def count_rate_rows(url: str) -> int:
     from db.engine import bind, close_pool, make_engine, open_pool
     from db.tables import RateCount
@@ -219,7 +192,7 @@ def bench_member_pages(args: argparse.Namespace, work_dir: Path) -> dict:
     try:
         log(f"preparing a fresh {'PostgreSQL' if args.postgres else 'SQLite'} database (migrations + demo data)")
         prepare_database(env)
-        account, token = asyncio.run(log_in_demo_member(env["DATABASE_URL"]))
+        account, token = asyncio.run(log_in_demo_member(env["DATABASE_URL"], "bench/pages.py"))
         report = serve_member_pages(args, env, work_dir, token)
         report["config"].update(load_average_at_start=[round(x, 2) for x in load_at_start], account=account,
                                 database="postgresql" if args.postgres else "sqlite",
