@@ -280,6 +280,7 @@ class LoadResult:
     body_bytes: int = 0
     first_error: str = ""  # the first unexpected answer or failure, to show what went wrong
     good_total: int = 0  # answers the check accepted, warm-up and stragglers included (e.g. rows written)
+    connections: int = 0  # connections opened (paced runs)
 
     @property
     def ok(self) -> int:
@@ -420,6 +421,95 @@ def run_load(port: int, spec: RequestSpec | Builder = RequestSpec(), *, concurre
         return runner.run(coroutine)
 
 
+async def _run_paced(port: int, spec: Builder, rate: float, warmup: float, seconds: float, max_connections: int,
+                     check: Check, request_timeout: float) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from = start + warmup
+    measure_until = measure_from + seconds
+    result = LoadResult(seconds=seconds)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = 0
+    slots = asyncio.Semaphore(max_connections)
+    tasks: set[asyncio.Task] = set()
+
+    async def one(n: int, scheduled: float) -> None:
+        nonlocal opened
+        in_window = measure_from <= scheduled < measure_until
+        async with slots:
+            connection = idle.pop() if idle else None
+            try:
+                if connection is None:
+                    connection = await asyncio.wait_for(asyncio.open_connection(HOST, port), request_timeout)
+                    opened += 1
+                reader, writer = connection
+                writer.write(spec(n).encode(port, {}))
+                status, headers, body = await asyncio.wait_for(read_response(reader), request_timeout)
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError, IndexError) as exc:
+                if connection is not None:
+                    connection[1].close()
+                if in_window:
+                    result.errors += 1
+                    result.error_kinds[type(exc).__name__] += 1
+                    result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
+                return
+            # From when the request was due, not when it was sent: time spent waiting for a free connection
+            # is latency too (no coordinated omission).
+            elapsed = loop.time() - scheduled
+            idle.append(connection)
+        good = check(status, body)
+        result.good_total += good
+        if not in_window:
+            return
+        result.statuses[status] += 1
+        if good:
+            result.latencies.append(elapsed)
+            result.body_bytes += len(body)
+        else:
+            result.errors += 1
+            result.error_kinds[f"HTTP {status}"] += 1
+            result.first_error = result.first_error or f"HTTP {status}: " + body[:500].decode("utf-8", "replace")
+
+    n = 0
+    try:
+        while True:  # request n is due at start + n / rate, whatever the answers before it are doing
+            scheduled = start + n / rate
+            if scheduled >= measure_until:
+                break
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            n += 1
+            task = asyncio.create_task(one(n, scheduled))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.wait(set(tasks), timeout=request_timeout + 5)
+    finally:
+        for task in list(tasks):
+            task.cancel()
+        for _, writer in idle:
+            writer.close()
+    result.connections = opened
+    return result
+
+
+def run_paced(port: int, spec: Builder, rate: float, *, warmup: float = 1.0, seconds: float = 5.0,
+              max_connections: int = 64, check: Check = STATUS_200, request_timeout: float = 10.0) -> LoadResult:
+    """Open-loop load: request n is sent at start + n/rate whether or not earlier ones have been answered, on
+    up to `max_connections` keep-alive connections (one more request waits for a free one, and that wait counts
+    in its latency). Latency runs from when the request was due, so a slow server cannot hide its queue by
+    slowing the client down (closed-loop load's coordinated omission). No cookies are kept."""
+    coroutine = _run_paced(port, spec, rate, warmup, seconds, max_connections, check, request_timeout)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # App against a bare baseline: the common options, alternating rounds, medians, the table and the ratios
 
@@ -520,7 +610,7 @@ FIGURE_COLUMNS: list[Column] = [("req/s", 9, ".1f", "rps"), ("p50 ms", 8, ".2f",
 
 
 def print_comparison(report: dict, title: str, details: list[str], labels: dict[str, str], label_width: int,
-                     columns: list[Column], note: str) -> None:
+                     columns: list[Column], note: str, ratio_label: str = "app/bare") -> None:
     """The heading lines, one row per target (labels: target name -> row label, in order) with each round's
     req/s, the note under the table, and the app/bare ratios."""
     config = report["config"]
@@ -542,4 +632,4 @@ def print_comparison(report: dict, title: str, details: list[str], labels: dict[
     print()
     r = report["ratios"]
     slower = f"  ({1 / r['rps']:.1f}x slower)" if r["rps"] > 0 else ""
-    print(f"app/bare  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
+    print(f"{ratio_label}  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
