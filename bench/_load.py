@@ -116,6 +116,9 @@ class ServerProcess:
         self.ready_path, self.start_timeout = ready_path, start_timeout
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
+        # uvicorn re-raises the signal it stopped on; under cProfile, SIGINT (a KeyboardInterrupt) lets it
+        # write its statistics, SIGTERM would not.
+        self.stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGKILL)
 
     def __enter__(self) -> "ServerProcess":
         self.start()
@@ -156,7 +159,7 @@ class ServerProcess:
         _running.discard(self)
         if process is None or process.poll() is not None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        for sig in self.stop_signals:
             try:
                 os.killpg(process.pid, sig)  # the group this script created: the server and its workers
             except ProcessLookupError:

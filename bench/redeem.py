@@ -23,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -239,12 +240,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", default="",
                         help="after the rounds, one open-loop run of the app at this many scans/s ('half': half the "
                              "app's median req/s of the rounds), latency counted from when each scan was due")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="serve the app under cProfile (one worker) and write its statistics to FILE when it "
+                             "stops (read them with python -m pstats FILE); the app's figures are then not comparable")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000):
         parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--admin-url must point at a loopback address")
+    if args.profile and args.workers != 1:
+        parser.error("--profile needs --workers 1 (uvicorn serves in its own process then)")
     if args.rate and args.rate != "half":
         try:
             rate = float(args.rate)
@@ -345,8 +351,12 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
 
 def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: Path, prepared: Prepared) -> dict:
     app_port, bare_port, sql_port = free_port(), free_port(), free_port()
-    app_server = ServerProcess("app", uvicorn_command("app.asgi:app", app_port, args.workers), env, app_port,
-                               work_dir, ready_path="/healthz")
+    app_command = uvicorn_command("app.asgi:app", app_port, args.workers)
+    if args.profile:  # cProfile writes FILE when uvicorn exits on the SIGTERM that stops it
+        app_command[1:2] = ["-m", "cProfile", "-o", str(Path(args.profile).resolve()), "-m"]
+    app_server = ServerProcess("app", app_command, env, app_port, work_dir, ready_path="/healthz")
+    if args.profile:
+        app_server.stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
     bare_server = ServerProcess("bare", uvicorn_command("bench.redeem:bare_app", bare_port, args.workers), env,
                                 bare_port, work_dir, ready_path="/healthz")
     sql_server = ServerProcess("sql", uvicorn_command("bench.redeem:sql_app", sql_port, args.workers), env,

@@ -208,7 +208,7 @@ MAX_ATTEMPTS = 100
 
 
 async def redeem(
-    signer: TokenSigner, code: str, offer_id: int, shop_id: int, account_id: int, nonce: str, now: datetime
+    signer: TokenSigner, code: str, offer_id: int, shop_id: int | None, account_id: int, nonce: str, now: datetime
 ) -> Redeemed:
     """Record one use, or raise Refused. A retry with the same nonce gets the first answer back.
 
@@ -216,6 +216,8 @@ async def redeem(
     nothing asks whether it was a retry, so a retry is answered first, as before, whatever else has changed."""
     if not nonce or len(nonce) > MAX_NONCE or not nonce.isprintable():
         raise Refused("damaged")
+    if shop_id is None:  # a shop account without a shop: no offer is for it
+        raise Refused("wrong_shop")
     try:
         by_short_code, wallet_pass = _locate(signer, code, now)
     except Refused:
