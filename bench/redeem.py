@@ -461,13 +461,17 @@ def print_table(report: dict, problems: list[str]) -> None:
         [f"data: {config['members']} members with the pass; scans alternate an unlimited offer and a "
          f"{config['daily_limit']}-a-day offer, round robin over the members, a fresh nonce each"],
         {"bare": "bare POST /redeem", "sql": "sql POST /redeem", "app": "app POST /shop/redeem"}, 20,
-        [*FIGURE_COLUMNS, ("bytes", 6, "", "mean_bytes")],
-        "(req/s, p50, p99: median over rounds; errors, requests: summed over rounds; bytes: response body)",
+        [*FIGURE_COLUMNS, ("cpu ms", 7, ".3f", "cpu_ms"), ("bytes", 6, "", "mean_bytes")],
+        "(req/s, p50, p99, cpu ms (the server's CPU per answer): median over rounds; errors, requests: summed over "
+        "rounds; bytes: response body)",
         ratio_label="app/sql ",
     )
     for label, key in (("app/bare", "ratios_to_json"), ("sql/bare", "sql_to_json")):
         r = report[key]
         print(f"{label}  req/s {r['rps']:.3f}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
+    targets = report["targets"]
+    print(f"server CPU per answer: app/sql {targets['app']['cpu_ms'] / targets['sql']['cpu_ms']:.2f}x, "
+          f"app/bare {targets['app']['cpu_ms'] / targets['bare']['cpu_ms']:.2f}x")
     paced = report.get("paced")
     if paced:
         print(f"paced (open loop) app at {paced['rate']:.0f} scans/s: {paced['rps']:.1f} answered/s, "
