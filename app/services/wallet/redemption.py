@@ -3,6 +3,9 @@
 The scan is read from a signed wallet token (or the short code typed by hand). Checks run in the order
 a shop assistant would explain them; the last step inserts a row whose unique index is the limit, so two
 devices scanning at the same moment get one OK and one "already used", whatever the timing.
+
+The scanner's preview runs the checks here (pass_problem, offer_problem); a redemption runs the same checks
+and the insert as one SQL statement, for speed at the counter: redemption_sql.py, which says why.
 """
 
 from __future__ import annotations
