@@ -145,6 +145,9 @@ class ServerProcess:
         self.ready_path, self.start_timeout = ready_path, start_timeout
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen | None = None
+        # uvicorn re-raises the signal it stopped on; under cProfile, SIGINT (a KeyboardInterrupt) lets it
+        # write its statistics, SIGTERM would not.
+        self.stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGKILL)
 
     def __enter__(self) -> "ServerProcess":
         self.start()
@@ -185,7 +188,7 @@ class ServerProcess:
         _running.discard(self)
         if process is None or process.poll() is not None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
+        for sig in self.stop_signals:
             try:
                 os.killpg(process.pid, sig)  # the group this script created: the server and its workers
             except ProcessLookupError:
@@ -196,11 +199,32 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 continue
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the server and its workers so far: every process of its group (Linux;
+        0 elsewhere). Unlike req/s, this hardly moves when other work shares the machine."""
+        if self.process is None:
+            return 0.0
+        return group_cpu_seconds(self.process.pid)
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """utime + stime of the live processes of a process group, from /proc (Linux)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # from the state on: pgrp is fields[2], utime/stime [11]/[12]
+        if int(fields[2]) == pgid:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.0
 
 
 def raise_on_sigterm() -> None:
@@ -309,6 +333,8 @@ class LoadResult:
     body_bytes: int = 0
     first_error: str = ""  # the first unexpected answer or failure, to show what went wrong
     good_total: int = 0  # answers the check accepted, warm-up and stragglers included (e.g. rows written)
+    connections: int = 0  # connections opened (paced runs)
+    cpu_seconds: float = 0.0  # the server's CPU time during the run (alternate() measures it), warm-up included
 
     @property
     def ok(self) -> int:
@@ -317,6 +343,11 @@ class LoadResult:
     @property
     def rps(self) -> float:
         return self.ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The server's CPU per good answer, warm-up included on both sides."""
+        return self.cpu_seconds * 1000 / self.good_total if self.good_total else float("nan")
 
     @property
     def mean_bytes(self) -> float:
@@ -449,6 +480,95 @@ def run_load(port: int, spec: RequestSpec | Builder = RequestSpec(), *, concurre
         return runner.run(coroutine)
 
 
+async def _run_paced(port: int, spec: Builder, rate: float, warmup: float, seconds: float, max_connections: int,
+                     check: Check, request_timeout: float) -> LoadResult:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from = start + warmup
+    measure_until = measure_from + seconds
+    result = LoadResult(seconds=seconds)
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened = 0
+    slots = asyncio.Semaphore(max_connections)
+    tasks: set[asyncio.Task] = set()
+
+    async def one(n: int, scheduled: float) -> None:
+        nonlocal opened
+        in_window = measure_from <= scheduled < measure_until
+        async with slots:
+            connection = idle.pop() if idle else None
+            try:
+                if connection is None:
+                    connection = await asyncio.wait_for(asyncio.open_connection(HOST, port), request_timeout)
+                    opened += 1
+                reader, writer = connection
+                writer.write(spec(n).encode(port, {}))
+                status, headers, body = await asyncio.wait_for(read_response(reader), request_timeout)
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
+                    ValueError, IndexError) as exc:
+                if connection is not None:
+                    connection[1].close()
+                if in_window:
+                    result.errors += 1
+                    result.error_kinds[type(exc).__name__] += 1
+                    result.first_error = result.first_error or f"{type(exc).__name__}: {exc}"
+                return
+            # From when the request was due, not when it was sent: time spent waiting for a free connection
+            # is latency too (no coordinated omission).
+            elapsed = loop.time() - scheduled
+            idle.append(connection)
+        good = check(status, body)
+        result.good_total += good
+        if not in_window:
+            return
+        result.statuses[status] += 1
+        if good:
+            result.latencies.append(elapsed)
+            result.body_bytes += len(body)
+        else:
+            result.errors += 1
+            result.error_kinds[f"HTTP {status}"] += 1
+            result.first_error = result.first_error or f"HTTP {status}: " + body[:500].decode("utf-8", "replace")
+
+    n = 0
+    try:
+        while True:  # request n is due at start + n / rate, whatever the answers before it are doing
+            scheduled = start + n / rate
+            if scheduled >= measure_until:
+                break
+            delay = scheduled - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            n += 1
+            task = asyncio.create_task(one(n, scheduled))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        if tasks:
+            await asyncio.wait(set(tasks), timeout=request_timeout + 5)
+    finally:
+        for task in list(tasks):
+            task.cancel()
+        for _, writer in idle:
+            writer.close()
+    result.connections = opened
+    return result
+
+
+def run_paced(port: int, spec: Builder, rate: float, *, warmup: float = 1.0, seconds: float = 5.0,
+              max_connections: int = 64, check: Check = STATUS_200, request_timeout: float = 10.0) -> LoadResult:
+    """Open-loop load: request n is sent at start + n/rate whether or not earlier ones have been answered, on
+    up to `max_connections` keep-alive connections (one more request waits for a free one, and that wait counts
+    in its latency). Latency runs from when the request was due, so a slow server cannot hide its queue by
+    slowing the client down (closed-loop load's coordinated omission). No cookies are kept."""
+    coroutine = _run_paced(port, spec, rate, warmup, seconds, max_connections, check, request_timeout)
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # App against a bare baseline: the common options, alternating rounds, medians, the table and the ratios
 
@@ -486,11 +606,15 @@ def alternate(targets: list[Target], rounds: int, *, concurrency: int, warmup: f
     results: dict[str, list[LoadResult]] = {target.name: [] for target in targets}
     for round_no in range(1, rounds + 1):
         for target in targets:
+            cpu_before = target.server.cpu_seconds() if target.server is not None else 0.0
             result = run_load(target.port, target.spec, concurrency=concurrency, warmup=warmup, seconds=seconds,
                               keep_cookies=keep_cookies, check=target.check, refused_note=target.refused_note)
+            if target.server is not None:
+                result.cpu_seconds = target.server.cpu_seconds() - cpu_before
             results[target.name].append(result)
             log(f"round {round_no}/{rounds} {target.name:4}: {result.rps:8.1f} req/s  "
                 f"p50 {result.percentile_ms(50):7.2f} ms  p99 {result.percentile_ms(99):7.2f} ms  "
+                f"cpu {result.cpu_ms_per_request:6.3f} ms/req  "
                 f"errors {result.errors}" + (f" {dict(result.error_kinds)}" if result.errors else ""))
             if result.errors:
                 log(f"  first error: {result.first_error}")
@@ -505,7 +629,8 @@ def summarize(results: list[LoadResult], *, round_bytes: bool = False, **extra) 
     rounds = []
     for r in results:
         figures = {"rps": round(r.rps, 1), "p50_ms": round(r.percentile_ms(50), 3),
-                   "p99_ms": round(r.percentile_ms(99), 3), "ok": r.ok, "errors": r.errors,
+                   "p99_ms": round(r.percentile_ms(99), 3), "cpu_ms": round(r.cpu_ms_per_request, 3),
+                   "ok": r.ok, "errors": r.errors,
                    "error_kinds": dict(r.error_kinds), "first_error": r.first_error}
         if round_bytes:
             figures["mean_bytes"] = round(r.mean_bytes)
@@ -514,6 +639,7 @@ def summarize(results: list[LoadResult], *, round_bytes: bool = False, **extra) 
         "rps": median([r.rps for r in results]),
         "p50_ms": median([r.percentile_ms(50) for r in results]),
         "p99_ms": median([r.percentile_ms(99) for r in results]),
+        "cpu_ms": median([r.cpu_ms_per_request for r in results]),
         "errors": sum(r.errors for r in results),
         "requests": sum(r.ok for r in results),
         **extra,
@@ -549,7 +675,7 @@ FIGURE_COLUMNS: list[Column] = [("req/s", 9, ".1f", "rps"), ("p50 ms", 8, ".2f",
 
 
 def print_comparison(report: dict, title: str, details: list[str], labels: dict[str, str], label_width: int,
-                     columns: list[Column], note: str) -> None:
+                     columns: list[Column], note: str, ratio_label: str = "app/bare") -> None:
     """The heading lines, one row per target (labels: target name -> row label, in order) with each round's
     req/s, the note under the table, and the app/bare ratios."""
     config = report["config"]
@@ -575,4 +701,4 @@ def print_comparison(report: dict, title: str, details: list[str], labels: dict[
         slower = f"  ({1 / r['rps']:.1f}x slower)"
     elif r["rps"] >= 1:
         slower = f"  ({r['rps']:.1f}x faster)"
-    print(f"app/bare  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
+    print(f"{ratio_label}  req/s {r['rps']:.3f}{slower}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")

@@ -23,8 +23,10 @@ import json
 import os
 import re
 import secrets
+import signal
 import sys
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,7 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from litestar import Litestar, MediaType, get, post  # noqa: E402
+from litestar.datastructures import State  # noqa: E402
 from litestar.enums import RequestEncodingType  # noqa: E402
 from litestar.params import Body  # noqa: E402
 
@@ -58,6 +61,7 @@ from bench._load import (  # noqa: E402
     print_comparison,
     ratios,
     run_in_temp_dir,
+    run_paced,
     server_description,
     summarize,
     total_errors,
@@ -88,6 +92,49 @@ async def bare_healthz() -> str:  # only for the readiness check, never measured
 
 
 bare_app = Litestar(route_handlers=[bare_redeem, bare_healthz], openapi_config=None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The database baseline, served as `uvicorn bench.redeem:sql_app`: the same form parsed, then one
+# `INSERT … ON CONFLICT DO NOTHING RETURNING` into `bench_redemption`, a copy of the redemption table with
+# all its indexes (`CREATE TABLE … (LIKE redemption INCLUDING ALL)`: both unique indexes among them), on
+# the same PostgreSQL, through an asyncpg pool of its own of the app's size (2–20 connections) with asyncpg's
+# defaults. What the app does beyond this one round trip is the price of its rules, its session, CSRF,
+# rate limit and HTML.
+
+SQL_TABLE = "bench_redemption"
+SQL_INSERT = (
+    f"INSERT INTO {SQL_TABLE} (wallet_pass, offer, shop, limit_key, slot, scanned_by, client_nonce, "
+    "home_prefecture, redeemed_at) VALUES ($1, $2, 1, $3, 1, 1, $4, '13', now()) ON CONFLICT DO NOTHING RETURNING id"
+)
+
+
+@asynccontextmanager
+async def _sql_pool(app: Litestar):
+    import asyncpg
+
+    app.state.pool = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=20)
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+@post("/redeem", status_code=200)
+async def sql_redeem(
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], state: State,
+) -> dict[str, object]:
+    nonce, code = data.get("nonce", ""), data.get("code", "")
+    try:
+        offer = int(data.get("offer", ""))
+    except ValueError:
+        offer = 0
+    # The wallet pass: a number taken from the code, so rows vary as the app's do (no signature checked).
+    row_id = await state.pool.fetchval(SQL_INSERT, len(code) + sum(code.encode()[-8:]), offer, f"n:{nonce}", nonce)
+    return {"ok": row_id is not None, "id": row_id, "offer": offer, "nonce": nonce}
+
+
+sql_app = Litestar(route_handlers=[sql_redeem, bare_healthz], openapi_config=None, lifespan=[_sql_pool])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -190,12 +237,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "member's daily use stays in slot 1 for the first 2*members scans")
     parser.add_argument("--admin-url", default=ADMIN_URL,
                         help=f"PostgreSQL to create the bench database in (loopback only; default {ADMIN_URL})")
+    parser.add_argument("--rate", default="",
+                        help="after the rounds, one open-loop run of the app at this many scans/s ('half': half the "
+                             "app's median req/s of the rounds), latency counted from when each scan was due")
+    parser.add_argument("--profile", default="", metavar="FILE",
+                        help="serve the app under cProfile (one worker) and write its statistics to FILE when it "
+                             "stops (read them with python -m pstats FILE); the app's figures are then not comparable")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000):
         parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--admin-url must point at a loopback address")
+    if args.profile and args.workers != 1:
+        parser.error("--profile needs --workers 1 (uvicorn serves in its own process then)")
+    if args.rate and args.rate != "half":
+        try:
+            rate = float(args.rate)
+        except ValueError:
+            rate = 0.0
+        if not 1 <= rate <= 100_000:
+            parser.error("--rate is 'half' or a number of scans/s from 1 to 100000")
     return args
 
 
@@ -227,6 +289,9 @@ def app_ok(status: int, body: bytes) -> bool:
 
 def bare_ok(status: int, body: bytes) -> bool:
     return status == 200 and body.startswith(b'{"ok":true')
+
+
+sql_ok = bare_ok  # a row inserted: {"ok":true,"id":...}
 
 
 def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
@@ -263,15 +328,18 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
         prepare_database(env, demo=False)
         started = time.monotonic()
         prepared = asyncio.run(fill_database(url, args.members, signing_key))
+        asyncio.run(admin_execute(url, f"CREATE TABLE {SQL_TABLE} (LIKE redemption INCLUDING ALL)"))
         log(f"filled it: 1 shop, 2 offers, 1 pass, {args.members} members with it, 1 shop account "
             f"({time.monotonic() - started:.1f} s)")
         report = serve_and_measure(args, env, work_dir, prepared)
         report["config"]["load_average_at_start"] = [round(x, 2) for x in load_at_start]
         counts = asyncio.run(admin_execute(url, "select count(*) as n, coalesce(max(slot), 0) as max_slot, "
-                                                "count(distinct (scanned_by, client_nonce)) as nonces from redemption"))
+                                                "count(distinct (scanned_by, client_nonce)) as nonces from redemption",
+                                           f"select count(*) as n from {SQL_TABLE}"))
         row = counts[0][0]
         report["database"] = {"name": name, "redemption_rows": row["n"], "distinct_nonces": row["nonces"],
-                              "highest_daily_slot": row["max_slot"], "postgres": prepared.postgres}
+                              "highest_daily_slot": row["max_slot"], "sql_rows": counts[1][0]["n"],
+                              "postgres": prepared.postgres}
     finally:
         try:
             asyncio.run(admin_execute(args.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -282,23 +350,33 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
 
 
 def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: Path, prepared: Prepared) -> dict:
-    app_port, bare_port = free_port(), free_port()
-    app_server = ServerProcess("app", uvicorn_command("app.asgi:app", app_port, args.workers), env, app_port,
-                               work_dir, ready_path="/healthz")
+    app_port, bare_port, sql_port = free_port(), free_port(), free_port()
+    app_command = uvicorn_command("app.asgi:app", app_port, args.workers)
+    if args.profile:  # cProfile writes FILE when uvicorn exits on the SIGTERM that stops it
+        app_command[1:2] = ["-m", "cProfile", "-o", str(Path(args.profile).resolve()), "-m"]
+    app_server = ServerProcess("app", app_command, env, app_port, work_dir, ready_path="/healthz")
+    if args.profile:
+        app_server.stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
     bare_server = ServerProcess("bare", uvicorn_command("bench.redeem:bare_app", bare_port, args.workers), env,
                                 bare_port, work_dir, ready_path="/healthz")
+    sql_server = ServerProcess("sql", uvicorn_command("bench.redeem:sql_app", sql_port, args.workers), env,
+                               sql_port, work_dir, ready_path="/healthz")
+    paced = None
     try:
         app_server.start()
         bare_server.start()
+        sql_server.start()
         cookie, csrf_token = log_in_at_the_counter(app_port, prepared.auth_token)
         targets = {
             "bare": Target("bare", bare_port, Scans(prepared, cookie, csrf_token, "/redeem"), bare_server, bare_ok,
                            "without the OK mark"),
+            "sql": Target("sql", sql_port, Scans(prepared, cookie, csrf_token, "/redeem"), sql_server, sql_ok,
+                          "without a row inserted"),
             "app": Target("app", app_port, Scans(prepared, cookie, csrf_token, "/shop/redeem"), app_server, app_ok,
                           "without the OK mark"),
         }
         sizes = {}
-        for name in ("app", "bare"):  # one scan each, to fail early with the answer in view
+        for name in ("app", "sql", "bare"):  # one scan each, to fail early with the answer in view
             target = targets[name]
             first = target.spec()
             status, _, body = fetch_once(target.port, first, timeout=10.0)
@@ -307,17 +385,36 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
                                    f"{target.server.log_tail(20)}")
             sizes[name] = f"{len(first.body)} B form -> {len(body)} B"
         log(f"app  POST /shop/redeem (port {app_port}): {sizes['app']} HTML fragment with the OK mark")
+        log(f"sql  POST /redeem (port {sql_port}): {sizes['sql']} JSON after one INSERT")
         log(f"bare POST /redeem (port {bare_port}): {sizes['bare']} JSON")
 
         # keep_cookies=False: each scan carries the counter's cookies in its own Cookie header
         results = alternate(list(targets.values()), args.rounds, concurrency=args.concurrency, warmup=args.warmup,
                             seconds=args.seconds, keep_cookies=False)
+        if args.rate:
+            app_rps = median([r.rps for r in results["app"]])
+            rate = app_rps / 2 if args.rate == "half" else float(args.rate)
+            paced = run_paced(app_port, targets["app"].spec, rate, warmup=args.warmup, seconds=args.seconds,
+                              max_connections=max(64, args.concurrency), check=app_ok)
+            log(f"paced app at {rate:.0f}/s: {paced.rps:8.1f} req/s  p50 {paced.percentile_ms(50):7.2f} ms  "
+                f"p99 {paced.percentile_ms(99):7.2f} ms  errors {paced.errors}  connections {paced.connections}")
+            if paced.errors:
+                log(f"  first error: {paced.first_error}\n{app_server.log_tail(20)}")
     finally:
-        for server in (bare_server, app_server):
+        for server in (bare_server, sql_server, app_server):
             server.stop()
 
-    summary = {name: summarize_target(results[name]) for name in ("bare", "app")}
+    summary = {name: summarize_target(results[name]) for name in ("bare", "sql", "app")}
     summary["app"]["good_total"] += 1  # the first scan, sent before the rounds
+    summary["sql"]["good_total"] += 1
+    paced_figures = None
+    if paced is not None:
+        summary["app"]["good_total"] += paced.good_total
+        paced_figures = {"rate": round(rate, 1), "rps": round(paced.rps, 1), "p50_ms": round(paced.percentile_ms(50), 3),
+                         "p99_ms": round(paced.percentile_ms(99), 3), "errors": paced.errors,
+                         "connections": paced.connections, "first_error": paced.first_error}
+        paced_figures["p99_over_p50"] = round(paced_figures["p99_ms"] / paced_figures["p50_ms"], 2) \
+            if paced_figures["p50_ms"] > 0 else float("nan")
     return {
         "config": {
             "seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds, "concurrency": args.concurrency,
@@ -327,7 +424,10 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
             "postgres": prepared.postgres,
         },
         "targets": summary,
-        "ratios": ratios(summary["app"], summary["bare"]),
+        "ratios": ratios(summary["app"], summary["sql"]),  # the target: against one INSERT on the same database
+        "ratios_to_json": ratios(summary["app"], summary["bare"]),  # the earlier baseline, no database
+        "sql_to_json": ratios(summary["sql"], summary["bare"]),
+        "paced": paced_figures,
     }
 
 
@@ -342,6 +442,12 @@ def check_database(report: dict) -> list[str]:
         problems.append(f"{database['redemption_rows']} rows but {database['distinct_nonces']} distinct nonces")
     if database["highest_daily_slot"] > DAILY_LIMIT:
         problems.append(f"a daily offer used {database['highest_daily_slot']} times in one day")
+    if database["sql_rows"] != report["targets"]["sql"]["good_total"]:
+        problems.append(f"{database['sql_rows']} {SQL_TABLE} rows for {report['targets']['sql']['good_total']} "
+                        "OK answers of the sql baseline")
+    errors = (report.get("paced") or {}).get("errors", 0)
+    if errors:
+        problems.append(f"{errors} errors in the paced run")
     return problems
 
 
@@ -349,17 +455,31 @@ def print_table(report: dict, problems: list[str]) -> None:
     config, database = report["config"], report["database"]
     print_comparison(
         report,
-        f"Redemptions (POST /shop/redeem) vs bare Litestar JSON POST — {config['rounds']} rounds x "
+        f"Redemptions (POST /shop/redeem) vs bare Litestar + one INSERT, and vs a bare JSON POST — {config['rounds']} rounds x "
         f"{config['seconds']:g} s (+{config['warmup']:g} s warm-up), concurrency {config['concurrency']}, "
         f"{config['workers']} worker(s), {config['cpus']} CPUs, Python {config['python']}, {config['postgres']}",
         [f"data: {config['members']} members with the pass; scans alternate an unlimited offer and a "
          f"{config['daily_limit']}-a-day offer, round robin over the members, a fresh nonce each"],
-        {"bare": "bare POST /redeem", "app": "app POST /shop/redeem"}, 20,
-        [*FIGURE_COLUMNS, ("bytes", 6, "", "mean_bytes")],
-        "(req/s, p50, p99: median over rounds; errors, requests: summed over rounds; bytes: response body)",
+        {"bare": "bare POST /redeem", "sql": "sql POST /redeem", "app": "app POST /shop/redeem"}, 20,
+        [*FIGURE_COLUMNS, ("cpu ms", 7, ".3f", "cpu_ms"), ("bytes", 6, "", "mean_bytes")],
+        "(req/s, p50, p99, cpu ms (the server's CPU per answer): median over rounds; errors, requests: summed over "
+        "rounds; bytes: response body)",
+        ratio_label="app/sql ",
     )
+    for label, key in (("app/bare", "ratios_to_json"), ("sql/bare", "sql_to_json")):
+        r = report[key]
+        print(f"{label}  req/s {r['rps']:.3f}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
+    targets = report["targets"]
+    print(f"server CPU per answer: app/sql {targets['app']['cpu_ms'] / targets['sql']['cpu_ms']:.2f}x, "
+          f"app/bare {targets['app']['cpu_ms'] / targets['bare']['cpu_ms']:.2f}x")
+    paced = report.get("paced")
+    if paced:
+        print(f"paced (open loop) app at {paced['rate']:.0f} scans/s: {paced['rps']:.1f} answered/s, "
+              f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms, p99/p50 {paced['p99_over_p50']:.2f}, "
+              f"errors {paced['errors']}, {paced['connections']} connections")
     print(f"database: {database['redemption_rows']} redemption rows = OK answers (warm-up included), "
-          f"{database['distinct_nonces']} distinct nonces, highest daily slot {database['highest_daily_slot']}; "
+          f"{database['distinct_nonces']} distinct nonces, highest daily slot {database['highest_daily_slot']}, "
+          f"{database['sql_rows']} {SQL_TABLE} rows; "
           f"{database['name']} dropped")
     errors = total_errors(report)
     if errors or problems:

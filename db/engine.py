@@ -217,9 +217,22 @@ def bind(engine: Engine) -> None:
         table._meta.db = engine
 
 
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's `reset`: nothing more to do when a connection comes back (issue #17).
+
+    By default asyncpg runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
+    connection given back to the pool: one more round trip for every query sent outside a transaction, which
+    doubled the round trips of a redemption. The app keeps no state in a session: no advisory locks, no
+    cursors outside a transaction, no LISTEN, no SET (only SET LOCAL would be safe, and none is used), so there
+    is nothing to undo. What can be left behind is an open transaction, and asyncpg's own step before this
+    hook (`Connection._reset`) still rolls that back and drops listeners; a connection whose reset fails is
+    closed, as before. Anything that starts keeping session state must undo it itself or bring RESET ALL back
+    here."""
+
+
 async def open_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=20)
+        await engine.start_connection_pool(min_size=2, max_size=20, reset=keep_session)
 
 
 async def close_pool(engine: Engine) -> None:

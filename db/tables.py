@@ -137,7 +137,8 @@ class AuthChallenge(Table):
 
 class RateCount(Table):
     """Requests counted against a rate limit in one fixed window (app/services/shared/rate_counts.py).
-    Unique (key, window_ends) by a raw migration, so a hit is one INSERT … ON CONFLICT DO UPDATE."""
+    Unique (key, window_ends) by a raw migration, so a hit is one INSERT … ON CONFLICT DO UPDATE. UNLOGGED on
+    PostgreSQL (another raw migration): counts are not worth a disk flush each."""
 
     key = Varchar(length=200, required=True)  # the limit and the client: "auth:203.0.113.7", "scan:account:12"
     window_ends = BigInt(required=True, index=True)  # Unix seconds; rows of ended windows are deleted

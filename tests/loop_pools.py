@@ -13,6 +13,8 @@ import asyncio
 
 import asyncpg
 
+from db.engine import keep_session
+
 # The app's own pool size (db/engine.py), so a request that would starve the real pool starves this one.
 MAX_SIZE = 20
 
@@ -30,7 +32,8 @@ class LoopPools:
         return await creating
 
     async def _create(self) -> asyncpg.Pool:
-        return await asyncpg.create_pool(dsn=self._dsn, min_size=0, max_size=MAX_SIZE)
+        # The app's reset too (db/engine.py): the tests find what a connection left behind as the app would.
+        return await asyncpg.create_pool(dsn=self._dsn, min_size=0, max_size=MAX_SIZE, reset=keep_session)
 
     def acquire(self) -> _Acquisition:
         return _Acquisition(self)

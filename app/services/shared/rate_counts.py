@@ -8,6 +8,9 @@ the same moment get the counts 1…N and exactly `limit` of them see a count wit
   `INSERT … ON CONFLICT (key, window_ends) DO UPDATE SET hits = hits + 1 RETURNING hits`, which SQLite
   (3.35 and later) and PostgreSQL both run atomically; the unique index is `rate_count_key_window`.
   The first hit of a window deletes the rows of windows that have ended (one indexed range delete).
+  On PostgreSQL the table is UNLOGGED (migration 2026-12-06T09:20): a hit's commit does not wait for a disk
+  flush while it holds the row that every scan of a shop account adds to; the counts start over after a
+  crash of the database server, which a rate limit can afford.
 - `InRedis` (with REDIS_URL): `SET name 0 EX … NX` and `INCR name` in one MULTI/EXEC; the key names its
   window and expires by itself.
 

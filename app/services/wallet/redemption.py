@@ -3,6 +3,9 @@
 The scan is read from a signed wallet token (or the short code typed by hand). Checks run in the order
 a shop assistant would explain them; the last step inserts a row whose unique index is the limit, so two
 devices scanning at the same moment get one OK and one "already used", whatever the timing.
+
+The scanner's preview runs the checks here (pass_problem, offer_problem); a redemption runs the same checks
+and the insert as one SQL statement, for speed at the counter: redemption_sql.py, which says why.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from app.i18n import to_tokyo
 from app.services.membership.membership import effective_tier
 from app.services.shared.refusals import Refusal
 from app.services.shared.signed_tokens import TokenError, TokenSigner
+from app.services.wallet import redemption_sql
 from app.services.wallet.wallet import SHORT_CODE_ALPHABET, normalise_short_code, tokyo_today
-from db.engine import atomic, is_row_id, is_unique_violation
+from db.engine import atomic, is_row_id
 from db.tables import AuditLog, Offer, PassOffer, Redemption, WalletPass
 
 UNDO_WINDOW = timedelta(minutes=5)
@@ -73,8 +77,8 @@ class Redeemed:
     replayed: bool = False
 
 
-async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
-    """A wallet QR token, or the short code printed under it."""
+def _locate(signer: TokenSigner, code: str, now: datetime) -> tuple[bool, int | str]:
+    """Which wallet pass a scanned code names: (by short code?, the short code or the wallet pass id)."""
     text = (code or "").strip()
     if not text:
         raise Refused("damaged")
@@ -83,13 +87,18 @@ async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
         # Only the code's own letters reach the database (a NUL or a lone surrogate would make it fail).
         if not short_code or len(short_code) > MAX_SHORT_CODE or not set(short_code) <= set(SHORT_CODE_ALPHABET):
             raise Refused("unknown")
-        where = WalletPass.short_code == short_code
-    else:
-        try:
-            claims = signer.verify(text, "wallet", now)
-        except TokenError as exc:
-            raise Refused(exc.reason) from None
-        where = WalletPass.id == claims.subject_id
+        return True, short_code
+    try:
+        claims = signer.verify(text, "wallet", now)
+    except TokenError as exc:
+        raise Refused(exc.reason) from None
+    return False, claims.subject_id
+
+
+async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
+    """A wallet QR token, or the short code printed under it."""
+    by_short_code, value = _locate(signer, code, now)
+    where = WalletPass.short_code == value if by_short_code else WalletPass.id == value
     row = await WalletPass.select(
         WalletPass.id, WalletPass.status, WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
         WalletPass.member.id.as_alias("member_id"),
@@ -196,48 +205,46 @@ async def _replay(account_id: int, nonce: str) -> Redeemed | None:
     return Redeemed(row["id"], row["offer_title"], row["display_name"], row["redeemed_at"], replayed=True)
 
 
+# A scan that lost the race for a slot runs again for the next one; far more than a day's limit of tries is a
+# bug, not a busy counter.
+MAX_ATTEMPTS = 100
+
+
 async def redeem(
-    signer: TokenSigner, code: str, offer_id: int, shop_id: int, account_id: int, nonce: str, now: datetime
+    signer: TokenSigner, code: str, offer_id: int, shop_id: int | None, account_id: int, nonce: str, now: datetime
 ) -> Redeemed:
-    """Record one use, or raise Refused. A retry with the same nonce gets the first answer back."""
+    """Record one use, or raise Refused. A retry with the same nonce gets the first answer back.
+
+    The rules and the insert are one statement (redemption_sql.py says why); only a scan that inserted
+    nothing asks whether it was a retry, so a retry is answered first, as before, whatever else has changed."""
     if not nonce or len(nonce) > MAX_NONCE or not nonce.isprintable():
         raise Refused("damaged")
-    earlier = await _replay(account_id, nonce)
-    if earlier is not None:
-        return earlier
-    scanned = await read_code(signer, code, now)
-    problem = pass_problem(scanned, now)
-    if problem:
-        raise Refused(problem)
-    offer = await Offer.select(*Offer.all_columns(), Offer.shop.active.as_alias("shop_active")).where(
-        Offer.id == offer_id
-    ).first() if is_row_id(offer_id) else None
-    if offer is None:
-        raise Refused("not_in_pass")
-    in_pass = offer_id in await _offers_in_pass(scanned.wallet_pass_id)
-    problem = offer_problem(offer, shop_id, in_pass, scanned.premium_on(now), now)
-    if problem:
-        raise Refused(problem)
-    key, slots = limit_of(offer, now)
-    for slot in range(1, slots + 1):
-        try:
-            rows = await Redemption.insert(
-                Redemption(
-                    wallet_pass=scanned.wallet_pass_id, offer=offer_id, shop=shop_id, limit_key=key, slot=slot,
-                    scanned_by=account_id, client_nonce=nonce, home_prefecture=scanned.home_prefecture,
-                    redeemed_at=now,
-                )
-            ).returning(Redemption.id)
-        except Exception as exc:
-            if not is_unique_violation(exc):
-                raise
-            # Either this slot is taken (try the next) or the same scan arrived twice at once.
-            earlier = await _replay(account_id, nonce)
-            if earlier is not None:
-                return earlier
-            continue
-        return Redeemed(rows[0]["id"], offer["title"], scanned.display_name, now)
-    raise Refused("already_used_today" if offer["limit_kind"] == "per_day" else "already_used")
+    if shop_id is None:  # a shop account without a shop: no offer is for it
+        raise Refused("wrong_shop")
+    try:
+        by_short_code, wallet_pass = _locate(signer, code, now)
+    except Refused:
+        earlier = await _replay(account_id, nonce)
+        if earlier is not None:
+            return earlier
+        raise
+    for _ in range(MAX_ATTEMPTS):
+        facts = await redemption_sql.redeem_once(
+            by_short_code=by_short_code, wallet_pass=wallet_pass, offer_id=offer_id if is_row_id(offer_id) else 0,
+            shop_id=shop_id, account_id=account_id, nonce=nonce, now=now, today=tokyo_today(now),
+            fresh_key=limit_of({"limit_kind": "unlimited"}, now)[0],
+        )
+        if facts is not None and facts["redemption_id"] is not None:
+            return Redeemed(facts["redemption_id"], facts["offer_title"], facts["display_name"], now)
+        earlier = await _replay(account_id, nonce)
+        if earlier is not None:
+            return earlier
+        if facts is None:
+            raise Refused("unknown")
+        if facts["reason"]:
+            raise Refused(facts["reason"])
+        # Every rule held but the slot was taken between our read and our insert: try the next one.
+    raise Refused("already_used")
 
 
 async def undo(redemption_id: int, shop_id: int, account_id: int, now: datetime) -> bool:

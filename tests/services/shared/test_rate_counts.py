@@ -152,3 +152,11 @@ def test_two_processes_hitting_the_same_key_lose_no_count(store, database_url):
     counts = hit_in_processes(store, target, prefix, per_process=100)
     assert sorted(counts) == list(range(1, 201))
     assert len([count for count in counts if count <= 60]) == 60
+
+
+async def test_the_counts_are_written_without_the_write_ahead_log_on_postgresql():
+    """A hit's commit does not wait for a disk flush while it holds the shop account's row (migration 09:20)."""
+    if RateCount._meta.db.engine_type != "postgres":
+        pytest.skip("SQLite has no unlogged tables")
+    rows = await RateCount.raw("SELECT relpersistence::text AS p FROM pg_class WHERE relname = 'rate_count'")
+    assert rows == [{"p": "u"}]

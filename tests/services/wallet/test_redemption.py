@@ -558,3 +558,50 @@ async def test_todays_list_and_the_monthly_count_follow_tokyo_days(scene):
     assert today[0]["undone_at"] is not None and today[1]["display_name"] == "旅する花子"
     assert await redemption.shop_month_count(scene.shop, noon) == 1  # August: the undone use is not counted
     assert await redemption.shop_day(scene.other_shop, noon) == []
+
+
+# --- The preview and the redemption give the same reasons ----------------------------------------------
+
+
+async def assert_the_preview_and_the_redemption_agree(scene: Scene, *, code: str | None = None, shop: int | None = None,
+                                                      account: int | None = None, now: datetime = NOW) -> list[str]:
+    """The preview's reasons come from redemption.pass_problem/offer_problem, a redemption's from one SQL
+    statement (redemption_sql.py): for every offer the preview lists, redeeming it gives the preview's answer."""
+    code = scene.token if code is None else code
+    shop = scene.shop if shop is None else shop
+    preview = await redemption.preview(scene.signer, code, shop, now)
+    answers = []
+    for state in preview.offers:
+        try:
+            await scene.redeem(state.offer["id"], code=code, shop=shop, account=account, now=now)
+            answer = ""
+        except Refused as refused:
+            answer = refused.reason
+        assert (state.offer["title"], answer) == (state.offer["title"], "" if state.usable else state.reason)
+        answers.append(answer)
+    return answers
+
+
+async def test_the_preview_and_the_redemption_agree_on_every_offer_and_every_pass_problem(scene):
+    offer = await premium_offer(scene)
+    assert set(await assert_the_preview_and_the_redemption_agree(scene)) == {"", "offer_unavailable", "premium_only"}
+    assert set(await assert_the_preview_and_the_redemption_agree(scene)) == {
+        "", "already_used", "offer_unavailable", "premium_only"}
+    assert "already_used_today" not in await assert_the_preview_and_the_redemption_agree(scene, code=scene.short_code)
+    await factories.premium(scene.member_id, date(2026, 8, 10))
+    answers = await assert_the_preview_and_the_redemption_agree(scene)
+    assert "already_used_today" in answers and "premium_only" not in answers
+    assert await Redemption.count().where(Redemption.offer == offer) == 1
+    assert await assert_the_preview_and_the_redemption_agree(scene, shop=scene.other_shop, account=scene.other_staff) == [""]
+    for status in ("suspended", "revoked"):
+        await WalletPass.update({WalletPass.status: status}).where(WalletPass.id == scene.wallet_pass)
+        assert set(await assert_the_preview_and_the_redemption_agree(scene)) == {status}
+    await WalletPass.update({WalletPass.status: "active"}).where(WalletPass.id == scene.wallet_pass)
+    expires_at = ACTIVATED + timedelta(days=30)
+    assert set(await assert_the_preview_and_the_redemption_agree(scene, code=scene.short_code, now=expires_at)) == {"expired"}
+    token = await stay_wallet(scene, date(2026, 8, 1), date(2026, 8, 3))
+    assert await assert_the_preview_and_the_redemption_agree(
+        scene, code=token, now=TOKYO_MIDNIGHT_1_AUG - timedelta(minutes=1)) == ["before_stay"]
+    assert await assert_the_preview_and_the_redemption_agree(scene, code=token, now=TOKYO_MIDNIGHT_1_AUG) == [""]
+    assert await assert_the_preview_and_the_redemption_agree(
+        scene, code=token, now=datetime(2026, 8, 3, 15, 0, tzinfo=UTC)) == ["after_stay"]
