@@ -569,6 +569,45 @@ def run_paced(port: int, spec: Builder, rate: float, *, warmup: float = 1.0, sec
         return runner.run(coroutine)
 
 
+def add_rate_argument(parser: argparse.ArgumentParser, unit: str = "requests") -> None:
+    parser.add_argument("--rate", default="",
+                        help=f"after the rounds, one open-loop run of the app at this many {unit}/s ('half': half the "
+                             "app's median req/s of the rounds), latency counted from when each was due")
+
+
+def rate_argument_ok(args: argparse.Namespace) -> bool:
+    if not args.rate or args.rate == "half":
+        return True
+    try:
+        return 1 <= float(args.rate) <= 100_000
+    except ValueError:
+        return False
+
+
+def paced_after_rounds(args: argparse.Namespace, port: int, spec: Builder, rounds: list[LoadResult],
+                       check: Check = STATUS_200) -> dict | None:
+    """The --rate run after the closed-loop rounds: p50 and p99 at that rate (at half the measured maximum, the
+    issue's "p99 ≤ 4 × p50" figure), and the LoadResult under "result"."""
+    if not args.rate:
+        return None
+    rate = median([r.rps for r in rounds]) / 2 if args.rate == "half" else float(args.rate)
+    paced = run_paced(port, spec, rate, warmup=args.warmup, seconds=args.seconds,
+                      max_connections=max(64, args.concurrency), check=check)
+    p50, p99 = paced.percentile_ms(50), paced.percentile_ms(99)
+    log(f"paced app at {rate:.0f}/s: {paced.rps:8.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "
+        f"errors {paced.errors}  connections {paced.connections}")
+    return {"rate": round(rate, 1), "rps": round(paced.rps, 1), "p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
+            "p99_over_p50": round(p99 / p50, 2) if p50 > 0 else float("nan"), "errors": paced.errors,
+            "connections": paced.connections, "first_error": paced.first_error, "result": paced}
+
+
+def print_paced(paced: dict | None, unit: str = "requests") -> None:
+    if paced:
+        print(f"paced (open loop) app at {paced['rate']:.0f} {unit}/s: {paced['rps']:.1f} answered/s, "
+              f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms, p99/p50 {paced['p99_over_p50']:.2f}, "
+              f"errors {paced['errors']}, {paced['connections']} connections")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # App against a bare baseline: the common options, alternating rounds, medians, the table and the ratios
 

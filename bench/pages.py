@@ -39,6 +39,7 @@ from bench._load import (  # noqa: E402
     ServerProcess,
     Target,
     add_load_arguments,
+    add_rate_argument,
     alternate,
     app_environment,
     fetch_once,
@@ -47,8 +48,11 @@ from bench._load import (  # noqa: E402
     load_arguments_in_range,
     log,
     log_in_demo_member,
+    paced_after_rounds,
     prepare_database,
     print_comparison,
+    print_paced,
+    rate_argument_ok,
     ratios,
     run_in_temp_dir,
     server_description,
@@ -73,10 +77,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", action="store_true",
                         help="with --member-pages: a fresh PostgreSQL database (made via --admin-url, dropped at the end)")
     parser.add_argument("--admin-url", default=ADMIN_URL, help=f"PostgreSQL for --postgres (loopback only; default {ADMIN_URL})")
+    add_rate_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not load_arguments_in_range(args):
         parser.error(f"out of range: {LOAD_RANGES}")
+    if not rate_argument_ok(args):
+        parser.error("--rate is 'half' or a number of requests/s from 1 to 100000")
+    if args.rate and args.member_pages:
+        parser.error("--rate goes with the home page comparison")
     if args.postgres and not args.member_pages:
         parser.error("--postgres goes with --member-pages")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -127,6 +136,9 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
                    Target("app", app_port, RequestSpec(path=args.path), app_server)]
         results = alternate(targets, args.rounds, concurrency=args.concurrency, warmup=args.warmup,
                             seconds=args.seconds, keep_cookies=not args.fresh_visitors)
+        paced = paced_after_rounds(args, app_port, RequestSpec(path=args.path), results["app"])
+        if paced:
+            paced.pop("result")
     finally:
         for server in (bare_server, app_server):
             if server is not None:
@@ -146,6 +158,7 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
         },
         "targets": summary,
         "ratios": ratios(summary["app"], summary["bare"]),
+        "paced": paced,
     }
 
 
@@ -299,6 +312,7 @@ def print_table(report: dict) -> None:
         [("bytes", 7, "", "bytes"), *FIGURE_COLUMNS],
         "(bytes: response body; req/s, p50, p99: median over rounds; errors, requests: summed over rounds)",
     )
+    print_paced(report.get("paced"))
     errors = total_errors(report)
     if errors:
         print(f"{errors} errors: these figures are not valid (exit status 1)")

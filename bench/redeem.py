@@ -49,6 +49,7 @@ from bench._load import (  # noqa: E402
     ServerProcess,
     Target,
     add_load_arguments,
+    add_rate_argument,
     alternate,
     app_environment,
     fetch_once,
@@ -57,11 +58,13 @@ from bench._load import (  # noqa: E402
     load_arguments_in_range,
     log,
     median,
+    paced_after_rounds,
     prepare_database,
     print_comparison,
+    print_paced,
+    rate_argument_ok,
     ratios,
     run_in_temp_dir,
-    run_paced,
     server_description,
     summarize,
     total_errors,
@@ -237,9 +240,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "member's daily use stays in slot 1 for the first 2*members scans")
     parser.add_argument("--admin-url", default=ADMIN_URL,
                         help=f"PostgreSQL to create the bench database in (loopback only; default {ADMIN_URL})")
-    parser.add_argument("--rate", default="",
-                        help="after the rounds, one open-loop run of the app at this many scans/s ('half': half the "
-                             "app's median req/s of the rounds), latency counted from when each scan was due")
+    add_rate_argument(parser, "scans")
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="serve the app under cProfile (one worker) and write its statistics to FILE when it "
                              "stops (read them with python -m pstats FILE); the app's figures are then not comparable")
@@ -251,13 +252,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--admin-url must point at a loopback address")
     if args.profile and args.workers != 1:
         parser.error("--profile needs --workers 1 (uvicorn serves in its own process then)")
-    if args.rate and args.rate != "half":
-        try:
-            rate = float(args.rate)
-        except ValueError:
-            rate = 0.0
-        if not 1 <= rate <= 100_000:
-            parser.error("--rate is 'half' or a number of scans/s from 1 to 100000")
+    if not rate_argument_ok(args):
+        parser.error("--rate is 'half' or a number of scans/s from 1 to 100000")
     return args
 
 
@@ -391,15 +387,9 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
         # keep_cookies=False: each scan carries the counter's cookies in its own Cookie header
         results = alternate(list(targets.values()), args.rounds, concurrency=args.concurrency, warmup=args.warmup,
                             seconds=args.seconds, keep_cookies=False)
-        if args.rate:
-            app_rps = median([r.rps for r in results["app"]])
-            rate = app_rps / 2 if args.rate == "half" else float(args.rate)
-            paced = run_paced(app_port, targets["app"].spec, rate, warmup=args.warmup, seconds=args.seconds,
-                              max_connections=max(64, args.concurrency), check=app_ok)
-            log(f"paced app at {rate:.0f}/s: {paced.rps:8.1f} req/s  p50 {paced.percentile_ms(50):7.2f} ms  "
-                f"p99 {paced.percentile_ms(99):7.2f} ms  errors {paced.errors}  connections {paced.connections}")
-            if paced.errors:
-                log(f"  first error: {paced.first_error}\n{app_server.log_tail(20)}")
+        paced = paced_after_rounds(args, app_port, targets["app"].spec, results["app"], check=app_ok)
+        if paced and paced["errors"]:
+            log(f"  first error: {paced['first_error']}\n{app_server.log_tail(20)}")
     finally:
         for server in (bare_server, sql_server, app_server):
             server.stop()
@@ -407,14 +397,8 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
     summary = {name: summarize_target(results[name]) for name in ("bare", "sql", "app")}
     summary["app"]["good_total"] += 1  # the first scan, sent before the rounds
     summary["sql"]["good_total"] += 1
-    paced_figures = None
     if paced is not None:
-        summary["app"]["good_total"] += paced.good_total
-        paced_figures = {"rate": round(rate, 1), "rps": round(paced.rps, 1), "p50_ms": round(paced.percentile_ms(50), 3),
-                         "p99_ms": round(paced.percentile_ms(99), 3), "errors": paced.errors,
-                         "connections": paced.connections, "first_error": paced.first_error}
-        paced_figures["p99_over_p50"] = round(paced_figures["p99_ms"] / paced_figures["p50_ms"], 2) \
-            if paced_figures["p50_ms"] > 0 else float("nan")
+        summary["app"]["good_total"] += paced.pop("result").good_total
     return {
         "config": {
             "seconds": args.seconds, "warmup": args.warmup, "rounds": args.rounds, "concurrency": args.concurrency,
@@ -427,7 +411,7 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
         "ratios": ratios(summary["app"], summary["sql"]),  # the target: against one INSERT on the same database
         "ratios_to_json": ratios(summary["app"], summary["bare"]),  # the earlier baseline, no database
         "sql_to_json": ratios(summary["sql"], summary["bare"]),
-        "paced": paced_figures,
+        "paced": paced,
     }
 
 
@@ -472,11 +456,7 @@ def print_table(report: dict, problems: list[str]) -> None:
     targets = report["targets"]
     print(f"server CPU per answer: app/sql {targets['app']['cpu_ms'] / targets['sql']['cpu_ms']:.2f}x, "
           f"app/bare {targets['app']['cpu_ms'] / targets['bare']['cpu_ms']:.2f}x")
-    paced = report.get("paced")
-    if paced:
-        print(f"paced (open loop) app at {paced['rate']:.0f} scans/s: {paced['rps']:.1f} answered/s, "
-              f"p50 {paced['p50_ms']:.2f} ms, p99 {paced['p99_ms']:.2f} ms, p99/p50 {paced['p99_over_p50']:.2f}, "
-              f"errors {paced['errors']}, {paced['connections']} connections")
+    print_paced(report.get("paced"), "scans")
     print(f"database: {database['redemption_rows']} redemption rows = OK answers (warm-up included), "
           f"{database['distinct_nonces']} distinct nonces, highest daily slot {database['highest_daily_slot']}, "
           f"{database['sql_rows']} {SQL_TABLE} rows; "

@@ -122,16 +122,13 @@ async def test_at_most_three_programs_are_suggested(area):
     assert told["body"].count("\n") == 3 and "追加0" in told["body"] and "追加1" not in told["body"]
 
 
-async def test_long_titles_are_shortened_so_every_program_keeps_its_date(area):
+def test_long_titles_are_shortened_so_every_program_keeps_its_date():
     from app.services.notify.personal import BODY_MAX
 
-    for n in range(3):
-        await factories.program(area, title=f"長い名前{n}" + "あ" * 240, **{**SOON, "starts_at": NOW + timedelta(days=5 + n)})
-    member = await uses(area, NOW - timedelta(days=1))
-    assert await first_use_programs.run_due(NOW) == 1
-    (told,) = await suggestions_to(member.account_id)
-    lines = told["body"].split("\n")
-    assert len(told["body"]) <= BODY_MAX and len(lines) == 4
+    intro = "ほっき屋でエントリーパスをご利用いただきありがとうございます。" * 4  # a long shop and area name
+    programs = [{"title": f"長い名前{n}" + "あ" * 115, "starts_at": NOW + timedelta(days=5 + n)} for n in range(3)]
+    lines = first_use_programs.suggestion(intro, programs).split("\n")
+    assert len("\n".join(lines)) <= BODY_MAX and len(lines) == 4 and lines[0] == intro
     assert all(f"長い名前{n}" in line for n, line in enumerate(lines[1:]))
     assert all(line.endswith("）") and "…" in line for line in lines[1:])
 
