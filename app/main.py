@@ -7,13 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar
-from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.compression import CompressionMiddleware
 from litestar.plugins.htmx import HTMXRequest
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -22,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from app import errors, guards, middleware
 from app.auth import AUTH_COOKIE, AuthMiddleware, cookie_name
+from app.compression import CompressedFiles
 from app.page_cache import PageCache
 from app.push_sender import make_sender
 from app.rate_limit import make_rate_limits
@@ -97,12 +95,8 @@ def create_app(settings: Settings) -> Litestar:
                 directories=[STATIC_DIR],
                 name="static",
                 cache_control=None,  # set per URL by middleware.VersionedFiles
-                # Pages are compressed by the front layer (app/compression.py); files here, as they stream.
-                # Level 6 keeps the CPU cost low on two cores.
-                middleware=[
-                    middleware.VersionedFiles,
-                    DefineMiddleware(CompressionMiddleware, config=CompressionConfig(backend="gzip", gzip_compress_level=6)),
-                ],
+                # Pages are compressed by the front layer (app/compression.py); files here, once per process.
+                middleware=[middleware.VersionedFiles, CompressedFiles],
             ),
         ],
         lifespan=[lifespan],

@@ -584,14 +584,15 @@ def rate_argument_ok(args: argparse.Namespace) -> bool:
         return False
 
 
-def paced_after_rounds(args: argparse.Namespace, port: int, spec: Builder, rounds: list[LoadResult],
+def paced_after_rounds(args: argparse.Namespace, port: int, spec: RequestSpec | Builder, rounds: list[LoadResult],
                        check: Check = STATUS_200) -> dict | None:
     """The --rate run after the closed-loop rounds: p50 and p99 at that rate (at half the measured maximum, the
     issue's "p99 ≤ 4 × p50" figure), and the LoadResult under "result"."""
     if not args.rate:
         return None
     rate = median([r.rps for r in rounds]) / 2 if args.rate == "half" else float(args.rate)
-    paced = run_paced(port, spec, rate, warmup=args.warmup, seconds=args.seconds,
+    builder = spec if callable(spec) else (lambda _n: spec)
+    paced = run_paced(port, builder, rate, warmup=args.warmup, seconds=args.seconds,
                       max_connections=max(64, args.concurrency), check=check)
     p50, p99 = paced.percentile_ms(50), paced.percentile_ms(99)
     log(f"paced app at {rate:.0f}/s: {paced.rps:8.1f} req/s  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  "

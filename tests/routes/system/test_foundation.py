@@ -217,12 +217,27 @@ async def test_request_log_lines_are_readable(client, caplog):
 async def test_static_files_and_pages_are_gzipped(client):
     script = await client.get("/static/vendor/jsQR-1.4.0.js", headers={"Accept-Encoding": "gzip"})
     assert script.headers.get("content-encoding") == "gzip"
+    smaller = await client.get("/static/vendor/jsQR-1.4.0.js", headers={"Accept-Encoding": "gzip, br"})
+    assert smaller.headers.get("content-encoding") == "br" and smaller.content == script.content
     home = await client.get("/", headers={"Accept-Encoding": "gzip"})
     assert home.headers.get("content-encoding") == "gzip"
     assert "Accept-Encoding" in home.headers["vary"]
     plain = await client.get("/", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
     assert int(plain.headers["content-length"]) == len(plain.content) > int(home.headers["content-length"])
+
+
+async def test_static_files_are_compressed_once_and_unpack_to_the_file_on_disk(client):
+    on_disk = (STATIC_DIR / "vendor" / "htmx-2.0.8.min.js").read_bytes()
+    for coding in ("br", "gzip", "identity"):
+        for _ in range(2):  # the second answer comes from what the first kept
+            response = await client.get("/static/vendor/htmx-2.0.8.min.js", headers={"Accept-Encoding": coding})
+            assert response.status_code == 200 and response.content == on_disk, coding
+            assert response.headers.get("content-encoding", "identity") == coding
+            assert "etag" not in response.headers
+    head = await client.head("/static/vendor/htmx-2.0.8.min.js", headers={"Accept-Encoding": "br"})
+    assert head.content == b"" and int(head.headers["content-length"]) < len(on_disk) // 3
+    assert (await client.get("/static/no-such-file.js", headers={"Accept-Encoding": "br"})).status_code == 404
 
 
 async def test_hashed_static_urls_are_kept_for_a_year_and_others_are_checked(client):
