@@ -16,6 +16,7 @@ from app.icons import inline_icons
 from app.settings import Settings
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+UNREAD = "notify.unread"  # scope state key: the person's unread notices, for the inbox tab's count
 STATIC_DIR = Path(__file__).parent / "static"
 
 # The bottom navigation: (route name, label, icon) per role; visitors see the members' one. An item shows
@@ -94,10 +95,10 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     @pass_context
     def bottom_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
         request = context["request"]
+        app = request.app
         account = request.scope.get("state", {}).get("account")
         role = account.role if account else "member"
         if role not in resolved_nav:  # routes are fixed once the app exists: look each role's up once
-            app = request.app
             resolved_nav[role] = [
                 (app.route_reverse(name), label, icon)
                 for name, label, icon in NAV_BY_ROLE.get(role, MEMBER_NAV)
@@ -107,8 +108,12 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         # The tab whose address is the longest start of this page's is the current one (/shop/scan → Scan).
         matches = [href for href, _label, _icon in resolved_nav[role] if path == href or (href != "/" and path.startswith(href + "/"))]
         current = max(matches, key=len, default=None)
+        # The inbox's tab carries the count of unread notices (routes/console/nav.py loads it with the page).
+        unread = request.scope.get("state", {}).get(UNREAD, 0)
+        inbox = app.route_reverse("get_inbox") if app.get_handler_index_by_name("get_inbox") is not None else None
         return [
-            {"href": href, "label": str(label), "icon": icon, "current": href == current}
+            {"href": href, "label": str(label), "icon": icon, "current": href == current,
+             "count": unread if href == inbox else 0}
             for href, label, icon in resolved_nav[role]
         ]
 

@@ -23,6 +23,7 @@ from playwright.sync_api import CDPSession, Page, expect
 
 from app.auth import AUTH_COOKIE
 from app.services.membership import login_sessions, passkeys
+from app.services.notify import notices
 from db.tables import Account
 from tests import factories
 from tests.browser.conftest import (
@@ -314,3 +315,20 @@ def test_the_welcome_page_shows_safaris_steps_on_an_iphone_and_the_browsers_own_
     expect(android.get_by_test_id("install-iphone")).to_be_hidden()
     # Chromium offers its own install prompt once the page qualifies; until then the menu's way is described.
     expect(android.get_by_test_id("install-button").or_(android.get_by_test_id("install-other")).locator("visible=true")).to_have_count(1)
+
+
+def test_the_news_tab_counts_unread_notices_until_they_are_read(open_browser):
+    async def member_with_news() -> str:
+        registered = await factories.member(NAME)
+        await notices.notify(registered.account_id, "参加が決まりました：樽前山の森歩き")
+        await notices.notify(registered.account_id, "アンケートのお願い")
+        return await login_sessions.start(registered.account_id, "pytest news")
+
+    page = open_browser(run_async(member_with_news()))
+    page.goto("/card")
+    badge = page.get_by_test_id("bottom-nav").get_by_test_id("unread-count")
+    expect(badge).to_contain_text("2")
+    page.get_by_test_id("bottom-nav").get_by_role("link", name=re.compile("お知らせ")).click()
+    expect(page.get_by_test_id("notice")).to_have_count(2)
+    page.get_by_test_id("inbox-read-all").click()
+    expect(page.get_by_test_id("bottom-nav").get_by_test_id("unread-count")).to_have_count(0)

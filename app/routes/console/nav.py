@@ -16,6 +16,8 @@ from app.auth import current_account
 from app.i18n import lazy_gettext as _l
 from app.rendering import wants_fragment
 from app.services.console import attention
+from app.services.notify import notices
+from app.templating import UNREAD
 
 # (group, ((route name, label, icon, what-waits key or None, test id), ...)) for the secretariat.
 STAFF_MENU = (
@@ -75,10 +77,16 @@ ATTENTION = "console.attention"  # scope state key: the counts, loaded once per 
 
 
 async def load_attention(request: Request) -> None:
-    """Before a staff page is rendered: what waits, for the navigation's counts (fragments show no navigation)."""
+    """Before a page is rendered, what waits for this person, for the navigation's counts: the secretariat's
+    queues beside a staff page, unread notices on the inbox tab of everyone else's bottom bar. Fragments show
+    no navigation and anonymous visitors have nothing waiting, so neither costs a query."""
     account = current_account(request)
-    if account is not None and account.role == "staff" and not wants_fragment(request):
+    if account is None or wants_fragment(request):
+        return
+    if account.role == "staff":
         request.scope["state"][ATTENTION] = await attention.counts()
+    elif account.role in ("member", "editor"):
+        request.scope["state"][UNREAD] = await notices.unread_count(account.id)
 
 
 def menu_groups(app, role: str, path: str, counts: Mapping[str, int]) -> list[dict[str, Any]]:

@@ -19,6 +19,22 @@ async def test_notices_appear_newest_first_and_can_be_marked_read(client):
     assert "notice-unread" not in (await client.get("/inbox")).text
 
 
+async def test_the_bottom_bar_counts_unread_notices_on_every_page(client):
+    member = await factories.member()
+    await log_in(client, member.account_id)
+    assert 'data-testid="unread-count"' not in (await client.get("/card")).text
+    for n in range(3):
+        await notices.notify(member.account_id, f"お知らせ{n}")
+    card = (await client.get("/card")).text
+    badge = card.split('data-testid="unread-count"')[1].split("</span></a>")[0]
+    assert badge.endswith("3") and "未読" in badge
+    assert card.index('href="/inbox"') < card.index('data-testid="unread-count"')
+    fragment = await client.get("/programs", headers={"HX-Request": "true"})
+    assert 'data-testid="unread-count"' not in fragment.text  # a fragment has no bottom bar and costs no count
+    await client.submit("/inbox/read")
+    assert 'data-testid="unread-count"' not in (await client.get("/account")).text
+
+
 async def test_an_empty_inbox_explains_what_will_arrive(client):
     member = await factories.member()
     await log_in(client, member.account_id)
