@@ -48,3 +48,24 @@ def test_on_a_phone_the_staff_pages_keep_the_bottom_bar(open_browser):
     expect(page.get_by_test_id("bottom-nav")).to_be_visible()
     expect(page.get_by_test_id("attention-inquiries")).to_be_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+SMALLEST_PHONE = {**PHONE, "viewport": {"width": 320, "height": 640}}
+
+
+async def results_and_a_long_address() -> tuple[str, int, int]:
+    from app.demo import load_demo_data
+    from db.tables import Survey
+
+    await load_demo_data()
+    survey = await Survey.select(Survey.id).where(Survey.status.is_in(["published", "closed"])).first()
+    inquiry = await factories.inquiry(name="長い 住所", email="a.very.long.mailbox.name.for.testing@subdomain.example-municipality.lg.jp")
+    return await login_sessions.start(await factories.staff_account(), "pytest staff"), survey["id"], inquiry["id"]
+
+
+def test_staff_pages_with_charts_and_long_addresses_fit_the_smallest_phone(open_browser):
+    session, survey_id, inquiry_id = run_async(results_and_a_long_address())
+    page = open_browser(session, device=SMALLEST_PHONE)
+    for path in (f"/staff/surveys/{survey_id}/results", f"/staff/inquiries/{inquiry_id}", "/staff/members", "/staff/dashboard"):
+        page.goto(path)
+        assert page.evaluate(NO_SIDEWAYS_SCROLL), path

@@ -85,7 +85,8 @@ def describe_target(target: dict, programs: dict[str, str], areas: dict[str, str
         "area_followers": areas.get(str(target.get("area")), ""),
         "tier": str(TIER_LABELS.get(target.get("tier"), "")),
     }.get(kind, "")
-    return f"{label}：{detail}" if detail else label
+    # The colon is the language's own: full-width in Japanese, ": " in English.
+    return _("%(recipients)s: %(which)s", recipients=label, which=detail) if detail else label
 
 
 def builder_url(request: Request, survey_id: int, anchor: str = "") -> str:
