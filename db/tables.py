@@ -615,6 +615,7 @@ class Inquiry(Table):
 
     reference = Varchar(length=20, unique=True, required=True)  # shown to the asker, e.g. "Q-2611-7K3M"
     name = Varchar(length=100, required=True)
+    furigana = Varchar(length=100, default="")  # the name's reading, so the desk says it right on the phone
     email = Varchar(length=254, default="")
     phone = Varchar(length=32, default="")
     contact_method = Varchar(length=16, default="email")  # email | phone | app

@@ -71,7 +71,7 @@ async def create_inquiry(values: InquiryValues, post: Post | None, *, account_id
 async def _insert_inquiry(values: InquiryValues, post: Post | None, reference: str, account_id: int | None,
                           recorded_by: int | None, staff: list[dict], now: datetime, receipt_wanted: bool) -> int:
     rows = await Inquiry.insert(Inquiry(
-        reference=reference, name=values.name, email=values.email, phone=values.phone,
+        reference=reference, name=values.name, furigana=values.furigana, email=values.email, phone=values.phone,
         contact_method=values.contact_method, category=values.category, account=account_id, channel=values.channel,
         status="in_progress" if recorded_by else "new", assignee=recorded_by, consent_version=values.consent_version,
         created_at=now, updated_at=now, last_message_at=now,

@@ -22,7 +22,7 @@ async def forget_inquiries(inquiry_ids: list[int], name: str, now: datetime, *, 
     messages = await InquiryMessage.select(InquiryMessage.body, InquiryMessage.mail).where(
         InquiryMessage.inquiry.is_in(inquiry_ids))
     await Inquiry.update({Inquiry.status: "closed", Inquiry.updated_at: now}).where(mine & (Inquiry.status != "closed"))
-    changes = {Inquiry.name: name, Inquiry.email: "", Inquiry.phone: ""}
+    changes = {Inquiry.name: name, Inquiry.furigana: "", Inquiry.email: "", Inquiry.phone: ""}
     if unlink:
         changes[Inquiry.account] = None
     await Inquiry.update(changes).where(mine)

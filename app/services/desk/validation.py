@@ -12,9 +12,10 @@ from app.i18n import gettext as _
 from app.services.desk.common import CATEGORIES, InquiryInvalid, check_message
 from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN, PRIVACY_POLICY_VERSION
 from app.services.shared import clock
+from app.services.shared.text import KANA_PATTERN
 from db.tables import Inquiry
 
-NAME_MAX, PHONE_MAX = 100, 32
+NAME_MAX, FURIGANA_MAX, PHONE_MAX = 100, 100, 32
 PHONE_DIGITS_MIN, PHONE_DIGITS_MAX = 10, 15
 CONSENT_VERSION = PRIVACY_POLICY_VERSION  # the desk's purpose statement points to this privacy policy
 # One address sending more than this many inquiries an hour is a script or a mistake, not a person.
@@ -25,6 +26,7 @@ PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9-]*[0-9]$")
 @dataclass
 class InquiryValues:
     name: str = ""
+    furigana: str = ""
     email: str = ""
     phone: str = ""
     contact_method: str = ""
@@ -103,7 +105,7 @@ async def validate_inquiry(form: dict, *, member: bool = False, recorded: bool =
     """An inquiry from the form. `member`: the asker is a logged-in member (may be answered in the app);
     `recorded`: staff note one that came by phone or e-mail (the channel is then part of the form)."""
     values = InquiryValues(
-        name=form_text(form, "name"), email=_narrow(form_text(form, "email")),
+        name=form_text(form, "name"), furigana=form_text(form, "furigana"), email=_narrow(form_text(form, "email")),
         phone=normalise_phone(form_text(form, "phone")), contact_method=form_text(form, "contact_method"),
         category=form_text(form, "category"), message=form_text(form, "message"),
         consent_version=form_text(form, "consent"), channel=form_text(form, "channel") if recorded else "web",
@@ -112,6 +114,10 @@ async def validate_inquiry(form: dict, *, member: bool = False, recorded: bool =
     name_error = _name_error(values.name, recorded)
     if name_error:
         errors["name"] = name_error
+    if len(values.furigana) > FURIGANA_MAX:
+        errors["furigana"] = _("Use %(max)d characters or fewer.", max=FURIGANA_MAX)
+    elif values.furigana and not KANA_PATTERN.match(values.furigana):
+        errors["furigana"] = _("Write this in kana (hiragana or katakana).")
     errors.update(_address_errors(values))
     errors.update(_answer_errors(values, member, errors))
     if values.category not in CATEGORIES:

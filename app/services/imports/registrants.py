@@ -40,7 +40,6 @@ from app.services.membership.membership import (
     DISPLAY_NAME_MAX,
     EMAIL_MAX,
     EMAIL_PATTERN,
-    KANA_PATTERN,
     NAME_MAX,
     Profile,
     create_member,
@@ -49,6 +48,7 @@ from app.services.membership.passkeys import new_user_handle
 from app.services.notify import outbox
 from app.services.shared import clock, erased
 from app.services.shared.reference import PREFECTURE_CODES, PREFECTURES
+from app.services.shared.text import KANA_PATTERN
 from app.settings import Smtp
 from db.engine import atomic, is_unique_violation
 from db.tables import AuditLog, Member

@@ -152,11 +152,11 @@ async def _person(account_id: int) -> Person | None:
         names = [member[n] for n in ("family_name", "given_name", "family_name_kana", "given_name_kana")]
         person.values |= {*names, f"{names[0]} {names[1]}", f"{names[0]}{names[1]}"}
     # Their inquiries, and those sent from their address before they registered (not another account's).
-    inquiries = await Inquiry.select(Inquiry.id, Inquiry.name, Inquiry.email, Inquiry.phone).where(
+    inquiries = await Inquiry.select(Inquiry.id, Inquiry.name, Inquiry.furigana, Inquiry.email, Inquiry.phone).where(
         (Inquiry.account == account_id) | (Inquiry.account.is_null() & _email_is(Inquiry.email, person.emails)))
     person.inquiry_ids = [i["id"] for i in inquiries]
     person.emails |= {i["email"].strip().lower() for i in inquiries if i["email"].strip()}
-    person.values |= {v for i in inquiries for v in (i["name"], i["email"], i["phone"])}
+    person.values |= {v for i in inquiries for v in (i["name"], i["furigana"], i["email"], i["phone"])}
     person.targets = await _targets(person)
     return person
 

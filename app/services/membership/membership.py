@@ -16,6 +16,7 @@ from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
 from app.services.shared.refusals import FormInvalid
+from app.services.shared.text import KANA_PATTERN
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -31,7 +32,6 @@ DISPLAY_NAME_MAX = 30
 NAME_MAX = 50
 EMAIL_MAX = 254
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-KANA_PATTERN = re.compile(r"^[\u3041-\u309F\u30A0-\u30FF\u30FC\s　]+$")
 TIERS = ("basic", "premium")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -10,6 +11,10 @@ def clean_text(value: str) -> str:
     text), surrounding space trimmed."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     return "".join(c for c in value if c in "\n\t" or unicodedata.category(c) != "Cc").strip()
+
+
+# Hiragana, katakana, the long vowel mark and spaces: how a name's reading (フリガナ) is written.
+KANA_PATTERN = re.compile(r"^[\u3041-\u309F\u30A0-\u30FF\u30FC\s　]+$")
 
 
 def contains_pattern(term: str) -> str:

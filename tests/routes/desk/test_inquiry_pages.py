@@ -102,6 +102,20 @@ async def test_bad_input_comes_back_with_japanese_messages_next_to_the_fields_an
     assert await Inquiry.count() == 0 and await OutboxMail.count() == 0
 
 
+async def test_the_form_takes_the_names_reading_in_kana_and_the_desk_sees_it(client):
+    form = await client.get("/contact")
+    assert 'name="furigana"' in form.text and "フリガナ" in form.text
+    latin = await client.submit("/contact", factories.inquiry_form(furigana="Hanako"))
+    assert latin.status_code == 422 and field_error(latin.text, "furigana") == "ひらがなかカタカナで入力してください。"
+    sent = await client.submit("/contact", factories.inquiry_form(furigana="にちいき はなこ"), follow_redirects=False)
+    assert sent.status_code == 303
+    inquiry = await Inquiry.select(Inquiry.id, Inquiry.furigana).first()
+    assert inquiry["furigana"] == "にちいき はなこ"
+    await staff_at(client)
+    detail = (await client.get(f"/staff/inquiries/{inquiry['id']}")).text
+    assert 'data-testid="asker-furigana">（にちいき はなこ）<' in detail
+
+
 async def test_a_filled_honeypot_looks_like_success_and_stores_nothing(client):
     await factories.staff_account("事務局 佐藤", email="sato@tomakomai.example", email_verified_at=clock.now())
     response = await client.submit("/contact", factories.inquiry_form(website="http://spam.example"), follow_redirects=False)

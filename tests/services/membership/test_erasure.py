@@ -245,8 +245,10 @@ async def fill_desk(scene: Scene, account: int, staff: int, email: str) -> None:
     post = factories.desk_post()
     phone = "0144-" + str(int(TAG[2:], 16) % 90 + 10) + "-" + str(int(TAG[2:], 16) % 9000 + 1000)
     scene.marks.append(phone)
-    asked = await factories.inquiry(account, name=scene.m("asker"), email=scene.m("-desk@example.jp"), phone=phone,
-                                    contact_method="email", message=scene.m("question"))
+    reading = "".join("アイウエオカキクケコサシスセソタ"[int(digit, 16)] for digit in TAG[2:12])  # a name's reading is kana
+    scene.marks.append(reading)
+    asked = await factories.inquiry(account, name=scene.m("asker"), furigana=reading, email=scene.m("-desk@example.jp"),
+                                    phone=phone, contact_method="email", message=scene.m("question"))
     await threads.reply(asked["id"], staff, scene.m("answer-by-mail"), "email", "waiting", post)
     await threads.reply(asked["id"], staff, scene.m("answer-in-app"), "app", "waiting", post)
     await threads.add_asker_message(asked["id"], scene.m("wrote-again"), "app", post.links, account_id=account)
