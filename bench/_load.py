@@ -336,6 +336,18 @@ class LoadResult:
     connections: int = 0  # connections opened (paced runs)
     cpu_seconds: float = 0.0  # the server's CPU time during the run (alternate() measures it), warm-up included
 
+    def record(self, status: int, body: bytes, elapsed: float, good: bool, refused_note: str = "") -> None:
+        """One answer that started and ended inside the measured window (closed-loop and paced runs alike)."""
+        self.statuses[status] += 1
+        if good:
+            self.latencies.append(elapsed)
+            self.body_bytes += len(body)
+            return
+        self.errors += 1
+        note = f" {refused_note}" if status == 200 and refused_note else ""
+        self.error_kinds[f"HTTP {status}{note}"] += 1
+        self.first_error = self.first_error or f"HTTP {status}: " + body[:500].decode("utf-8", "replace")
+
     @property
     def ok(self) -> int:
         return len(self.latencies)
@@ -434,16 +446,7 @@ async def _run_load(port: int, spec: RequestSpec | Builder, concurrency: int, wa
                 # A request counts when it started inside the window and finished before its end.
                 if not in_window or loop.time() > measure_until:
                     continue
-                result.statuses[status] += 1
-                if good:
-                    result.latencies.append(elapsed)
-                    result.body_bytes += len(body)
-                else:
-                    result.errors += 1
-                    note = f" {refused_note}" if status == 200 and refused_note else ""
-                    result.error_kinds[f"HTTP {status}{note}"] += 1
-                    result.first_error = result.first_error or (
-                        f"HTTP {status}: " + body[:500].decode("utf-8", "replace"))
+                result.record(status, body, elapsed, good, refused_note)
         finally:
             if writer is not None:
                 writer.close()
@@ -521,14 +524,7 @@ async def _run_paced(port: int, spec: Builder, rate: float, warmup: float, secon
         result.good_total += good
         if not in_window:
             return
-        result.statuses[status] += 1
-        if good:
-            result.latencies.append(elapsed)
-            result.body_bytes += len(body)
-        else:
-            result.errors += 1
-            result.error_kinds[f"HTTP {status}"] += 1
-            result.first_error = result.first_error or f"HTTP {status}: " + body[:500].decode("utf-8", "replace")
+        result.record(status, body, elapsed, good)
 
     n = 0
     try:

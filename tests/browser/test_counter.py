@@ -37,6 +37,7 @@ def load_rules(page: Page) -> None:
     """A page of the app's origin (a secure context, for Web Crypto) with the rules module and what it stands on."""
     page.goto("/healthz")
     page.add_script_tag(url="/static/js/http.js")
+    page.add_script_tag(url="/static/js/signed_token.js")
     page.add_script_tag(url="/static/js/counter_rules.js")
 
 

@@ -1,82 +1,23 @@
 // Checking in at a designated activity. The venue's code is decided here, on the phone, before any network,
-// by the rules the server applies again later (app/services/activities/check_ins.py, the token layout in
-// app/services/shared/signed_tokens.py): a venue often has no signal. A good code is kept on the phone with a
+// by the rules the server applies again later (app/services/activities/check_ins.py; the code is read by
+// signed_token.js): a venue often has no signal. A good code is kept on the phone with a
 // nonce and the time of the scan (check_in_queue.js), shown at once as waiting, and sent when there is a
 // connection: now, on `online`, at the next visit, and by the service worker's Background Sync.
 (function () {
   'use strict';
-  const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const SIGNATURE_BYTES = 64;
   const SYNC_TAG = 'check-ins';
   const queue = window.Tsunagu.checkInQueue;
   // A boosted visit runs the page's scripts again: one set of listeners is enough.
   if (window.Tsunagu.checkInWired) return;
   window.Tsunagu.checkInWired = true;
 
-  function base32Decode(text) {
-    const bytes = [];
-    let buffer = 0;
-    let bits = 0;
-    for (let i = 0; i < text.length; i += 1) {
-      const value = BASE32.indexOf(text[i]);
-      if (value < 0) return null;
-      buffer = ((buffer << 5) | value) & 0xffff;
-      bits += 5;
-      if (bits >= 8) {
-        bits -= 8;
-        bytes.push((buffer >> bits) & 0xff);
-      }
-    }
-    return new Uint8Array(bytes);
-  }
-
-  // [value, next position], or null; at most 10 bytes, as the server reads it. Ids and minutes stay far
-  // below 2^53, so plain numbers hold them.
-  function readUvarint(bytes, pos) {
-    let result = 0;
-    let factor = 1;
-    for (let i = 0; i < 10 && pos < bytes.length; i += 1) {
-      const byte = bytes[pos];
-      pos += 1;
-      result += (byte & 0x7f) * factor;
-      if (!(byte & 0x80)) return [result, pos];
-      factor *= 128;
-    }
-    return null;
-  }
-
-  // true or false; null where the browser has no Ed25519 (the server still checks the signature).
-  async function signatureHolds(key, signature, body) {
-    if (!window.crypto || !window.crypto.subtle) return null;
-    try {
-      const publicKey = await window.crypto.subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
-      return await window.crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, body);
-    } catch (error) {
-      return error && error.name === 'NotSupportedError' ? null : false;
-    }
-  }
-
-  const tokyoDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit' });
-
   // {ok: true, code, activityId, day} or {ok: false, reason}, with the server's reasons and in its order.
   async function decide(text, rules, now) {
-    const code = String(text || '').replace(/\s+/g, '').toUpperCase().replace(/-/g, '');
-    const raw = code && code.length <= 200 ? base32Decode(code) : null;
-    if (!raw || raw.length < 3 + 2 + SIGNATURE_BYTES || raw[0] !== rules.version) return { ok: false, reason: 'damaged' };
-    const body = raw.slice(0, raw.length - SIGNATURE_BYTES);
-    const signature = raw.slice(raw.length - SIGNATURE_BYTES);
-    const key = rules.keys[String(body[1])];
-    if (!key) return { ok: false, reason: 'forged' };
-    if ((await signatureHolds(window.Tsunagu.http.b64urlDecode(key), signature, body)) === false) return { ok: false, reason: 'forged' };
-    if (body[2] !== rules.kind) return { ok: false, reason: 'wrong_kind' };
-    const subject = readUvarint(body, 3);
-    const minutes = subject && readUvarint(body, subject[1]);
-    if (!minutes || minutes[1] !== body.length) return { ok: false, reason: 'damaged' };
-    const expires = minutes[0] * 60000;
-    if (expires <= now) return { ok: false, reason: 'expired' };
-    const validFrom = expires - rules.valid_ms;
+    const read = await window.Tsunagu.signedToken.read(text, rules, now);
+    if (!read.ok) return read;
+    const validFrom = read.expiresMs - rules.valid_ms;
     if (now < validFrom - rules.skew_ms) return { ok: false, reason: 'not_yet' };
-    return { ok: true, code: code, activityId: subject[0], day: tokyoDay.format(new Date(validFrom)) };
+    return { ok: true, code: read.code, activityId: read.subject, day: window.Tsunagu.signedToken.tokyoDay(validFrom) };
   }
 
   function nonce() {
