@@ -11,6 +11,8 @@ from litestar.response import Response
 
 from app import guards
 from app.auth import current_account
+from app.i18n import format_datetime
+from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rate_limit import scan_rate_limit
 from app.rendering import page, see_other, wants_fragment
@@ -67,6 +69,14 @@ def reason_text(code: str) -> str:
 
 def headline(code: str) -> str:
     return str(HEADLINES.get(code, HEADLINES["damaged"]))
+
+
+def used_when(refused: Refused) -> str:
+    """For an offer already used: when and where, in the clerk's words ("" when the service did not say)."""
+    at, shop = refused.details.get("at"), refused.details.get("shop")
+    if at is None:
+        return ""
+    return _("Used %(when)s at %(shop)s.", when=format_datetime(at, "short"), shop=shop or "—")
 
 
 def typed_code(code: str) -> str:
@@ -132,7 +142,7 @@ async def redeem_offer(request: Request) -> object:
         status = 200
     except Refused as refused:
         context.update(ok=False, reason=reason_text(refused.reason), reason_code=refused.reason,
-                       headline=headline, reason_text=reason_text, code=code)
+                       headline=headline, reason_text=reason_text, code=code, used=used_when(refused))
         status = 409
     response = page(request, "wallet/shop/result.html", context, fragment="wallet/shop/_result.html", status_code=status, cache="no-store")
     if status == 200:

@@ -241,10 +241,24 @@ async def redeem(
             return earlier
         if facts is None:
             raise Refused("unknown")
+        if facts["reason"] in USED:
+            raise Refused(facts["reason"], **await last_use(facts["wallet_pass"], offer_id))
         if facts["reason"]:
             raise Refused(facts["reason"])
         # Every rule held but the slot was taken between our read and our insert: try the next one.
     raise Refused("already_used")
+
+
+USED = ("already_used", "already_used_today")
+
+
+async def last_use(wallet_pass_id: int, offer_id: int) -> dict:
+    """When and at which shop this pass last used this offer ({at, shop}, or {} if never): the counter says it,
+    so a clerk can tell a visitor "used at 10:50 at ほっき屋" rather than only "used"."""
+    row = await Redemption.select(Redemption.redeemed_at, Redemption.shop.name.as_alias("shop")).where(
+        (Redemption.wallet_pass == wallet_pass_id) & (Redemption.offer == offer_id) & Redemption.undone_at.is_null()
+    ).order_by(Redemption.redeemed_at, ascending=False).first()
+    return {"at": row["redeemed_at"], "shop": row["shop"]} if row else {}
 
 
 async def undo(redemption_id: int, shop_id: int, account_id: int, now: datetime) -> bool:

@@ -100,7 +100,7 @@ FROM decided WHERE reason = ''
 ON CONFLICT DO NOTHING
 RETURNING id"""
 
-_FACTS = "reason, offer_title, display_name"
+_FACTS = "reason, offer_title, display_name, wallet_pass"
 
 BY_ID = "wp.id = :wallet_pass_id"
 BY_SHORT_CODE = "wp.short_code = :short_code"
@@ -127,7 +127,8 @@ def _positional(sql: str, values: dict) -> tuple[str, list]:
 
 async def redeem_once(*, by_short_code: bool, wallet_pass: int | str, offer_id: int, shop_id: int,
                       account_id: int, nonce: str, now: datetime, today: date, fresh_key: str) -> dict | None:
-    """Check every rule and insert the use if they hold: {reason, offer_title, display_name, redemption_id}.
+    """Check every rule and insert the use if they hold: {reason, offer_title, display_name, wallet_pass,
+    redemption_id}.
 
     None: no such wallet pass. reason '' with redemption_id None: nothing was inserted although the rules held
     (a retry of this nonce, or another scan took the slot in between). `fresh_key` is the limit key an

@@ -79,6 +79,8 @@ async def test_a_code_not_ours_is_headed_not_valid_and_a_used_offer_is_not(app, 
     assert first.status_code == 200 and first.headers["hx-trigger"] == "redeemed"
     assert again.status_code == 409 and 'data-reason="already_used_today"' in again.text
     assert "無効です" not in again.text
+    used = again.text.split('data-testid="verdict-used">')[1].split("</p>")[0]
+    assert used.startswith("利用：") and used.endswith(f"・{SHOP}")  # when, and at which shop
     assert 'data-testid="scan-problem" data-reason="suspended"' in suspended.text
     assert "無効です" not in suspended.text
 
