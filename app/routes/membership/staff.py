@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import guards
 from app.auth import current_account
@@ -19,6 +21,7 @@ from app.routes.forms import form_dict
 from app.routes.membership.mail_links import absolute
 from app.services.audit import log as audit_log
 from app.services.membership import membership, one_time_links
+from app.services.membership.membership import TIER_LABELS
 from app.services.programs import areas
 from app.services.shared import clock
 from app.services.shared.reference import prefecture_name
@@ -73,11 +76,22 @@ async def create_invitation(request: Request) -> object:
 
 
 @get("/staff/members", name="list_members", guards=[guards.staff], cache_control=None)
-async def list_members(request: Request, q: FromQuery[str] = "") -> object:
+async def list_members(request: Request, q: FromQuery[str] = "", order: FromQuery[str] = "newest",
+                       page_no: Annotated[str, QueryParameter(name="page")] = "1") -> object:
     term = q.strip()[:50]
-    members = await membership.search_members(term, MEMBERS_PAGE)
-    rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in members]
-    return page(request, "membership/staff/members.html", {"members": rows, "q": term}, fragment="membership/staff/_member_rows.html", cache="no-store")
+    order = order if order in membership.MEMBER_ORDERS else "newest"
+    number = int(page_no) if page_no.isdecimal() and 1 <= len(page_no) <= 4 and int(page_no) >= 1 else 1
+    # One row more than a page tells whether there is a next one.
+    found = await membership.search_members(term, MEMBERS_PAGE + 1, offset=(number - 1) * MEMBERS_PAGE, order=order)
+    rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in found[:MEMBERS_PAGE]]
+
+    def list_url(**changes) -> str:
+        query = {"q": term, "order": order, "page": number, **changes}
+        return request.app.route_reverse("list_members") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", 1, "1")})
+
+    context = {"members": rows, "q": term, "order": order, "page": number, "has_next": len(found) > MEMBERS_PAGE,
+               "list_url": list_url, "tier_label": lambda tier: str(TIER_LABELS.get(tier, tier))}
+    return page(request, "membership/staff/members.html", context, fragment="membership/staff/_member_rows.html", cache="no-store")
 
 
 async def member_context(member_id: int) -> dict | None:

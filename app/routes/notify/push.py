@@ -20,6 +20,7 @@ from app.i18n import lazy_gettext as _l
 from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
+from app.services.membership.membership import TIER_LABELS
 from app.services.notify import push_notifications, push_subscriptions
 from app.services.notify.push_notifications import Target
 from app.services.notify.push_subscriptions import Preferences, PushRefused
@@ -47,7 +48,6 @@ PROGRAM_CHOICES = {
     "all": _l("In every area"),
     "none": _l("Do not notify me"),
 }
-TIER_LABELS = {"basic": _l("Basic"), "premium": _l("Premium")}
 NOTIFICATIONS_PAGE = 30
 
 

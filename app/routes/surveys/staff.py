@@ -18,6 +18,7 @@ from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.rendering import page, see_other
 from app.routes.forms import form_dict, single_values
+from app.services.membership.membership import TIER_LABELS
 from app.services.programs import areas
 from app.services.shared import clock
 from app.services.surveys import builder, plans, surveys
@@ -39,7 +40,6 @@ TARGET_LABELS = {
     "tier": _l("Members of a tier"),
     "everyone": _l("Every member"),
 }
-TIER_LABELS = {"basic": _l("Basic"), "premium": _l("Premium")}
 STATUS_LABELS = {
     "draft": _l("Draft"),
     "scheduled": _l("Scheduled"),

@@ -12,11 +12,12 @@ from datetime import date
 from piccolo.columns import JSON
 
 from app.i18n import gettext as _
+from app.i18n import lazy_gettext as _l
 from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
 from app.services.shared.refusals import FormInvalid
-from app.services.shared.text import KANA_PATTERN
+from app.services.shared.text import KANA_PATTERN, contains_pattern
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -33,6 +34,7 @@ NAME_MAX = 50
 EMAIL_MAX = 254
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 TIERS = ("basic", "premium")
+TIER_LABELS = {"basic": _l("Basic"), "premium": _l("Premium")}  # as staff pages name the tiers
 
 
 @dataclass
@@ -285,16 +287,25 @@ async def member_count() -> int:
     return await Member.count()
 
 
-async def search_members(term: str, limit: int) -> list[dict]:
-    """The newest members first; a term narrows them to those whose number, name or e-mail contains it."""
+# How the staff's member list can be ordered: (column, ascending), the row id breaking ties.
+MEMBER_ORDERS = {
+    "newest": (Member.id, False), "oldest": (Member.id, True),
+    "number": (Member.member_no, True), "name": (Member.account.display_name, True),
+}
+
+
+async def search_members(term: str, limit: int, offset: int = 0, order: str = "newest") -> list[dict]:
+    """Members in `order` (newest first unless said), `limit` from `offset`; a term narrows them to those whose
+    number, name or e-mail contains it."""
+    column, ascending = MEMBER_ORDERS.get(order, MEMBER_ORDERS["newest"])
     query = Member.select(
         Member.id, Member.member_no, Member.tier, Member.premium_until, Member.home_prefecture, Member.created_at,
         Member.account.display_name, Member.account.status,
-    ).order_by(Member.id, ascending=False).limit(limit)
+    ).order_by(column, ascending=ascending).order_by(Member.id, ascending=ascending).limit(limit).offset(offset)
     if term:
+        like = contains_pattern(term)
         query = query.where(
-            Member.member_no.ilike(f"%{term}%") | Member.account.display_name.ilike(f"%{term}%")
-            | Member.account.email.ilike(f"%{term}%")
+            Member.member_no.ilike(like) | Member.account.display_name.ilike(like) | Member.account.email.ilike(like)
         )
     return await query
 

@@ -9,13 +9,13 @@ from datetime import date, datetime, time, timedelta
 
 from app.i18n import TOKYO, format_datetime
 from app.i18n import gettext as _
+from app.services.membership.membership import TIERS
 from app.services.surveys.surveys import OPEN_DAYS_DEFAULT, SurveyInvalid, SurveyRefused, audit, form_text, hold_draft
 from db.engine import atomic
 from db.tables import Application, Area, AreaFollow, Member, Program, Survey, SurveyQuestion
 
 TARGET_KINDS = ("program", "area_participants", "area_followers", "tier", "everyone")
 TARGET_REFERENCE = {"program": "program", "area_participants": "area", "area_followers": "area", "tier": "tier"}
-TIERS = ("basic", "premium")
 FOLLOW_UP_DAYS = (7, 90, 365)
 OPEN_DAYS_MAX = 90
 

@@ -61,8 +61,30 @@ async def test_members_list_searches_by_name_and_number(client):
     page = await client.get("/staff/members", params={"q": "花子"})
     assert page.text.count('data-testid="member-row"') == 1
     fragment = await client.get("/staff/members", params={"q": hanako.member_no}, headers={"HX-Request": "true"})
-    assert fragment.text.lstrip().startswith("<table")
+    assert fragment.text.lstrip().startswith('<div id="member-rows">') and "<html" not in fragment.text
     assert hanako.member_no in fragment.text
+
+
+async def test_members_list_orders_by_a_column_and_goes_page_by_page(client, monkeypatch):
+    monkeypatch.setattr("app.routes.membership.staff.MEMBERS_PAGE", 2)
+    await staff_client(client)
+    for name in ("う 三郎", "あ 一郎", "い 二郎"):
+        await factories.member(name)
+
+    def names(text: str) -> list[str]:
+        return re.findall(r'<td>([あいう] [^<]+)</td>', text)
+
+    newest = await client.get("/staff/members")
+    assert names(newest.text) == ["い 二郎", "あ 一郎"] and 'data-testid="page-next"' in newest.text
+    assert 'data-testid="page-previous"' not in newest.text
+    by_name = await client.get("/staff/members", params={"order": "name"})
+    assert names(by_name.text) == ["あ 一郎", "い 二郎"] and 'aria-sort="ascending"' in by_name.text
+    second = await client.get("/staff/members", params={"order": "name", "page": "2"})
+    assert names(second.text) == ["う 三郎"] and 'data-testid="page-next"' not in second.text
+    assert 'href="/staff/members?order=name"' in second.text  # previous: the first page, its number left out
+    for order, page in (("nonsense", "1"), ("name", "0"), ("name", "99999"), ("name", "-1"), ("name", "２")):
+        response = await client.get("/staff/members", params={"order": order, "page": page})
+        assert response.status_code == 200, (order, page)
 
 
 async def test_tier_form_checks_the_renewal_date_and_logs_the_change(client):
