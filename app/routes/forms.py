@@ -56,3 +56,8 @@ def fiscal_year(text: str, current: int) -> tuple[int, dict[str, str]]:
     if text.isdecimal() and len(text) == 4 and 2000 <= int(text) <= 2100:
         return int(text), {}
     return current, {"year": _("Enter a year such as %(year)d.", year=current)}
+
+
+def page_number(text: str) -> int:
+    """A list's page from the address (1-based): anything but a plain number from 1 to 9999 is the first page."""
+    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 4 and int(text) >= 1 else 1

@@ -4,11 +4,12 @@ inquiries that came by phone or e-mail recorded by hand; saved reply templates; 
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import guards
 from app.auth import current_account
@@ -18,7 +19,7 @@ from app.i18n import to_tokyo
 from app.push_sender import wake_sender
 from app.rendering import csv_download, page, see_other
 from app.routes.desk.public import desk_of, field_choices, labels, links_of, post_of
-from app.routes.forms import form_dict, single_values
+from app.routes.forms import form_dict, page_number, single_values
 from app.services.desk import asking, inbox, reply_templates, threads, validation
 from app.services.desk.common import (
     CATEGORIES,
@@ -36,6 +37,7 @@ from app.services.desk.inbox import InboxFilter
 from app.services.shared import clock, exports
 
 STAFF = [guards.staff]
+INBOX_PAGE = 50
 REFUSALS = {
     "closed": _l("This inquiry is closed. Reopen it to add to the conversation."),
     "changed_meanwhile": _l("Someone changed this inquiry in the meantime. Check it and try again."),
@@ -92,22 +94,28 @@ def _query_string(filters: InboxFilter, **changes) -> str:
     """The inbox's address with these filters (a tab keeps the search, the search keeps the tab)."""
     values = {"status": filters.status, "category": filters.category, "assignee": filters.assignee, "q": filters.q,
               "sort": filters.sort, **changes}
-    defaults = InboxFilter()
-    return urlencode({k: v for k, v in values.items() if v and v != getattr(defaults, k)})
+    defaults = {**vars(InboxFilter()), "page": 1}
+    return urlencode({k: v for k, v in values.items() if v and v != defaults.get(k)})
 
 
 @get("/staff/inquiries", name="list_staff_inquiries", guards=STAFF, cache_control=None)
 async def list_staff_inquiries(request: Request, status: FromQuery[str] = "open", category: FromQuery[str] = "",
-                               assignee: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "oldest") -> object:
+                               assignee: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "oldest",
+                               page_no: Annotated[str, QueryParameter(name="page")] = "1") -> object:
     filters = _filters(status, category, assignee, q, sort)
+    number = page_number(page_no)
+    # One row more than a page tells whether there is a next one.
+    rows = await inbox.inbox(filters, _me(request), limit=INBOX_PAGE + 1, offset=(number - 1) * INBOX_PAGE)
+    list_url = request.app.route_reverse("list_staff_inquiries")
     context = {
-        "rows": await inbox.inbox(filters, _me(request)), "filters": filters,
+        "rows": rows[:INBOX_PAGE], "filters": filters, "page": number, "has_next": len(rows) > INBOX_PAGE,
+        "page_url": lambda n: f"{list_url}?{_query_string(filters, page=n)}",
         "counts": await inbox.status_counts(), "staff": await asking.staff_accounts(),
         "status_tabs": [(code, str(label)) for code, label in STATUS_TABS.items()],
         "categories": [(code, str(label)) for code, label in CATEGORIES.items()],
         "sorts": [(code, str(label)) for code, label in SORTS.items()],
         "query_string": lambda **changes: _query_string(filters, **changes),
-        "limit": inbox.INBOX_LIMIT, **labels(),
+        **labels(),
     }
     return _no_store(request, "desk/staff/list.html", context, fragment="desk/staff/_rows.html")
 

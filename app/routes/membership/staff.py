@@ -17,7 +17,7 @@ from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.qr import qr_svg
 from app.rendering import page, see_other
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, page_number
 from app.routes.membership.mail_links import absolute
 from app.services.audit import log as audit_log
 from app.services.membership import membership, one_time_links
@@ -80,7 +80,7 @@ async def list_members(request: Request, q: FromQuery[str] = "", order: FromQuer
                        page_no: Annotated[str, QueryParameter(name="page")] = "1") -> object:
     term = q.strip()[:50]
     order = order if order in membership.MEMBER_ORDERS else "newest"
-    number = int(page_no) if page_no.isdecimal() and 1 <= len(page_no) <= 4 and int(page_no) >= 1 else 1
+    number = page_number(page_no)
     # One row more than a page tells whether there is a next one.
     found = await membership.search_members(term, MEMBERS_PAGE + 1, offset=(number - 1) * MEMBERS_PAGE, order=order)
     rows = [{**row, "prefecture": prefecture_name(row["home_prefecture"])} for row in found[:MEMBERS_PAGE]]
@@ -90,7 +90,7 @@ async def list_members(request: Request, q: FromQuery[str] = "", order: FromQuer
         return request.app.route_reverse("list_members") + "?" + urlencode({k: v for k, v in query.items() if v not in ("", 1, "1")})
 
     context = {"members": rows, "q": term, "order": order, "page": number, "has_next": len(found) > MEMBERS_PAGE,
-               "list_url": list_url, "tier_label": lambda tier: str(TIER_LABELS.get(tier, tier))}
+               "list_url": list_url, "page_url": lambda n: list_url(page=n), "tier_label": lambda tier: str(TIER_LABELS.get(tier, tier))}
     return page(request, "membership/staff/members.html", context, fragment="membership/staff/_member_rows.html", cache="no-store")
 
 

@@ -89,14 +89,15 @@ def age_level(inquiry: dict, now: datetime) -> str:
     return "red" if age > RED_AFTER else "amber" if age > AMBER_AFTER else ""
 
 
-async def inbox(filters: InboxFilter, me: int, now: datetime | None = None, limit: int = INBOX_LIMIT) -> list[dict]:
+async def inbox(filters: InboxFilter, me: int, now: datetime | None = None, limit: int = INBOX_LIMIT,
+                offset: int = 0) -> list[dict]:
     now = now or clock.now()
     query = Inquiry.select(
         Inquiry.id, Inquiry.reference, Inquiry.name, Inquiry.category, Inquiry.status, Inquiry.channel,
         Inquiry.account, Inquiry.assignee, Inquiry.created_at, Inquiry.last_message_at,
         Inquiry.assignee.display_name.as_alias("assignee_name"),
     )
-    rows = await _filtered(query, filters.cleaned(), me).limit(limit)
+    rows = await _filtered(query, filters.cleaned(), me).limit(limit).offset(offset)
     wrote_again = await _asker_wrote_again([r["id"] for r in rows if r["status"] != "closed"])
     out = []
     for row in rows:

@@ -383,3 +383,19 @@ async def test_a_new_inquiry_reaches_the_staffs_inbox_after_the_round(client):
     assert await push_notifications.fan_out_due() == 1
     [notice] = await Notice.select().where(Notice.account == staff_id)
     assert notice["title"].startswith("新しいお問い合わせ（Q-") and notice["url"].startswith("/staff/inquiries/")
+
+
+async def test_the_inbox_goes_page_by_page_keeping_its_filters(client, monkeypatch):
+    monkeypatch.setattr("app.routes.desk.staff.INBOX_PAGE", 2)
+    for name in ("一 郎", "二 郎", "三 郎"):
+        await factories.inquiry(name=name, email=f"{len(name)}{name[0]}@example.jp".replace(" ", ""))
+    await staff_at(client)
+    first = await client.get("/staff/inquiries", params={"sort": "newest"})
+    assert first.text.count('data-testid="inquiry-row"') == 2
+    next_link = first.text.split('data-testid="page-next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    assert "sort=newest" in next_link and "page=2" in next_link
+    second = await client.get(next_link, headers={"HX-Request": "true"})
+    assert second.text.count('data-testid="inquiry-row"') == 1 and "一 郎" in second.text
+    assert 'data-testid="page-next"' not in second.text and 'data-testid="page-previous"' in second.text
+    for page in ("0", "x", "99999", "-2"):
+        assert (await client.get("/staff/inquiries", params={"page": page})).status_code == 200
