@@ -76,6 +76,9 @@ class Account(Table):
     shop = ForeignKey(references=Shop, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    # The language the person last chose on screen ("" until they do): what the app writes to them when
+    # someone else's action tells them something (a decision, a survey, a reply) is in it.
+    locale = Varchar(length=8, default="")
 
 
 class Member(Table):

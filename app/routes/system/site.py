@@ -3,8 +3,10 @@ from litestar.datastructures import Cookie
 from litestar.params import URLEncodedBody
 from litestar.response import Response
 
+from app.auth import current_account
 from app.i18n import LOCALE_COOKIE, LOCALES
 from app.rendering import safe_next, see_other
+from app.services.membership import membership
 from db.engine import connection_losses, ping
 
 ONE_YEAR_S = 60 * 60 * 24 * 365
@@ -30,6 +32,9 @@ async def set_locale(request: Request, data: URLEncodedBody[dict[str, str]]) -> 
         response.cookies.append(
             Cookie(key=LOCALE_COOKIE, value=lang, max_age=ONE_YEAR_S, samesite="lax", secure=settings.secure_cookies)
         )
+        account = current_account(request)
+        if account is not None:
+            await membership.remember_locale(account.id, lang)
     return response
 
 

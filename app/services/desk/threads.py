@@ -17,6 +17,7 @@ from app.services.desk.common import (
 )
 from app.services.desk.contact import Links, Post
 from app.services.desk.mails import reply_mail
+from app.services.membership.membership import in_locale_of
 from app.services.notify import notices, outbox
 from app.services.shared import clock
 from db.engine import atomic
@@ -113,7 +114,8 @@ async def reply(inquiry_id: int, staff_id: int, body: str, channel: str, next_st
             first = await InquiryMessage.select(InquiryMessage.mail.message_id.as_alias("message_id")).where(
                 (InquiryMessage.inquiry == inquiry_id) & InquiryMessage.mail.is_not_null()
             ).order_by(InquiryMessage.id).first()
-            subject, text = reply_mail(inquiry, body, post)
+            async with in_locale_of(inquiry["account"]):
+                subject, text = reply_mail(inquiry, body, post)
             mail = await outbox.enqueue(post.smtp, inquiry["email"], subject, text, "inquiry_reply",
                                         reply_to=post.desk.email, in_reply_to=first["message_id"] if first else "", now=now)
         rows = await InquiryMessage.insert(InquiryMessage(
@@ -127,9 +129,9 @@ async def reply(inquiry_id: int, staff_id: int, body: str, channel: str, next_st
         if next_status != inquiry["status"]:
             await _status_audit(staff_id, inquiry_id, inquiry["status"], next_status, now)
         if channel != "phone" and inquiry["account"]:
-            await notices.notify(inquiry["account"], _("The desk answered your inquiry (%(reference)s)",
-                                                       reference=inquiry["reference"]),
-                                 notice_excerpt(body), post.links.thread(inquiry_id), now=now)
+            async with in_locale_of(inquiry["account"]):
+                title = _("The desk answered your inquiry (%(reference)s)", reference=inquiry["reference"])
+            await notices.notify(inquiry["account"], title, notice_excerpt(body), post.links.thread(inquiry_id), now=now)
     return rows[0]["id"]
 
 

@@ -13,6 +13,7 @@ from app.i18n import format_date
 from app.i18n import gettext as _
 from app.services.journeys import rules
 from app.services.journeys.events import fired_in, once
+from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
 from app.services.programs.activities import fiscal_year_bounds
 from app.services.shared import clock
@@ -103,10 +104,11 @@ async def run_due(now: datetime | None = None) -> int:
         async with atomic(Member._meta.db):
             if not await once(RULE, first["member"], CAUSE, now):
                 continue
-            intro = _("Thank you for using your entry pass at %(shop)s. Coming up in %(area)s:",
-                      shop=first["shop_name"], area=first["area_name"])
-            await personal.tell(first["account"], _("Programs in %(area)s", area=first["area_name"]),
-                                suggestion(intro, programs), f"{LIST_URL}?area={area_id}", now=now)
+            async with in_locale_of(first["account"]):
+                intro = _("Thank you for using your entry pass at %(shop)s. Coming up in %(area)s:",
+                          shop=first["shop_name"], area=first["area_name"])
+                title, body = _("Programs in %(area)s", area=first["area_name"]), suggestion(intro, programs)
+            await personal.tell(first["account"], title, body, f"{LIST_URL}?area={area_id}", now=now)
         told += 1
     return told
 

@@ -11,6 +11,7 @@ from app.i18n import to_tokyo
 from app.services.activities import progress
 from app.services.journeys import rules
 from app.services.journeys.events import fired_in, once
+from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
 from app.services.premium.applications import MEMBER_URL
 from app.services.programs.activities import fiscal_year_bounds, fiscal_year_of
@@ -44,10 +45,11 @@ async def run_due(now: datetime | None = None) -> int:
         async with atomic(Member._meta.db):
             if not await once(RULE, member_id, year, now):
                 continue
-            await personal.tell(accounts[member_id], _("You can apply for premium"),
-                                _("You have taken part in %(count)d local activities in twelve months. Apply for the "
-                                  "premium tier of the furusato resident registration.",
-                                  count=counted[member_id]), MEMBER_URL, now=now)
+            async with in_locale_of(accounts[member_id]):
+                title = _("You can apply for premium")
+                body = _("You have taken part in %(count)d local activities in twelve months. Apply for the premium "
+                         "tier of the furusato resident registration.", count=counted[member_id])
+            await personal.tell(accounts[member_id], title, body, MEMBER_URL, now=now)
         invited += 1
     return invited
 

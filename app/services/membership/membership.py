@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from piccolo.columns import JSON
 
+from app.i18n import LOCALES, current_locale, in_locale
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.membership.passkeys import NewPasskey, passkey_row
@@ -211,6 +214,8 @@ async def create_member(profile: Profile, user_handle: str, member_no_prefix: st
         webauthn_user_id=user_handle,
         created_at=now,
         last_login_at=now if logged_in else None,
+        # Registering on screen is choosing that screen's language; an import has no screen.
+        locale=current_locale.get() if logged_in else "",
     )
     await account.save()
     # The number comes from the row id, so it is unique without a counter; a placeholder fills the gap.
@@ -343,3 +348,19 @@ def effective_tier(member: dict, today: date) -> str:
     if member["tier"] == "premium" and member["premium_until"] and member["premium_until"] >= today:
         return "premium"
     return "basic"
+
+
+async def remember_locale(account_id: int, locale: str) -> None:
+    """The language this person chose on screen, for what others' actions will tell them."""
+    if locale in LOCALES:
+        await Account.update({Account.locale: locale}).where(Account.id == account_id)
+
+
+@asynccontextmanager
+async def in_locale_of(account_id: int | None) -> AsyncIterator[None]:
+    """Words written to this person (a notice, a push, a mail) in their language: the one they last chose, or
+    the one of the screen that writes when they never chose (imported registrants, accounts from before)."""
+    row = await Account.select(Account.locale).where(Account.id == (account_id or 0)).first() if account_id else None
+    locale = row["locale"] if row and row["locale"] in LOCALES else current_locale.get()
+    with in_locale(locale):
+        yield

@@ -16,6 +16,7 @@ from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.activities import progress
 from app.services.activities.activities import KINDS
+from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
 from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
@@ -230,11 +231,12 @@ async def decide(application_id: int, actor: Actor, decision: str, reason: str =
         await AuditLog.insert(AuditLog(actor=actor.account_id, action=f"premium.{decision}",
                                        target_type="premium_application", target_id=str(application_id),
                                        detail={"reason": reason} if reason else {}, created_at=now))
-    if decision == "approve":
-        title = _("Premium granted until %(until)s", until=f"{valid_until:%Y/%m/%d}")
-        body = _("Your certificate is in your account.")
-    else:
-        title, body = _("Your premium application was declined"), reason
+    async with in_locale_of(application["account"]):
+        if decision == "approve":
+            title = _("Premium granted until %(until)s", until=f"{valid_until:%Y/%m/%d}")
+            body = _("Your certificate is in your account.")
+        else:
+            title, body = _("Your premium application was declined"), reason
     await personal.tell(application["account"], title, body, MEMBER_URL, smtp=told.smtp, email=application["email"] or "",
                         base_url=told.base_url, purpose="premium_decision", now=now)
     return await PremiumApplication.select().where(PremiumApplication.id == application_id).first().output(load_json=True)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
 from app.services.journeys.events import once
+from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
 from app.services.premium.applications import INBOX_AND_PUSH_ONLY, MEMBER_URL, Told
 from app.services.shared import clock
@@ -43,10 +44,11 @@ async def run_due(told: Told = INBOX_AND_PUSH_ONLY, now: datetime | None = None)
         async with atomic(Member._meta.db):
             if not await once(f"premium_ends_in_{days}", member["id"], until.isoformat(), now):
                 continue
-            await personal.tell(member["account"], _("Premium ends on %(until)s", until=f"{until:%Y/%m/%d}"),
-                                _("To keep it, apply to renew with your activities of this year."), MEMBER_URL,
-                                smtp=told.smtp, email=member["email"] or "", base_url=told.base_url,
-                                purpose="premium_reminder", now=now)
+            async with in_locale_of(member["account"]):
+                title = _("Premium ends on %(until)s", until=f"{until:%Y/%m/%d}")
+                body = _("To keep it, apply to renew with your activities of this year.")
+            await personal.tell(member["account"], title, body, MEMBER_URL, smtp=told.smtp, email=member["email"] or "",
+                                base_url=told.base_url, purpose="premium_reminder", now=now)
         ended.reminded += 1
     return ended
 
@@ -62,8 +64,9 @@ async def _lapse(member: dict, told: Told, now: datetime) -> int:
             return 0
         await AuditLog.insert(AuditLog(actor=None, action="premium.lapse", target_type="member",
                                        target_id=str(member["id"]), detail={"until": until.isoformat()}, created_at=now))
-        await personal.tell(member["account"], _("Your premium has ended"),
-                            _("You are a basic member again. Apply once you have three activities in twelve months."),
-                            MEMBER_URL, smtp=told.smtp, email=member["email"] or "", base_url=told.base_url,
-                            purpose="premium_lapse", now=now)
+        async with in_locale_of(member["account"]):
+            title = _("Your premium has ended")
+            body = _("You are a basic member again. Apply once you have three activities in twelve months.")
+        await personal.tell(member["account"], title, body, MEMBER_URL, smtp=told.smtp, email=member["email"] or "",
+                            base_url=told.base_url, purpose="premium_lapse", now=now)
     return 1

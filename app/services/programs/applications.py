@@ -11,7 +11,7 @@ from datetime import datetime
 
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
-from app.services.membership.membership import effective_tier
+from app.services.membership.membership import effective_tier, in_locale_of
 from app.services.notify import notices, personal
 from app.services.programs.programs import PUBLIC_STATUSES, program_path
 from app.services.shared.actor import Actor
@@ -66,7 +66,8 @@ def _change_message(change: str, title: str) -> tuple[str, str]:
 async def _tell_member(account_id: int, change: str, program_id: int, title: str, now: datetime) -> None:
     """Inside the transaction that made the change. What the member did themselves goes to their inbox; what
     someone else decided (or a seat that came free) is also pushed to their devices (app/services/notify/personal.py)."""
-    heading, text = _change_message(change, title)
+    async with in_locale_of(account_id):
+        heading, text = _change_message(change, title)
     if change in ("accepted", "waitlisted", "cancelled"):
         await notices.notify(account_id, heading, text, url=program_path(program_id), now=now)
     else:

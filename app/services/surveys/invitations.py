@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.i18n import current_locale, format_datetime, ngettext
+from app.i18n import LOCALES, current_locale, format_datetime, in_locale, ngettext
 from app.i18n import gettext as _
 from app.services.notify import outbox, push_notifications
 from app.services.surveys.plans import target_accounts
@@ -54,30 +54,41 @@ async def announcement(survey: dict, reminder: bool) -> tuple[str, str]:
 async def _announce(survey: dict, accounts: list[int], reminder: bool, now: datetime, out: Outgoing) -> None:
     """Inside the round's transaction: one notification (the inbox of each, and a push to those who want
     survey pushes) and a mail to each confirmed address."""
-    closes = format_datetime(survey["closes_at"], "short")
     path = answer_path(survey["id"])
-    title, body = await announcement(survey, reminder)
-    await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=accounts), title, body, path,
-                                   survey["created_by"], send_at=now)
+    # Each in their own language: one notification per language the recipients chose (or the round's).
+    by_locale: dict[str, list[int]] = {}
+    for chunk in chunks(accounts):
+        for row in await Account.select(Account.id, Account.locale).where(Account.id.is_in(chunk)):
+            by_locale.setdefault(row["locale"] if row["locale"] in LOCALES else current_locale.get(), []).append(row["id"])
+    for locale, group in sorted(by_locale.items()):
+        with in_locale(locale):
+            title, body = await announcement(survey, reminder)
+        await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=sorted(group)),
+                                                     title, body, path, survey["created_by"], send_at=now)
     link = out.base_url + path
     for chunk in chunks(accounts):
-        rows = await Account.select(Account.email, Account.display_name).where(
+        rows = await Account.select(Account.email, Account.display_name, Account.locale).where(
             Account.id.is_in(chunk) & Account.email.is_not_null() & Account.email_verified_at.is_not_null()
             & (Account.status == "active"))
         for row in rows:
-            names = {"name": row["display_name"], "title": survey["title"], "date": closes, "link": link,
-                     "site": out.site_name}
-            if reminder:
-                subject = _("[%(site)s] Reminder: the survey “%(title)s” closes soon", **names)
-                text = _("Dear %(name)s,\n\nThe survey “%(title)s” is open until %(date)s. If you have not found the "
-                         "time yet, you can still answer in the app:\n%(link)s\n\n%(site)s", **names)
-            else:
-                subject = _("[%(site)s] Please answer the survey “%(title)s”", **names)
-                text = _("Dear %(name)s,\n\nPlease answer the survey “%(title)s”. It is open until %(date)s.\n\n"
-                         "Answer in the app:\n%(link)s\n\nYour answers help us shape the programs and the support for "
-                         "people who keep in touch with the region. Thank you.\n\n%(site)s", **names)
+            with in_locale(row["locale"] if row["locale"] in LOCALES else current_locale.get()):
+                subject, text = _mail(row["display_name"], survey, link, out.site_name, reminder)
             await outbox.enqueue(out.smtp, row["email"], subject, text,
                                  "survey_reminder" if reminder else "survey_invite", now=now)
+
+
+def _mail(name: str, survey: dict, link: str, site: str, reminder: bool) -> tuple[str, str]:
+    """The invitation or reminder mail (subject, text), in the language in effect."""
+    names = {"name": name, "title": survey["title"], "link": link, "site": site,
+             "date": format_datetime(survey["closes_at"], "short")}
+    if reminder:
+        return (_("[%(site)s] Reminder: the survey “%(title)s” closes soon", **names),
+                _("Dear %(name)s,\n\nThe survey “%(title)s” is open until %(date)s. If you have not found the "
+                  "time yet, you can still answer in the app:\n%(link)s\n\n%(site)s", **names))
+    return (_("[%(site)s] Please answer the survey “%(title)s”", **names),
+            _("Dear %(name)s,\n\nPlease answer the survey “%(title)s”. It is open until %(date)s.\n\n"
+              "Answer in the app:\n%(link)s\n\nYour answers help us shape the programs and the support for "
+              "people who keep in touch with the region. Thank you.\n\n%(site)s", **names))
 
 
 async def _invite(survey: dict, now: datetime, out: Outgoing) -> int:

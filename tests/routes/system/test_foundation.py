@@ -32,6 +32,17 @@ async def test_locale_cookie_wins_over_accept_language(client):
     assert '<html lang="en">' in page.text
 
 
+async def test_a_logged_in_persons_choice_of_language_is_kept_for_what_the_app_writes_them(client):
+    from db.tables import Account
+    from tests import factories
+    from tests.conftest import log_in
+
+    member = await factories.member("Emma")
+    await log_in(client, member.account_id)
+    await client.submit("/locale", {"lang": "en", "next": "/"}, follow_redirects=False)
+    assert (await Account.select(Account.locale).where(Account.id == member.account_id).first())["locale"] == "en"
+
+
 async def test_locale_switch_refuses_to_redirect_off_site(client):
     response = await client.submit("/locale", {"lang": "en", "next": "//evil.example/"}, follow_redirects=False)
     assert response.headers["location"] == "/"
