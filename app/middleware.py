@@ -127,14 +127,14 @@ class Front:
         key: Key | None = None
         if method in SAFE_METHODS and cache.enabled and not any(jar.get(name) for name in self.personal_cookies):
             key = (scope["path"], scope.get("query_string", b""), locale, hx_request, hx_boosted, hx_restore)
-        answer = _Answer(self, send, scope, head=head, gzip=gzip, cache=cache, key=key, is_file=scope["path"].startswith(FILE_PREFIXES))
+        inner = {**scope, "method": "GET"} if head else scope  # what the app sees; the log says what was asked
+        answer = _Answer(self, send, inner, head=head, gzip=gzip, cache=cache, key=key,
+                         is_file=scope["path"].startswith(FILE_PREFIXES))
         try:
             kept = cache.get(key) if key is not None else None
             if kept is not None:
                 await answer.send_kept(kept, jar.get(self.csrf.cookie_name))
             else:
-                inner = {**scope, "method": "GET"} if head else scope
-                answer.scope = inner
                 await self.app(inner, receive, answer.send)
                 if method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie):
                     cache.clear()  # someone logged in changed something: this process's copies may show the old

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import atexit
 import ctypes
+import json
 import os
 import platform
 import signal
@@ -244,6 +245,19 @@ def run_in_temp_dir(bench: Callable[[Path], dict], interrupted: str) -> dict | N
         except KeyboardInterrupt:
             log(interrupted)
             return None
+
+
+def report_and_status(report: dict | None, as_json: bool, print_table: Callable[[dict], None],
+                      failed: Callable[[dict], object]) -> int:
+    """A benchmark's end: its figures as JSON or as its table, and its exit status (130 when it was interrupted,
+    1 when `failed(report)` says the figures are not valid)."""
+    if report is None:
+        return 130
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+    return 1 if failed(report) else 0
 
 
 # ---------------------------------------------------------------------------------------------------------

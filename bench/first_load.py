@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from bench._load import (  # noqa: E402
     log,
     log_in_demo_member,
     prepare_database,
+    report_and_status,
     run_in_temp_dir,
     uvicorn_command,
 )
@@ -133,13 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     report = run_in_temp_dir(bench, "interrupted; server stopped")
-    if report is None:
-        return 130
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    return 0 if all(f["first_load_bytes"] <= TARGET_BYTES for f in report.values()) else 1
+    return report_and_status(report, args.json, print_table,
+                             lambda figures: any(f["first_load_bytes"] > TARGET_BYTES for f in figures.values()))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sqlite3
 import sys
@@ -54,6 +53,7 @@ from bench._load import (  # noqa: E402
     print_paced,
     rate_argument_ok,
     ratios,
+    report_and_status,
     run_in_temp_dir,
     server_description,
     summarize,
@@ -323,21 +323,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.member_pages:
         report = run_in_temp_dir(lambda work_dir: bench_member_pages(args, work_dir),
                                  "interrupted; servers stopped" + (", database dropped" if args.postgres else ""))
-        if report is None:
-            return 130
-        if args.json:
-            print(json.dumps(report, indent=2))
-        else:
-            print_member_table(report)
-        return 1 if member_errors(report) else 0
+        return report_and_status(report, args.json, print_member_table, member_errors)
     report = run_in_temp_dir(lambda work_dir: bench(args, work_dir), "interrupted; servers stopped")
-    if report is None:
-        return 130
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report)
-    return 1 if total_errors(report) else 0
+    return report_and_status(report, args.json, print_table, total_errors)
 
 
 if __name__ == "__main__":

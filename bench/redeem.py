@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import os
 import re
 import secrets
@@ -64,6 +63,7 @@ from bench._load import (  # noqa: E402
     print_paced,
     rate_argument_ok,
     ratios,
+    report_and_status,
     run_in_temp_dir,
     server_description,
     summarize,
@@ -473,11 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     problems = check_database(report)
     report["database"]["problems"] = problems
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        print_table(report, problems)
-    return 1 if total_errors(report) or problems else 0
+    return report_and_status(report, args.json, lambda figures: print_table(figures, problems),
+                             lambda figures: total_errors(figures) or problems)
 
 
 if __name__ == "__main__":

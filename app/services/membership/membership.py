@@ -356,11 +356,15 @@ async def remember_locale(account_id: int, locale: str) -> None:
         await Account.update({Account.locale: locale}).where(Account.id == account_id)
 
 
+def chosen_locale(stored: str) -> str:
+    """The language to write to a person in, from what their account keeps: the one they last chose, or the one
+    of the screen that writes when they never chose (imported registrants, accounts from before)."""
+    return stored if stored in LOCALES else current_locale.get()
+
+
 @asynccontextmanager
 async def in_locale_of(account_id: int | None) -> AsyncIterator[None]:
-    """Words written to this person (a notice, a push, a mail) in their language: the one they last chose, or
-    the one of the screen that writes when they never chose (imported registrants, accounts from before)."""
-    row = await Account.select(Account.locale).where(Account.id == (account_id or 0)).first() if account_id else None
-    locale = row["locale"] if row and row["locale"] in LOCALES else current_locale.get()
-    with in_locale(locale):
+    """Words written to this person (a notice, a push, a mail) in their language (`chosen_locale`)."""
+    row = await Account.select(Account.locale).where(Account.id == account_id).first() if account_id else None
+    with in_locale(chosen_locale(row["locale"] if row else "")):
         yield

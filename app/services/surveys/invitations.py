@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.i18n import LOCALES, current_locale, format_datetime, in_locale, ngettext
+from app.i18n import current_locale, format_datetime, in_locale, ngettext
 from app.i18n import gettext as _
+from app.services.membership.membership import chosen_locale
 from app.services.notify import outbox, push_notifications
 from app.services.surveys.plans import target_accounts
 from app.services.surveys.surveys import answer_path, chunks, fit
@@ -59,7 +60,7 @@ async def _announce(survey: dict, accounts: list[int], reminder: bool, now: date
     by_locale: dict[str, list[int]] = {}
     for chunk in chunks(accounts):
         for row in await Account.select(Account.id, Account.locale).where(Account.id.is_in(chunk)):
-            by_locale.setdefault(row["locale"] if row["locale"] in LOCALES else current_locale.get(), []).append(row["id"])
+            by_locale.setdefault(chosen_locale(row["locale"]), []).append(row["id"])
     for locale, group in sorted(by_locale.items()):
         with in_locale(locale):
             title, body = await announcement(survey, reminder)
@@ -71,7 +72,7 @@ async def _announce(survey: dict, accounts: list[int], reminder: bool, now: date
             Account.id.is_in(chunk) & Account.email.is_not_null() & Account.email_verified_at.is_not_null()
             & (Account.status == "active"))
         for row in rows:
-            with in_locale(row["locale"] if row["locale"] in LOCALES else current_locale.get()):
+            with in_locale(chosen_locale(row["locale"])):
                 subject, text = _mail(row["display_name"], survey, link, out.site_name, reminder)
             await outbox.enqueue(out.smtp, row["email"], subject, text,
                                  "survey_reminder" if reminder else "survey_invite", now=now)
