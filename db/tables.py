@@ -272,6 +272,31 @@ class Redemption(Table):
     home_prefecture = Varchar(length=2, default="")  # snapshot, for analysis without personal data
     redeemed_at = Timestamptz(default=TimestamptzNow(), index=True)
     undone_at = Timestamptz(null=True, default=None)
+    # Decided by the counter with no network and sent later: redeemed_at is then the time of the scan.
+    offline = Boolean(default=False)
+
+
+class Conflict(Table):
+    """A use a counter allowed while offline that the server could not count when it arrived: the offer's
+    limit was taken meanwhile (by another counter, or online), or a rule the device could not know refused it.
+
+    The offer was given at the counter all the same, so nothing is dropped: staff see each one and mark it
+    reviewed. Unique per (scanning account, nonce), like a redemption, so a resent use is one conflict.
+    """
+
+    wallet_pass = ForeignKey(references=WalletPass, null=True, on_delete=OnDelete.cascade, index=True)
+    offer = ForeignKey(references=Offer, null=True, on_delete=OnDelete.cascade)
+    shop = ForeignKey(references=Shop, on_delete=OnDelete.cascade, index=True)
+    scanned_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    client_nonce = Varchar(length=64, required=True)
+    reason = Varchar(length=32, required=True)
+    # The use that holds the offer's limit, when that is why (the one the server kept).
+    kept_redemption = ForeignKey(references=Redemption, null=True, on_delete=OnDelete.set_null)
+    home_prefecture = Varchar(length=2, default="")
+    scanned_at = Timestamptz(index=True)
+    received_at = Timestamptz()
+    reviewed_at = Timestamptz(null=True, default=None)
+    reviewed_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
 
 
 class Program(Table):

@@ -4,18 +4,14 @@ toward the premium tier. The rules are in app/services/activities/."""
 
 from __future__ import annotations
 
-import json
-import math
-from datetime import datetime, timezone
-
 from litestar import Request, get, post
 from litestar.response import Response
 
 from app import guards
 from app.auth import current_account
-from app.i18n import TOKYO
 from app.i18n import lazy_gettext as _l
 from app.rendering import page
+from app.routes import queued
 from app.services.activities import check_ins, progress
 from app.services.activities.check_ins import CheckInRefused
 from app.services.membership import membership
@@ -23,45 +19,10 @@ from app.services.shared import clock
 
 # What the endpoint itself refuses before the rules are asked; the rules' own refusals word themselves.
 REFUSALS = {
-    "bad_json": _l("What the browser sent could not be read. Reload the page and try again."),
+    "bad_json": queued.BAD_JSON,
     "other_member": _l("This check-in was scanned while another member was logged in on this phone. "
                        "It is sent when that member logs in again."),
 }
-# Epoch milliseconds a phone may send: after 2000-01-01 and before 2100-01-01 (anything else is no clock).
-EPOCH_MS_RANGE = (946_684_800_000, 4_102_444_800_000)
-
-
-def _answer(body: dict, status_code: int = 200) -> Response:
-    return Response(body, status_code=status_code, headers={"Cache-Control": "no-store"})
-
-
-def _refused(reason: str, detail: str, status_code: int) -> Response:
-    return _answer({"status": "refused", "reason": reason, "detail": detail}, status_code)
-
-
-def scanned_at_from(value: object) -> datetime | None:
-    """The phone's time of the scan: epoch milliseconds (a number or digits) or ISO 8601. A time without a
-    zone is the phone's wall clock in Japan, where the venues are. None when it is not a time."""
-    if isinstance(value, str) and value.strip().isdecimal():
-        value = int(value.strip())
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value) or not EPOCH_MS_RANGE[0] <= value < EPOCH_MS_RANGE[1]:
-            return None
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-        return moment if moment.tzinfo else moment.replace(tzinfo=TOKYO)
-    return None
-
-
-async def _json_body(request: Request) -> object:
-    try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
 
 
 @post("/activities/check-ins", name="create_check_in", guards=[guards.member], status_code=200)
@@ -70,26 +31,26 @@ async def create_check_in(request: Request) -> Response:
     header, from the page or the service worker. Answers {status: recorded | already, title, day}, or
     {status: refused, reason, detail} for the phone to show and drop; anything else, the phone keeps it."""
     member = await membership.member_for_account(current_account(request).id)
-    data = await _json_body(request)
+    data = await queued.json_body(request)
     if not isinstance(data, dict):
-        return _refused("bad_json", str(REFUSALS["bad_json"]), 400)
+        return queued.refused("bad_json", str(REFUSALS["bad_json"]), 400)
     code, nonce, scanned = data.get("code"), data.get("nonce"), data.get("scanned_at")
     if not isinstance(code, str) or not isinstance(nonce, str) or scanned is None:
-        return _refused("missing", str(REFUSALS["bad_json"]), 422)
-    scanned_at = scanned_at_from(scanned)
+        return queued.refused("missing", str(REFUSALS["bad_json"]), 422)
+    scanned_at = queued.scanned_at_from(scanned)
     if scanned_at is None:
-        return _refused("bad_time", str(REFUSALS["bad_json"]), 422)
+        return queued.refused("bad_time", str(REFUSALS["bad_json"]), 422)
     # The phone keeps check-ins across logins; one scanned for another member waits for them (409: kept).
     member_no = data.get("member_no")
     if member_no is not None and member_no != member["member_no"]:
-        return _refused("other_member", str(REFUSALS["other_member"]), 409)
+        return queued.refused("other_member", str(REFUSALS["other_member"]), 409)
     try:
         recorded = await check_ins.with_code(request.app.state.signer, code[:300], member["id"], nonce[:100],
                                              scanned_at, clock.now())
     except CheckInRefused as refused:
-        return _refused(refused.reason, refused.message, 422)
-    return _answer({"status": "recorded" if recorded.first else "already", "activity_id": recorded.activity_id,
-                    "title": recorded.title, "day": recorded.day.isoformat()})
+        return queued.refused(refused.reason, refused.message, 422)
+    return queued.answer({"status": "recorded" if recorded.first else "already",
+                          "activity_id": recorded.activity_id, "title": recorded.title, "day": recorded.day.isoformat()})
 
 
 @get("/activities/check-in", name="get_check_in", guards=[guards.member], cache_control=None)

@@ -16,9 +16,10 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.rate_limit import scan_rate_limit
 from app.rendering import page, see_other, wants_fragment
+from app.routes import queued
 from app.routes.forms import form_dict
 from app.services.shared import clock
-from app.services.wallet import counter_bundle, offers, redemption, shops
+from app.services.wallet import conflicts, counter_bundle, offers, redemption, shops
 from app.services.wallet.redemption import Refused
 
 REASONS = {
@@ -179,4 +180,32 @@ async def get_counter_bundle(request: Request) -> Response:
     return Response(bundle, headers={"Cache-Control": "no-store"})
 
 
-handlers = [shop_home, scan_wallet, redeem_offer, undo_redemption, get_counter_bundle]
+@post("/shop/counter/uses", name="send_counter_use", guards=[guards.shop_staff, scan_rate_limit], status_code=200)
+async def send_counter_use(request: Request) -> Response:
+    """A use the counter allowed offline: {code, offer, nonce, scanned_at, account}, sent by the counter's queue
+    (check_in_queue.js) from the page or the service worker. Answers {status: recorded | already | conflict}
+    for the counter to drop; a use scanned while another shop account was logged in on the tablet waits (409)."""
+    account = current_account(request)
+    data = await queued.json_body(request)
+    if not isinstance(data, dict):
+        return queued.refused("bad_json", str(queued.BAD_JSON), 400)
+    code, nonce, offer = data.get("code"), data.get("nonce"), data.get("offer")
+    scanned_at = queued.scanned_at_from(data.get("scanned_at"))
+    if not isinstance(code, str) or not isinstance(nonce, str) or type(offer) is not int or scanned_at is None:
+        return queued.refused("bad_json", str(queued.BAD_JSON), 422)
+    if data.get("account", account.id) != account.id:
+        return queued.refused("other_account", str(_l("This use was scanned by another shop account.")), 409)
+    try:
+        arrived = await conflicts.arrive(request.app.state.signer, code[:300], offer, account.shop_id, account.id,
+                                         nonce, scanned_at, clock.now())
+    except Refused as refused:
+        return queued.refused(refused.reason, reason_text(refused.reason), 422)
+    body = {"status": arrived.status, "reason": arrived.reason}
+    if arrived.redeemed:
+        body.update(title=arrived.redeemed.offer_title, display_name=arrived.redeemed.display_name)
+    else:
+        body.update(headline=headline(arrived.reason), detail=reason_text(arrived.reason))
+    return queued.answer(body)
+
+
+handlers = [shop_home, scan_wallet, redeem_offer, undo_redemption, get_counter_bundle, send_counter_use]

@@ -19,7 +19,7 @@ from app.services.shared import exports
 from app.services.shared.reference import prefecture_name
 from app.services.shared.refusals import FormInvalid
 from app.services.wallet.wallet import category_label
-from db.tables import Offer, Pass, Redemption, Shop, WalletPass
+from db.tables import Conflict, Offer, Pass, Redemption, Shop, WalletPass
 
 WEEKDAYS = (_l("Mon"), _l("Tue"), _l("Wed"), _l("Thu"), _l("Fri"), _l("Sat"), _l("Sun"))
 TABLE_KEYS = ("shops", "offers", "weekday_hour", "prefectures", "passes")
@@ -80,6 +80,8 @@ def parse_period(from_text: str, to_text: str, today: date) -> Period:
 class Figures:
     period: Period
     total: int
+    offline: int  # of the total, uses a counter decided with no network and sent later
+    conflicts: int  # uses allowed offline that could not be counted (app/services/wallet/conflicts.py)
     by_shop: list[dict]
     by_offer: list[dict]
     by_weekday_hour: list[list[int]]  # 7 rows (Monday first) × 24 hours, Tokyo time
@@ -97,8 +99,10 @@ async def analyse(period: Period) -> Figures:
     start, end = period.bounds()
     redemptions = await Redemption.select(
         Redemption.redeemed_at, Redemption.shop, Redemption.offer, Redemption.wallet_pass, Redemption.home_prefecture,
-        Redemption.wallet_pass.entry_pass.as_alias("pass_id"),
+        Redemption.offline, Redemption.wallet_pass.entry_pass.as_alias("pass_id"),
     ).where((Redemption.redeemed_at >= start) & (Redemption.redeemed_at < end) & Redemption.undone_at.is_null())
+    conflicts = await Conflict.select(Conflict.shop).where(
+        (Conflict.scanned_at >= start) & (Conflict.scanned_at < end))
     activations = await WalletPass.select(WalletPass.entry_pass, WalletPass.activated_at).where(
         (WalletPass.activated_at >= start) & (WalletPass.activated_at < end)
     )
@@ -107,6 +111,8 @@ async def analyse(period: Period) -> Figures:
     passes = await Pass.select(Pass.id, Pass.name, Pass.active)
 
     per_shop = Counter(r["shop"] for r in redemptions)
+    offline_per_shop = Counter(r["shop"] for r in redemptions if r["offline"])
+    conflicts_per_shop = Counter(c["shop"] for c in conflicts)
     per_offer = Counter(r["offer"] for r in redemptions)
     per_prefecture = Counter(r["home_prefecture"] or "" for r in redemptions)
     per_pass = Counter(r["pass_id"] for r in redemptions)
@@ -126,7 +132,10 @@ async def analyse(period: Period) -> Figures:
     return Figures(
         period=period,
         total=len(redemptions),
-        by_shop=_by_count([{**s, "count": per_shop[s["id"]]} for s in shops], "name", "id"),
+        offline=sum(offline_per_shop.values()),
+        conflicts=len(conflicts),
+        by_shop=_by_count([{**s, "count": per_shop[s["id"]], "offline": offline_per_shop[s["id"]],
+                            "conflicts": conflicts_per_shop[s["id"]]} for s in shops], "name", "id"),
         by_offer=_by_count([{**o, "count": per_offer[o["id"]]} for o in offers], "shop_name", "title", "id"),
         by_weekday_hour=grid,
         by_prefecture=_by_count([{"code": code, "count": n} for code, n in per_prefecture.items()], "code"),
@@ -161,8 +170,10 @@ def _inactive(name: str, active: bool) -> str:
 def build_table(figures: Figures, key: str) -> Table:
     """Headers and labels in the current language."""
     if key == "shops":
-        return Table(key, _("Redemptions per shop"), [_("Shop"), _("Category"), _("Redemptions")], [
-            [_inactive(s["name"], s["active"]), category_label(s["category"]), s["count"]] for s in figures.by_shop
+        headers = [_("Shop"), _("Category"), _("Redemptions"), _("Of which offline"), _("Conflicts")]
+        return Table(key, _("Redemptions per shop"), headers, [
+            [_inactive(s["name"], s["active"]), category_label(s["category"]), s["count"], s["offline"], s["conflicts"]]
+            for s in figures.by_shop
         ])
     if key == "offers":
         return Table(key, _("Redemptions per offer"), [_("Shop"), _("Offer"), _("Redemptions")], [

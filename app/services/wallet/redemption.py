@@ -77,7 +77,7 @@ class Redeemed:
     replayed: bool = False
 
 
-def _locate(signer: TokenSigner, code: str, now: datetime) -> tuple[bool, int | str]:
+def locate(signer: TokenSigner, code: str, now: datetime) -> tuple[bool, int | str]:
     """Which wallet pass a scanned code names: (by short code?, the short code or the wallet pass id)."""
     text = (code or "").strip()
     if not text:
@@ -97,7 +97,7 @@ def _locate(signer: TokenSigner, code: str, now: datetime) -> tuple[bool, int | 
 
 async def read_code(signer: TokenSigner, code: str, now: datetime) -> Scanned:
     """A wallet QR token, or the short code printed under it."""
-    by_short_code, value = _locate(signer, code, now)
+    by_short_code, value = locate(signer, code, now)
     where = WalletPass.short_code == value if by_short_code else WalletPass.id == value
     row = await WalletPass.select(
         WalletPass.id, WalletPass.status, WalletPass.expires_at, WalletPass.stay_from, WalletPass.stay_to,
@@ -211,7 +211,8 @@ MAX_ATTEMPTS = 100
 
 
 async def redeem(
-    signer: TokenSigner, code: str, offer_id: int, shop_id: int | None, account_id: int, nonce: str, now: datetime
+    signer: TokenSigner, code: str, offer_id: int, shop_id: int | None, account_id: int, nonce: str, now: datetime,
+    offline: bool = False,
 ) -> Redeemed:
     """Record one use, or raise Refused. A retry with the same nonce gets the first answer back.
 
@@ -222,7 +223,7 @@ async def redeem(
     if shop_id is None:  # a shop account without a shop: no offer is for it
         raise Refused("wrong_shop")
     try:
-        by_short_code, wallet_pass = _locate(signer, code, now)
+        by_short_code, wallet_pass = locate(signer, code, now)
     except Refused:
         earlier = await _replay(account_id, nonce)
         if earlier is not None:
@@ -232,7 +233,7 @@ async def redeem(
         facts = await redemption_sql.redeem_once(
             by_short_code=by_short_code, wallet_pass=wallet_pass, offer_id=offer_id if is_row_id(offer_id) else 0,
             shop_id=shop_id, account_id=account_id, nonce=nonce, now=now, today=tokyo_today(now),
-            fresh_key=limit_of({"limit_kind": "unlimited"}, now)[0],
+            fresh_key=limit_of({"limit_kind": "unlimited"}, now)[0], offline=offline,
         )
         if facts is not None and facts["redemption_id"] is not None:
             return Redeemed(facts["redemption_id"], facts["offer_title"], facts["display_name"], now)

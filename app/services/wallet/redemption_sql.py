@@ -94,8 +94,8 @@ decided AS (
 
 _INSERT = """
 INSERT INTO redemption (wallet_pass, offer, shop, limit_key, slot, scanned_by, client_nonce, home_prefecture,
-                        redeemed_at)
-SELECT wallet_pass, offer, :shop, limit_key, slot, :account, :nonce, home_prefecture, :now
+                        redeemed_at, offline)
+SELECT wallet_pass, offer, :shop, limit_key, slot, :account, :nonce, home_prefecture, :now, (:offline = 1)
 FROM decided WHERE reason = ''
 ON CONFLICT DO NOTHING
 RETURNING id"""
@@ -126,16 +126,18 @@ def _positional(sql: str, values: dict) -> tuple[str, list]:
 
 
 async def redeem_once(*, by_short_code: bool, wallet_pass: int | str, offer_id: int, shop_id: int,
-                      account_id: int, nonce: str, now: datetime, today: date, fresh_key: str) -> dict | None:
+                      account_id: int, nonce: str, now: datetime, today: date, fresh_key: str,
+                      offline: bool = False) -> dict | None:
     """Check every rule and insert the use if they hold: {reason, offer_title, display_name, wallet_pass,
     redemption_id}.
 
     None: no such wallet pass. reason '' with redemption_id None: nothing was inserted although the rules held
     (a retry of this nonce, or another scan took the slot in between). `fresh_key` is the limit key an
-    unlimited offer's use gets (its own; see redemption.limit_of)."""
+    unlimited offer's use gets (its own; see redemption.limit_of). `offline`: the counter decided it with no
+    network and `now` is the time of its scan."""
     where = BY_SHORT_CODE if by_short_code else BY_ID
     values = {"today_key": today.isoformat(), "fresh_key": fresh_key, "now": now, "today": today, "shop": shop_id,
-              "offer": offer_id, "account": account_id, "nonce": nonce,
+              "offer": offer_id, "account": account_id, "nonce": nonce, "offline": int(offline),
               "short_code" if by_short_code else "wallet_pass_id": wallet_pass}
     if isinstance(Redemption._meta.db, PostgresEngine):
         sql, args = _positional(_ONE_STATEMENT.replace("{wallet_pass}", where), values)

@@ -14,7 +14,7 @@ import pytest
 
 from app.i18n import to_tokyo
 from app.keyfile import new_signing_key
-from app.routes.activities.member import scanned_at_from
+from app.routes.queued import scanned_at_from
 from app.services.activities import check_ins
 from app.services.shared.signed_tokens import TokenSigner
 from db.tables import Application, CheckIn

@@ -33,6 +33,7 @@ from db.tables import (
     AuditLog,
     AuthChallenge,
     CheckIn,
+    Conflict,
     Delivery,
     ErasedIdentity,
     Inquiry,
@@ -135,6 +136,9 @@ async def data_set(var_dir: Path) -> dict:
         await row(Redemption, wallet_pass=wallet_id, offer=offer_ids[0], shop=shop_id, limit_key="once", slot=1,
                   scanned_by=counter, client_nonce=f"nonce-{n}", home_prefecture="13",
                   redeemed_at=NOW - timedelta(days=n, hours=3), undone_at=NOW if n == 3 else None)
+    await row(Conflict, wallet_pass=wallet_ids[0], offer=offer_ids[0], shop=shop_id, scanned_by=counter,
+              client_nonce="offline-1", reason="already_used", home_prefecture="13", scanned_at=NOW - timedelta(hours=2),
+              received_at=NOW - timedelta(hours=1))
 
     program_id = await factories.program(yufutsu, editor, title="湿原の木道づくり", themes=["nature", "作業"],
                                          questions=["参加の動機は？", "アレルギー"], body=AWKWARD[5], seats_taken=2,

@@ -35,7 +35,7 @@ from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.surveys import invitations, responses
-from app.services.wallet import member_passes, redemption, wallet
+from app.services.wallet import conflicts, member_passes, redemption, wallet
 from app.settings import Smtp
 from db.piccolo_app import APP_CONFIG
 from db.tables import (
@@ -204,6 +204,8 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     code = signer.sign("wallet", wallet_pass, now + timedelta(days=1))
     await redemption.redeem(signer, code, offer, shop_id, shop_staff, "scan-1", now)
     await member_passes.set_wallet_pass_status(staff, wallet_pass, "suspend", scene.m("suspended"), now)
+    # A use a counter allowed offline, arriving after the suspension: kept as a conflict.
+    assert (await conflicts.arrive(signer, code, offer, shop_id, shop_staff, "offline-1", now, now)).status == "conflict"
     await fill_surveys(scene, account)
     await fill_desk(scene, account, staff, email)
     # Staff looked the member up, searched the desk's export for them; the member downloaded their data.

@@ -150,7 +150,7 @@ async def test_every_table_has_a_header_and_one_row_per_item(data):
     assert len(weekday.headers) == 26
     assert [r[0] for r in weekday.rows] == ["月", "火", "水", "木", "金", "土", "日"]
     assert weekday.rows[MON][-1] == 2 and weekday.rows[WED][1] == 1 and weekday.rows[WED][24] == 1
-    assert tables[0].rows[1] == ["港の食堂", "飲食店", 2]
+    assert tables[0].rows[1] == ["港の食堂", "飲食店", 2, 0, 0]
 
 
 async def test_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
@@ -163,7 +163,8 @@ async def test_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
     assert text.startswith("\ufeff")
     assert filename == "entry-pass-shops-2026-04-01-2027-03-31.csv"
     rows = list(csv.reader(io.StringIO(text[1:])))
-    assert rows == [["店舗", "カテゴリ", "利用件数"], ["ベイサイド・コワーキング", "コワーキングスペース", "3"], ["港の食堂", "飲食店", "2"]]
+    assert rows == [["店舗", "カテゴリ", "利用件数", "うちオフライン", "照合不一致"], ["ベイサイド・コワーキング", "コワーキングスペース", "3", "0", "0"],
+                    ["港の食堂", "飲食店", "2", "0", "0"]]
     assert "\r\n" in text
     audit = await AuditLog.select().where(AuditLog.action == "export.csv").output(load_json=True)
     assert len(audit) == 1
