@@ -13,9 +13,9 @@ from pathlib import Path
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "service_worker"
 ENTRY = "sw.js"
-# Page scripts the worker runs too, so that one implementation serves both: the check-ins kept on the phone
-# are sent by the check-in page and by the worker's Background Sync alike.
-SHARED_WITH_PAGES = [Path(__file__).resolve().parent / "static" / "js" / "check_in_queue.js"]
+# Page scripts the worker runs too, so that one implementation serves both: what a device keeps while offline
+# (check-ins, the counter's uses) is sent by its page and by the worker's Background Sync alike.
+SHARED_WITH_PAGES = [Path(__file__).resolve().parent / "static" / "js" / "offline_queue.js"]
 
 
 def build_service_worker(precache_urls: list[str], offline_url: str, app_version: str) -> tuple[str, str]:

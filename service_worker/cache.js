@@ -19,9 +19,9 @@ async function dropOldCaches() {
 // Pages kept for offline use besides KEPT_PAGES: about a day of reading (programs, articles, the inbox).
 // Each copy is a whole page and a phone's storage is small, so older ones make room rather than pile up.
 const PAGE_CACHE_LIMIT = 20;
-// What a member needs most with no signal, however many other pages were opened since: the check-in page
-// above all, since venues often have none.
-const KEPT_PAGES = new Set(['/card', '/wallet', '/activities/check-in', OFFLINE_URL]);
+// What is needed most with no signal, however many other pages were opened since: the check-in page above all,
+// since venues often have none, and the shop's counter, which must keep serving its queue when the network fails.
+const KEPT_PAGES = new Set(['/card', '/wallet', '/activities/check-in', '/shop/scan', OFFLINE_URL]);
 
 // Cache.keys() lists entries in the order they were stored (storing a page again moves it to the end),
 // so the least recently stored others go first.

@@ -19,7 +19,7 @@ self.addEventListener('message', (event) => {
 });
 
 self.addEventListener('sync', (event) => {
-  if (event.tag === CHECK_IN_SYNC_TAG) event.waitUntil(sendCheckIns());
+  if (Object.prototype.hasOwnProperty.call(SYNC_QUEUES, event.tag)) event.waitUntil(sendQueue(event.tag));
 });
 
 self.addEventListener('push', (event) => {

@@ -1,4 +1,4 @@
-"""What a device kept while offline and sends later, through check_in_queue.js (the member's check-ins, the
+"""What a device kept while offline and sends later, through offline_queue.js (the member's check-ins, the
 shop counter's uses): one way to read its JSON body and its time of scan, and one shape of answer.
 
 An answer is {status: recorded | already | …} for the device to show and drop, {status: refused, reason,

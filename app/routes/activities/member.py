@@ -27,7 +27,7 @@ REFUSALS = {
 
 @post("/activities/check-ins", name="create_check_in", guards=[guards.member], status_code=200)
 async def create_check_in(request: Request) -> Response:
-    """A check-in the phone kept: {code, nonce, scanned_at, member_no?}, sent by check_in_queue.js with the CSRF
+    """A check-in the phone kept: {code, nonce, scanned_at, member_no?}, sent by offline_queue.js with the CSRF
     header, from the page or the service worker. Answers {status: recorded | already, title, day}, or
     {status: refused, reason, detail} for the phone to show and drop; anything else, the phone keeps it."""
     member = await membership.member_for_account(current_account(request).id)

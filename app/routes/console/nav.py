@@ -43,6 +43,7 @@ STAFF_MENU = (
         ("list_staff_passes", _l("Entry passes"), "ticket", None, "staff-passes"),
         ("list_wallet_passes", _l("Members' entry passes"), "shield", None, "staff-wallet-passes"),
         ("get_wallet_analysis", _l("Entry pass usage"), "download", None, "staff-wallet-analysis"),
+        ("list_counter_conflicts", _l("Counter conflicts"), "shield", "conflicts", "staff-conflicts"),
     )),
     (_l("Notifications and surveys"), (
         ("list_notifications", _l("Push notifications"), "bell", None, "staff-push"),

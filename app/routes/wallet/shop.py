@@ -123,7 +123,10 @@ async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
             context["preview"] = await redemption.preview(request.app.state.signer, code, context["shop"]["id"], now)
         except Refused as refused:
             context.update(refusal=reason_text(refused.reason), refusal_code=refused.reason)
-    return page(request, "wallet/shop/scan.html", context, fragment="wallet/shop/_scan_result.html", cache="no-store")
+    # The bare scanner is kept by the service worker (no-cache, not no-store), so the counter opens with no
+    # network; an answer about one pass is never kept.
+    return page(request, "wallet/shop/scan.html", context, fragment="wallet/shop/_scan_result.html",
+                cache="no-store" if code else "no-cache")
 
 
 @post("/shop/redeem", name="redeem_offer", guards=[guards.shop_staff, scan_rate_limit])
@@ -183,7 +186,7 @@ async def get_counter_bundle(request: Request) -> Response:
 @post("/shop/counter/uses", name="send_counter_use", guards=[guards.shop_staff, scan_rate_limit], status_code=200)
 async def send_counter_use(request: Request) -> Response:
     """A use the counter allowed offline: {code, offer, nonce, scanned_at, account}, sent by the counter's queue
-    (check_in_queue.js) from the page or the service worker. Answers {status: recorded | already | conflict}
+    (offline_queue.js) from the page or the service worker. Answers {status: recorded | already | conflict}
     for the counter to drop; a use scanned while another shop account was logged in on the tablet waits (409)."""
     account = current_account(request)
     data = await queued.json_body(request)

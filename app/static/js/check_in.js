@@ -1,7 +1,7 @@
 // Checking in at a designated activity. The venue's code is decided here, on the phone, before any network,
 // by the rules the server applies again later (app/services/activities/check_ins.py; the code is read by
 // signed_token.js): a venue often has no signal. A good code is kept on the phone with a
-// nonce and the time of the scan (check_in_queue.js), shown at once as waiting, and sent when there is a
+// nonce and the time of the scan (offline_queue.js), shown at once as waiting, and sent when there is a
 // connection: now, on `online`, at the next visit, and by the service worker's Background Sync.
 (function () {
   'use strict';
