@@ -125,6 +125,7 @@ async def get_wallet(request: Request) -> object:
 
 
 async def uses_context(member: dict, passes: list[dict], version: str) -> dict:
+    """What the offers, the history and the poller need, on the page and in the poll's answer alike."""
     return {
         "passes": passes,
         "history": await wallet.history(member["id"]),
