@@ -1,6 +1,7 @@
 """The entry pass in real browsers: a visitor activates it and carries the wallet (also offline); a shop's
 phone reads the wallet's QR from its camera, uses an offer once and is refused the second time today; the
-short code typed by hand works too, and a mistaken tap can be undone.
+short code typed by hand works too, and a mistaken tap can be undone; the member's open wallet shows a use within
+seconds, without a reload.
 
 The shop's camera is Chromium's fake capture device playing a .y4m clip made here from the wallet's token
 (`camera_browser` in conftest.py), so the vendored jsQR decodes real video frames: no QR decoding in Python.
@@ -9,6 +10,8 @@ The shop's camera is Chromium's fake capture device playing a .y4m clip made her
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +25,7 @@ from app.auth import AUTH_COOKIE
 from app.demo.wallet import load_wallet_demo
 from app.services.membership import login_sessions
 from app.services.membership.membership import Registered
-from app.services.wallet import wallet
+from app.services.wallet import redemption, wallet
 from app.services.wallet.wallet import Region
 from db.tables import Offer, Pass, Shop, WalletPass
 from tests import factories
@@ -43,7 +46,6 @@ OFFERS_IN_PASS = 8  # one of them for premium members only (the coworking booth)
 VISITOR = "旅する次郎"
 ACTIVATED = "パスをウォレットに追加しました。お店でQRコードを見せてください。"
 USED_TODAY = "本日はすでに利用済みです。"
-USED = "利用済み"
 TAKEN_BACK = "利用を取り消しました。"
 SHORT_CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
@@ -155,6 +157,11 @@ def wallet_offer(page: Page, title: str):
     return page.get_by_test_id("wallet-offer").filter(has_text=title)
 
 
+def usage_of(page: Page, title: str):
+    """What is left of an offer; its data-state (left, used, unlimited, premium_only) says it in any language."""
+    return wallet_offer(page, title).get_by_test_id("wallet-offer-usage")
+
+
 # --- the member's wallet -------------------------------------------------------------------------------
 
 
@@ -170,7 +177,7 @@ def test_a_visitor_from_tokyo_activates_the_pass_and_sees_it_in_the_wallet(page,
     expect(card).to_contain_text(NAME)
     expect(card.get_by_test_id("wallet-days-left")).to_have_text("残り30日")
     expect(card.get_by_test_id("wallet-offer")).to_have_count(OFFERS_IN_PASS)
-    expect(wallet_offer(page, CURRY).get_by_test_id("wallet-offer-usage")).to_have_text("残り1回 本日")
+    expect(usage_of(page, CURRY)).to_have_attribute("data-state", "left")
     expect(card.get_by_test_id("wallet-qr").locator("svg")).to_be_visible()
     expect(card.get_by_test_id("wallet-short-code")).to_have_text(SHORT_CODE)
     clock = card.locator("[data-live-clock]")
@@ -193,6 +200,51 @@ def test_the_wallet_shows_its_qr_with_the_network_off(page, context, demo, visit
     expect(page.get_by_test_id("wallet-qr").locator("svg")).to_be_visible()
     expect(page.get_by_test_id("wallet-short-code")).to_have_text(SHORT_CODE)
     expect(page.get_by_test_id("wallet-updated")).to_have_text(re.compile(r"^最終更新 \S"))
+
+
+SHOWN_WITHIN_S = 8  # the wallet polls every 4 s
+PAGE_HIDDEN = "(hidden) => { Object.defineProperty(document, 'visibilityState', {value: hidden ? 'hidden' : 'visible', " \
+              "configurable: true}); document.dispatchEvent(new Event('visibilitychange')); }"
+
+
+async def use_at_the_counter(live_server: LiveServer, token: str, shop_id: int, offer_id: int) -> None:
+    """A use recorded as the counter records it (the counter's own pages are tested below)."""
+    staff = await factories.staff_account("店員 田中", role="shop", shop=shop_id)
+    await redemption.redeem(live_server.app.state.signer, token, offer_id, shop_id, staff, secrets.token_urlsafe(8),
+                            datetime.now(timezone.utc))
+
+
+def test_the_open_wallet_shows_a_use_at_the_counter_within_seconds_without_a_reload(page, demo, visitor, live_server):
+    activate_the_pass(page, demo)
+    expect(usage_of(page, CURRY)).to_have_attribute("data-state", "left")
+    expect(page.get_by_test_id("history-row")).to_have_count(0)
+    # Marks on this visit and on the drawn QR code: a reload or a redrawn card would lose them.
+    page.evaluate("() => { window.__sameVisit = true; document.querySelector('[data-testid=wallet-qr] svg').__drawn = true; }")
+    polls: list[str] = []
+    page.on("request", lambda request: polls.append(request.url) if "/wallet/uses" in request.url else None)
+
+    run_async(use_at_the_counter(live_server, page.get_by_test_id("wallet-token").input_value(), demo.shop_id, demo.curry_id))
+    used_at = time.monotonic()
+    expect(usage_of(page, CURRY)).to_have_attribute("data-state", "used", timeout=SHOWN_WITHIN_S * 1000)
+    shown_after_s = time.monotonic() - used_at
+    expect(page.get_by_test_id("history-row")).to_have_count(1)
+    expect(page.get_by_test_id("history-row")).to_contain_text(f"{SHOP_NAME} — {CURRY}")
+    expect(usage_of(page, SIDE_DISH)).to_have_attribute("data-state", "unlimited")
+    assert page.evaluate("() => window.__sameVisit === true && document.querySelector('[data-testid=wallet-qr] svg').__drawn === true")
+    assert shown_after_s < SHOWN_WITHIN_S, shown_after_s
+
+    # Out of sight (another app in front, the phone locked) it asks nothing; back on screen it asks at once.
+    page.evaluate(PAGE_HIDDEN, True)
+    page.wait_for_timeout(300)  # a poll already under way may still finish
+    polls.clear()
+    page.wait_for_timeout(5_000)
+    assert polls == []
+    page.evaluate(PAGE_HIDDEN, False)
+    for _ in range(30):
+        if polls:
+            break
+        page.wait_for_timeout(100)
+    assert len(polls) == 1
 
 
 # --- at the shop ----------------------------------------------------------------------------------------
@@ -233,11 +285,10 @@ def test_the_shop_reads_the_qr_with_its_camera_uses_an_offer_and_a_second_use_to
     expect(counter.get_by_test_id("redeem-refused")).to_contain_text(USED_TODAY)
     expect(counter.get_by_test_id("redeem-ok")).to_have_count(0)
 
-    # The member's phone (the history also polls every 20 s; a reload is what a person would do).
-    page.reload()
+    # The member's phone, open all along, has followed the counter.
     expect(page.get_by_test_id("history-row")).to_have_count(1)
     expect(page.get_by_test_id("history-row")).to_contain_text(f"{SHOP_NAME} — {CURRY}")
-    expect(wallet_offer(page, CURRY).get_by_test_id("wallet-offer-usage")).to_have_text(USED)
+    expect(usage_of(page, CURRY)).to_have_attribute("data-state", "used")
 
 
 def test_the_shop_types_the_short_code_then_undoes_a_mistaken_use(counter, demo, live_server):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
+from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from app import guards
 from app.auth import current_account
@@ -14,7 +15,7 @@ from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.page_cache import PUBLIC_PAGE
 from app.qr import signed_code_qr_svg
-from app.rendering import page, see_other
+from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
 from app.services.membership import membership
 from app.services.shared import clock
@@ -102,8 +103,10 @@ async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
 @get("/wallet", name="get_wallet", guards=[guards.member], cache_control=None)
 async def get_wallet(request: Request) -> object:
     account = current_account(request)
-    member = await membership.member_for_account(account.id)
     now = clock.now()
+    # Taken before the uses are read: a use landing in between is then drawn again at the next poll, not missed.
+    version = await wallet.uses_version(account.id, now)
+    member = await membership.member_for_account(account.id)
     passes = await wallet.wallet(member["id"], now)
     sign = request.app.state.signer
     for item in passes:
@@ -111,16 +114,41 @@ async def get_wallet(request: Request) -> object:
         item["token"] = token
         item["qr"] = signed_code_qr_svg(token, _("Entry pass QR code")) if token else None
     context = {
-        "passes": passes,
-        "history": await wallet.history(member["id"]),
+        **await uses_context(member, passes, version),
         "updated_at": now,
         "account": account,
         "category_label": category_label,
-        # A premium-only offer shows a member whose premium does not hold today why, not uses left
-        "premium": membership.effective_tier(member, clock.today_in_japan()) == "premium",
     }
-    # Kept by the service worker for the shop counter with one bar of signal; polling refreshes the history.
+    # Kept by the service worker for the shop counter with one bar of signal. The history alone answers a tab
+    # opened before get_wallet_uses existed, whose poller still asks here.
     return page(request, "wallet/wallet.html", context, fragment="wallet/_history.html")
 
 
-handlers = [list_passes, list_shops, activate_pass, get_wallet]
+async def uses_context(member: dict, passes: list[dict], version: str) -> dict:
+    """What the offers, the history and the poller need, on the page and in the poll's answer alike."""
+    return {
+        "passes": passes,
+        "history": await wallet.history(member["id"]),
+        "version": version,
+        # A premium-only offer shows a member whose premium does not hold today why, not uses left
+        "premium": membership.effective_tier(member, clock.today_in_japan()) == "premium",
+    }
+
+
+@get("/wallet/uses", name="get_wallet_uses", guards=[guards.member], cache_control=None)
+async def get_wallet_uses(request: Request, v: FromQuery[str] = "") -> object:
+    """Polled by the open wallet with the version it shows: nothing (204) until a use or an undo changes it, so
+    the usual answer costs one small query and no rendering; then the offers and history to swap in place."""
+    if not wants_fragment(request):
+        return see_other(request, request.app.route_reverse("get_wallet"))
+    account = current_account(request)
+    now = clock.now()
+    version = await wallet.uses_version(account.id, now)
+    if v == version:
+        return Response(b"", status_code=HTTP_204_NO_CONTENT, headers={"Cache-Control": "no-store"})
+    member = await membership.member_for_account(account.id)
+    context = await uses_context(member, await wallet.wallet(member["id"], now), version)
+    return page(request, "wallet/_uses.html", context, cache="no-store")
+
+
+handlers = [list_passes, list_shops, activate_pass, get_wallet, get_wallet_uses]

@@ -189,7 +189,7 @@ WHERE po.entry_pass IN (SELECT entry_pass FROM wallet_pass WHERE member = {}) AN
 ORDER BY o.position, o.id
 """
 WALLET_USES_SQL = """
-SELECT r.wallet_pass, r.offer, r.limit_key
+SELECT r.wallet_pass, r.offer, r.limit_key, r.redeemed_at
 FROM redemption AS r JOIN wallet_pass AS w ON w.id = r.wallet_pass
 WHERE w.member = {} AND r.undone_at IS NULL
 """
@@ -217,14 +217,16 @@ async def wallet(member_id: int, now: datetime) -> list[dict]:
 
 
 def usage(offer: dict, rows: list[dict], today_key: str) -> dict:
-    """Used and remaining for one offer: all time for once-only, today for daily, just a count when unlimited."""
+    """Used and remaining for one offer: all time for once-only, today for daily; when unlimited, counts only
+    (today's is what the member sees change after a use at the counter)."""
     if offer["limit_kind"] == "once":
         used = sum(1 for r in rows if r["limit_key"] == "once")
         return {"used": used, "remaining": max(0, 1 - used)}
     if offer["limit_kind"] == "per_day":
         used = sum(1 for r in rows if r["limit_key"] == today_key)
         return {"used": used, "remaining": max(0, offer["limit_count"] - used)}
-    return {"used": len(rows), "remaining": None}
+    used_today = sum(1 for r in rows if tokyo_today(r["redeemed_at"]).isoformat() == today_key)
+    return {"used": len(rows), "remaining": None, "used_today": used_today}
 
 
 # Polled by the wallet page (its history fragment) besides being on it: one statement written out once.
@@ -240,3 +242,20 @@ LIMIT {}
 
 async def history(member_id: int, limit: int = 50) -> list[dict]:
     return await Redemption.raw(HISTORY_SQL, member_id, limit)
+
+
+# Asked every few seconds by each open wallet page, so one statement over indexed columns (the member by its
+# account, their passes, their uses) that returns one row of counts. Uses are only added and undone (an undo
+# sets undone_at once), so the count, the newest id and the undone count change with every event the page shows.
+USES_VERSION_SQL = """
+SELECT COUNT(r.id) AS uses, MAX(r.id) AS newest, COUNT(r.undone_at) AS undone
+FROM member AS m JOIN wallet_pass AS w ON w.member = m.id JOIN redemption AS r ON r.wallet_pass = w.id
+WHERE m.account = {}
+"""
+
+
+async def uses_version(account_id: int, now: datetime) -> str:
+    """A short mark of the member's uses as the wallet shows them: it changes with a use, an undo and the Tokyo
+    date (per-day offers start again at midnight), so an open page redraws its offers only then."""
+    row = (await Redemption.raw(USES_VERSION_SQL, account_id))[0]
+    return f"{tokyo_today(now):%Y%m%d}.{row['uses']}.{row['newest'] or 0}.{row['undone']}"
