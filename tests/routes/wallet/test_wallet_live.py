@@ -134,3 +134,14 @@ async def test_the_poll_answers_junk_and_plain_visits_never_a_500(app, client):
     for headers in ({}, {**HX, "HX-Boosted": "true"}, {**HX, "HX-History-Restore-Request": "true"}):
         plain = await client.get("/wallet/uses", params={"v": version}, headers=headers, follow_redirects=False)
         assert plain.status_code == 303 and plain.headers["location"] == "/wallet", headers
+
+
+async def test_the_labels_read_as_japanese_members_expect(app, client):
+    held = await a_member_with_three_offers(app)
+    await log_in(client, held["member"].account_id)
+    assert usage((await client.get("/wallet")).text) == [("left", "あと1回"), ("left", "本日あと2回"),
+                                                         ("unlimited", "利用できる回数に制限なし")]
+    for offer in ("once", "daily", "daily", "unlimited"):
+        await held["use"](held[offer])
+    assert usage((await client.get("/wallet")).text) == [("used", "利用済み"), ("used", "本日は利用済み"),
+                                                         ("unlimited", "利用できる回数に制限なし · 本日1回利用")]
