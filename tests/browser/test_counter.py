@@ -15,10 +15,10 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from app.keyfile import new_signing_key
+from app.services.membership import login_sessions
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.wallet import wallet
 from app.services.wallet.wallet import Region
-from app.services.membership import login_sessions
 from db.tables import Conflict, Redemption, WalletPass
 from tests import factories
 from tests.browser.conftest import (
@@ -252,7 +252,8 @@ def test_two_offline_tablets_giving_one_offer_make_one_use_and_one_conflict_that
     for tablet in tablets:
         go_offline(tablet.context)
         tablet.get_by_test_id("scanner-start").click()
-        wait_until(lambda: any(v["kind"] == "ok" for v in offline_verdicts(tablet)), "an offline OK on each tablet")
+        wait_until(lambda tablet=tablet: any(v["kind"] == "ok" for v in offline_verdicts(tablet)),
+                   "an offline OK on each tablet")
 
     go_online(tablets[0].context)
     wait_until(lambda: run_async(Redemption.count().run()) == 1, "the first tablet's use to be counted")

@@ -15,7 +15,7 @@ from app.services.wallet import conflicts
 from app.services.wallet.analysis import Period
 from app.services.wallet.redemption import Refused
 from db.tables import AuditLog, Conflict, Redemption, WalletPass
-from tests.services.wallet.test_redemption import ACTIVATED, NOW, Scene, scene, stay_wallet  # noqa: F401
+from tests.services.wallet.redemption_scene import NOW, Scene, stay_wallet
 
 LATER = NOW + timedelta(hours=2)
 
