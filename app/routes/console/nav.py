@@ -46,6 +46,7 @@ STAFF_MENU = (
         ("list_staff_passes", _l("Entry passes"), "ticket", None, "staff-passes"),
         ("list_wallet_passes", _l("Members' entry passes"), "shield", None, "staff-wallet-passes"),
         ("get_wallet_analysis", _l("Entry pass usage"), "download", None, "staff-wallet-analysis"),
+        ("list_redemptions", _l("Redemptions"), "ticket", None, "staff-redemptions"),
     )),
     (_l("Notifications and surveys"), (
         ("list_notifications", _l("Push notifications"), "bell", None, "staff-push"),
