@@ -50,7 +50,7 @@ DECISIONS_BY_STATUS = {
 # Applicants ----------------------------------------------------------------------------------------
 
 APPLICANTS_PAGE = 50
-APPLICANT_ORDERS = {"applied": _l("In the order they applied"), "newest": _l("Newest first"), "number": _l("By member number")}
+ORDER_LABELS = {"applied": _l("In the order they applied"), "newest": _l("Newest first"), "number": _l("By member number")}
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,11 @@ class ApplicantsView:
 
     @classmethod
     def read(cls, status: str, order: str, page: str) -> "ApplicantsView":
-        return cls(status if status in APPLICATION_STATUS else "", order if order in APPLICANT_ORDERS else "applied",
+        return cls(status if status in APPLICATION_STATUS else "", order if order in ORDER_LABELS else "applied",
                    page_number(page))
 
     def address(self, list_url: str, **changes) -> str:
-        """The list's address for this view with `changes`; what is as by default is left out."""
+        """The list's address for this view with `changes`; a value left at its default is left out."""
         chosen = vars(replace(self, **changes))
         query = urlencode({key: value for key, value in chosen.items() if value != getattr(ApplicantsView, key)})
         return f"{list_url}?{query}" if query else list_url
@@ -85,7 +85,7 @@ async def applicants_context(request: Request, program: dict, view: ApplicantsVi
         "list_url": lambda **changes: view.address(list_url, **changes),
         "page_url": lambda n: view.address(list_url, page=n),
         "status_tabs": [(code, str(label)) for code, label in APPLICATION_STATUS.items() if counts.get(code)],
-        "orders": [(code, str(label)) for code, label in APPLICANT_ORDERS.items()],
+        "orders": [(code, str(label)) for code, label in ORDER_LABELS.items()],
         "decisions": {status: [(d, str(DECISIONS[d])) for d in names] for status, names in DECISIONS_BY_STATUS.items()},
         **labels(),
     }
