@@ -156,9 +156,11 @@ async def announce_program(program_id: int, created_by: int | None, locale: str)
         return title, program["summary"]
 
     target = Target(topic=topic, area_ids=[program["area"]])
-    with in_locale(locale):
-        # Nobody to tell yet still leaves the one notification that marks the program as announced.
-        await notify_in_each_language(target, await recipients(target), write, url, created_by, keep_empty=True)
+    # All languages or none, so that a failure halfway is not taken for "announced". Nobody to tell yet still
+    # leaves the one notification that marks the program as announced.
+    async with atomic(Notification._meta.db):
+        with in_locale(locale):
+            await notify_in_each_language(target, await recipients(target), write, url, created_by, keep_empty=True)
     return True
 
 
