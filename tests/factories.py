@@ -201,3 +201,12 @@ async def activity(area_id: int, title: str = "樽前山の登山道整備", **f
               "place": "樽前山 七合目ヒュッテ", "organiser": "苫小牧山岳会", **fields}
     rows = await Activity.insert(Activity(title=title, area=area_id, **values)).returning(Activity.id)
     return rows[0]["id"]
+
+
+async def premium_application(member_id: int) -> int:
+    """A premium application waiting for the secretariat (who may apply, and the evidence, are tested in premium/)."""
+    from db.tables import PremiumApplication
+
+    rows = await PremiumApplication.insert(PremiumApplication(member=member_id, home_municipality="東京都世田谷区")).returning(
+        PremiumApplication.id)
+    return rows[0]["id"]

@@ -3,6 +3,8 @@ the search finds a member; on a phone the same pages keep the bottom bar."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from app.services.membership import login_sessions
@@ -40,6 +42,24 @@ def test_on_a_desktop_the_console_stands_at_the_side_and_finds_a_member(open_bro
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
 
 
+async def staff_with_a_premium_application() -> str:
+    await factories.premium_application((await factories.member("申請 花子")).member_id)
+    return await login_sessions.start(await factories.staff_account(), "pytest staff")
+
+
+def test_premium_applications_have_their_own_count_and_lead_to_their_queue(open_browser):
+    page = open_browser(run_async(staff_with_a_premium_application()), device=LAPTOP)
+    page.goto("/staff/shops")
+    nav = page.get_by_test_id("console-nav")
+    expect(nav.get_by_test_id("console-nav-staff-premium-count")).to_have_text("1")
+    expect(nav.get_by_test_id("console-nav-staff-moderation-count")).to_have_count(0)
+    nav.get_by_test_id("console-nav-staff-premium").click()
+    expect(page).to_have_url(re.compile(r"/staff/moderation\?kind=premium$"))
+    expect(nav.get_by_test_id("console-nav-staff-premium")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_test_id("console-nav-staff-moderation")).not_to_have_attribute("aria-current", "page")
+    expect(page.locator("#main")).to_contain_text("申請 花子")
+
+
 def test_on_a_phone_the_staff_pages_keep_the_bottom_bar(open_browser):
     session = run_async(staff_with_a_new_inquiry())
     page = open_browser(session, device=PHONE)
@@ -66,6 +86,7 @@ async def results_and_a_long_address() -> tuple[str, int, int]:
 def test_staff_pages_with_charts_and_long_addresses_fit_the_smallest_phone(open_browser):
     session, survey_id, inquiry_id = run_async(results_and_a_long_address())
     page = open_browser(session, device=SMALLEST_PHONE)
-    for path in (f"/staff/surveys/{survey_id}/results", f"/staff/inquiries/{inquiry_id}", "/staff/members", "/staff/dashboard"):
+    for path in (f"/staff/surveys/{survey_id}/results", f"/staff/inquiries/{inquiry_id}", "/staff/members", "/staff/dashboard",
+                 "/staff/wallet/redemptions"):
         page.goto(path)
         assert page.evaluate(NO_SIDEWAYS_SCROLL), path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import pass_context
 from litestar import Request
@@ -19,7 +20,8 @@ from app.services.console import attention
 from app.services.notify import notices
 from app.templating import UNREAD
 
-# (group, ((route name, label, icon, what-waits key or None, test id), ...)) for the secretariat.
+# (group, ((route, label, icon, what-waits key or None, test id), ...)) for the secretariat. A route may name a
+# query ("list_moderation?kind=premium"): one page's filtered view with a count of its own.
 STAFF_MENU = (
     (_l("Members"), (
         ("list_members", _l("Members"), "user", None, "staff-members"),
@@ -29,6 +31,7 @@ STAFF_MENU = (
     )),
     (_l("Content and review"), (
         ("list_moderation", _l("Review queue"), "shield", "review", "staff-moderation"),
+        ("list_moderation?kind=premium", _l("Premium applications"), "star", "premium", "staff-premium"),
         ("list_editor_articles", _l("Articles"), "chat", None, "staff-articles"),
         ("edit_portal", _l("Portal"), "globe", None, "staff-portal"),
     )),
@@ -43,6 +46,7 @@ STAFF_MENU = (
         ("list_staff_passes", _l("Entry passes"), "ticket", None, "staff-passes"),
         ("list_wallet_passes", _l("Members' entry passes"), "shield", None, "staff-wallet-passes"),
         ("get_wallet_analysis", _l("Entry pass usage"), "download", None, "staff-wallet-analysis"),
+        ("list_redemptions", _l("Redemptions"), "ticket", None, "staff-redemptions"),
         ("list_counter_conflicts", _l("Counter conflicts"), "shield", "conflicts", "staff-conflicts"),
     )),
     (_l("Notifications and surveys"), (
@@ -90,22 +94,28 @@ async def load_attention(request: Request) -> None:
         request.scope["state"][UNREAD] = await notices.unread_count(account.id)
 
 
-def menu_groups(app, role: str, path: str, counts: Mapping[str, int]) -> list[dict[str, Any]]:
-    """The role's menu with addresses, the current item (the longest address this page starts with) and counts."""
-    groups = []
+def menu_groups(app, role: str, path: str, counts: Mapping[str, int], query: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The role's menu with addresses, the current item and counts. The current item is the one whose address
+    this page is at or under, with all of the item's query in this page's (`query`), the most precise first."""
+    query = query or {}
+    groups, matches = [], []
     for group, items in MENUS.get(role, ()):
-        entries = [
-            {"href": app.route_reverse(name), "label": str(label), "icon": icon, "count": counts.get(key, 0) if key else 0,
-             "testid": testid}
-            for name, label, icon, key, testid in items if app.get_handler_index_by_name(name) is not None
-        ]
+        entries = []
+        for route, label, icon, key, testid in items:
+            name, _sep, wanted = route.partition("?")
+            if app.get_handler_index_by_name(name) is None:
+                continue
+            href = app.route_reverse(name)
+            entry = {"href": f"{href}?{wanted}" if wanted else href, "label": str(label), "icon": icon,
+                     "count": counts.get(key, 0) if key else 0, "testid": testid, "current": False}
+            params = dict(parse_qsl(wanted))
+            if (path == href or path.startswith(href + "/")) and params.items() <= dict(query).items():
+                matches.append(((len(href), len(params)), entry))
+            entries.append(entry)
         if entries:
             groups.append({"label": str(group), "items": entries})
-    hrefs = [entry["href"] for group in groups for entry in group["items"]]
-    current = max((href for href in hrefs if path == href or path.startswith(href + "/")), key=len, default=None)
-    for group in groups:
-        for entry in group["items"]:
-            entry["current"] = entry["href"] == current
+    if matches:
+        max(matches, key=lambda match: match[0])[1]["current"] = True
     return groups
 
 
@@ -116,4 +126,5 @@ def console_nav(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     account = request.scope.get("state", {}).get("account")
     if account is None or account.role not in MENUS:
         return []
-    return menu_groups(request.app, account.role, request.url.path, request.scope["state"].get(ATTENTION, {}))
+    return menu_groups(request.app, account.role, request.url.path, request.scope["state"].get(ATTENTION, {}),
+                       request.query_params)

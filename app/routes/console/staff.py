@@ -19,7 +19,7 @@ async def staff_home(request: Request) -> object:
     context = {
         "members": await membership.member_count(),
         "counts": counts,
-        "groups": menu_groups(request.app, "staff", request.url.path, counts),
+        "groups": menu_groups(request.app, "staff", request.url.path, counts, request.query_params),
     }
     return page(request, "console/index.html", context, cache="no-store")
 

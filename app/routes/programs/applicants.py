@@ -3,18 +3,22 @@ attendance at the venue by the member card, and the applicants' CSV."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Annotated
+from urllib.parse import urlencode
+
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.rendering import csv_download, see_other
-from app.routes.forms import form_dict
+from app.routes.forms import form_dict, page_number
 from app.routes.programs.editor import EDITORS, actor_of, no_store, program_for
-from app.routes.programs.public import application_status_label, labels
+from app.routes.programs.public import APPLICATION_STATUS, application_status_label, labels
 from app.services.membership import member_card
 from app.services.programs import activities, applications, reads
 from app.services.programs.applications import ApplicationRefused
@@ -45,23 +49,55 @@ DECISIONS_BY_STATUS = {
 
 # Applicants ----------------------------------------------------------------------------------------
 
+APPLICANTS_PAGE = 50
+ORDER_LABELS = {"applied": _l("In the order they applied"), "newest": _l("Newest first"), "number": _l("By member number")}
 
-async def applicants_context(program: dict, problem: str = "") -> dict:
-    rows = await reads.applicants(program["id"])
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+
+@dataclass(frozen=True)
+class ApplicantsView:
+    """Which applicants the list shows: one status (or all), in which order, which page. Kept by the tabs, the
+    pager and the decision forms, so a decision brings the editor back to where they were."""
+
+    status: str = ""
+    order: str = "applied"
+    page: int = 1
+
+    @classmethod
+    def read(cls, status: str, order: str, page: str) -> "ApplicantsView":
+        return cls(status if status in APPLICATION_STATUS else "", order if order in ORDER_LABELS else "applied",
+                   page_number(page))
+
+    def address(self, list_url: str, **changes) -> str:
+        """The list's address for this view with `changes`; a value left at its default is left out."""
+        chosen = vars(replace(self, **changes))
+        query = urlencode({key: value for key, value in chosen.items() if value != getattr(ApplicantsView, key)})
+        return f"{list_url}?{query}" if query else list_url
+
+
+async def applicants_context(request: Request, program: dict, view: ApplicantsView, problem: str = "") -> dict:
+    # One row more than a page tells whether there is a next one.
+    rows = await reads.applicants(program["id"], view.status, view.order, APPLICANTS_PAGE + 1, (view.page - 1) * APPLICANTS_PAGE)
+    list_url = request.app.route_reverse("list_applicants", program_id=program["id"])
+    counts = await reads.applicant_counts(program["id"])
     return {
-        "program": program, "applicants": rows, "counts": counts, "problem": problem,
+        "program": program, "applicants": rows[:APPLICANTS_PAGE], "counts": counts, "total": sum(counts.values()),
+        "problem": problem, "view": view, "has_next": len(rows) > APPLICANTS_PAGE,
+        "list_url": lambda **changes: view.address(list_url, **changes),
+        "page_url": lambda n: view.address(list_url, page=n),
+        "status_tabs": [(code, str(label)) for code, label in APPLICATION_STATUS.items() if counts.get(code)],
+        "orders": [(code, str(label)) for code, label in ORDER_LABELS.items()],
         "decisions": {status: [(d, str(DECISIONS[d])) for d in names] for status, names in DECISIONS_BY_STATUS.items()},
         **labels(),
     }
 
 
 @get("/editor/programs/{program_id:int}/applicants", name="list_applicants", guards=EDITORS, cache_control=None)
-async def list_applicants(request: Request, program_id: FromPath[int]) -> object:
+async def list_applicants(request: Request, program_id: FromPath[int], status: FromQuery[str] = "",
+                          order: FromQuery[str] = "applied",
+                          page_no: Annotated[str, QueryParameter(name="page")] = "1") -> object:
     program = await program_for(request, program_id)
-    return no_store(request, "programs/editor/applicants.html", await applicants_context(program))
+    context = await applicants_context(request, program, ApplicantsView.read(status, order, page_no))
+    return no_store(request, "programs/editor/applicants.html", context)
 
 
 @post("/editor/applications/{application_id:int}/decision", name="decide_application", guards=EDITORS)
@@ -70,27 +106,30 @@ async def decide_application(request: Request, application_id: FromPath[int]) ->
     if program_id is None:
         raise NotFoundException()
     program = await program_for(request, program_id)
-    decision = str((await form_dict(request)).get("decision", ""))
+    form = await form_dict(request)
+    decision = str(form.get("decision", ""))
+    view = ApplicantsView.read(str(form["status"]), str(form["order"]), str(form["page"]))
     try:
         if decision not in DECISIONS:
             raise ApplicationRefused("not_allowed")
         await applications.decide(application_id, actor_of(request), decision, clock.now())
     except ApplicationRefused as refused:
         problem = str(DECISION_REFUSALS.get(refused.reason, DECISION_REFUSALS["not_allowed"]))
-        return no_store(request, "programs/editor/applicants.html", await applicants_context(program, problem), 409)
+        context = await applicants_context(request, program, view, problem)
+        return no_store(request, "programs/editor/applicants.html", context, 409)
     request.session["flash"] = _("Saved: %(decision)s.", decision=str(DECISIONS[decision]))
-    return see_other(request, request.app.route_reverse("list_applicants", program_id=program["id"]) + f"#application-{application_id}")
+    list_url = request.app.route_reverse("list_applicants", program_id=program["id"])
+    return see_other(request, view.address(list_url) + f"#application-{application_id}")
 
 
 # Attendance at the venue: the member card's QR token, scanned or typed ----------------------------------
 
 
 async def attendance_context(program: dict, code: str = "", errors: dict | None = None, found: dict | None = None) -> dict:
-    rows = await reads.applicants(program["id"])
+    counts = await reads.applicant_counts(program["id"])
     return {
         "program": program, "code": code, "errors": errors or {}, "found": found,
-        "attended": sum(1 for r in rows if r["status"] == "attended"),
-        "expected": sum(1 for r in rows if r["status"] in ("accepted", "attended")),
+        "attended": counts.get("attended", 0), "expected": counts.get("accepted", 0) + counts.get("attended", 0),
         **labels(),
     }
 

@@ -8,14 +8,16 @@ statements per notification, never one per person or device.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
 
-from app.i18n import current_locale
+from app.i18n import current_locale, in_locale
 from app.i18n import gettext as _
+from app.services.membership.membership import chosen_locale
 from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.shared import clock
 from db.engine import atomic
@@ -129,10 +131,11 @@ async def _push_devices(target: Target, people: list[int]) -> list[int]:
 
 
 async def announce_program(program_id: int, created_by: int | None, locale: str) -> bool:
-    """Tell the members following the program's area (and those who want every program) that it is out.
+    """Tell the members following the program's area (and those who want every program) that it is out, each in
+    their own language (the site's, `locale`, for those who never chose one; not the approver's).
 
     Called once a program is approved. Once per program: a program published again after an edit is not
-    announced twice. The text is in the site's language (`locale`), not the approver's. True if queued.
+    announced twice. True if queued.
     """
     from app.services.programs import programs  # programs tell members through notify; this is the one way back
 
@@ -144,16 +147,46 @@ async def announce_program(program_id: int, created_by: int | None, locale: str)
     topic = "events" if program["kind"] == "event" else "programs"
     if await Notification.exists().where((Notification.url == url) & Notification.topic.is_in(["programs", "events"])):
         return False
-    token = current_locale.set(locale)
-    try:
+
+    async def write() -> tuple[str, str]:
         title = _("New program: %(title)s", title=program["title"])
         if len(title) > TITLE_MAX:  # a notification title holds less than a program title and its prefix
             cut = program["title"][: len(program["title"]) - (len(title) - TITLE_MAX) - 1] + "…"
             title = _("New program: %(title)s", title=cut)
-    finally:
-        current_locale.reset(token)
-    await create_notification(Target(topic=topic, area_ids=[program["area"]]), title, program["summary"], url, created_by)
+        return title, program["summary"]
+
+    target = Target(topic=topic, area_ids=[program["area"]])
+    # All languages or none, so that a failure halfway is not taken for "announced". Nobody to tell yet still
+    # leaves the one notification that marks the program as announced.
+    async with atomic(Notification._meta.db):
+        with in_locale(locale):
+            await notify_in_each_language(target, await recipients(target), write, url, created_by, keep_empty=True)
     return True
+
+
+async def languages_of(account_ids: list[int]) -> dict[str, list[int]]:
+    """The accounts by the language to write to each in (`chosen_locale`), in the order of the languages."""
+    groups: dict[str, list[int]] = {}
+    if account_ids:
+        rows = await Account.select(Account.id, Account.locale).where(among(Account.id, sorted(set(account_ids))))
+        for row in sorted(rows, key=lambda row: row["id"]):
+            groups.setdefault(chosen_locale(row["locale"]), []).append(row["id"])
+    return dict(sorted(groups.items()))
+
+
+async def notify_in_each_language(target: Target, account_ids: list[int], write: Callable[[], Awaitable[tuple[str, str]]],
+                                  url: str, created_by: int | None, send_at: datetime | None = None,
+                                  keep_empty: bool = False) -> list[int]:
+    """One notification to `account_ids` (narrowed further by `target`'s filters) per language they chose, so each
+    reads it in theirs: `write()` gives the title and body in the language in effect. With nobody to tell, one
+    in the language in effect when `keep_empty`, none otherwise. The ids of the notifications."""
+    groups = await languages_of(account_ids) or ({current_locale.get(): []} if keep_empty else {})
+    made = []
+    for locale, group in groups.items():
+        with in_locale(locale):
+            title, body = await write()
+        made.append(await create_notification(replace(target, account_ids=group), title, body, url, created_by, send_at))
+    return made
 
 
 async def create_notification(target: Target, title: str, body: str, url: str, created_by: int | None,

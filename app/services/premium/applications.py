@@ -260,6 +260,10 @@ async def waiting(limit: int = 200) -> list[dict]:
         load_json=True)
 
 
+async def waiting_count() -> int:
+    return await PremiumApplication.count().where(PremiumApplication.status == "submitted")
+
+
 async def of_member(member_id: int) -> list[dict]:
     """The member's applications, the latest first."""
     return await PremiumApplication.select().where(PremiumApplication.member == member_id).order_by(

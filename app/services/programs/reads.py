@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from piccolo.query.functions.aggregate import Count
+
 from app.i18n import TOKYO
 from app.services.programs.programs import PUBLIC_STATUSES, REVISIONS, THEMES
 from app.services.review import revisions
@@ -118,14 +120,39 @@ async def managed_programs(actor: Actor) -> list[dict]:
     return await query.order_by(Program.starts_at, ascending=False)
 
 
-async def applicants(program_id: int) -> list[dict]:
-    """A program's applications with the applicant's member number and names, in the order they came."""
-    return await Application.select(
+# How the applicants can be ordered: the order they came (the fair one for a waiting list), the newest first, or
+# by member number (to find someone on a printed list).
+APPLICANT_ORDERS = {
+    "applied": ((Application.created_at, True), (Application.id, True)),
+    "newest": ((Application.created_at, False), (Application.id, False)),
+    "number": ((Application.member.member_no, True), (Application.id, True)),
+}
+
+
+async def applicants(program_id: int, status: str = "", order: str = "applied", limit: int | None = None,
+                     offset: int = 0) -> list[dict]:
+    """A program's applications with the applicant's member number and names, in `order` (the order they came
+    unless said); `status` narrows them to one status, `limit` from `offset` to one page."""
+    query = Application.select(
         Application.id, Application.status, Application.motivation, Application.answers, Application.created_at,
         Application.attended_at, Application.member.member_no.as_alias("member_no"),
         Application.member.family_name.as_alias("family_name"), Application.member.given_name.as_alias("given_name"),
         Application.member.account.display_name.as_alias("display_name"),
-    ).where(Application.program == program_id).order_by(Application.created_at).order_by(Application.id).output(load_json=True)
+    ).where(Application.program == program_id)
+    if status:
+        query = query.where(Application.status == status)
+    for column, ascending in APPLICANT_ORDERS.get(order, APPLICANT_ORDERS["applied"]):
+        query = query.order_by(column, ascending=ascending)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return await query.output(load_json=True)
+
+
+async def applicant_counts(program_id: int) -> dict[str, int]:
+    """How many of a program's applications are in each status (only the statuses it has)."""
+    rows = await Application.select(Application.status, Count()).where(Application.program == program_id).group_by(
+        Application.status)
+    return {row["status"]: row["count"] for row in rows}
 
 
 async def program_of_application(application_id: int) -> int | None:

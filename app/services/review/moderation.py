@@ -65,7 +65,8 @@ async def published(kind: str = "", area_id: int | None = None) -> list[dict]:
 
 
 async def pending_count() -> int:
-    return len(await queue())
+    """What waits for the workflow's decision (premium applications are counted by premium/ on their own)."""
+    return sum([len(await queue(kind)) for kind in KINDS])
 
 
 async def decide(item_kind: str, item_id: int, decision: str, actor: Actor, reason: str = "") -> None:

@@ -53,19 +53,11 @@ async def announcement(survey: dict, reminder: bool) -> tuple[str, str]:
 
 
 async def _announce(survey: dict, accounts: list[int], reminder: bool, now: datetime, out: Outgoing) -> None:
-    """Inside the round's transaction: one notification (the inbox of each, and a push to those who want
-    survey pushes) and a mail to each confirmed address."""
+    """Inside the round's transaction: one notification per language (the inbox of each, and a push to those
+    who want survey pushes) and a mail to each confirmed address, each in the person's language."""
     path = answer_path(survey["id"])
-    # Each in their own language: one notification per language the recipients chose (or the round's).
-    by_locale: dict[str, list[int]] = {}
-    for chunk in chunks(accounts):
-        for row in await Account.select(Account.id, Account.locale).where(Account.id.is_in(chunk)):
-            by_locale.setdefault(chosen_locale(row["locale"]), []).append(row["id"])
-    for locale, group in sorted(by_locale.items()):
-        with in_locale(locale):
-            title, body = await announcement(survey, reminder)
-        await push_notifications.create_notification(push_notifications.Target(topic="surveys", account_ids=sorted(group)),
-                                                     title, body, path, survey["created_by"], send_at=now)
+    await push_notifications.notify_in_each_language(push_notifications.Target(topic="surveys"), accounts,
+                                                     lambda: announcement(survey, reminder), path, survey["created_by"], now)
     link = out.base_url + path
     for chunk in chunks(accounts):
         rows = await Account.select(Account.email, Account.display_name, Account.locale).where(

@@ -1,5 +1,6 @@
 """How the entry pass is used, for the secretariat: redemptions per shop, offer, weekday and hour, home
-prefecture, and activations against redemptions per pass, over a period of Tokyo dates.
+prefecture, and activations against redemptions per pass, over a period of Tokyo dates; and the redemptions of
+the period one by one, to look one up.
 
 Figures are computed in Python over the rows of the period (SQLite and PostgreSQL differ in date
 functions); undone redemptions never count. Each table can be exported as CSV that Excel opens with its
@@ -147,6 +148,24 @@ async def analyse(period: Period) -> Figures:
         by_day=by_day,
         activations_by_day=activations_by_day,
     )
+
+
+async def redemptions(period: Period, shop_id: int | None = None, newest_first: bool = True, limit: int = 50,
+                      offset: int = 0) -> list[dict]:
+    """The period's redemptions one by one (undone ones too, marked by `undone_at`; those a counter decided with
+    no network marked by `offline`), at one shop or all, `limit` from `offset`: when, where, which offer, whose
+    pass."""
+    start, end = period.bounds()
+    query = Redemption.select(
+        Redemption.id, Redemption.redeemed_at, Redemption.undone_at, Redemption.offline,
+        Redemption.shop.name.as_alias("shop_name"),
+        Redemption.offer.title.as_alias("offer_title"), Redemption.wallet_pass.entry_pass.name.as_alias("pass_name"),
+        Redemption.wallet_pass.member.member_no.as_alias("member_no"),
+    ).where((Redemption.redeemed_at >= start) & (Redemption.redeemed_at < end))
+    if shop_id is not None:
+        query = query.where(Redemption.shop == shop_id)
+    return await query.order_by(Redemption.redeemed_at, ascending=not newest_first).order_by(
+        Redemption.id, ascending=not newest_first).limit(limit).offset(offset)
 
 
 @dataclass

@@ -24,6 +24,22 @@ async def test_staff_pages_carry_the_navigation_by_domain_with_what_waits(client
     assert 'data-testid="console-nav"' not in fragment.text or "<html" in fragment.text
 
 
+async def test_premium_applications_have_their_own_count_and_their_own_current_item(client, scene):
+    await factories.premium_application((await factories.member("申請 花子")).member_id)
+    await log_in(client, scene.staff.account_id)
+    queue = (await client.get("/staff/moderation")).text.split('data-testid="console-nav"')[1].split("</aside>")[0]
+    assert 'data-testid="console-nav-staff-premium-count">1<' in queue
+    assert "console-nav-staff-moderation-count" not in queue  # nothing else waits for review
+    assert 'aria-current="page" data-testid="console-nav-staff-moderation"' in queue
+    premium = (await client.get("/staff/moderation?kind=premium")).text
+    nav = premium.split('data-testid="console-nav"')[1].split("</aside>")[0]
+    assert 'href="/staff/moderation?kind=premium" aria-current="page" data-testid="console-nav-staff-premium"' in nav
+    assert 'aria-current="page" data-testid="console-nav-staff-moderation"' not in nav
+    assert "申請 花子" in premium
+    home = (await client.get("/staff")).text
+    assert 'data-testid="attention-premium"' in home and "attention-review" not in home
+
+
 async def test_an_editor_gets_their_own_menu_and_members_and_visitors_none(client, scene):
     await log_in(client, scene.editor.account_id)
     nav = (await client.get("/editor/programs")).text.split('data-testid="console-nav"')[1].split("</aside>")[0]

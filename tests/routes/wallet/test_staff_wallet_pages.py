@@ -60,6 +60,7 @@ def pages(ids) -> list[str]:
         "/staff", "/staff/shops", "/staff/shops/new", f"/staff/shops/{ids['shop']}", f"/staff/shops/{ids['shop']}/offers/new",
         f"/staff/offers/{ids['offer']}", "/staff/passes", "/staff/passes/new", f"/staff/passes/{ids['pass']}",
         "/staff/wallet-passes", f"/staff/wallet-passes?member={ids['member'].member_id}", "/staff/wallet/analysis",
+        "/staff/wallet/redemptions",
     ]
 
 
@@ -70,7 +71,7 @@ async def test_each_wallet_page_renders_for_staff(client, setup):
         assert response.status_code == 200, path
         assert response.headers["cache-control"] == "no-store", path
     menu = (await client.get("/staff")).text
-    for testid in ("staff-shops", "staff-passes", "staff-wallet-passes", "staff-wallet-analysis"):
+    for testid in ("staff-shops", "staff-passes", "staff-wallet-passes", "staff-wallet-analysis", "staff-redemptions"):
         assert f'data-testid="{testid}"' in menu
 
 

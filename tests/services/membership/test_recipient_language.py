@@ -6,12 +6,13 @@ from datetime import timedelta
 
 from app.i18n import in_locale
 from app.services.membership import membership
+from app.services.notify import push_notifications
 from app.services.programs import applications
 from app.services.shared import clock
 from app.services.shared.actor import Actor
 from app.services.surveys import invitations
 from app.settings import Smtp
-from db.tables import Account, Application, Notification, OutboxMail
+from db.tables import Account, Application, Notice, Notification, OutboxMail
 from tests import factories
 
 
@@ -60,3 +61,19 @@ async def test_a_survey_invitation_is_mailed_and_announced_in_each_recipients_la
     assert len(notifications) == 2
     by_account = {row["target"]["accounts"][0]: row["title"] for row in notifications}
     assert by_account[english.account_id] != by_account[japanese.account_id]
+
+
+async def test_a_new_program_is_announced_to_each_follower_in_their_language(scene):
+    english, japanese, never_chose = [await factories.member(name, area_ids=[scene.area]) for name in ("Emma", "はなこ", "ゆき")]
+    await set_language(english.account_id, "en")
+    await set_language(japanese.account_id, "ja")
+    await Account.update({Account.locale: ""}).where(Account.id == never_chose.account_id)
+    program = await factories.program(scene.area, title="樽前山の森歩き", summary="森を歩きます。")
+    with in_locale("en"):  # the approver's screen is in English; the site's language is Japanese
+        assert await push_notifications.announce_program(program, scene.staff.account_id, "ja") is True
+    await push_notifications.fan_out_due()
+    read = {row["account"]: (row["title"], row["body"]) for row in await Notice.select(Notice.account, Notice.title, Notice.body)}
+    assert read[english.account_id] == ("New program: 樽前山の森歩き", "森を歩きます。")
+    assert read[japanese.account_id] == read[never_chose.account_id] == ("新しいプログラム：樽前山の森歩き", "森を歩きます。")
+    assert await Notification.count() == 2
+    assert await push_notifications.announce_program(program, scene.staff.account_id, "ja") is False  # once per program

@@ -177,3 +177,22 @@ async def test_an_unknown_table_is_not_exported(data):
     with pytest.raises(KeyError):
         await wallet_analysis.export_csv(staff_id, "members", FY2026, utc(2026, 11, 22))
     assert await AuditLog.count().where(AuditLog.action == "export.csv") == 0
+
+
+async def test_the_redemptions_of_a_period_come_one_by_one_undone_ones_marked(data):
+    rows = await wallet_analysis.redemptions(FY2026)
+    assert [row["redeemed_at"] for row in rows] == sorted((row["redeemed_at"] for row in rows), reverse=True)
+    assert len(rows) == 6 and sum(1 for row in rows if row["undone_at"]) == 1  # 2 to 7; undone ones are listed too
+    assert rows[0]["shop_name"] == "港の食堂" and rows[0]["offer_title"] == "ランチ100円引き"
+    assert rows[0]["pass_name"] == "冬のパス" and rows[0]["member_no"].startswith("TMK-")
+    oldest = await wallet_analysis.redemptions(FY2026, newest_first=False)
+    assert oldest == rows[::-1]
+
+
+async def test_the_redemptions_narrow_to_one_shop_and_go_a_page_at_a_time(data):
+    at_diner = await wallet_analysis.redemptions(FY2026, data["diner"])
+    assert {row["shop_name"] for row in at_diner} == {"港の食堂"} and len(at_diner) == 3
+    everything = await wallet_analysis.redemptions(FY2026)
+    pages = [await wallet_analysis.redemptions(FY2026, limit=4, offset=offset) for offset in (0, 4, 8)]
+    assert pages[0] + pages[1] == everything and len(pages[1]) == 2 and pages[2] == []
+    assert await wallet_analysis.redemptions(FY2026, shop_id=999999) == []
