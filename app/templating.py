@@ -73,7 +73,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         bytecode_cache=COMPILED_TEMPLATES,
-        autoescape=select_autoescape(["html", "xml", "svg"]),
+        autoescape=select_autoescape(["html", "xml", "rss", "svg"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
         trim_blocks=True,

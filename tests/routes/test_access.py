@@ -16,7 +16,7 @@ PUBLIC = {
     "get_new_passkey", "create_passkey_options", "verify_new_passkey", "get_register", "submit_registration",
     "get_welcome", "get_privacy", "get_recover", "request_recovery", "use_recovery_link", "get_invitation",
     "accept_invitation", "confirm_email", "static", "list_passes", "list_shops",
-    "list_articles", "get_article", "get_article_feed", "get_upload",
+    "list_articles", "get_article", "get_article_feed", "get_article_rss", "get_upload",
     "list_programs", "get_program", "get_program_ics",
     "get_inquiry_form", "submit_inquiry", "get_inquiry_sent",
 }

@@ -1,15 +1,14 @@
-"""Articles: the public list, article pages and Atom feed; the editors' list and form; image uploads."""
+"""Articles: the public list and article pages; the editors' list and form; image uploads (feeds: feeds.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Annotated
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.response import File, Template
+from litestar.response import File
 
 from app import guards
 from app.auth import current_account
@@ -29,11 +28,9 @@ from app.settings import Settings
 
 EDITORS = [guards.editor_or_staff]
 LIST_PAGE = 20
-FEED_SIZE = 20
 # Stored names are random and never reused, so a stored image never changes: browsers may keep it.
 UPLOAD_CACHE = "public, max-age=31536000, immutable"
-FEED_CACHE = "public, max-age=300"
-# Files and the feed are fetched without cookies in mind: no session, no CSRF cookie on them.
+# Files and the feeds are fetched without cookies in mind: no session, no CSRF cookie on them.
 NO_SESSION = {"skip_session": True, "exclude_from_csrf": True}
 PageNo = Annotated[int, QueryParameter(name="page", ge=1, le=1000)]
 UploadedName = Annotated[str, QueryParameter(name="uploaded")]
@@ -93,47 +90,6 @@ async def get_article(request: Request, article_id: FromPath[int]) -> object:
         "og_image": _absolute(request, article["cover_image"]) if article["cover_image"] else "",
     }
     return page(request, "articles/detail.html", context)
-
-
-def _rfc3339(moment: datetime | None) -> str:
-    moment = moment or datetime.now(timezone.utc)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@get("/articles.atom", name="get_article_feed", opt=NO_SESSION)
-async def get_article_feed(request: Request) -> Template:
-    rows = await articles.published_articles(limit=FEED_SIZE)
-    entries = [
-        {
-            "title": row["title"],
-            "url": _absolute(request, _url(request, "get_article", article_id=row["id"])),
-            "published": _rfc3339(row["published_at"]),
-            "updated": _rfc3339(max(filter(None, (row["published_at"], row["updated_at"])), default=None)),
-            "summary": row["lead"],
-            # A plain string, so the template escapes it as Atom's type="html" content expects.
-            "content": str(markdown.render(row["body"])),
-            "kind": row["kind"],
-            "category": articles.kind_label(row["kind"]),
-            "area_name": row["area_name"] or "",
-        }
-        for row in rows
-    ]
-    settings = _settings(request)
-    context = {
-        "feed_title": _("%(site)s: articles", site=settings.branding.site_name),
-        "subtitle": settings.branding.tagline,
-        "feed_url": _absolute(request, _url(request, "get_article_feed")),
-        "site_url": _absolute(request, _url(request, "list_articles")),
-        "author": settings.branding.site_name,
-        "updated": max((entry["updated"] for entry in entries), default=_rfc3339(None)),
-        "entries": entries,
-    }
-    return Template(
-        template_name="articles/feed.xml", context=context, media_type="application/atom+xml; charset=utf-8",
-        headers={"Cache-Control": FEED_CACHE},
-    )
 
 
 @get("/uploads/{name:str}", name="get_upload", opt=NO_SESSION)
@@ -384,7 +340,7 @@ async def create_upload(request: Request) -> object:
 
 
 handlers = [
-    get_article_revision_preview, list_articles, get_article, get_article_feed, get_upload, list_editor_articles, new_article, create_article,
+    get_article_revision_preview, list_articles, get_article, get_upload, list_editor_articles, new_article, create_article,
     edit_article, get_article_preview, update_article, submit_article, withdraw_article_revision, new_upload,
     create_upload,
 ]

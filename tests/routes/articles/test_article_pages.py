@@ -4,6 +4,7 @@ image upload, every bad input shown next to its field with nothing half-saved; s
 import io
 import re
 import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
 
 import pytest
 from PIL import Image
@@ -142,6 +143,39 @@ async def test_the_atom_feed_lists_the_latest_published_articles(client, who):
 async def test_an_empty_feed_is_still_valid(client):
     feed = ET.fromstring((await client.get("/articles.atom")).content)
     assert feed.find(f"{ATOM}updated").text and feed.findall(f"{ATOM}entry") == []
+
+
+async def test_the_rss_feed_carries_the_same_articles_with_full_text_and_cover_image(client, who):
+    first = await published_article(who, title="最初の報告")
+    second = await published_article(who, title="R&D <研究> の報告", body="**強調** <script>x</script>")
+    await Article.update({Article.cover_image: "/uploads/abc123.webp"}).where(Article.id == second)
+    response = await client.get("/articles.rss")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/rss+xml")
+    assert "set-cookie" not in response.headers
+    rss = ET.fromstring(response.content)
+    assert rss.tag == "rss" and rss.get("version") == "2.0"
+    channel = rss.find("channel")
+    assert channel.find(f"{ATOM}link").get("href") == "http://localhost:8000/articles.rss"
+    assert channel.find("language").text == "ja"
+    items = channel.findall("item")
+    assert [i.find("title").text for i in items] == ["R&D <研究> の報告", "最初の報告"]
+    assert [i.find("guid").text for i in items] == [
+        f"http://localhost:8000/articles/{second}", f"http://localhost:8000/articles/{first}",
+    ]
+    full = items[0].find("{http://purl.org/rss/1.0/modules/content/}encoded").text
+    assert "<strong>強調</strong>" in full and "<script>" not in full
+    image = items[0].find("{http://search.yahoo.com/mrss/}content")
+    assert (image.get("url"), image.get("type")) == ("http://localhost:8000/uploads/abc123.webp", "image/webp")
+    assert items[1].find("{http://search.yahoo.com/mrss/}content") is None
+    # RFC 822 dates, as RSS 2.0 and WordPress's importer read them.
+    assert parsedate_to_datetime(items[0].find("pubDate").text).tzinfo is not None
+    assert parsedate_to_datetime(channel.find("lastBuildDate").text).tzinfo is not None
+
+
+async def test_an_empty_rss_feed_is_still_valid(client):
+    channel = ET.fromstring((await client.get("/articles.rss")).content).find("channel")
+    assert channel.find("lastBuildDate").text and channel.findall("item") == []
 
 
 # Editors' pages -------------------------------------------------------------------------------------
