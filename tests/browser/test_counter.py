@@ -73,6 +73,44 @@ def test_the_device_refuses_a_genuine_token_when_one_byte_of_its_signature_chang
     assert answer["t"] == {"decision": "refused", "reason": "forged"}
 
 
+# A browser with Web Crypto but no Ed25519 in it, as Chrome before 137 or Safari before 17.
+NO_ED25519_IN_WEB_CRYPTO = """
+(() => {
+  const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+  crypto.subtle.importKey = (format, key, algorithm, ...rest) =>
+    (algorithm && (algorithm === 'Ed25519' || algorithm.name === 'Ed25519'))
+      ? Promise.reject(new DOMException('Ed25519 is not supported', 'NotSupportedError'))
+      : importKey(format, key, algorithm, ...rest);
+})();
+"""
+
+
+def test_without_ed25519_in_web_crypto_the_vendored_library_decides_every_case_the_same(page):
+    signer = TokenSigner(new_signing_key())
+    cases = load_cases()
+    page.add_init_script(NO_ED25519_IN_WEB_CRYPTO)
+    page.goto("/healthz")
+    page.add_script_tag(url="/static/vendor/noble-ed25519-2.3.0.js")
+    page.evaluate("""() => {
+      const verify = self.nobleEd25519.verifyAsync;
+      self.__nobleCalls = 0;
+      self.nobleEd25519.verifyAsync = (...args) => { self.__nobleCalls += 1; return verify(...args); };
+    }""")
+    for script in ("http.js", "signed_token.js", "counter_rules.js"):
+        page.add_script_tag(url=f"/static/js/{script}")
+    answers = page.evaluate(DECIDE_ALL, [
+        {"id": case_id(case), "input": device_input(case, signer), "bundle": device_bundle(case, signer)} for case in cases
+    ])
+    assert answers == {case_id(case): expected_on_device(case) for case in cases}
+    assert page.evaluate("() => self.__nobleCalls") > 0
+    case = cases[0]
+    token = device_input(case, signer)["text"]
+    tampered = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    forged = page.evaluate(DECIDE_ALL, [{"id": "t", "input": {**device_input(case, signer), "text": tampered},
+                                         "bundle": device_bundle(case, signer)}])
+    assert forged["t"] == {"decision": "refused", "reason": "forged"}
+
+
 # --- the scanner at the counter ------------------------------------------------------------------------
 
 SEGMENT_FRAMES = 20  # two seconds a wallet at ten frames a second; then the next one is held up

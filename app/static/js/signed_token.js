@@ -52,14 +52,25 @@
     return null;
   }
 
-  // true or false; null where the browser has no Ed25519 in Web Crypto (then only the server can tell).
+  // Where Web Crypto has no Ed25519 (older Chrome, Safari and Firefox): the vendored noble-ed25519, when the page
+  // loaded it, checking as strictly as the server (RFC 8032, not ZIP 215's wider rules). null without it.
+  async function nobleHolds(key, signature, body) {
+    if (!scope.nobleEd25519) return null;
+    try {
+      return await scope.nobleEd25519.verifyAsync(signature, body, key, { zip215: false });
+    } catch (error) {
+      return false;
+    }
+  }
+
+  // true or false; null where this browser cannot check Ed25519 at all (then only the server can tell).
   async function signatureHolds(key, signature, body) {
     if (!scope.crypto || !scope.crypto.subtle) return null;
     try {
       const publicKey = await scope.crypto.subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
       return await scope.crypto.subtle.verify({ name: 'Ed25519' }, publicKey, signature, body);
     } catch (error) {
-      return error && error.name === 'NotSupportedError' ? null : false;
+      return error && error.name === 'NotSupportedError' ? nobleHolds(key, signature, body) : false;
     }
   }
 
