@@ -701,3 +701,34 @@ class ReportSection(Table):
     body = Text(default="")
     updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class DiaryEntry(Table):
+    """A line of the secretariat's daily record (日報): what one person did on a day, for how long, and which
+    programs, inquiries and articles it concerned (`refs`: [{"kind": "program" | "inquiry" | "article", "id"}])."""
+
+    day = Date(index=True)
+    author = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null, index=True)
+    work = Text(required=True)
+    minutes = Integer(default=0)
+    refs = JSON(default="[]")
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Incident(Table):
+    """Something that went wrong (トラブル・事故報告): what happened and when, who was affected, what was done,
+    who was told and when; open until closed. Every change is audited."""
+
+    occurred_at = Timestamptz(index=True)
+    title = Varchar(length=120, required=True)
+    what_happened = Text(required=True)
+    affected = Text(default="")
+    actions = Text(default="")
+    told = Varchar(length=200, default="")  # who was told: the secretariat, the prefecture's office, the police…
+    told_at = Timestamptz(null=True, default=None)
+    status = Varchar(length=16, default="open", index=True)  # open | closed
+    closed_at = Timestamptz(null=True, default=None)
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())

@@ -1,6 +1,6 @@
 """Demo data for `make run`: a believable region in natural Japanese. Idempotent: keyed by slug/key.
 
-One module per part of the product (portal, wallet, articles, programs, desk, kpi, surveys, activities); `load_demo_data`
+One module per part of the product (portal, wallet, articles, programs, desk, kpi, surveys, activities, secretariat); `load_demo_data`
 loads them in an order where each finds what it builds on (areas first, the survey after the year it asks about).
 """
 
@@ -12,6 +12,7 @@ from app.demo.desk import load_desk_demo, load_inquiry_demo
 from app.demo.kpi import load_kpi_demo
 from app.demo.portal import load_featured_demo, load_portal_demo
 from app.demo.programs import load_program_demo, load_revision_demo
+from app.demo.secretariat import load_secretariat_demo
 from app.demo.surveys import load_survey_demo
 from app.demo.wallet import load_wallet_demo
 
@@ -29,4 +30,5 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_kpi_demo())
     created.update(await load_survey_demo())
     created.update(await load_activity_demo())
+    created.update(await load_secretariat_demo())  # last: it links to the programs, articles and inquiries
     return created

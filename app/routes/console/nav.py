@@ -61,6 +61,10 @@ STAFF_MENU = (
         ("get_report", _l("Yearly report"), "download", None, "staff-report"),
         ("list_journey_rules", _l("Journey rules"), "arrow", None, "staff-journeys"),
     )),
+    (_l("Secretariat's records"), (
+        ("list_diary", _l("Daily record"), "compass", None, "staff-diary"),
+        ("list_incidents", _l("Incident log"), "shield", "incidents", "staff-incidents"),
+    )),
     (_l("Settings and handover"), (
         ("get_handover", _l("Handover: all data"), "download", None, "staff-handover"),
         ("list_audit_log", _l("Audit log"), "shield", None, "staff-audit-log"),

@@ -11,6 +11,7 @@ from app.rendering import page
 from app.routes.console.nav import ATTENTION, menu_groups
 from app.services.console import search
 from app.services.membership import membership
+from app.services.secretariat import incidents
 
 
 @get("/staff", name="staff_home", guards=[guards.staff], cache_control=None)
@@ -19,6 +20,8 @@ async def staff_home(request: Request) -> object:
     context = {
         "members": await membership.member_count(),
         "counts": counts,
+        # The open incidents by name: trouble is what the secretariat must not lose sight of.
+        "open_incidents": await incidents.incidents("open", 5) if counts.get("incidents") else [],
         "groups": menu_groups(request.app, "staff", request.url.path, counts, request.query_params),
     }
     return page(request, "console/index.html", context, cache="no-store")

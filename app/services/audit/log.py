@@ -40,6 +40,11 @@ ACTION_LABELS = {
     "wallet_pass.status": _l("Changed a member's entry pass"),
     "application.status": _l("Decided on an application"),
     "redemption.undo": _l("Undid an offer use"),
+    "conflict.review": _l("Reviewed a counter conflict"),
+    "incident.report": _l("Recorded an incident"),
+    "incident.update": _l("Changed an incident"),
+    "incident.closed": _l("Closed an incident"),
+    "incident.open": _l("Opened an incident again"),
 }
 
 

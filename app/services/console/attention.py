@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from app.services.desk import inbox
 from app.services.premium import applications as premium_applications
 from app.services.review import moderation
+from app.services.secretariat import incidents
 from app.services.wallet import conflicts
 
 
@@ -23,6 +24,7 @@ COUNTERS: dict[str, Callable[[], Awaitable[int]]] = {
     "premium": premium_applications.waiting_count,
     "inquiries": _new_inquiries,  # nobody has opened them yet
     "conflicts": conflicts.open_count,  # counter uses allowed offline that could not be counted
+    "incidents": incidents.open_count,  # trouble not yet closed
 }
 
 

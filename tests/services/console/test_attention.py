@@ -8,7 +8,7 @@ from tests import factories
 
 
 async def test_nothing_waiting_counts_zero_in_every_queue(scene):
-    assert await attention.counts() == {"review": 0, "premium": 0, "inquiries": 0, "conflicts": 0}
+    assert await attention.counts() == {"review": 0, "premium": 0, "inquiries": 0, "conflicts": 0, "incidents": 0}
 
 
 async def test_premium_applications_are_counted_apart_from_the_review_queue(scene):
@@ -16,4 +16,4 @@ async def test_premium_applications_are_counted_apart_from_the_review_queue(scen
     for name in ("申請 一郎", "申請 二郎"):
         await factories.premium_application((await factories.member(name)).member_id)
     await factories.inquiry()
-    assert await attention.counts() == {"review": 1, "premium": 2, "inquiries": 1, "conflicts": 0}
+    assert await attention.counts() == {"review": 1, "premium": 2, "inquiries": 1, "conflicts": 0, "incidents": 0}

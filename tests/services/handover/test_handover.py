@@ -35,7 +35,9 @@ from db.tables import (
     CheckIn,
     Conflict,
     Delivery,
+    DiaryEntry,
     ErasedIdentity,
+    Incident,
     Inquiry,
     InquiryMessage,
     Invitation,
@@ -136,6 +138,10 @@ async def data_set(var_dir: Path) -> dict:
         await row(Redemption, wallet_pass=wallet_id, offer=offer_ids[0], shop=shop_id, limit_key="once", slot=1,
                   scanned_by=counter, client_nonce=f"nonce-{n}", home_prefecture="13",
                   redeemed_at=NOW - timedelta(days=n, hours=3), undone_at=NOW if n == 3 else None)
+    await row(DiaryEntry, day=date(2026, 11, 19), author=counter, work=AWKWARD[0], minutes=90,
+              refs=[{"kind": "program", "id": 1}])
+    await row(Incident, occurred_at=NOW - timedelta(days=1), title="交流会でのけが", what_happened=AWKWARD[1],
+              told="県 政策推進課", told_at=NOW, created_by=counter)
     await row(Conflict, wallet_pass=wallet_ids[0], offer=offer_ids[0], shop=shop_id, scanned_by=counter,
               client_nonce="offline-1", reason="already_used", home_prefecture="13", scanned_at=NOW - timedelta(hours=2),
               received_at=NOW - timedelta(hours=1))
