@@ -98,7 +98,7 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
     if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
         errors["consent"] = _("Please read and agree to how we handle your personal data.")
     if require_consent and _text(form.get("terms")) != TERMS_VERSION:
-        errors["terms"] = _("Please read and agree to the terms of use.")
+        errors["terms"] = _("Please read and agree to the terms of service.")
     if errors:
         raise ProfileInvalid(errors, profile)
     return profile

@@ -61,7 +61,7 @@ async def test_the_footer_is_on_public_and_member_pages_with_operator_contact_an
 async def test_the_footer_speaks_english_on_english_pages(client):
     text = (await client.get("/", headers=ENGLISH)).text
     footer = text.split('data-testid="site-footer"')[1]
-    assert "Privacy policy" in footer and "Terms of use" in footer and "Accessibility policy" in footer
+    assert "Privacy policy" in footer and "Terms of service" in footer and "Accessibility policy" in footer
 
 
 async def test_the_registration_form_links_both_documents_with_their_revision_dates(client):
