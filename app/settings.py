@@ -40,6 +40,23 @@ class Branding:
 
 
 @dataclass(frozen=True)
+class Publisher:
+    """Who publishes the service and answers for its personal data: named in the privacy policy, the terms,
+    the accessibility policy and every page's footer, so each installation publishes its own. The defaults are
+    the demo's (a made-up department of 苫小牧市); a real installation sets every one."""
+
+    municipality: str = "苫小牧市"
+    department: str = "総合政策部 政策推進課"
+    # The municipality's ordinance under the APPI (since 2023 each local government has one); empty: none cited.
+    ordinance: str = "苫小牧市個人情報の保護に関する法律施行条例"
+    # The company the operation is entrusted to (委託先); empty when the municipality runs it itself.
+    operator: str = "株式会社とまこまい地域デザイン"
+    phone: str = "0144-32-6480"
+    email: str = "tsunagu@city.tomakomai.example.jp"
+    hours: str = "平日 8:45〜17:15（土日・祝日・年末年始を除く）"
+
+
+@dataclass(frozen=True)
 class Smtp:
     host: str = ""
     port: int = 587
@@ -63,6 +80,21 @@ class RestoreLimits:
     max_total_mb: int = 4096
 
 
+def publisher_from(env, region_name: str) -> Publisher:
+    """The publisher as set; the municipality falls back to REGION_NAME, so an installation that named its
+    region never publishes the demo's municipality as the one responsible."""
+    defaults = Publisher()
+    return Publisher(
+        municipality=env.get("MUNICIPALITY_NAME", region_name),
+        department=env.get("MUNICIPALITY_DEPARTMENT", defaults.department),
+        ordinance=env.get("PRIVACY_ORDINANCE", defaults.ordinance),
+        operator=env.get("OPERATOR_NAME", defaults.operator),
+        phone=env.get("CONTACT_PHONE", defaults.phone),
+        email=env.get("CONTACT_EMAIL", defaults.email),
+        hours=env.get("CONTACT_HOURS", defaults.hours),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     secret_key: str
@@ -79,6 +111,7 @@ class Settings:
     default_locale: str = "ja"
     smtp: Smtp = field(default_factory=Smtp)
     branding: Branding = field(default_factory=Branding)
+    publisher: Publisher = field(default_factory=Publisher)
     restore_limits: RestoreLimits = field(default_factory=RestoreLimits)
     furusato_tax_url: str = "https://www.furusato-tax.jp/"
     migration_url: str = "https://www.iju-join.jp/"
@@ -178,6 +211,7 @@ class Settings:
                 accent_color=env.get("ACCENT_COLOR", defaults.accent_color),
                 logo_url=env.get("LOGO_URL", defaults.logo_url),
             ),
+            publisher=publisher_from(env, env.get("REGION_NAME", defaults.region_name)),
             restore_limits=RestoreLimits(
                 max_entry_mb=int(env.get("RESTORE_MAX_ENTRY_MB", str(RestoreLimits.max_entry_mb))),
                 max_total_mb=int(env.get("RESTORE_MAX_TOTAL_MB", str(RestoreLimits.max_total_mb))),

@@ -97,7 +97,9 @@ class Member(Table):
     interests = JSON(default="[]")
     tier = Varchar(length=16, default="basic")  # basic | premium
     premium_until = Date(null=True, default=None)
-    consent_version = Varchar(length=32, required=True)
+    consent_version = Varchar(length=32, required=True)  # the privacy policy's version agreed to
+    # The terms of use's version agreed to at the same moment; empty for members who registered before the terms.
+    terms_version = Varchar(length=32, default="")
     consent_at = Timestamptz(default=TimestamptzNow())
     created_at = Timestamptz(default=TimestamptzNow())
     # The person's id in the system a registrant import came from (the national system, a CRM): a re-run of the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.authenticator import SoftwareAuthenticator
 from tests.conftest import Client
 
-PROFILE = {"display_name": "つなぐ太郎", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01"}
+PROFILE = {"display_name": "つなぐ太郎", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01", "terms": "2026-11-01"}
 
 
 async def post_json(client: Client, url: str, body=None, *, content: bytes | None = None):

@@ -68,3 +68,12 @@ def test_no_proxy_is_trusted_unless_trusted_proxies_names_one(tmp_path):
     assert Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).trusted_proxies == ()
     settings = Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,,::1"})
     assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1")
+
+
+def test_the_publisher_is_read_from_the_environment_and_names_the_region_by_default(tmp_path):
+    env = {"TSUNAGU_VAR_DIR": str(tmp_path), "REGION_NAME": "土佐町", "MUNICIPALITY_DEPARTMENT": "企画推進課",
+           "OPERATOR_NAME": "", "CONTACT_PHONE": "0887-82-0480"}
+    publisher = Settings.from_env(env).publisher
+    assert (publisher.municipality, publisher.department, publisher.operator, publisher.phone) == (
+        "土佐町", "企画推進課", "", "0887-82-0480")
+    assert Settings.from_env({**env, "MUNICIPALITY_NAME": "高知県土佐町"}).publisher.municipality == "高知県土佐町"

@@ -151,7 +151,7 @@ async def _demo_members(rng: random.Random, areas: dict[str, int], first_day: da
         await account.save()
         member = Member(account=account.id, member_no=f"pending-{KPI_DEMO_MARK}{n:03d}", home_prefecture=prefecture,
                         home_municipality=town, ties=sorted(set(rng.sample(ties, rng.choice((1, 1, 2))))),
-                        consent_version="demo", consent_at=registered, created_at=registered)
+                        consent_version="demo", terms_version="demo", consent_at=registered, created_at=registered)
         await member.save()
         await Member.update({Member.member_no: format_member_no(prefix, member.id)}).where(Member.id == member.id)
         followed = rng.sample(sorted(areas.values()), rng.choice((1, 1, 2)))

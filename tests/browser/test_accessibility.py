@@ -21,7 +21,8 @@ from tests.browser.conftest import ACTION_TIMEOUT_MS, DESKTOP, PHONE, LiveServer
 SERIOUS = ("serious", "critical")
 
 VISITOR_PAGES = ["/", "/programs", "/programs?view=calendar", "/programs/{program}", "/articles", "/articles/{article}",
-                 "/passes", "/shops", "/login", "/register", "/contact", "/privacy"]
+                 "/passes", "/shops", "/login", "/register", "/contact", "/privacy",
+                 "/terms", "/accessibility", "/account/deleted"]
 MEMBER_PAGES = ["/card", "/wallet", "/account", "/programs/mine", "/inbox", "/surveys", "/account/premium",
                 "/account/notifications"]
 SHOP_PAGES = ["/shop", "/shop/scan"]

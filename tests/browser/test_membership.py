@@ -79,6 +79,7 @@ def register(page: Page, name: str = NAME) -> str:
     page.get_by_test_id("field-home_prefecture").select_option("13")
     page.get_by_test_id("ties-furusato_tax").check()
     page.get_by_test_id("field-consent").check()
+    page.get_by_test_id("field-terms").check()
     page.get_by_test_id("register-submit").click()
 
     create_passkey(page)

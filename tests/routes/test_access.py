@@ -14,7 +14,7 @@ PUBLIC = {
     "get_home", "get_manifest", "get_icon", "get_theme_css", "get_service_worker", "get_offline", "get_healthz",
     "set_locale", "get_login", "logout", "get_logged_out", "create_login_options", "verify_login",
     "get_new_passkey", "create_passkey_options", "verify_new_passkey", "get_register", "submit_registration",
-    "get_welcome", "get_privacy", "get_recover", "request_recovery", "use_recovery_link", "get_invitation",
+    "get_welcome", "get_privacy", "get_terms", "get_accessibility", "get_account_deleted", "get_recover", "request_recovery", "use_recovery_link", "get_invitation",
     "accept_invitation", "confirm_email", "static", "list_passes", "list_shops",
     "list_articles", "get_article", "get_article_feed", "get_article_rss", "get_upload",
     "list_programs", "get_program", "get_program_ics",

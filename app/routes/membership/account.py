@@ -173,13 +173,19 @@ async def delete_account(request: Request) -> object:
         return page(request, "membership/account/delete.html", {"error": _("Tick the box to confirm.")}, status_code=422, cache="no-store")
     await erasure.delete_account(current_account(request).id, var_dir=request.app.state.settings.var_dir)
     request.clear_session()
-    response = see_other(request, request.app.route_reverse("get_logged_out"))
+    response = see_other(request, request.app.route_reverse("get_account_deleted"))
     response.cookies.append(cleared_auth_cookie(request.app.state.settings.secure_cookies))
     return response
+
+
+@get("/account/deleted", name="get_account_deleted", cache_control=None)
+async def get_account_deleted(request: Request) -> object:
+    """Open to anyone: the person it is for has no account any more, so nothing on it is theirs."""
+    return page(request, "membership/account/deleted.html", cache="no-store")
 
 
 handlers = [
     get_account, get_profile, update_profile, resend_confirmation, confirm_email, list_passkeys, add_passkey,
     rename_passkey, remove_passkey, list_sessions, end_session, end_other_sessions, download_my_data,
-    get_delete_account, delete_account,
+    get_delete_account, delete_account, get_account_deleted,
 ]

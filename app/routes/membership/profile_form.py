@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.i18n import current_locale
-from app.services.membership.membership import PRIVACY_POLICY_VERSION, Profile
+from app.services.legal.documents import PRIVACY, TERMS
+from app.services.membership.membership import Profile
 from app.services.programs import areas
 from app.services.shared.reference import INTERESTS, PREFECTURES, TIES
 
@@ -18,5 +19,6 @@ async def profile_form_context(profile: Profile, errors: dict[str, str]) -> dict
         "ties": [(code, str(label)) for code, label in TIES.items()],
         "interests": [(code, str(label)) for code, label in INTERESTS.items()],
         "areas": area_rows,
-        "policy_version": PRIVACY_POLICY_VERSION,
+        "privacy": PRIVACY,
+        "terms": TERMS,
     }

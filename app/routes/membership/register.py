@@ -10,7 +10,7 @@ from app.routes.forms import form_dict
 from app.routes.membership.passkeys import begin_ceremony
 from app.routes.membership.profile_form import profile_form_context
 from app.services.membership import membership, passkeys
-from app.services.membership.membership import PRIVACY_POLICY_VERSION, ProfileInvalid
+from app.services.membership.membership import ProfileInvalid
 from app.services.notify import push_subscriptions
 from app.services.wallet import member_passes
 
@@ -57,9 +57,4 @@ async def get_welcome(request: Request) -> object:
     return page(request, "membership/register/welcome.html", {"member": member, "done": steps}, cache="no-store")
 
 
-@get("/privacy", name="get_privacy")
-async def get_privacy(request: Request) -> object:
-    return page(request, "membership/register/privacy.html", {"version": PRIVACY_POLICY_VERSION})
-
-
-handlers = [get_register, get_welcome, get_privacy, submit_registration]
+handlers = [get_register, get_welcome, submit_registration]

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 
 from app.i18n import gettext as _
 from app.services.desk.common import CATEGORIES, InquiryInvalid, check_message
-from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN, PRIVACY_POLICY_VERSION
+from app.services.legal.documents import PRIVACY_POLICY_VERSION
+from app.services.membership.membership import EMAIL_MAX, EMAIL_PATTERN
 from app.services.shared import clock
 from app.services.shared.text import KANA_PATTERN
 from db.tables import Inquiry

@@ -323,7 +323,7 @@ async def _create(outcome: Outcome, member_no_prefix: str, claim: ClaimMail, now
     try:
         async with atomic(Member._meta.db):
             made = await create_member(profile, new_user_handle(), member_no_prefix, now, consent_version=CONSENT_VERSION,
-                                       logged_in=False, external_id=person.external_id or None)
+                                       terms_version=CONSENT_VERSION, logged_in=False, external_id=person.external_id or None)
             if person.email:
                 token = await one_time_links.issue("recovery", made.account_id, email=person.email, ttl=CLAIM_TTL)
                 with in_locale(claim.locale):

@@ -16,6 +16,7 @@ from piccolo.columns import JSON
 from app.i18n import LOCALES, current_locale, in_locale
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.services.legal.documents import PRIVACY_POLICY_VERSION, TERMS_VERSION
 from app.services.membership.passkeys import NewPasskey, passkey_row
 from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
@@ -30,8 +31,6 @@ from db.tables import (
     Member,
 )
 
-# Shown on the registration page and recorded with each member: a new version asks for new consent.
-PRIVACY_POLICY_VERSION = "2026-11-01"
 DISPLAY_NAME_MAX = 30
 NAME_MAX = 50
 EMAIL_MAX = 254
@@ -98,6 +97,8 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
         errors["areas"] = _("Choose from the list.")
     if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
         errors["consent"] = _("Please read and agree to how we handle your personal data.")
+    if require_consent and _text(form.get("terms")) != TERMS_VERSION:
+        errors["terms"] = _("Please read and agree to the terms of service.")
     if errors:
         raise ProfileInvalid(errors, profile)
     return profile
@@ -198,15 +199,16 @@ async def register_member(
     now = clock.now()
     async with atomic(Account._meta.db):
         registered = await create_member(profile, user_handle, member_no_prefix, now, consent_version=PRIVACY_POLICY_VERSION,
-                                         logged_in=True)
+                                         terms_version=TERMS_VERSION, logged_in=True)
         await passkey_row(registered.account_id, passkey, passkey_name).save()
     return registered
 
 
 async def create_member(profile: Profile, user_handle: str, member_no_prefix: str, now, *, consent_version: str,
-                        logged_in: bool, external_id: str | None = None) -> Registered:
+                        terms_version: str, logged_in: bool, external_id: str | None = None) -> Registered:
     """The account, the member and the followed areas, in the caller's transaction. Registration adds the first
-    passkey; a registrant import adds none (the person claims the account later with a one-time link)."""
+    passkey; a registrant import adds none (the person claims the account later with a one-time link). The
+    versions are those of the privacy policy and the terms the person agreed to."""
     account = Account(
         role="member",
         display_name=profile.display_name,
@@ -224,6 +226,7 @@ async def create_member(profile: Profile, user_handle: str, member_no_prefix: st
         member_no=f"pending-{user_handle[:24]}",
         **member_values(profile),
         consent_version=consent_version,
+        terms_version=terms_version,
         consent_at=now,
         created_at=now,
         external_id=external_id,

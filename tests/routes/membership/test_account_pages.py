@@ -90,6 +90,7 @@ async def test_deleting_needs_the_tick_and_then_logs_out(client):
     assert refused.status_code == 422
     assert (await Account.select().where(Account.id == member.account_id).first())["status"] == "active"
     done = await client.submit("/account/delete", {"confirm": "delete"}, follow_redirects=True)
+    assert str(done.url).endswith("/account/deleted")
     assert 'data-forget-pages' in done.text
     assert (await Account.select().where(Account.id == member.account_id).first())["status"] == "deleted"
     assert (await client.get("/card", follow_redirects=False)).status_code == 303
@@ -118,3 +119,22 @@ async def test_renaming_a_passkey_checks_length_and_owner(client):
     names = {row["account"]: row["name"] for row in await Passkey.select(Passkey.account, Passkey.name)}
     assert names[member.account_id] == "仕事用iPhone"
     assert names[other.account_id] != "乗っ取り"
+
+
+async def test_the_withdrawal_page_says_what_was_deleted_and_what_stays(client):
+    page = await client.get("/account/deleted")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    assert 'data-testid="account-deleted"' in page.text and "data-forget-pages" in page.text
+    english = await client.get("/account/deleted", headers={"Accept-Language": "en"})
+    assert "Your account was deleted" in english.text
+    assert "What was deleted" in english.text and "What stays" in english.text
+
+
+async def test_the_account_page_explains_the_data_download(client):
+    member = await factories.member()
+    await log_in(client, member.account_id)
+    page = await client.get("/account", headers={"Accept-Language": "en"})
+    explained = page.text.split('data-testid="my-data"')[1].split("</section>")[0]
+    assert "JSON (UTF-8)" in explained
+    assert 'href="/account/data"' in explained

@@ -13,7 +13,7 @@ VALID = {
     "home_municipality": "世田谷区",
     "ties": ["furusato_tax", "workation"],
     "interests": ["nature"],
-    "consent": "2026-11-01",
+    "consent": "2026-11-01", "terms": "2026-11-01",
 }
 
 
@@ -52,6 +52,14 @@ async def test_registration_without_consent_is_refused(client):
     response = await client.submit("/register", data)
     assert response.status_code == 422
     assert 'data-testid="error-consent"' in response.text
+
+
+async def test_registration_without_agreeing_to_the_terms_is_refused(client):
+    response = await client.submit("/register", {**VALID, "terms": ""})
+    assert response.status_code == 422
+    assert 'data-testid="error-terms"' in response.text
+    assert 'data-testid="error-consent"' not in response.text
+    assert await Account.count() == 0
 
 
 async def test_registration_keeps_what_was_typed_after_an_error(client):
@@ -101,9 +109,3 @@ async def test_member_pages_send_visitors_to_log_in_and_back(client):
 async def test_json_clients_get_401_not_a_redirect(client):
     response = await client.get("/card", headers={"Accept": "application/json"})
     assert response.status_code == 401
-
-
-async def test_privacy_policy_is_public(client):
-    response = await client.get("/privacy")
-    assert response.status_code == 200
-    assert "2026-11-01" in response.text

@@ -15,7 +15,7 @@ async def test_static_files_get_no_session_cookie(client):
 async def test_a_started_registration_keeps_a_session_and_logout_clears_it(client, settings):
     await client.submit(
         "/register",
-        {"display_name": "花子", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01"},
+        {"display_name": "花子", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01", "terms": "2026-11-01"},
     )
     assert client.cookies.get("tsunagu_session")
     assert len(list((settings.var_dir / "sessions").glob("*"))) == 1

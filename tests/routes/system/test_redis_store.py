@@ -18,7 +18,7 @@ async def test_two_app_processes_share_a_session_through_redis(settings):
     first, second = create_app(scaled), create_app(scaled)
     name = f"花子-{uuid.uuid4().hex[:6]}"
     async with Client(app=first, base_url="http://localhost:8000") as a, Client(app=second, base_url="http://localhost:8000") as b:
-        await a.submit("/register", {"display_name": name, "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01"})
+        await a.submit("/register", {"display_name": name, "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01", "terms": "2026-11-01"})
         session_id = a.cookies.get("tsunagu_session")
         assert session_id
         b.cookies.set("tsunagu_session", session_id)

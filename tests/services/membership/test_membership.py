@@ -11,7 +11,7 @@ from db.engine import is_unique_violation
 from db.tables import Account, AreaFollow, Inquiry, InquiryMessage, LoginSession, Member, OneTimeToken, Passkey
 from tests import factories
 
-GOOD = {"display_name": "つなぐ太郎", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01"}
+GOOD = {"display_name": "つなぐ太郎", "home_prefecture": "13", "ties": ["workation"], "consent": "2026-11-01", "terms": "2026-11-01"}
 
 
 async def test_valid_profile_is_normalised():
@@ -38,6 +38,8 @@ async def test_valid_profile_is_normalised():
         ({"family_name_kana": "Yamada"}, "family_name_kana"),
         ({"family_name": "山" * 51}, "family_name"),
         ({"consent": "2020-01-01"}, "consent"),
+        ({"terms": "2020-01-01"}, "terms"),
+        ({"terms": ""}, "terms"),
     ],
 )
 async def test_each_bad_field_is_reported_next_to_itself(change, field):
@@ -60,11 +62,12 @@ async def test_member_numbers_carry_the_prefix_and_count_up():
     assert second.member_id > first.member_id
 
 
-async def test_registration_records_consent_version_ties_and_followed_areas():
+async def test_registration_records_both_consent_versions_ties_and_followed_areas():
     area_id = await factories.area()
     registered = await factories.member(ties=["furusato_tax", "migration"], area_ids=[area_id])
     row = await Member.select().where(Member.id == registered.member_id).first().output(load_json=True)
     assert row["consent_version"] == membership.PRIVACY_POLICY_VERSION
+    assert row["terms_version"] == membership.TERMS_VERSION
     assert row["ties"] == ["furusato_tax", "migration"]
     assert row["tier"] == "basic"
     assert [a["id"] for a in await membership.followed_areas(registered.member_id)] == [area_id]
