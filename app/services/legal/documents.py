@@ -8,9 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from app.i18n import format_date
+from app.i18n import format_date, ngettext
 from app.i18n import gettext as _
-from app.i18n import ngettext
 from app.services.membership.login_sessions import SESSION_TTL
 
 
