@@ -152,7 +152,7 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     member.goto(survey_url)
     expect(member.get_by_test_id("survey-refused")).to_contain_text(ALREADY)
     question(second_tab, 1).locator("label.survey-scale-point").nth(0).click()
-    question(second_tab, 2).get_by_text("わからない").click()
+    question(second_tab, 2).get_by_text("どちらともいえない").click()
     question(second_tab, 3).get_by_text("特に考えていない").click()
     question(second_tab, 4).get_by_text("いまのところ考えていない").click()
     second_tab.get_by_test_id("survey-submit").click()
