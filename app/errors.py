@@ -44,7 +44,8 @@ def _messages(status: int, detail: str) -> tuple[str, str]:
         return (_("The request could not be completed"), _("Check what you entered and try again."))
     return (
         _("Something went wrong on our side"),
-        _("Nothing you entered was lost on our side. Please try again in a little while."),
+        # Nothing is promised about what was sent: the failure may have come before or after it was saved.
+        _("Please wait a moment and try again."),
     )
 
 

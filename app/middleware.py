@@ -120,6 +120,7 @@ class Front:
         jar = cookies_of(cookie.decode("latin-1")) if cookie else {}
         locale = negotiate(jar.get(i18n.LOCALE_COOKIE), accept_language.decode("latin-1") or None, self.default_locale)
         locale_token = i18n.current_locale.set(locale)
+        audience_token = i18n.current_audience.set(i18n.audience_of(scope["path"]))
         method = scope["method"]
         head = method == "HEAD"
         gzip = bool(accept_encoding) and compression.accepts_gzip(accept_encoding.decode("latin-1"))
@@ -139,6 +140,7 @@ class Front:
                 if method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie):
                     cache.clear()  # someone logged in changed something: this process's copies may show the old
         finally:
+            i18n.current_audience.reset(audience_token)
             i18n.current_locale.reset(locale_token)
             elapsed_ms = (time.perf_counter() - started) * 1000
             # The query string is left out: links sent by mail may carry one-time tokens.

@@ -152,7 +152,8 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         current_locale=i18n.current_locale.get,
         locale_names=i18n.LOCALE_NAMES,
     )
-    env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime)
+    env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, fiscal_year=i18n.fiscal_year_label)
+    env.globals.update(date_range=i18n.date_range, datetime_range=i18n.datetime_range)
     engine = JinjaTemplateEngine.from_environment(env)
     engine.register_template_callable("url_for", url_for)  # in place of Litestar's (above)
     return engine

@@ -77,3 +77,56 @@ def test_dates_are_shown_in_tokyo_time():
         assert i18n.format_date(datetime(2026, 3, 31, 15, 30, tzinfo=timezone.utc), "yyyy-MM-dd") == "2026-04-01"
     finally:
         i18n.current_locale.reset(token)
+
+
+@pytest.fixture
+def this_year_is_2026(monkeypatch):
+    """A member's date names its year only when it is not this year."""
+    from datetime import datetime as real_datetime
+
+    class Datetime(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime(2026, 12, 6, 2, 0, tzinfo=tz)
+
+    monkeypatch.setattr(i18n, "datetime", Datetime)
+
+
+def test_members_read_dates_as_japanese_publications_write_them(this_year_is_2026):
+    from datetime import date, datetime, timezone
+
+    start, end = datetime(2026, 12, 6, 1, 50, tzinfo=timezone.utc), datetime(2026, 12, 6, 6, 0, tzinfo=timezone.utc)
+    with i18n.in_locale("ja"):
+        assert i18n.format_date(start) == "12月6日（日）"
+        assert i18n.format_datetime(start, "short") == "12月6日（日）10:50"
+        assert i18n.format_date(date(2027, 1, 3)) == "2027年1月3日（日）"
+        assert i18n.format_date(start, "long") == "2026年12月6日"
+        assert i18n.datetime_range(start, end) == "12月6日（日）10:50〜15:00"
+        assert i18n.date_range(date(2026, 12, 28), date(2027, 1, 4)) == "2026年12月28日（月）〜2027年1月4日（月）"
+
+
+def test_staff_read_the_era_first_and_the_western_year_of_a_fiscal_year_in_brackets():
+    from datetime import date, datetime, timezone
+
+    with i18n.in_locale("ja", audience="staff"):
+        assert i18n.fiscal_year_label(2026) == "令和8年度（2026年度）"
+        assert i18n.fiscal_year_label(2019) == "令和元年度（2019年度）"
+        assert i18n.date_range(date(2026, 4, 1), date(2027, 3, 31)) == "令和8年4月1日〜令和9年3月31日"
+        assert i18n.format_datetime(datetime(2026, 12, 6, 1, 50, tzinfo=timezone.utc), "short") == "令和8年12月6日 10:50"
+        assert i18n.format_date("2026-11-01", "long") == "令和8年11月1日"
+        assert i18n.format_date(date(2019, 4, 30)) == "平成31年4月30日"
+
+
+def test_the_audience_follows_the_path():
+    assert [i18n.audience_of(p) for p in ("/staff", "/staff/report", "/editor/programs", "/programs", "/staffing")] == [
+        "staff", "staff", "staff", "member", "member"]
+
+
+def test_english_keeps_english_formats():
+    from datetime import date, datetime, timezone
+
+    with i18n.in_locale("en", audience="staff"):
+        assert i18n.fiscal_year_label(2026) == "FY2026 (Reiwa 8)"
+        assert i18n.format_date(date(2026, 12, 6)) == "Dec 6, 2026"
+        assert i18n.datetime_range(datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc),
+                                   datetime(2026, 12, 6, 6, 0, tzinfo=timezone.utc)).replace("\u202f", " ") == "Sun, Dec 6, 2026 10:00 AM–3:00 PM"

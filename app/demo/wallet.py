@@ -17,8 +17,8 @@ SHOPS = [
         "offers": [
             {"title": "ドロップイン1日利用 半額", "description": "通常1,000円のドロップインが500円に。", "terms": "受付でウォレットのQRを提示してください。", "limit_kind": "once"},
             {"title": "ドリンク1杯無料", "description": "コーヒーまたはハスカップティー。", "terms": "1日1回まで。", "limit_kind": "per_day", "limit_count": 1},
-            {"title": "個室ブース 2時間無料", "description": "オンライン会議に使える防音の個室ブースを2時間無料でご利用いただけます。地域の活動に参加してくださるプレミアム会員の方への感謝の特典です。",
-             "terms": "プレミアム会員の方限定。1日1回まで。空きがあればご利用いただけます。", "limit_kind": "per_day", "limit_count": 1,
+            {"title": "個室ブース 2時間無料", "description": "オンライン会議に使える防音の個室ブースを2時間無料でご利用いただけます。地域の活動に参加してくださるプレミアムふるさと住民の方への感謝の特典です。",
+             "terms": "プレミアムふるさと住民の方限定。1日1回まで。空きがあればご利用いただけます。", "limit_kind": "per_day", "limit_count": 1,
              "premium_only": True},
         ],
     },
@@ -73,7 +73,7 @@ SHOPS = [
 
 PASS = {
     "name": "苫小牧エントリーパス 2026",
-    "description": "市外から苫小牧に来られる方のための優待パス。コワーキング、レンタカー、レンタサイクル、観光施設、飲食店で使えます。",
+    "description": "市外から苫小牧に来られる方のための特典パス。コワーキング、レンタカー、レンタサイクル、観光施設、飲食店で使えます。",
     "validity_days": 30,
     "outside_residents_only": True,
     "requires_stay": False,

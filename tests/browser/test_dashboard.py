@@ -56,7 +56,7 @@ def test_staff_read_the_dashboard_switch_years_download_a_csv_and_open_the_repor
     scope = page.get_by_test_id("dashboard-scope")
     expect(scope).to_contain_text(f"{this_year}年度")
     expect(page.get_by_test_id("actual-registrations")).not_to_have_text("0")
-    expect(page.get_by_test_id("metric-registrations")).to_contain_text("目標 100")
+    expect(page.get_by_test_id("metric-registrations")).to_contain_text("目標100")
     for key in ("trend-registrations", "weekday-hour", "funnel"):
         expect(page.get_by_test_id(f"chart-{key}")).to_be_visible()
     expect(page.get_by_test_id("intent-definition")).to_contain_text("intent_to_move")
@@ -78,7 +78,7 @@ def test_staff_read_the_dashboard_switch_years_download_a_csv_and_open_the_repor
     expect(scope).to_contain_text(f"{this_year}年度")
     page.get_by_test_id("filter-area").select_option(label="勇払")
     expect(scope).to_contain_text("勇払")
-    expect(page.get_by_test_id("metric-participants")).to_contain_text("目標 10")
+    expect(page.get_by_test_id("metric-participants")).to_contain_text("目標10")
 
     # A table as CSV for Excel.
     with page.expect_download() as download:

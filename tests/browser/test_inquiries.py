@@ -71,7 +71,7 @@ def test_a_visitor_asks_from_a_phone_and_the_desk_answers_by_mail_with_a_saved_a
 
     # Two mistakes, explained next to their fields without losing what was typed.
     expect(visitor.get_by_test_id("error-email")).to_have_text("taro@example.jp のような形式でメールアドレスを入力してください。")
-    expect(visitor.get_by_test_id("error-message")).to_have_text("ご相談の内容を入力してください。")
+    expect(visitor.get_by_test_id("error-message")).to_have_text("お問い合わせの内容を入力してください。")
     expect(visitor.get_by_test_id("field-name")).to_have_value("東京 一郎")
     assert visitor.evaluate(NO_SIDEWAYS_SCROLL)
     visitor.get_by_test_id("field-email").fill("ichiro@example.jp")
@@ -141,7 +141,7 @@ def test_a_member_asks_in_the_app_reads_the_answer_in_their_conversation_and_rep
     member.goto("/inbox")
     member.get_by_test_id("notice").filter(has_text=reference).get_by_role("link").click()
     expect(member.get_by_role("heading", level=1)).to_have_text(f"お問い合わせ {reference}")
-    expect(member.get_by_test_id("inquiry-status")).to_have_text("お返事待ち")
+    expect(member.get_by_test_id("inquiry-status")).to_have_text("ご返信をお待ちしています")
     expect(member.get_by_test_id("message-reply")).to_contain_text("樽前地区の物件が2件あります")
     expect(member.get_by_test_id("message-reply")).to_contain_text("ふるさと住民 相談窓口")
 

@@ -40,7 +40,7 @@ WAITLISTED_FLASH = "定員に達しているため、キャンセル待ちで受
 ACCEPTED = "参加決定"
 WAITLISTED = "キャンセル待ち"
 ATTENDED = "参加済み"
-ONE_SEAT_LEFT = "残り1席（定員1名）"
+ONE_SEAT_LEFT = "残り1名（定員1名）"
 FULL = "満席（キャンセル待ちで申し込めます）"
 NOT_ACCEPTED_AT_VENUE = f"参加を記録できるのは参加決定の方だけです。この方の申し込みは「{WAITLISTED}」です。"
 

@@ -37,8 +37,8 @@ from tests.browser.conftest import (
 from tests.push_service import Device, FakePushService, b64url_decode
 
 PROGRAM_TITLE = "ほっき貝の浜で漁業体験"
-SUBSCRIBED = "この端末でお知らせを受け取ります。"
-UNSUBSCRIBED = "この端末ではお知らせを受け取りません。"
+SUBSCRIBED = "この端末で通知を受け取ります。"
+UNSUBSCRIBED = "この端末では通知を受け取りません。"
 IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
                  "Version/17.4 Mobile/15E148 Safari/604.1")
 

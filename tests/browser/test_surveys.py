@@ -96,7 +96,7 @@ def question(member: Page, number: int):
 
 def answer_all_but_the_fourth(member: Page) -> None:
     question(member, 1).locator("label.survey-scale-point").nth(3).click()  # 4
-    question(member, 2).get_by_text("ぜひまた訪れたい").click()
+    question(member, 2).get_by_text("ぜひ訪れたい").click()
     question(member, 3).get_by_text("オンライン交流会に参加したい").click()
     question(member, 3).get_by_text("ふるさと納税で応援したい").click()
     question(member, 6).get_by_role("textbox").fill("牛の世話が楽しかったです。\n次は冬に来たいです。")
@@ -152,7 +152,7 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     member.goto(survey_url)
     expect(member.get_by_test_id("survey-refused")).to_contain_text(ALREADY)
     question(second_tab, 1).locator("label.survey-scale-point").nth(0).click()
-    question(second_tab, 2).get_by_text("わからない").click()
+    question(second_tab, 2).get_by_text("どちらともいえない").click()
     question(second_tab, 3).get_by_text("特に考えていない").click()
     question(second_tab, 4).get_by_text("いまのところ考えていない").click()
     second_tab.get_by_test_id("survey-submit").click()
@@ -178,7 +178,7 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][5] == f"Q1. {FOLLOW_UP.questions[0].text}"
-    assert rows[1][3].startswith("TMK-") and rows[1][4:7] == [MEMBER, "4", "ぜひまた訪れたい"]
+    assert rows[1][3].startswith("TMK-") and rows[1][4:7] == [MEMBER, "4", "ぜひ訪れたい"]
     assert rows[1][7] == "オンライン交流会に参加したい / ふるさと納税で応援したい"
     assert rows[1][2] == "東京都" and "牛の世話が楽しかったです。\n次は冬に来たいです。" in rows[1]
 

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit
 
-from babel.dates import format_skeleton, format_time
+from babel.dates import format_skeleton
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app import guards
 from app.auth import current_account
-from app.i18n import TOKYO, current_locale, format_datetime, to_tokyo
+from app.i18n import TOKYO, current_audience, current_locale, datetime_range, format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.page_cache import PUBLIC_PAGE
@@ -37,6 +37,8 @@ APPLICATION_STATUS = {
     "cancelled": _l("Cancelled"),
     "attended": _l("Attended"),
 }
+# The organisers' word for a refusal; the member reads "Not accepted" (今回は参加いただけません).
+STAFF_APPLICATION_STATUS = {**APPLICATION_STATUS, "rejected": _l("Rejected")}
 PROGRAM_STATUS = {
     "draft": _l("Draft"),
     "submitted": _l("In review"),
@@ -54,7 +56,9 @@ APPLY_REFUSALS = {
 
 
 def application_status_label(status: str) -> str:
-    return str(APPLICATION_STATUS.get(status, status))
+    """An application's status as its reader says it: the member on their pages, the organisers on theirs."""
+    labels = STAFF_APPLICATION_STATUS if current_audience.get() == "staff" else APPLICATION_STATUS
+    return str(labels.get(status, status))
 
 
 def program_status_label(status: str) -> str:
@@ -67,18 +71,7 @@ def theme_label(theme: str) -> str:
 
 def when(start: datetime, end: datetime) -> str:
     """The dates of a program in Tokyo time: one day with its hours, or from one day and hour to another."""
-    locale = current_locale.get()
-    start, end = to_tokyo(start), to_tokyo(end)
-
-    def day(moment: datetime, skeleton: str = "yMMMEd") -> str:
-        return format_skeleton(skeleton, moment, tzinfo=TOKYO, locale=locale)
-
-    def hour(moment: datetime) -> str:
-        return format_time(moment, "short", tzinfo=TOKYO, locale=locale)
-
-    if start.date() == end.date():
-        return f"{day(start)} {hour(start)}–{hour(end)}"
-    return f"{day(start)} {hour(start)} – {day(end, 'MMMEd' if start.year == end.year else 'yMMMEd')} {hour(end)}"
+    return datetime_range(start, end)
 
 
 def phase(program: dict, now: datetime, premium: bool = False) -> str:

@@ -13,9 +13,9 @@ from litestar.exceptions import NotFoundException
 
 from app import guards
 from app.auth import current_account
+from app.i18n import format_date
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.i18n import to_tokyo
 from app.rendering import page, see_other
 from app.routes.forms import form_dict, single_values
 from app.services.membership.membership import TIER_LABELS
@@ -71,7 +71,7 @@ async def target_choices() -> dict:
     programs = await plans.target_programs()
     area_rows = await areas.choices()
     return {
-        "programs": [(str(p["id"]), f"{p['title']}（{p['area_name']}・{to_tokyo(p['ends_at']):%Y-%m-%d}）") for p in programs],
+        "programs": [(str(p["id"]), " · ".join((p["title"], p["area_name"], format_date(p["ends_at"])))) for p in programs],
         "areas": [(str(a["id"]), a["name"]) for a in area_rows],
     }
 

@@ -46,8 +46,8 @@ async def get_manifest(request: Request) -> Response:
         ],
         # Shown by the browser's richer install dialog.
         "screenshots": [
-            {"src": f"/static/screenshots/{name}-phone.png", "sizes": "390x844", "type": "image/png", "form_factor": "narrow", "label": label}
-            for name, label in (("home", "ポータル"), ("card", "会員証"))
+            {"src": f"/static/screenshots/{name}-phone.png", "sizes": "390x844", "type": "image/png", "form_factor": "narrow", "label": str(label)}
+            for name, label in (("home", _("Portal")), ("card", _("Member card")))
         ],
     }
     return Response(manifest, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})

@@ -30,7 +30,7 @@ def csv_text(headers: list, rows: Iterable[list]) -> str:
 
 
 def csv_language():
-    return in_locale(CSV_LOCALE)
+    return in_locale(CSV_LOCALE, audience="staff")
 
 
 async def record_export(actor_id: int | None, target_type: str, target_id: str, detail: dict, now: datetime,

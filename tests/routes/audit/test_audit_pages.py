@@ -133,7 +133,7 @@ async def test_the_retention_page_lists_what_is_past_the_period_and_purges_it_af
     done = await client.submit("/staff/retention/purge", {"confirm": "purge"}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/staff/retention"
     after = await client.get("/staff/retention")
-    assert "削除しました：問い合わせ1件、メール1件。" in after.text and 'data-testid="nothing-due"' in after.text
+    assert "削除しました：相談1件、メール1件。" in after.text and 'data-testid="nothing-due"' in after.text
     assert (await Inquiry.select(Inquiry.name).where(Inquiry.id == old).first())["name"] == "削除済み"
     assert await AuditLog.count().where((AuditLog.action == "retention.purge") & (AuditLog.actor == staff)) == 1
 

@@ -91,8 +91,8 @@ async def test_bad_input_comes_back_with_japanese_messages_next_to_the_fields_an
     assert response.status_code == 422
     assert field_error(response.text, "name") == "お名前を入力してください。"
     assert field_error(response.text, "email").startswith("taro@example.jp のような形式")
-    assert field_error(response.text, "message") == "ご相談の内容を入力してください。"
-    assert field_error(response.text, "consent") == "個人情報の取り扱いをお読みのうえ、同意してください。"
+    assert field_error(response.text, "message") == "お問い合わせの内容を入力してください。"
+    assert field_error(response.text, "consent") == "個人情報の取扱いをお読みのうえ、同意してください。"
     assert 'value="hanako@"' in response.text  # what was typed stays
     too_long = await client.hx_post("/contact", factories.inquiry_form(message="あ" * 4001, _csrf_token=""))
     assert too_long.status_code == 422 and "<html" not in too_long.text  # HTMX gets the form alone
@@ -382,7 +382,7 @@ async def test_a_new_inquiry_reaches_the_staffs_inbox_after_the_round(client):
     await client.submit("/contact", factories.inquiry_form())
     assert await push_notifications.fan_out_due() == 1
     [notice] = await Notice.select().where(Notice.account == staff_id)
-    assert notice["title"].startswith("新しいお問い合わせ（Q-") and notice["url"].startswith("/staff/inquiries/")
+    assert notice["title"].startswith("新しい相談（Q-") and notice["url"].startswith("/staff/inquiries/")
 
 
 async def test_the_inbox_goes_page_by_page_keeping_its_filters(client, monkeypatch):

@@ -76,7 +76,7 @@ async def test_the_page_explains_the_opt_in_and_carries_the_vapid_key(client, se
     await member_client(client)
     page = await client.get("/account/notifications")
     assert page.status_code == 200
-    assert "お知らせを受け取る" in page.text
+    assert "通知を受け取る" in page.text
     assert f'data-vapid-key="{settings.vapid_public_key}"' in page.text
     assert 'data-testid="push-ios-install"' in page.text and "ホーム画面に追加" in page.text
     assert "/static/js/push.js" in page.text
@@ -90,7 +90,7 @@ async def test_a_member_subscribes_this_device_labelled_from_its_user_agent(clie
     sub = device()
     response = await post_json(client, "/push/subscriptions", sub, **{"user-agent": IPHONE})
     assert response.status_code == 201, response.text
-    assert response.json()["detail"] == "この端末でお知らせを受け取ります。"
+    assert response.json()["detail"] == "この端末で通知を受け取ります。"
     row = await PushSubscription.select().where(PushSubscription.endpoint == sub["endpoint"]).first()
     assert row["account"] == account_id
     assert (row["p256dh"], row["auth"]) == (sub["keys"]["p256dh"], sub["keys"]["auth"])
@@ -160,7 +160,7 @@ async def test_a_member_turns_this_device_off_but_cannot_remove_another_accounts
 
     response = await post_json(client, "/push/subscriptions/delete", {"endpoint": mine["endpoint"]})
     assert response.status_code == 200
-    assert response.json()["detail"] == "この端末ではお知らせを受け取りません。"
+    assert response.json()["detail"] == "この端末では通知を受け取りません。"
     await post_json(client, "/push/subscriptions/delete", {"endpoint": theirs["endpoint"]})
     assert [r["endpoint"] for r in await PushSubscription.select(PushSubscription.endpoint)] == [theirs["endpoint"]]
 
@@ -218,7 +218,7 @@ async def test_preferences_are_saved_per_topic_and_shown_again(client):
     assert response.status_code == 303 and response.headers["location"] == "/account/notifications"
     assert await push_subscriptions.preferences(account_id) == Preferences(programs="all", events=False, surveys=True, news=False)
     page = await client.get("/account/notifications")
-    assert "お知らせの設定を保存しました。" in page.text
+    assert "通知の設定を保存しました。" in page.text
     assert re.search(r'value="all" checked data-testid="pref-programs-all"', page.text)
     assert re.search(r'name="surveys" value="1" checked', page.text)
     assert not re.search(r'name="events" value="1" checked', page.text)

@@ -11,7 +11,7 @@ async def test_staff_add_and_edit_an_area(client):
         "/staff/areas", {"name": "錦岡", "slug": "nishikioka", "description": "海辺の住宅地", "position": "5"},
         follow_redirects=True,
     )
-    assert "地域を保存しました" in created.text and "錦岡" in created.text
+    assert "地区を保存しました" in created.text and "錦岡" in created.text
     area = await Area.select().where(Area.slug == "nishikioka").first()
     await client.submit(f"/staff/areas/{area['id']}", {"name": "錦岡・樽前", "slug": "nishikioka", "position": "5"})
     assert (await Area.select(Area.name).where(Area.id == area["id"]).first())["name"] == "錦岡・樽前"

@@ -60,7 +60,7 @@ async def test_the_editor_sees_their_change_waiting_on_the_form_and_in_the_list_
     listing = await client.get("/editor/programs")
     assert 'data-testid="revision-pending"' in listing.text and "変更が審査待ち" in listing.text
     form = await client.get(f"/editor/programs/{program_id}")
-    assert 'data-testid="revision-banner"' in form.text and "あなたの変更は事務局の審査待ちです" in form.text
+    assert 'data-testid="revision-banner"' in form.text and "変更は事務局の審査待ちです" in form.text
     assert 'value="勇払の酪農体験（改訂）"' in form.text and "変更を審査に出す" in form.text
     withdrawn = await client.submit(f"/editor/programs/{program_id}/revision/withdraw", follow_redirects=True)
     assert "変更を取り下げました" in withdrawn.text and 'value="勇払の酪農体験"' in withdrawn.text
@@ -218,7 +218,7 @@ async def test_a_capacity_below_the_seats_taken_is_refused_at_approval_with_the_
     await Program.update({Program.seats_taken: 3}).where(Program.id == program_id)  # three people accepted since
     await log_in(client, who["staff"])
     response = await decide(client, revision, "approve")
-    assert "変更後の定員（2人）が、すでに参加が決まっている3人を下回ります" in response.text
+    assert "変更後の定員（2名）が、すでに参加が決まっている3人を下回ります" in response.text
     assert (await Program.select(Program.capacity).where(Program.id == program_id).first())["capacity"] == 10
     assert await Revision.count() == 1
 

@@ -137,7 +137,7 @@ async def test_surveys_not_for_this_member_closed_or_unknown_are_refused_with_a_
     someone = await factories.member("別の会員")
     theirs = await factories.open_survey(QUESTIONS, [someone.account_id])
     refused = await client.get(f"/surveys/{theirs}")
-    assert refused.status_code == 403 and "このアンケートはあなた宛てではありません。" in refused.text
+    assert refused.status_code == 403 and "このアンケートは対象の方のみご回答いただけます。" in refused.text
     assert "プログラムの満足度" not in refused.text
     q = await question_ids(theirs)
     posted = await client.submit(f"/surveys/{theirs}", {f"q{q[0]}": "3", f"q{q[1]}": "0"})
@@ -225,7 +225,7 @@ async def test_details_and_plan_are_saved_and_their_errors_shown_at_the_field(cl
 
     plan = await client.hx_post(f"/staff/surveys/{survey_id}/plan", {"target_kind": "area_followers", "timing": "7"})
     assert plan.status_code == 422 and "アンケートを送る相手を選んでください" not in plan.text
-    assert "プログラム終了後に送るには" in plan.text and "地域を選んでください。" in plan.text
+    assert "プログラム終了後に送るには" in plan.text and "地区を選んでください。" in plan.text
     ok = await client.hx_post(f"/staff/surveys/{survey_id}/plan", {
         "target_kind": "area_followers", "area": str(area), "timing": "publish", "close_date": "2099-01-31",
         "anonymous": "1"})

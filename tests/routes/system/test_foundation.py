@@ -277,7 +277,7 @@ async def test_the_hero_asks_visitors_to_register_and_gives_members_their_card(c
     assert 'data-testid="hero-register"' in visitor.text and 'data-testid="hero-card"' not in visitor.text
     await log_in(client, (await factories.member()).account_id)
     member = await client.get("/")
-    assert 'data-testid="hero-card"' in member.text and "会員証をひらく" in member.text
+    assert 'data-testid="hero-card"' in member.text and "会員証を開く" in member.text
     assert 'data-testid="hero-register"' not in member.text
     await log_in(client, await factories.staff_account())
     staff = await client.get("/")

@@ -38,7 +38,7 @@ async def test_a_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
     assert name == f"kpi-fy2026-area{data['a']}-participants-by-area.csv"
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
-    assert rows[0][:3] == ["地域", "プログラム数", "参加者数"]
+    assert rows[0][:3] == ["地区", "プログラム数", "参加者数"]
     assert rows[1] == ["勇払", "1", "2", "2", "10", "20.0"]
     audit = await AuditLog.select().where(AuditLog.action == "export.csv").first()
     assert (audit["actor"], audit["target_type"], audit["target_id"]) == (actor, "kpi", "participants_by_area")

@@ -22,7 +22,7 @@ async def test_a_complete_form_is_accepted_with_full_width_input_made_ascii():
 
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"message": "   "}, "message", "ご相談の内容を入力してください。"),
+    ({"message": "   "}, "message", "お問い合わせの内容を入力してください。"),
     ({"message": "あ" * 4001}, "message", "4000文字以内で入力してください（いま4001文字）。"),
     ({"name": ""}, "name", "お名前を入力してください。"),
     ({"name": "名" * 101}, "name", "100文字以内で入力してください。"),
@@ -34,8 +34,8 @@ async def test_a_complete_form_is_accepted_with_full_width_input_made_ascii():
     ({"email": "", "phone": "", "contact_method": ""}, "email", "回答を受け取れるよう、メールアドレスか電話番号を入力してください。"),
     ({"phone": "", "contact_method": "phone"}, "phone", "電話番号を入力するか、別の連絡方法を選んでください。"),
     ({"contact_method": "app"}, "contact_method", "回答の受け取り方を選んでください。"),
-    ({"category": "tax"}, "category", "ご相談の種類を選んでください。"),
-    ({"consent": ""}, "consent", "個人情報の取り扱いをお読みのうえ、同意してください。"),
+    ({"category": "tax"}, "category", "お問い合わせの種類を選んでください。"),
+    ({"consent": ""}, "consent", "個人情報の取扱いをお読みのうえ、同意してください。"),
 ])
 async def test_bad_input_is_refused_with_a_japanese_message_next_to_its_field(changes, field, message):
     errors = await invalid(factories.inquiry_form(**changes))

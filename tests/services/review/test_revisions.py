@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from app.i18n import in_locale
 from app.services.articles import articles
 from app.services.programs import programs
 from app.services.review import moderation, revisions
@@ -290,14 +291,15 @@ async def test_the_queue_lists_changes_next_to_submitted_items_with_the_fields_t
     submitted = await Program.select(Program.id).where(Program.status == "draft").first()
     await programs.transition(submitted["id"], scene.editor, "submitted")
     await propose(scene, program_id, title="新しい題", body="新しい本文", starts_at="2026-12-12T10:00")
-    queue = await moderation.queue()
+    with in_locale("ja", audience="staff"):  # the secretariat's queue, with its dates
+        queue = await moderation.queue()
     assert [(row["item_kind"], row.get("revision_id") is not None) for row in queue] == [
         ("program", False), ("program", True)]
     changes = {c["field"]: c for c in queue[1]["changes"]}
     assert (changes["title"]["old"], changes["title"]["new"], changes["title"]["long"]) == (
         "ほっき貝の浜で漁業体験", "新しい題", False)
     assert changes["body"]["long"] and changes["body"]["old"] == ""  # a long text only says it changed
-    assert "2026" in changes["starts_at"]["new"]
+    assert changes["starts_at"]["new"] == "令和8年12月12日 10:00"
     assert await moderation.pending_count() == 2
     assert await moderation.queue(area_id=scene.other_area) == []
     assert len(await moderation.queue(kind="article")) == 0
