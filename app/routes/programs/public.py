@@ -49,7 +49,7 @@ PROGRAM_STATUS = {
 }
 APPLY_REFUSALS = {
     "already_applied": _l("You have already applied to this program. Your application is shown below."),
-    "not_cancellable": _l("This application can no longer be cancelled."),
+    "not_cancellable": _l("This application can no longer be canceled."),
     "changed_meanwhile": _l("Your application changed in the meantime. Check its status below."),
     "not_applied": _l("You have not applied to this program."),
 }
@@ -312,7 +312,7 @@ async def cancel_application(request: Request, program_id: FromPath[int]) -> obj
         context = await detail_context(request, program, {"apply": str(APPLY_REFUSALS.get(refused.reason, refused.reason))})
         return page(request, "programs/detail.html", context, fragment="programs/_application.html",
                     status_code=409, cache="no-store")
-    request.session["flash"] = _("Your application was cancelled.")
+    request.session["flash"] = _("Your application was canceled.")
     return see_other(request, request.app.route_reverse("get_program", program_id=program_id))
 
 

@@ -28,7 +28,7 @@ REASONS = {
     "wrong_kind": _l("This is not an entry pass code. Ask for the wallet screen."),
     "expired": _l("This pass has expired."),
     "unknown": _l("No pass has this code."),
-    "revoked": _l("This pass has been cancelled by the secretariat."),
+    "revoked": _l("This pass has been canceled by the secretariat."),
     "suspended": _l("This pass is suspended. The member can ask the secretariat."),
     "before_stay": _l("The member's stay has not started yet."),
     "after_stay": _l("The member's stay has ended."),

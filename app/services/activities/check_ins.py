@@ -51,7 +51,7 @@ class CheckInRefused(Refusal):
             "not_yet": _("This check-in code is for a later day."),
             "too_late": _("This check-in was sent more than three days after the activity and cannot be recorded."),
             "not_found": _("This activity does not exist."),
-            "cancelled": _("This activity was cancelled."),
+            "cancelled": _("This activity was canceled."),
             "outside_period": _("The activity does not take place on this day."),
             "full": _("The activity is full."),
             "bad_nonce": _("The check-in could not be read. Scan the code again."),

@@ -16,8 +16,8 @@ PREMIUM_ACTIVITIES = 3  # a year, for the premium tier of ふるさと住民登�
 HOW_LABELS = {
     "attended": _l("Program attendance"),
     "code": _l("Checked in with the activity's code"),
-    "card": _l("Member card scanned by the organiser"),
-    "hand": _l("Recorded by the organiser"),
+    "card": _l("Member card scanned by the organizer"),
+    "hand": _l("Recorded by the organizer"),
     "import": _l("From the online meeting's report"),
 }
 YEAR = timedelta(days=365)

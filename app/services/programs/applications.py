@@ -52,7 +52,7 @@ def _change_message(change: str, title: str) -> tuple[str, str]:
     if change == "waitlisted":
         return _("On the waiting list: %(title)s", title=title), _("We will tell you if a place opens up.")
     if change == "cancelled":
-        return _("Application cancelled: %(title)s", title=title), _("You can apply again while applications are open.")
+        return _("Application canceled: %(title)s", title=title), _("You can apply again while applications are open.")
     if change == "promoted":
         return _("A place opened up: %(title)s", title=title), _("You were on the waiting list and are now accepted.")
     if change == "decided_accepted":
