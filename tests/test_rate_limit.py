@@ -113,7 +113,7 @@ async def test_a_refused_request_says_when_to_try_again(make_app):
 LIMITED = {
     auth_rate_limit: {"submit_registration", "create_login_options", "verify_login", "create_passkey_options",
                       "verify_new_passkey", "request_recovery", "accept_invitation", "submit_inquiry"},
-    scan_rate_limit: {"scan_wallet", "redeem_offer"},
+    scan_rate_limit: {"scan_wallet", "redeem_offer", "send_counter_use"},
 }
 
 

@@ -15,6 +15,7 @@
   const ANSWER_WITHIN_MS = 3000;
   // While offline, how often the counter asks whether the network is back.
   const PROBE_MS = 15000;
+  const RESEND_MS = 30000;
   const SYNC_TAG = 'counter-uses';
   const SHORT_CODE_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
   const SHORT_CODE_LENGTH = 8;
@@ -197,6 +198,8 @@
       const result = await queue().send(account(root));
       state.conflicts += result.answers.filter(function (item) { return item.outcome === 'conflict'; }).length;
       if (result.answers.length && window.htmx) window.htmx.trigger(document.body, 'redeemed');
+      // A long offline spell meets the scan rate limit: what is left goes in the next minute's window.
+      if (result.kept && !state.offline) setTimeout(function () { sendNow(root); }, RESEND_MS);
     })().catch(function () { /* kept: sent later by this page or the worker */ })
       .finally(function () { state.sending = null; banner(root); });
     return state.sending;
