@@ -56,6 +56,17 @@ class Publisher:
     hours: str = "平日 8:45〜17:15（土日・祝日・年末年始を除く）"
 
 
+def mail_signature(branding: Branding, publisher: Publisher) -> str:
+    """The block under every mail, as a municipality signs its mail: the service, the department that answers
+    for it, and how to reach it (phone with its hours, mail)."""
+    lines = [branding.site_name, " ".join(filter(None, (publisher.municipality, publisher.department)))]
+    if publisher.phone:
+        lines.append(f"TEL {publisher.phone}" + (f"（{publisher.hours}）" if publisher.hours else ""))
+    if publisher.email:
+        lines.append(publisher.email)
+    return "\n".join(["――――――――――――――――", *filter(None, lines)])
+
+
 @dataclass(frozen=True)
 class Smtp:
     host: str = ""
@@ -64,6 +75,8 @@ class Smtp:
     password: str = ""
     starttls: bool = True
     mail_from: str = "no-reply@localhost"
+    # Under every mail sent: who sends it and how to reach them (made from the publisher; see Settings).
+    signature: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -143,6 +156,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Derived values are filled here so tests that set only base_url get consistent ones.
+        if not self.smtp.signature:
+            object.__setattr__(self, "smtp", replace(self.smtp, signature=mail_signature(self.branding, self.publisher)))
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir / 'tsunagu.sqlite3'}")
         if not self.vapid_subject:

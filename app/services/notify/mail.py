@@ -41,7 +41,7 @@ def build_message(smtp: Smtp, to: str, subject: str, body: str, *, msgid: str = 
         # Both headers, so the asker's mail program files the reply under their own message.
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
-    message.set_content(body, charset="utf-8")
+    message.set_content(f"{body.rstrip()}\n\n{smtp.signature}\n" if smtp.signature else body, charset="utf-8")
     return message
 
 

@@ -73,3 +73,17 @@ async def test_without_a_mail_host_the_mail_is_written_to_a_file(tmp_path):
     await outbox.enqueue(smtp, "asker@example.com", "件名", "本文", "inquiry_receipt")
     assert await outbox.deliver_due(smtp, tmp_path) == outbox.OutboxStats(sent=1)
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_every_mail_is_signed_with_the_service_the_department_and_how_to_reach_it():
+    from app.services.notify.mail import build_message
+    from app.settings import Publisher, Settings
+
+    settings = Settings(secret_key="s", vapid_private_key="", vapid_public_key="", signing_key="",
+                        publisher=Publisher(department="企画部 地域振興課", phone="0144-00-0000", hours="平日 9:00〜17:00"))
+    body = build_message(settings.smtp, "asker@example.com", "件名", "本文です。\n").get_content()
+    assert body.startswith("本文です。\n\n――")
+    assert "とまこまい つながる\n苫小牧市 企画部 地域振興課\nTEL 0144-00-0000（平日 9:00〜17:00）\n" in body
+    bare = Publisher(department="", phone="", email="", hours="")
+    unsigned = Settings(secret_key="s", vapid_private_key="", vapid_public_key="", signing_key="", publisher=bare)
+    assert unsigned.smtp.signature.endswith("とまこまい つながる\n苫小牧市")
