@@ -53,6 +53,8 @@ class Shop(Table):
     address = Varchar(length=200, default="")
     map_url = Varchar(length=500, default="")
     opening_hours = Varchar(length=200, default="")
+    # A notice for a while: days it is closed (年末年始), a change of hours; shown above the shop's details.
+    notice = Varchar(length=200, default="")
     phone = Varchar(length=32, default="")
     # Where the shop is: a member's first use there suggests that area's programs (journeys/first_use_programs).
     area = ForeignKey(references=Area, null=True, on_delete=OnDelete.set_null)

@@ -15,7 +15,8 @@ DESK = {
     "key": "desk",
     "title": "ふるさと住民 相談窓口",
     "body": "二地域居住や移住のご相談を、電話・メール・ウェブフォームで受け付けています。",
-    "fields": {"phone": "0144-32-6111", "email": "furusato-desk@city.tomakomai.example", "hours": "平日 8:45〜17:15"},
+    "fields": {"phone": "0144-32-6111", "email": "furusato-desk@city.tomakomai.example", "hours": "平日 8:45〜17:15",
+               "notice": "年末年始（12月29日〜1月3日）はお休みします。ウェブフォームのお問い合わせには1月5日から順にお返事します。"},
     "position": 90,
 }
 REPLY_TEMPLATES = [

@@ -63,6 +63,7 @@ SHOPS = [
         "area": "ekimae",
         "map_url": "https://www.openstreetmap.org/?mlat=42.6330&mlon=141.6200#map=17/42.6330/141.6200",
         "opening_hours": "11:00〜15:00",
+        "notice": "12月31日〜1月3日は休業します。",
         "phone": "0144-00-0005",
         "offers": [
             {"title": "ほっきカレー 大盛り無料", "description": "", "terms": "1日1回まで。", "limit_kind": "per_day", "limit_count": 1},

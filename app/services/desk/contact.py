@@ -17,6 +17,8 @@ class Desk:
     phone: str = ""
     email: str = ""
     hours: str = ""
+    # A notice for a while: days the desk is closed (年末年始, お盆), a change of number. Shown above the rest.
+    notice: str = ""
 
 
 def desk_from_blocks(blocks: list[dict], default_name: str) -> Desk:
@@ -27,7 +29,7 @@ def desk_from_blocks(blocks: list[dict], default_name: str) -> Desk:
     fields = json.loads(block["fields"] or "{}") if isinstance(block["fields"], str) else block["fields"]
     fields = fields if isinstance(fields, dict) else {}
     return Desk(block["title"] or default_name, str(fields.get("phone", "")), str(fields.get("email", "")),
-                str(fields.get("hours", "")))
+                str(fields.get("hours", "")), str(fields.get("notice", "")))
 
 
 async def load_desk(default_name: str) -> Desk:

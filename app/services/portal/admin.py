@@ -294,12 +294,13 @@ async def copy_default_links(defaults: list[LinkCard], actor_id: int | None) -> 
 
 def parse_desk(form: dict) -> Desk:
     values = Desk(name=_text(form, "name"), phone=normalise_phone(_text(form, "phone")),
-                        email=_text(form, "email"), hours=_text(form, "hours"))
+                        email=_text(form, "email"), hours=_text(form, "hours"), notice=_text(form, "notice"))
     errors: dict[str, str] = {}
     if not values.name:
         errors["name"] = _("Enter the desk's name.")
     _too_long(errors, "name", values.name, DESK_NAME_MAX)
     _too_long(errors, "hours", values.hours, HOURS_MAX)
+    _too_long(errors, "notice", values.notice, HOURS_MAX)
     if values.phone and not phone_is_valid(values.phone):
         errors["phone"] = _("Enter a phone number with its area code, such as 0144-32-6111.")
     if values.email and (len(values.email) > EMAIL_MAX or not EMAIL_PATTERN.match(values.email)):
@@ -313,6 +314,6 @@ def parse_desk(form: dict) -> Desk:
 
 async def save_desk(values: Desk, actor_id: int | None) -> None:
     async with atomic(PortalBlock._meta.db):
-        fields = {"phone": values.phone, "email": values.email, "hours": values.hours}
+        fields = {"phone": values.phone, "email": values.email, "hours": values.hours, "notice": values.notice}
         block_id = await upsert_block(DESK_KEY, "desk", values.name, fields)
         await audit(actor_id, "portal.desk", block_id, asdict(values))

@@ -24,6 +24,7 @@ class ShopValues:
     address: str = ""
     map_url: str = ""
     opening_hours: str = ""
+    notice: str = ""
     phone: str = ""
     photo_url: str = ""
     area: int | None = None  # optional: a shop outside every area is still a shop
@@ -43,6 +44,7 @@ def parse_shop(form: dict, area_ids: Collection[int] = ()) -> ShopValues:
         address=line(form.get("address")),
         map_url=line(form.get("map_url")),
         opening_hours=line(form.get("opening_hours")),
+        notice=line(form.get("notice")),
         phone=line(form.get("phone")),
         photo_url=line(form.get("photo_url")),
         active=flag(form.get("active")),
@@ -57,6 +59,7 @@ def parse_shop(form: dict, area_ids: Collection[int] = ()) -> ShopValues:
     check_length(errors, "address", values.address, LINE_MAX)
     check_url(errors, "map_url", values.map_url, required=True)
     check_length(errors, "opening_hours", values.opening_hours, LINE_MAX)
+    check_length(errors, "notice", values.notice, LINE_MAX)
     if values.phone and (len(values.phone) > PHONE_MAX or not PHONE_PATTERN.match(values.phone)):
         errors["phone"] = _("Use digits, +, - and spaces only, %(max)d characters at most (for example 0144-12-3456).",
                             max=PHONE_MAX)

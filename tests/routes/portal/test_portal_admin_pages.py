@@ -141,6 +141,19 @@ async def test_the_desk_contact_details_show_on_the_portal(client):
     assert response.status_code == 422 and 'data-testid="error-email"' in response.text
 
 
+async def test_a_desk_notice_shows_above_its_details_until_it_is_emptied(client):
+    await staff_client(client)
+    desk = {"name": "ふるさと住民 相談窓口", "phone": "0144-32-6111", "email": "", "hours": "平日 9:00〜17:00",
+            "notice": "年末年始（12月29日〜1月3日）はお休みします。"}
+    await client.submit("/staff/portal/desk", desk)
+    contact = (await client.get("/contact")).text
+    assert 'data-testid="desk-notice">年末年始（12月29日〜1月3日）はお休みします。<' in contact
+    await client.submit("/staff/portal/desk", {**desk, "notice": ""})
+    assert 'data-testid="desk-notice"' not in (await client.get("/contact")).text
+    too_long = await client.submit("/staff/portal/desk", {**desk, "notice": "休" * 201})
+    assert too_long.status_code == 422 and 'data-testid="error-notice"' in too_long.text
+
+
 async def test_featured_items_are_chosen_from_published_ones(client):
     await staff_client(client)
     area = await factories.area()

@@ -362,3 +362,19 @@ async def test_a_premium_box_sent_as_off_is_off(client, value):
     shop_id = await factories.shop()
     await client.submit(f"/staff/shops/{shop_id}/offers", {**OFFER_FORM, "premium_only": value})
     assert (await Offer.select(Offer.premium_only).first())["premium_only"] is False
+
+
+async def test_a_shop_notice_set_by_staff_is_shown_to_members_above_the_shop(app, client):
+    await log_in(client, await factories.staff_account())
+    shop_id, _offers = await factories.shop_with_offers("海鮮食堂 ほっき屋")
+    shop = await Shop.select().where(Shop.id == shop_id).first()
+    form = {key: str(shop[key] or "") for key in ("name", "category", "description", "address", "map_url",
+                                                  "opening_hours", "phone", "photo_url")}
+    form.update(category=form["category"] or "restaurant", map_url=form["map_url"] or "https://www.openstreetmap.org/",
+                active="on", notice="12月31日〜1月3日は休業します。")
+    saved = await client.submit(f"/staff/shops/{shop_id}", form, follow_redirects=False)
+    assert saved.status_code == 303
+    shown = await client.get("/shops")
+    assert 'data-testid="shop-notice">12月31日〜1月3日は休業します。<' in shown.text
+    too_long = await client.submit(f"/staff/shops/{shop_id}", {**form, "notice": "休" * 201})
+    assert too_long.status_code == 422 and 'data-testid="error-notice"' in too_long.text
