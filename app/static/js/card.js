@@ -7,7 +7,7 @@
     if (!clock) { clearInterval(timer); timer = null; return; }
     const now = new Date();
     clock.dateTime = now.toISOString();
-    clock.textContent = now.toLocaleString(document.documentElement.lang === 'en' ? 'en-GB' : 'ja-JP', {
+    clock.textContent = now.toLocaleString(document.documentElement.lang === 'en' ? 'en-US' : 'ja-JP', {
       timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit',
       hour: '2-digit', minute: '2-digit', second: '2-digit',
     });

@@ -161,7 +161,7 @@
     if (state.conflicts) lines.push(root.dataset.msgConflicts.replace('{n}', String(state.conflicts)));
     if (state.offline) {
       lines.push(state.bundle
-        ? root.dataset.msgBundleAge.replace('{time}', new Date(state.bundle.fetched_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }))
+        ? root.dataset.msgBundleAge.replace('{time}', new Date(state.bundle.fetched_at).toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-US' : 'ja-JP', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit' }))
         : root.dataset.msgNoBundle);
     }
     box.textContent = lines.join(' ');
