@@ -182,6 +182,11 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     return babel_format_datetime(to_tokyo(value), format=format, tzinfo=TOKYO, locale=babel_locale(current_locale.get()))
 
 
+def list_separator() -> str:
+    """What goes between the items of a list written inline: 、 in Japanese, a comma and a space in English."""
+    return "、" if current_locale.get() == "ja" else ", "
+
+
 def fiscal_year_label(year: int) -> str:
     """令和8年度（2026年度） in Japanese (the era first, as municipal documents), "FY2026 (Reiwa 8)" in English."""
     era = year - 2018  # Reiwa 1 began in 2019; its fiscal year 2019 (April 2019 to March 2020) is 令和元年度

@@ -13,7 +13,20 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from app import i18n
 from app.icons import inline_icons
+from app.services.audit.retention import PURGED_NAME
+from app.services.membership.erasure import ERASED_NAME
 from app.settings import Settings
+
+# The names the service writes in place of a person's (an erased account, an inquiry purged after its retention
+# period) are stored in Japanese, the language of the records and their CSV files; a page shows them in its own
+# language. Every printed value passes here (Jinja's `finalize`), so no template has to remember them.
+STORED_NAMES = {ERASED_NAME: i18n.lazy_gettext("Former member"), PURGED_NAME: i18n.lazy_gettext("Deleted")}
+
+
+def shown_in_page_language(value: Any) -> Any:
+    if value.__class__ is str and value in STORED_NAMES:
+        return str(STORED_NAMES[value])
+    return value
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 UNREAD = "notify.unread"  # scope state key: the person's unread notices, for the inbox tab's count
@@ -78,6 +91,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=shown_in_page_language,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     hashes = static_hashes()
@@ -153,7 +167,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         locale_names=i18n.LOCALE_NAMES,
     )
     env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, fiscal_year=i18n.fiscal_year_label)
-    env.globals.update(date_range=i18n.date_range, datetime_range=i18n.datetime_range)
+    env.globals.update(date_range=i18n.date_range, datetime_range=i18n.datetime_range, list_separator=i18n.list_separator)
     engine = JinjaTemplateEngine.from_environment(env)
     engine.register_template_callable("url_for", url_for)  # in place of Litestar's (above)
     return engine

@@ -28,7 +28,7 @@ KINDS = {
     "recruitment": _l("Recruitment"),
     "report": _l("Activity report"),
     "interview": _l("Interview"),
-    "news": _l("News"),
+    "news": _l("News article"),
 }
 STATUSES = {
     "draft": _l("Draft"),

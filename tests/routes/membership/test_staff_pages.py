@@ -132,3 +132,16 @@ async def test_card_check_accepts_a_real_card_and_explains_a_refusal(client, set
         response = await client.get("/cards/verify", params={"code": code})
         assert 'data-testid="verify-refused"' in response.text, code
         assert words in response.text, code
+
+
+async def test_an_erased_member_reads_as_a_former_member_in_the_page_language(client):
+    from app.services.membership import erasure
+
+    await staff_client(client)
+    gone = await factories.member("去る人")
+    await erasure.delete_account(gone.account_id)
+    japanese = await client.get("/staff/members", params={"q": gone.member_no})
+    client.cookies.set("lang", "en")
+    english = await client.get("/staff/members", params={"q": gone.member_no})
+    assert "<td>退会済み</td>" in japanese.text
+    assert "<td>Former member</td>" in english.text and "退会済み" not in english.text
