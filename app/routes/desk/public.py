@@ -18,13 +18,13 @@ from app.routes.forms import form_dict, single_values
 from app.services.desk import asking, contact, inbox, threads, validation
 from app.services.desk.common import (
     CATEGORIES,
-    CHANNELS,
     CONTACT_METHODS,
     MESSAGE_CHANNELS,
     MESSAGE_MAX,
     InquiryInvalid,
     InquiryRefused,
     category_label,
+    channel_label,
     status_label,
 )
 from app.services.desk.validation import CONSENT_VERSION
@@ -76,7 +76,7 @@ def labels() -> dict:
         "asker_status_label": lambda code: str(ASKER_STATUSES.get(code, code)),
         "message_channel_label": lambda code: str(MESSAGE_CHANNELS.get(code, code)),
         "contact_method_label": lambda code: str(CONTACT_METHODS.get(code, code)),
-        "channel_label": lambda code: str(CHANNELS.get(code, code)),
+        "channel_label": channel_label,
     }
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
+from app.services.desk.figures import DeskFigures
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 
@@ -130,6 +131,7 @@ class Dashboard:
     funnel: tuple[Count, ...]
     premium_ladder: tuple[Count, ...]
     journeys: tuple[JourneyRow, ...]
+    desk: DeskFigures
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

@@ -49,6 +49,7 @@ from app.services.dashboard.figures import (
 )
 from app.services.dashboard.survey_figures import survey_figures
 from app.services.dashboard.targets import REGION, targets
+from app.services.desk.figures import desk_figures
 from app.services.journeys import premium_invitation
 from app.services.journeys import round as journeys
 from app.services.membership.membership import effective_tier
@@ -261,4 +262,5 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         premium_ladder=await _premium_ladder(fiscal_year, start, end),
         journeys=tuple(JourneyRow(rule, fired, next_rung)
                        for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
+        desk=await desk_figures(start, end),
     )

@@ -19,6 +19,7 @@ from app.services.dashboard.figures import (
 )
 from app.services.dashboard.filters import Selection
 from app.services.dashboard.kpi import dashboard
+from app.services.desk.common import category_label, channel_label, status_label
 from app.services.journeys import rules as journey_rules
 from app.services.shared import exports
 from app.services.shared.reference import TIES, prefecture_name
@@ -27,7 +28,8 @@ from app.services.wallet.analysis import Table
 
 OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area")
 SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
-TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES)
+DESK_TABLES = ("desk", "desk_channels", "desk_categories")
+TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES)
 
 
 def tie_label(key: str) -> str:
@@ -43,10 +45,30 @@ def _cell(value):
     return "" if value is None else value
 
 
+def _desk_table(figures: Dashboard, key: str) -> Table:
+    """The desk's year (seed 004 §4(1)), for the whole region whatever area is chosen: the desk has no areas."""
+    if key == "desk":
+        d = figures.desk
+        return Table(key, _("The consultation desk"), [_("Figure"), _("Value")], [
+            [_("Inquiries in the year"), d.total],
+            [_("Answered by the desk"), d.answered],
+            [_("Hours to the first answer (median)"), _cell(d.median_hours_to_first_answer)],
+            [_("Not closed yet"), d.still_open],
+            *([_("Now: %(status)s", status=status_label(code)), n] for code, n in d.by_status),
+        ])
+    if key == "desk_channels":
+        return Table(key, _("Inquiries by how they reached the desk"), [_("Channel"), _("Inquiries")],
+                     [[channel_label(code), n] for code, n in figures.desk.by_channel])
+    return Table(key, _("Inquiries by subject"), [_("Subject"), _("Inquiries")],
+                 [[category_label(code), n] for code, n in figures.desk.by_category])
+
+
 def build_table(figures: Dashboard, key: str) -> Table:
     """One table in the current language: the page shows it, the CSV and the report use the same rows."""
     if key in wallet_analysis.TABLE_KEYS:
         return wallet_analysis.build_table(figures.wallet, key)
+    if key in DESK_TABLES:
+        return _desk_table(figures, key)
     if key == "targets":
         headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
         return Table(key, _("Targets and actual figures"), headers, [

@@ -53,6 +53,10 @@ def status_label(code: str) -> str:
     return str(STATUSES.get(code, code))
 
 
+def channel_label(code: str) -> str:
+    return str(CHANNELS.get(code, code))
+
+
 def check_message(body: str) -> str | None:
     """The error for a message or reply text, or None when it is fine."""
     if not body.strip():

@@ -176,6 +176,7 @@ async def test_report_texts_are_saved_and_printed_as_paragraphs(client, data):
     assert "<p>登録者が増えました。</p><p>特に首都圏から。</p>" in printed.text
     assert "css/print.css" in printed.text and f'src="{data["cover"]}"' in printed.text
     assert 'data-testid="chart-funnel"' in printed.text
+    assert '<h2 id="r-desk">7. 相談窓口</h2>' in printed.text and "受付方法別の相談件数" in printed.text
 
 
 async def test_a_report_text_over_the_limit_is_refused_and_nothing_is_saved(client, data):
