@@ -22,7 +22,7 @@ from app.services.programs import areas
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.review.workflow import WorkflowRefused
-from app.services.shared import markdown, uploads
+from app.services.shared import markdown, social_posts, uploads
 from app.services.shared.actor import Actor
 from app.settings import Settings
 
@@ -230,6 +230,11 @@ async def edit_article(request: Request, article_id: FromPath[int]) -> object:
     context = await form_context(request, _values_of(shown), {}, article)
     context["preview_article"] = shown
     context["body_html"] = markdown.render(shown["body"])
+    if article["status"] == "published":
+        settings = _settings(request)
+        context["social_posts"] = social_posts.posts(
+            article["title"], article["lead"], _absolute(request, _url(request, "get_article", article_id=article_id)),
+            settings.branding.region_name, article.get("area_name") or "")
     return _form_page(request, context)
 
 

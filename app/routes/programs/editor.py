@@ -24,6 +24,7 @@ from app.services.programs.programs import THEMES, ProgramInvalid
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.review.workflow import WorkflowRefused
+from app.services.shared import social_posts
 from app.services.shared.actor import Actor
 from db.engine import is_row_id
 
@@ -160,6 +161,13 @@ async def _edit_page(request: Request, program: dict, values: dict | None = None
         shown = revisions.merged(program, revision) if programs.proposes_revision(program, actor) else program
         values = values_of(shown)
     context = await form_context(request, values, errors or {}, program, editable, problem, revision)
+    if program["status"] in programs.PUBLIC_STATUSES:
+        settings = request.app.state.settings
+        context["social_posts"] = social_posts.posts(
+            program["title"], program["summary"],
+            settings.base_url + request.app.route_reverse("get_program", program_id=program["id"]),
+            settings.branding.region_name, next((name for value, name in context["areas"] if value == str(program["area"])), ""),
+            program["starts_at"], program["ends_at"], program["place"])
     # The form posts by HTMX into itself: errors and refusals come back as the form alone.
     return no_store(request, "programs/editor/form.html", context, status_code,
                      fragment="programs/editor/_form.html" if editable else None)

@@ -1,4 +1,5 @@
-// The share buttons of components/share.html: the device's share sheet when it has one, and "copy link".
+// The share buttons of components/share.html: the device's share sheet when it has one, and "copy link"; and the
+// copy buttons of components/social_posts.html, which copy the text of the field they name.
 (function () {
   'use strict';
   if (window.Tsunagu && window.Tsunagu.shareReady) return;
@@ -16,7 +17,7 @@
       // Only where the browser can share this kind of data (desktop browsers often cannot).
       if (navigator.share && (!navigator.canShare || navigator.canShare({ url: button.dataset.shareUrl }))) button.hidden = false;
     });
-    document.querySelectorAll('[data-copy-url]').forEach(function (button) {
+    document.querySelectorAll('[data-copy-url], [data-copy-from]').forEach(function (button) {
       if (navigator.clipboard && window.isSecureContext) button.hidden = false;
     });
   }
@@ -34,6 +35,16 @@
       navigator.clipboard.writeText(copy.dataset.copyUrl).then(
         function () { status(copy, copy.dataset.copied || ''); },
         function () { status(copy, copy.dataset.copyFailed || ''); }
+      );
+    }
+    const field = event.target.closest('[data-copy-from]');
+    if (field) {
+      const source = document.getElementById(field.dataset.copyFrom);
+      const line = field.parentElement.querySelector('[data-copy-status]');
+      const say = function (text) { if (line) line.textContent = text; };
+      navigator.clipboard.writeText(source ? source.value : '').then(
+        function () { say(field.dataset.copied || ''); },
+        function () { say(field.dataset.copyFailed || ''); }
       );
     }
   });

@@ -355,3 +355,10 @@ async def test_the_preview_shows_an_unpublished_article_to_staff_and_its_areas_e
     assert (await client.get(f"/editor/articles/{article_id}/preview")).status_code == 403
     await log_in(client, who["member"])
     assert (await client.get(f"/editor/articles/{article_id}/preview")).status_code == 403
+
+
+async def test_a_published_article_offers_texts_for_the_official_accounts(client, who):
+    article_id = await published_article(who, title="勇払の牧場で、酪農の一日を体験しました")
+    await log_in(client, who["staff"])
+    page = (await client.get(f"/editor/articles/{article_id}")).text
+    assert 'data-testid="social-post-x"' in page and f"http://localhost:8000/articles/{article_id}" in page
