@@ -67,7 +67,7 @@ async def read_replies(settings: Settings, now: datetime | None = None, limit: i
             fetched = await box.fetch(uid)
             if fetched is None:
                 continue
-            outcome = await take(name, box.uidvalidity, fetched, post, settings, now)
+            outcome = await take(name, box.uidvalidity, fetched, post, settings.var_dir, settings.default_locale, now)
             setattr(stats, outcome, getattr(stats, outcome) + 1)
     return stats
 
@@ -111,16 +111,18 @@ async def _claim(mailbox: str, uidvalidity: int, uid: int, key: str, now: dateti
     return None
 
 
-async def take(mailbox: str, uidvalidity: int, fetched: Fetched, post: Post, settings: Settings, now: datetime) -> str:
-    """Claim one fetched mail and deliver it: "threaded", "opened", "skipped" or "failed"."""
+async def take(mailbox: str, uidvalidity: int, fetched: Fetched, post: Post, var_dir: Path, locale: str,
+               now: datetime) -> str:
+    """Claim one fetched mail and deliver it: "threaded", "opened", "skipped" or "failed". `locale`: the
+    installation's language, which the notes for the desk are written in."""
     mail = read_mail(fetched.raw, header_only=not fetched.whole)
     claim = await _claim(mailbox, uidvalidity, fetched.uid, mail.message_key, now)
     if claim is None:
         return "skipped"
     row_id, token, attempts = claim
     try:
-        with in_locale(settings.default_locale):  # the notes are for the desk, in the installation's language
-            return await _deliver(row_id, token, mail, post, settings.var_dir, now)
+        with in_locale(locale):
+            return await _deliver(row_id, token, mail, post, var_dir, now)
     except LostClaim:
         return "skipped"
     except Exception:
