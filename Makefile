@@ -7,7 +7,7 @@ PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 export TEST_DATABASE_URL
 
-.PHONY: run test test-sqlite test-postgres install install-test chromium migrate demo messages bench admin clean
+.PHONY: run test test-sqlite test-postgres install install-test chromium dovecot migrate demo messages bench admin clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ chromium:
 	@test -x $(CHROMIUM) || { echo "installing Debian's chromium (report PDFs, browser tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
+# The desk's mailbox tests read a real IMAP server: Debian's dovecot, started by the tests with a throwaway
+# configuration (tests/imap_server.py); only the package is needed, its system service is never used.
+dovecot:
+	@test -x /usr/sbin/dovecot || { echo "installing Debian's dovecot-imapd (the desk's mailbox tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+
 migrate: install
 	$(VENV)/bin/piccolo migrations forwards all
 
@@ -45,7 +51,7 @@ admin: migrate
 # SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given. TEST_WORKERS test
 # processes share the tests (pytest-xdist), each with a database of its own (tests/conftest.py).
 TEST_WORKERS ?= 2
-test: install-test chromium
+test: install-test chromium dovecot
 	$(VENV)/bin/ruff check app db tests bench
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -n $(TEST_WORKERS)

@@ -1,7 +1,7 @@
 """One background round: everything that happens outside a request, in the order it feeds itself.
 
 Journey rules fire first (journeys/round.py); surveys whose time has come make notifications and mails; premium
-years ending remind and lapse; notifications fan out to deliveries and are pushed; queued mail
+years ending remind and lapse; the desk's mailbox is read for the askers' replies; notifications fan out to deliveries and are pushed; queued mail
 goes to the mail server. Each step is guarded on its own so that one failing step (a mail server that is
 down) never holds back the others. Rounds may overlap: every step claims its rows.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from app.services.desk import mail_replies
 from app.services.journeys import round as journeys
 from app.services.notify import outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
@@ -41,6 +42,12 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
         figures.update(premium_reminded=ended.reminded, premium_lapsed=ended.lapsed)
     except Exception:
         log.exception("premium round failed")
+    try:  # before push and mail: a reply that came in tells the assignee at once
+        replies = await mail_replies.read_replies(settings)
+        figures.update(desk_mail_threaded=replies.threaded, desk_mail_opened=replies.opened,
+                       desk_mail_failed=replies.failed)
+    except Exception:
+        log.exception("desk mailbox round failed")
     try:
         stats = await push_delivery.run_once(client, signer, hosts=hosts if hosts is not None else PushHosts(settings.push_extra_hosts))
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)

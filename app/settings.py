@@ -84,6 +84,35 @@ class Smtp:
         return bool(self.host)
 
 
+IMAP_TLS_MODES = ("implicit", "starttls", "none")
+
+
+@dataclass(frozen=True)
+class Imap:
+    """The desk's mailbox, read by the background round for the askers' replies."""
+
+    host: str = ""
+    port: int = 993
+    tls: str = "implicit"  # implicit | starttls | none (none only to a loopback address: the password is sent)
+    user: str = ""
+    password: str = ""
+    folder: str = "INBOX"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+def imap_from(env) -> Imap:
+    tls = env.get("IMAP_TLS", "implicit").strip().lower()
+    if tls not in IMAP_TLS_MODES:
+        raise ValueError(f"IMAP_TLS must be one of {', '.join(IMAP_TLS_MODES)}, not {tls!r}")
+    default_port = {"implicit": "993"}.get(tls, "143")
+    return Imap(host=env.get("IMAP_HOST", "").strip(), port=int(env.get("IMAP_PORT", default_port)), tls=tls,
+                user=env.get("IMAP_USER", ""), password=env.get("IMAP_PASSWORD", ""),
+                folder=env.get("IMAP_FOLDER", "").strip() or "INBOX")
+
+
 @dataclass(frozen=True)
 class RestoreLimits:
     """How far a handover archive may unpack: one entry, and all of them together. A restore refuses a
@@ -123,6 +152,7 @@ class Settings:
     vapid_subject: str = ""
     default_locale: str = "ja"
     smtp: Smtp = field(default_factory=Smtp)
+    imap: Imap = field(default_factory=Imap)
     branding: Branding = field(default_factory=Branding)
     publisher: Publisher = field(default_factory=Publisher)
     restore_limits: RestoreLimits = field(default_factory=RestoreLimits)
@@ -216,6 +246,7 @@ class Settings:
                 starttls=env.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes"),
                 mail_from=env.get("MAIL_FROM", "no-reply@localhost"),
             ),
+            imap=imap_from(env),
             branding=Branding(
                 region_name=env.get("REGION_NAME", defaults.region_name),
                 site_name=env.get("SITE_NAME", defaults.site_name),

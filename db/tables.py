@@ -675,6 +675,33 @@ class InquiryMessage(Table):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class DeskMail(Table):
+    """A mail read from the desk's mailbox (IMAP) and what became of it. Marked by its place in the mailbox
+    (unique (mailbox, uidvalidity, uid), by a raw migration) and by its Message-ID (`message_key`, unique), and
+    claimed before it is read: a mail becomes one message however many rounds run, even across a restart.
+    The mailbox keeps every mail; the whole text is kept here, the thread shows it without the quoted part."""
+
+    mailbox = Varchar(length=300, required=True)  # user@host:port/folder
+    uidvalidity = BigInt(required=True)
+    uid = BigInt(required=True)
+    # Message-ID, or "sha256:…" of a mail without one; None on another copy of a mail already read (status "copy")
+    message_key = Varchar(length=300, null=True, default=None, unique=True)
+    status = Varchar(length=16, default="claimed", index=True)  # claimed | done | copy | failed
+    claim = Varchar(length=32, default="")  # whose claim it is: a round only marks what it still holds
+    claimed_until = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    inquiry = ForeignKey(references=Inquiry, null=True, on_delete=OnDelete.set_null, index=True)
+    message = ForeignKey(references=InquiryMessage, null=True, on_delete=OnDelete.set_null, index=True)
+    from_address = Varchar(length=254, default="")
+    from_name = Varchar(length=200, default="")
+    subject = Varchar(length=300, default="")
+    full_text = Text(default="")
+    attachments = JSON(default="[]")  # [{"filename", "url", "content_type"} | {"filename", "refused"}]
+    problems = JSON(default="[]")  # codes of what was wrong with it (mail_reading.PROBLEMS)
+    sent_at = Timestamptz(null=True, default=None)  # its Date header
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class ReplyTemplate(Table):
     """A saved answer to a common question, for the desk's replies."""
 

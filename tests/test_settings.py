@@ -77,3 +77,13 @@ def test_the_publisher_is_read_from_the_environment_and_names_the_region_by_defa
     assert (publisher.municipality, publisher.department, publisher.operator, publisher.phone) == (
         "土佐町", "企画推進課", "", "0887-82-0480")
     assert Settings.from_env({**env, "MUNICIPALITY_NAME": "高知県土佐町"}).publisher.municipality == "高知県土佐町"
+
+
+def test_the_desk_mailbox_is_off_without_a_host_and_its_tls_mode_is_checked(tmp_path):
+    base = {"TSUNAGU_VAR_DIR": str(tmp_path)}
+    assert not Settings.from_env(base).imap.enabled
+    imap = Settings.from_env({**base, "IMAP_HOST": "imap.kagoya.net", "IMAP_USER": "desk"}).imap
+    assert (imap.enabled, imap.port, imap.tls, imap.folder) == (True, 993, "implicit", "INBOX")
+    assert Settings.from_env({**base, "IMAP_HOST": "h", "IMAP_TLS": "STARTTLS"}).imap.port == 143
+    with pytest.raises(ValueError, match="IMAP_TLS"):
+        Settings.from_env({**base, "IMAP_TLS": "ssl"})

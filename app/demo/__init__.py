@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.demo.activities import load_activity_demo
 from app.demo.articles import load_article_demo
-from app.demo.desk import load_desk_demo, load_inquiry_demo
+from app.demo.desk import load_desk_demo, load_inquiry_demo, load_mail_demo
 from app.demo.kpi import load_kpi_demo
 from app.demo.portal import load_featured_demo, load_portal_demo
 from app.demo.programs import load_program_demo, load_revision_demo
@@ -26,6 +26,7 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_revision_demo())
     created.update(await load_desk_demo())
     created.update(await load_inquiry_demo())
+    created.update(await load_mail_demo())
     created.update(await load_featured_demo())
     created.update(await load_kpi_demo())
     created.update(await load_survey_demo())

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
+from pathlib import Path
 
+from app.services.desk import contact, mail_replies
+from app.services.desk.mailbox import Fetched
 from app.services.desk.validation import CONSENT_VERSION
 from app.services.shared import clock
+from app.settings import Smtp
 from db.engine import atomic
 from db.tables import Inquiry, InquiryMessage, PortalBlock, ReplyTemplate
 
@@ -97,3 +104,24 @@ async def load_inquiry_demo() -> dict[str, int]:
             await InquiryMessage.insert(*messages)
         created["inquiries"] += 1
     return created
+
+
+# A mail to the desk's address that answers no inquiry: the round opened it as an inquiry of category "mail",
+# its quoted part kept with the whole mail (as the round reads it: ISO-2022-JP, as many phones still send).
+MAIL_BODY = ("はじめまして。ワーケーションで来月1週間ほど苫小牧に滞在する予定です。\n"
+             "市内でWi-Fiのあるコワーキングスペースを教えていただけますか。\n\n"
+             "2026年11月28日 10:12 とまこまい つながる <news@city.tomakomai.example>:\n"
+             "> ワーケーション特集を公開しました。\n")
+
+
+async def load_mail_demo() -> dict[str, int]:
+    """The mail, taken as the round takes one (once: the mail is known by its Message-ID afterwards)."""
+    mail = MIMEText(MAIL_BODY, "plain", "iso-2022-jp")
+    mail["From"] = formataddr(("山田 葵", "aoi.yamada@example.jp"), charset="iso-2022-jp")
+    mail["Subject"] = "コワーキングスペースについて"
+    mail["Message-ID"] = "<demo-workation-0001@example.jp>"
+    mail["Date"] = format_datetime(clock.now() - timedelta(hours=3))
+    post = contact.Post(Smtp(), await contact.load_desk(DESK["title"]), contact.round_links("http://localhost:8000"))
+    outcome = await mail_replies.take("demo@imap.localhost:993/INBOX", 1, Fetched(1, mail.as_bytes(), True), post,
+                                      Path(tempfile.gettempdir()), "ja", clock.now() - timedelta(hours=2))
+    return {"inquiries_by_mail": int(outcome == "opened")}

@@ -99,7 +99,8 @@ async def get_upload(request: Request, name: FromPath[str]) -> File:
         raise NotFoundException()
     path, content_type = found
     return File(
-        path, media_type=content_type, content_disposition_type="inline",
+        path, media_type=content_type,
+        content_disposition_type="attachment" if content_type == uploads.PDF_TYPE else "inline",
         headers={
             "Cache-Control": UPLOAD_CACHE,
             "X-Content-Type-Options": "nosniff",

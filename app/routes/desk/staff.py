@@ -23,6 +23,7 @@ from app.routes.forms import form_dict, page_number, single_values
 from app.services.desk import asking, inbox, reply_templates, threads, validation
 from app.services.desk.common import (
     CATEGORIES,
+    CATEGORY_LABELS,
     CHANNELS,
     CONTACT_METHODS,
     MESSAGE_MAX,
@@ -112,7 +113,7 @@ async def list_staff_inquiries(request: Request, status: FromQuery[str] = "open"
         "page_url": lambda n: f"{list_url}?{_query_string(filters, page=n)}",
         "counts": await inbox.status_counts(), "staff": await asking.staff_accounts(),
         "status_tabs": [(code, str(label)) for code, label in STATUS_TABS.items()],
-        "categories": [(code, str(label)) for code, label in CATEGORIES.items()],
+        "categories": [(code, str(label)) for code, label in CATEGORY_LABELS.items()],
         "sorts": [(code, str(label)) for code, label in SORTS.items()],
         "query_string": lambda **changes: _query_string(filters, **changes),
         **labels(),

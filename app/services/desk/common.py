@@ -16,6 +16,9 @@ CATEGORIES = {
     "entry_pass": _l("Entry pass"),
     "other": _l("Other"),
 }
+# A mail to the desk that answers no inquiry comes in under this until staff read it; askers never choose it.
+MAIL_CATEGORY = "mail"
+CATEGORY_LABELS = {**CATEGORIES, MAIL_CATEGORY: _l("By mail, not yet sorted")}
 STATUSES = {
     "new": _l("New"),
     "in_progress": _l("In progress"),
@@ -46,7 +49,7 @@ class InquiryRefused(Refusal):
 
 
 def category_label(code: str) -> str:
-    return str(CATEGORIES.get(code, code))
+    return str(CATEGORY_LABELS.get(code, code))
 
 
 def status_label(code: str) -> str:

@@ -58,3 +58,14 @@ class Post:
     smtp: Smtp
     desk: Desk
     links: Links
+
+
+# The pages' paths as the routes name them (get_my_inquiry, get_staff_inquiry), for what runs outside a request,
+# where no router is at hand: tests/routes/desk check that they still agree.
+MEMBER_THREAD_PATH = "/account/inquiries/{id}"
+STAFF_INQUIRY_PATH = "/staff/inquiries/{id}"
+
+
+def round_links(base_url: str) -> Links:
+    return Links(base_url, thread=lambda inquiry_id: MEMBER_THREAD_PATH.format(id=inquiry_id),
+                 staff=lambda inquiry_id: STAFF_INQUIRY_PATH.format(id=inquiry_id))

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.services.desk.common import notice_excerpt
-from db.tables import Inquiry, InquiryMessage, Notice
+from app.services.shared import uploads
+from db.tables import DeskMail, Inquiry, InquiryMessage, Notice, Upload
 
 
 async def forget_inquiries(inquiry_ids: list[int], name: str, now: datetime, *, unlink: bool = False) -> list[int]:
@@ -27,6 +28,7 @@ async def forget_inquiries(inquiry_ids: list[int], name: str, now: datetime, *, 
         changes[Inquiry.account] = None
     await Inquiry.update(changes).where(mine)
     await InquiryMessage.update({InquiryMessage.body: ""}).where(InquiryMessage.inquiry.is_in(inquiry_ids))
+    await _forget_mails_read(inquiry_ids)
     # Whoever had the inquiry was told "the asker wrote again (Q-…)" with the first words of the message.
     excerpts = list({notice_excerpt(m["body"]) for m in messages if m["body"]})
     if excerpts:
@@ -34,3 +36,15 @@ async def forget_inquiries(inquiry_ids: list[int], name: str, now: datetime, *, 
             await Notice.update({Notice.body: ""}).where(
                 Notice.title.like(f"%{inquiry['reference']}%") & Notice.body.is_in(excerpts))
     return [m["mail"] for m in messages if m["mail"]]
+
+
+async def _forget_mails_read(inquiry_ids: list[int]) -> None:
+    """The mails the asker sent to the desk's mailbox: who, what and their attachments go; that a mail came, and
+    its Message-ID (so it is never read again), stay. The mailbox itself is the mail server's to clean."""
+    mails = DeskMail.inquiry.is_in(inquiry_ids)
+    rows = await DeskMail.select(DeskMail.attachments).where(mails).output(load_json=True)
+    names = [uploads.name_of(a["url"]) for row in rows for a in row["attachments"] or [] if a.get("url")]
+    if names:
+        await Upload.delete().where(Upload.name.is_in([name for name in names if name]))
+    await DeskMail.update({DeskMail.from_address: "", DeskMail.from_name: "", DeskMail.subject: "",
+                           DeskMail.full_text: "", DeskMail.attachments: []}).where(mails)

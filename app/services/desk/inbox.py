@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from piccolo.query.functions.aggregate import Count
 
-from app.services.desk.common import CATEGORIES, OPEN_STATUSES, STATUSES
+from app.services.desk.common import CATEGORY_LABELS, OPEN_STATUSES, STATUSES
 from app.services.shared import clock
 from app.services.shared.text import contains_pattern
 from db.tables import Inquiry, InquiryMessage
@@ -31,7 +31,7 @@ class InboxFilter:
         """Anything unknown falls back to its default: a filter never fails, it just shows more."""
         return InboxFilter(
             status=self.status if self.status in ("open", "all", *STATUSES) else "open",
-            category=self.category if self.category in CATEGORIES else "",
+            category=self.category if self.category in CATEGORY_LABELS else "",
             assignee=self.assignee if self.assignee in ("mine", "unassigned") or
             (self.assignee.isdecimal() and len(self.assignee) <= 9) else "",
             q=self.q.strip()[:100],

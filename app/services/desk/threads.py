@@ -21,7 +21,7 @@ from app.services.membership.membership import in_locale_of
 from app.services.notify import notices, outbox
 from app.services.shared import clock
 from db.engine import atomic
-from db.tables import AuditLog, Inquiry, InquiryMessage
+from db.tables import AuditLog, DeskMail, Inquiry, InquiryMessage
 
 
 async def get_inquiry(inquiry_id: int) -> dict | None:
@@ -47,7 +47,19 @@ async def thread(inquiry_id: int, *, staff: bool) -> list[dict]:
         query = query.where(InquiryMessage.kind != "note")
     rows = await query.order_by(InquiryMessage.created_at).order_by(InquiryMessage.id)
     mails = await outbox.status_of([r["mail"] for r in rows if r["mail"]]) if staff else {}
-    return [{**row, "mail_status": mails.get(row["mail"]) if staff else None} for row in rows]
+    received = await _received_mails([r["id"] for r in rows]) if staff else {}
+    return [{**row, "mail_status": mails.get(row["mail"]) if staff else None, "received": received.get(row["id"])}
+            for row in rows]
+
+
+async def _received_mails(message_ids: list[int]) -> dict[int, dict]:
+    """The mails the asker's messages came in (read from the desk's mailbox), whole, by message id."""
+    if not message_ids:
+        return {}
+    rows = await DeskMail.select(DeskMail.message, DeskMail.from_address, DeskMail.from_name, DeskMail.subject,
+                                 DeskMail.full_text, DeskMail.attachments, DeskMail.sent_at).where(
+        DeskMail.message.is_in(message_ids)).output(load_json=True)
+    return {row["message"]: row for row in rows}
 
 
 def _status_audit(actor_id: int | None, inquiry_id: int, before: str, after: str, now: datetime, by: str = "staff"):
@@ -152,18 +164,25 @@ async def add_asker_message(inquiry_id: int, body: str, channel: str, links: Lin
         raise InquiryRefused("closed")
     if channel not in ("app", "email", "phone"):
         raise InquiryInvalid({"channel": _("Choose how the message reached the desk.")})
-    next_status = "in_progress" if inquiry["status"] == "waiting" else inquiry["status"]
     async with atomic(Inquiry._meta.db):
-        rows = await InquiryMessage.insert(InquiryMessage(
-            inquiry=inquiry_id, kind="asker", author=recorded_by or account_id, body=body, channel=channel, created_at=now,
-        )).returning(InquiryMessage.id)
-        await _move(inquiry, {Inquiry.status: next_status, Inquiry.last_message_at: now}, now)
-        if next_status != inquiry["status"]:
-            await _status_audit(recorded_by or account_id, inquiry_id, inquiry["status"], next_status, now,
-                                by="staff" if recorded_by else "asker")
-        if inquiry["assignee"] and inquiry["assignee"] != recorded_by:
-            await notices.notify(inquiry["assignee"], _("The asker wrote again (%(reference)s)", reference=inquiry["reference"]),
-                                 notice_excerpt(body), links.staff(inquiry_id), now=now)
+        return await record_asker_message(inquiry, body, channel, links, author=recorded_by or account_id,
+                                          by="staff" if recorded_by else "asker", now=now)
+
+
+async def record_asker_message(inquiry: dict, body: str, channel: str, links: Links, *, author: int | None, by: str,
+                               now: datetime) -> int:
+    """Inside the caller's transaction: the asker's message, and what it does to the inquiry. Waiting (or closed:
+    only a mail can reach a closed inquiry) → in progress, audited; the assignee is told unless they wrote it."""
+    next_status = "in_progress" if inquiry["status"] in ("waiting", "closed") else inquiry["status"]
+    rows = await InquiryMessage.insert(InquiryMessage(
+        inquiry=inquiry["id"], kind="asker", author=author, body=body, channel=channel, created_at=now,
+    )).returning(InquiryMessage.id)
+    await _move(inquiry, {Inquiry.status: next_status, Inquiry.last_message_at: now}, now)
+    if next_status != inquiry["status"]:
+        await _status_audit(author, inquiry["id"], inquiry["status"], next_status, now, by=by)
+    if inquiry["assignee"] and inquiry["assignee"] != author:
+        await notices.notify(inquiry["assignee"], _("The asker wrote again (%(reference)s)", reference=inquiry["reference"]),
+                             notice_excerpt(body), links.staff(inquiry["id"]), now=now)
     return rows[0]["id"]
 
 

@@ -37,7 +37,12 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 JPEG_QUALITY = 85
 # Pillow format → (content type, extension). Only these decoders are ever tried.
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
-NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|pdf)$")
+# A PDF cannot be re-encoded like a picture: it is kept as sent when its content is a whole PDF (the header at
+# the start, the end-of-file marker at the end) and is served only as a download (routes: get_upload).
+PDF_HEADER = re.compile(rb"^%PDF-[12]\.\d")
+PDF_END = b"%%EOF"
+PDF_TYPE = "application/pdf"
 URL_PREFIX = "/uploads/"
 
 
@@ -63,7 +68,7 @@ class UploadRefused(Refusal):
 
 @dataclass(frozen=True)
 class PreparedImage:
-    """A checked, cleaned and resized image, held in memory until it is stored."""
+    """A checked, cleaned and resized image (or a checked PDF, kept as it came), held in memory until it is stored."""
 
     data: bytes
     content_type: str
@@ -85,6 +90,15 @@ async def prepare_image(data: bytes) -> PreparedImage:
     if len(data) > MAX_BYTES:
         raise UploadRefused("too_big")
     return await asyncio.to_thread(_prepare, data)
+
+
+async def prepare_attachment(data: bytes) -> PreparedImage:
+    """An image (as prepare_image) or a PDF checked by its content; a mail's attachments go through here."""
+    if data and len(data) <= MAX_BYTES and PDF_HEADER.match(data):
+        if PDF_END not in data[-1024:]:
+            raise UploadRefused("broken")
+        return PreparedImage(data, PDF_TYPE, "pdf", 0, 0)
+    return await prepare_image(data)
 
 
 def _prepare(data: bytes) -> PreparedImage:

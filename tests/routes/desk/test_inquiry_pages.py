@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
+from app.demo.desk import load_mail_demo
 from app.main import create_app
-from app.services.desk import reply_templates, threads
+from app.services.desk import contact, reply_templates, threads
 from app.services.notify import outbox, push_notifications
 from app.services.shared import clock
 from app.settings import Smtp
@@ -399,3 +400,23 @@ async def test_the_inbox_goes_page_by_page_keeping_its_filters(client, monkeypat
     assert 'data-testid="page-next"' not in second.text and 'data-testid="page-previous"' in second.text
     for page in ("0", "x", "99999", "-2"):
         assert (await client.get("/staff/inquiries", params={"page": page})).status_code == 200
+
+
+def test_the_paths_the_round_links_to_are_the_routes_paths(app):
+    links = contact.round_links(BASE_URL)
+    assert links.staff(7) == app.route_reverse("get_staff_inquiry", inquiry_id=7)
+    assert links.thread(7) == app.route_reverse("get_my_inquiry", inquiry_id=7)
+
+
+async def test_staff_see_that_a_message_came_by_mail_and_read_the_whole_mail(client):
+    staff = await factories.staff_account("事務局 佐藤")
+    await load_mail_demo()
+    inquiry = await Inquiry.select().where(Inquiry.category == "mail").first()
+    await log_in(client, staff)
+
+    page = (await client.get(f"/staff/inquiries/{inquiry['id']}")).text
+
+    assert 'data-testid="received-mail"' in page and "aoi.yamada@example.jp" in page
+    assert "&gt; ワーケーション特集を公開しました。" in page  # the whole mail, quote and all, escaped
+    assert "コワーキングスペースを教えていただけますか。" in page
+    assert (await load_mail_demo()) == {"inquiries_by_mail": 0}  # taken once, however often the demo loads

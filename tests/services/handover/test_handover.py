@@ -35,6 +35,7 @@ from db.tables import (
     CheckIn,
     Conflict,
     Delivery,
+    DeskMail,
     DiaryEntry,
     ErasedIdentity,
     Incident,
@@ -203,6 +204,12 @@ async def data_set(var_dir: Path) -> dict:
     inquiry_id = await row(Inquiry, reference="Q-2611-TEST", name="電話 太郎", phone="0144-32-6111",
                            contact_method="phone", category="migration", channel="phone", status="closed",
                            assignee=staff)
+    message = await row(InquiryMessage, inquiry=inquiry_id, kind="asker", body=AWKWARD[3], channel="email")
+    await row(DeskMail, mailbox="desk@imap.example:993/INBOX", uidvalidity=2**32 - 1, uid=42,
+              message_key="<手紙@example.jp>", status="done", inquiry=inquiry_id, message=message,
+              from_address="denwa@example.jp", from_name="電話 太郎", subject=AWKWARD[1], full_text=AWKWARD[4],
+              attachments=[{"filename": "間取り.exe", "refused": "not_image"}], problems=["attachment_refused"],
+              sent_at=NOW)
     await row(InquiryMessage, inquiry=inquiry_id, kind="note", author=staff, body=AWKWARD[0], channel="phone")
     await row(ReplyTemplate, title="住まいの案内", body="空き家バンクは…", updated_by=staff)
     await row(KpiTarget, fiscal_year=FISCAL_YEAR, metric="registrations", area_id=0, value=500, updated_by=staff)

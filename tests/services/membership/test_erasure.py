@@ -9,8 +9,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tempfile
 import zipfile
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formataddr
+from pathlib import Path
 from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +25,8 @@ from app.i18n import TOKYO
 from app.keyfile import new_signing_key
 from app.services.activities import check_ins
 from app.services.audit import log as audit_log
-from app.services.desk import threads
+from app.services.desk import mail_replies, threads
+from app.services.desk.mailbox import Fetched
 from app.services.handover import export
 from app.services.imports import columns, reader, registrants, sources
 from app.services.membership import erasure, login_sessions, membership, one_time_links
@@ -241,6 +246,18 @@ async def fill_surveys(scene: Scene, account: int) -> None:
         await responses.submit(survey, account, {str(question["id"]): [scene.m(f"survey-{anonymous}")]}, now)
 
 
+def asker_mail(scene: Scene, reference: str) -> bytes:
+    """The asker answering by mail, their words quoted back and an attachment the desk refuses (its name kept)."""
+    mail = EmailMessage()
+    mail["From"] = formataddr((scene.m("mail-name"), scene.m("-mail@example.jp")))
+    mail["Subject"] = f"{scene.m('mail-subject')} {reference}"
+    mail["Message-ID"] = "<erasure-test@example.jp>"
+    mail.set_content(f"{scene.m('mail-body')}\n\n> {scene.m('mail-quote')}\n")
+    mail.add_attachment(b"MZ" + b"\0" * 64, maintype="application", subtype="octet-stream",
+                        filename=scene.m("attachment") + ".exe")
+    return mail.as_bytes()
+
+
 async def fill_desk(scene: Scene, account: int, staff: int, email: str) -> None:
     """A member's inquiry with another address and a phone number: the receipt, the desk's answers by mail and
     in the app, the member writing again (the assignee is told with their words), an internal note."""
@@ -255,6 +272,8 @@ async def fill_desk(scene: Scene, account: int, staff: int, email: str) -> None:
     await threads.reply(asked["id"], staff, scene.m("answer-in-app"), "app", "waiting", post)
     await threads.add_asker_message(asked["id"], scene.m("wrote-again"), "app", post.links, account_id=account)
     await threads.add_note(asked["id"], staff, scene.m("note"))
+    await mail_replies.take("desk@imap.example:993/INBOX", 1, Fetched(1, asker_mail(scene, asked["reference"]), True),
+                            post, Path(tempfile.mkdtemp()), "ja", clock.now())
     assert email  # the address the member registered with asked earlier
 
 
