@@ -40,6 +40,8 @@ ACTION_LABELS = {
     "wallet_pass.status": _l("Changed a member's entry pass"),
     "application.status": _l("Decided on an application"),
     "redemption.undo": _l("Undid an offer use"),
+    "line.link": _l("Linked their LINE account"),
+    "line.unlink": _l("Unlinked their LINE account"),
 }
 
 
