@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from app.keyfile import new_vapid_keys
+from app.services.membership import data_export
 from app.services.notify import (
     line_delivery,
     line_links,
@@ -118,6 +119,10 @@ async def test_a_nonce_is_used_once_expires_and_a_guessed_one_binds_nothing(plat
     frozen.advance(minutes=10, seconds=1)
     assert await line_links.complete_link(platform.user().id, late, frozen()) == "unknown"
     assert [(row["account"], row["line_user_id"]) for row in await LineLink.select()] == [(member.account_id, first.id)]
+    # It is theirs: in the member's own data download.
+    assert (await data_export.export_data(member.account_id))["line_link"] == {
+        "line_user_id": first.id, "status": "linked", "linked_at": frozen() - timedelta(minutes=10, seconds=1)}
+    assert (await data_export.export_data(other.account_id))["line_link"] is None
 
 
 async def test_a_failed_link_or_a_user_id_alone_binds_nothing(platform, frozen):
