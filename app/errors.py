@@ -91,7 +91,7 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
 
 def _to_login(request: Request) -> Response:
     """A page that needs a login sends the person to log in and brings them back afterwards."""
-    target = request.url.path if request.method == "GET" else ""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "") if request.method == "GET" else ""
     login = request.app.route_reverse("get_login") + (f"?{urlencode({'next': target})}" if target else "")
     if request.headers.get("hx-request") == "true":
         return Response("", status_code=401, headers={"HX-Redirect": login})

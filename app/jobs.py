@@ -12,7 +12,7 @@ import logging
 
 from app.services.desk import mail_replies
 from app.services.journeys import round as journeys
-from app.services.notify import outbox, push_delivery, push_message
+from app.services.notify import line_delivery, outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
 from app.services.premium import lapse
 from app.services.premium.applications import Told
@@ -53,6 +53,13 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
         figures.update(sent=stats.sent, retried=stats.retried, failed=stats.failed, expired=stats.expired)
     except Exception:  # logged, and the next round tries again
         log.exception("push round failed")
+    if settings.line.enabled:
+        try:
+            line = await line_delivery.run_once(settings.line, settings.base_url)
+            figures.update(line_sent=line.sent, line_retried=line.retried, line_failed=line.failed,
+                           line_skipped=line.skipped)
+        except Exception:
+            log.exception("LINE round failed")
     try:
         mails = await outbox.deliver_due(settings.smtp, settings.var_dir / "mail", clock.now())
         figures.update(mail_sent=mails.sent, mail_retried=mails.retried, mail_failed=mails.failed)

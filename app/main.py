@@ -36,7 +36,8 @@ from db.engine import bind, close_pool, make_engine, open_pool
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_MAX_AGE_S = 60 * 60 * 24 * 30
 # Files and machine endpoints: no session, no CSRF cookie (they are cached and fetched without one).
-NO_SESSION_PATHS = ["^/static/", "^/icons/", "^/uploads/", "^/sw.js$", "^/manifest.webmanifest$", "^/theme.css$", "^/healthz$"]
+NO_SESSION_PATHS = ["^/static/", "^/icons/", "^/uploads/", "^/sw.js$", "^/manifest.webmanifest$", "^/theme.css$", "^/healthz$",
+                    "^/line/webhook$"]
 
 
 def make_stores(settings: Settings) -> dict:

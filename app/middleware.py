@@ -25,23 +25,30 @@ from app.page_cache import Key, PageCache
 access_log = logging.getLogger("tsunagu.access")
 
 # No inline scripts or styles anywhere: theme colours come from /theme.css, behaviour from /static/js.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "manifest-src 'self'",
-        "worker-src 'self'",
-    ]
+DIRECTIVES = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "manifest-src 'self'",
+    "worker-src 'self'",
 )
+
+
+def policy_with_form_action(*origins: str) -> str:
+    """The Content-Security-Policy, with forms also allowed to lead to `origins` (browsers check where a form's
+    answer redirects to as well)."""
+    return "; ".join(" ".join([d, *origins]) if d == "form-action 'self'" else d for d in DIRECTIVES)
+
+
+CONTENT_SECURITY_POLICY = policy_with_form_action()
 SECURITY_HEADERS = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),

@@ -138,6 +138,34 @@ def publisher_from(env, region_name: str) -> Publisher:
 
 
 @dataclass(frozen=True)
+class Line:
+    """The municipality's LINE official account as a channel beside Web Push (app/services/notify/line_*.py).
+    Without the channel secret and the access token nothing about LINE shows and its webhook is a 404."""
+
+    channel_id: str = ""
+    channel_secret: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    # The Messaging API's host: tests and a staging setup point it at a stand-in.
+    api_base: str = "https://api.line.me"
+    # Where the member's browser confirms the link in LINE (the Messaging API's account-link endpoint).
+    account_link_url: str = "https://access.line.me/dialog/bot/accountLink"
+    # The official account's "add friend" link, shown with its QR code on the account page.
+    add_friend_url: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel_secret and self.access_token)
+
+
+def http_url_from(name: str, text: str) -> str:
+    """A LINE_* address as set in the environment: http(s) with a host, or the reason it is refused."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http or https address (got {text!r})")
+    return text.rstrip("/")
+
+
+@dataclass(frozen=True)
 class Settings:
     secret_key: str
     vapid_private_key: str
@@ -156,6 +184,7 @@ class Settings:
     branding: Branding = field(default_factory=Branding)
     publisher: Publisher = field(default_factory=Publisher)
     restore_limits: RestoreLimits = field(default_factory=RestoreLimits)
+    line: Line = field(default_factory=Line)
     furusato_tax_url: str = "https://www.furusato-tax.jp/"
     migration_url: str = "https://www.iju-join.jp/"
     workation_url: str = "https://www.workation.env.go.jp/"
@@ -261,6 +290,15 @@ class Settings:
             restore_limits=RestoreLimits(
                 max_entry_mb=int(env.get("RESTORE_MAX_ENTRY_MB", str(RestoreLimits.max_entry_mb))),
                 max_total_mb=int(env.get("RESTORE_MAX_TOTAL_MB", str(RestoreLimits.max_total_mb))),
+            ),
+            line=Line(
+                channel_id=env.get("LINE_CHANNEL_ID", ""),
+                channel_secret=env.get("LINE_CHANNEL_SECRET", ""),
+                access_token=env.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+                api_base=http_url_from("LINE_API_BASE", env.get("LINE_API_BASE", Line.api_base)),
+                account_link_url=http_url_from("LINE_ACCOUNT_LINK_URL", env.get("LINE_ACCOUNT_LINK_URL", Line.account_link_url)),
+                add_friend_url=http_url_from("LINE_ADD_FRIEND_URL", env["LINE_ADD_FRIEND_URL"])
+                if env.get("LINE_ADD_FRIEND_URL") else "",
             ),
             furusato_tax_url=env.get("FURUSATO_TAX_URL", cls.furusato_tax_url),
             migration_url=env.get("MIGRATION_URL", cls.migration_url),

@@ -546,6 +546,44 @@ class Delivery(Table):
     sent_at = Timestamptz(null=True, default=None)
 
 
+class LineLink(Table):
+    """A member's LINE account, bound by LINE's account-link event carrying a nonce this site gave that member
+    (app/services/notify/line_links.py). One LINE account per member and one member per LINE account."""
+
+    account = ForeignKey(references=Account, unique=True, on_delete=OnDelete.cascade)
+    line_user_id = Varchar(length=64, unique=True, required=True)
+    status = Varchar(length=16, default="linked")  # linked | blocked (the member unfollowed or blocked the account)
+    linked_at = Timestamptz(default=TimestamptzNow())
+    changed_at = Timestamptz(default=TimestamptzNow())
+
+
+class LineLinkNonce(Table):
+    """The nonce of one account-link attempt, bound to the account that asked for it; used once, within minutes.
+    Only its SHA-256 is kept: the nonce itself travels through LINE and comes back in the webhook."""
+
+    nonce_hash = Varchar(length=64, unique=True, required=True)
+    account = ForeignKey(references=Account, on_delete=OnDelete.cascade, index=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz(required=True)
+    used_at = Timestamptz(null=True, default=None)
+
+
+class LineDelivery(Table):
+    """One notification to one linked LINE account: claimed with a lease and retried as push deliveries are.
+
+    Unique (notification, line_link) by a raw migration, so a fan-out run twice adds nothing.
+    """
+
+    notification = ForeignKey(references=Notification, on_delete=OnDelete.cascade, index=True)
+    line_link = ForeignKey(references=LineLink, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=16, default="queued", index=True)  # queued | sending (claimed) | sent | failed | skipped
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(default=TimestamptzNow(), index=True)
+    claimed_until = Timestamptz(null=True, default=None)
+    last_error = Varchar(length=200, default="")
+    sent_at = Timestamptz(null=True, default=None)
+
+
 class OutboxMail(Table):
     """A mail saved before it is sent, in the same transaction as what it tells of, and retried until the
     mail server takes it: an SMTP failure never loses a receipt, a reply or an invitation."""

@@ -87,3 +87,21 @@ def test_the_desk_mailbox_is_off_without_a_host_and_its_tls_mode_is_checked(tmp_
     assert Settings.from_env({**base, "IMAP_HOST": "h", "IMAP_TLS": "STARTTLS"}).imap.port == 143
     with pytest.raises(ValueError, match="IMAP_TLS"):
         Settings.from_env({**base, "IMAP_TLS": "ssl"})
+
+
+def test_line_is_off_until_its_secret_and_token_are_set_and_keeps_them_out_of_its_repr(tmp_path):
+    assert not Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path)}).line.enabled
+    assert not Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), "LINE_CHANNEL_SECRET": "s"}).line.enabled
+    line = Settings.from_env({
+        "TSUNAGU_VAR_DIR": str(tmp_path), "LINE_CHANNEL_ID": "2000000000", "LINE_CHANNEL_SECRET": "secret-of-the-channel",
+        "LINE_CHANNEL_ACCESS_TOKEN": "token-of-the-channel", "LINE_ADD_FRIEND_URL": "https://line.me/R/ti/p/@tsunagu",
+    }).line
+    assert line.enabled and line.api_base == "https://api.line.me" and line.add_friend_url.endswith("@tsunagu")
+    assert line.account_link_url == "https://access.line.me/dialog/bot/accountLink"
+    assert "secret-of-the-channel" not in repr(line) and "token-of-the-channel" not in repr(line)
+
+
+@pytest.mark.parametrize("name", ["LINE_API_BASE", "LINE_ACCOUNT_LINK_URL", "LINE_ADD_FRIEND_URL"])
+def test_a_line_address_that_is_no_web_address_stops_the_app_with_the_reason(tmp_path, name):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({"TSUNAGU_VAR_DIR": str(tmp_path), name: "javascript:alert(1)"})

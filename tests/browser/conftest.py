@@ -26,8 +26,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from app.auth import AUTH_COOKIE
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Line, Settings
 from tests.conftest import USE_POSTGRES, make_settings, reset_database
+from tests.line_platform import FakeLinePlatform
 from tests.push_service import FakePushService
 
 BROWSER_TESTS = Path(__file__).resolve().parent
@@ -152,14 +153,26 @@ def fake_push_service():
 
 
 @pytest.fixture(scope="session")
-def live_server(secrets, database_url, tmp_path_factory, fake_push_service):
+def fake_line_platform():
+    """The fake LINE platform (tests/line_platform.py) on loopback, for the whole run: the live server's LINE
+    official account, whose account-link dialog posts to the live server's webhook."""
+    with FakeLinePlatform() as platform:
+        yield platform
+
+
+@pytest.fixture(scope="session")
+def live_server(secrets, database_url, tmp_path_factory, fake_push_service, fake_line_platform):
     """The app served by uvicorn in a thread, reached as http://localhost:PORT (WebAuthn refuses IP addresses)."""
     sockets = loopback_sockets()
     port = sockets[0].getsockname()[1]
     url = f"http://localhost:{port}"
+    line = fake_line_platform
+    line.webhook_url, line.return_url = f"{url}/line/webhook", f"{url}/account"
     # One browser run logs in far more often than a person would: the per-address limit must not trip.
     settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url).with_(
-        auth_rate_limit_per_minute=1000, push_extra_hosts=(fake_push_service.origin,)
+        auth_rate_limit_per_minute=1000, push_extra_hosts=(fake_push_service.origin,),
+        line=Line(channel_secret=line.channel_secret, access_token=line.access_token, api_base=line.origin,
+                  account_link_url=line.account_link_url, add_friend_url="https://line.me/R/ti/p/@tsunagu-test"),
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))

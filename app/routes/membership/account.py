@@ -11,6 +11,7 @@ from litestar.response import Response
 from app import guards
 from app.auth import cleared_auth_cookie, current_account
 from app.i18n import gettext as _
+from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.membership.mail_links import send_confirmation_mail
@@ -20,6 +21,7 @@ from app.services.activities import progress
 from app.services.membership import data_export, erasure, login_sessions, membership, one_time_links, passkeys
 from app.services.membership.membership import ProfileInvalid
 from app.services.membership.passkeys import PasskeyError
+from app.services.notify import line_links
 from app.services.shared import clock, exports
 from app.services.shared.devices import device_label
 
@@ -33,8 +35,18 @@ async def get_account(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id) if account.is_member else None
     context = {"account": account, "member": member,
-               "progress": await progress.progress(member["id"], clock.now()) if member else None}
+               "progress": await progress.progress(member["id"], clock.now()) if member else None,
+               "line": await _line_card(request, account.id) if member else None}
     return page(request, "membership/account/index.html", context, cache="no-store")
+
+
+async def _line_card(request: Request, account_id: int) -> dict | None:
+    """The LINE card's content, when the official account is set up."""
+    line = request.app.state.settings.line
+    if not line.enabled:
+        return None
+    qr = qr_svg(line.add_friend_url, _("QR code to add the official account in LINE")) if line.add_friend_url else ""
+    return {"add_friend_url": line.add_friend_url, "qr": qr, "link": await line_links.link_of(account_id)}
 
 
 @get("/account/profile", name="get_profile", guards=[guards.member], cache_control=None)

@@ -247,7 +247,6 @@ def _composer_values(source: dict) -> dict:
 async def composer_context(values: dict, errors: dict | None = None) -> dict:
     area_rows = await areas.choices()
     target = _target_from(values, {a["id"] for a in area_rows})
-    people, devices = await push_notifications.reach(target)
     locale = current_locale.get()
     names = {code: ja if locale == "ja" else en for code, ja, en in PREFECTURES}
     return {
@@ -262,7 +261,7 @@ async def composer_context(values: dict, errors: dict | None = None) -> dict:
             for key, ja, en, codes in REGIONS
         ],
         "prefecture_names": names,
-        "reach": {"people": people, "devices": devices},
+        "reach": await push_notifications.reach(target),
     }
 
 

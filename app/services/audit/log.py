@@ -45,6 +45,8 @@ ACTION_LABELS = {
     "incident.update": _l("Changed an incident"),
     "incident.closed": _l("Closed an incident"),
     "incident.open": _l("Opened an incident again"),
+    "line.link": _l("Linked their LINE account"),
+    "line.unlink": _l("Unlinked their LINE account"),
 }
 
 

@@ -11,6 +11,7 @@ from db.tables import (
     CheckIn,
     Inquiry,
     InquiryMessage,
+    LineLink,
     Member,
     Passkey,
     PremiumApplication,
@@ -49,7 +50,7 @@ async def export_data(account_id: int) -> dict:
 
 async def _activity(account_id: int, member_id: int | None) -> dict:
     """What the member did with the other capabilities: applications, check-ins at local activities, premium
-    applications, passes and their uses, surveys answered, push devices, and inquiries with the desk's replies
+    applications, passes and their uses, surveys answered, push devices, the LINE link, and inquiries with the desk's replies
     (not the desk's internal notes)."""
     applications = await Application.select(
         Application.program.title.as_alias("program"), Application.status, Application.motivation,
@@ -68,6 +69,8 @@ async def _activity(account_id: int, member_id: int | None) -> dict:
     ).where(SurveyResponse.account == account_id)
     devices = await PushSubscription.select(PushSubscription.device_label, PushSubscription.created_at).where(
         PushSubscription.account == account_id)
+    line = await LineLink.select(LineLink.line_user_id, LineLink.status, LineLink.linked_at).where(
+        LineLink.account == account_id)
     asked = await Inquiry.select(
         Inquiry.id, Inquiry.reference, Inquiry.category, Inquiry.status, Inquiry.name, Inquiry.email, Inquiry.phone,
         Inquiry.created_at,
@@ -94,6 +97,7 @@ async def _activity(account_id: int, member_id: int | None) -> dict:
         "pass_uses": uses,
         "surveys_answered": surveys,
         "push_devices": devices,
+        "line_link": line[0] if line else None,
         "inquiries": [
             {**{k: v for k, v in i.items() if k != "id"},
              "messages": [{k: v for k, v in m.items() if k != "inquiry"} for m in messages if m["inquiry"] == i["id"]]}

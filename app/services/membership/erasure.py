@@ -13,6 +13,8 @@ Table by table:
   notices (the desk's answers among them): deleted; so are the notifications told to them alone (a premium
   decision) with their deliveries.
 - delivery to their devices: the push service's error texts emptied, those still queued expired.
+- line_link and line_link_nonce: deleted (their LINE user id goes); line_delivery to it: still queued ones
+  skipped, LINE's error texts emptied.
 - outbox_mail to any address they used, and the desk's mails of their inquiries: deleted; so are the files of
   mails written without a mail server (var/mail) that name one of their addresses.
 - application: motivation and answers emptied; status and attendance stay (participants per area).
@@ -48,7 +50,7 @@ from app.services.desk import forgetting
 from app.services.imports import held
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
-from app.services.notify import mail, personal
+from app.services.notify import line_links, mail, personal
 from app.services.shared import clock, erased
 from db.engine import atomic
 from db.tables import (
@@ -182,7 +184,8 @@ async def _targets(person: Person) -> dict[str, list[int]]:
 
 
 async def _forget_devices(person: Person) -> None:
-    """Passkeys, logged-in devices, one-time links, push devices and what was sent to them, push topics."""
+    """Passkeys, logged-in devices, one-time links, push devices and what was sent to them, push topics, the
+    LINE link."""
     account_id = person.account_id
     await Passkey.delete().where(Passkey.account == account_id)
     await login_sessions.end_all(account_id)
@@ -193,6 +196,7 @@ async def _forget_devices(person: Person) -> None:
     await Delivery.update({Delivery.last_error: ""}).where(Delivery.subscription.is_in(devices))
     await PushSubscription.delete().where(PushSubscription.account == account_id)
     await PushPreference.delete().where(PushPreference.account == account_id)
+    await line_links.forget(account_id)
 
 
 async def _forget_profile_and_activity(person: Person) -> None:

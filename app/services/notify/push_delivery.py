@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from piccolo.table import Table
 
 from app.services.notify import push_message
 from app.services.notify.push_endpoints import PUSH_SERVICES, PushHosts
@@ -61,8 +62,9 @@ def backoff(attempts: int, retry_after: str | None, now: datetime | None = None)
     return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
 
 
-async def claim(now: datetime, limit: int = BATCH) -> list[int]:
+async def claim(now: datetime, limit: int = BATCH, table: type[Table] = Delivery) -> list[int]:
     """Take up to `limit` due deliveries for this sender: ones whose sender's lease ran out, then queued ones.
+    `table`: Delivery, or LineDelivery (line_delivery.py), which has the same columns for this.
 
     Each is one `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING id`: the statement chooses and takes its
     rows at once, so senders claiming together take different rows instead of racing for the same oldest
@@ -77,17 +79,17 @@ async def claim(now: datetime, limit: int = BATCH) -> list[int]:
     quadratic in a large fan-out, and once analysed PostgreSQL chose to walk the due-time index past every
     delivery ever sent (200,000 rows of history: 38 ms per claim instead of 0.5 ms)."""
     async def take(due, count: int) -> list[int]:
-        chosen = Delivery.select(Delivery.id).where(due).limit(count)
-        if Delivery._meta.db.engine_type != "sqlite":
+        chosen = table.select(table.id).where(due).limit(count)
+        if table._meta.db.engine_type != "sqlite":
             chosen = chosen.lock_rows("UPDATE", skip_locked=True)
-        rows = await Delivery.update(
-            {Delivery.status: "sending", Delivery.claimed_until: now + LEASE, Delivery.attempts: Delivery.attempts + 1}
-        ).where(Delivery.id.is_in(chosen)).returning(Delivery.id)
+        rows = await table.update(
+            {table.status: "sending", table.claimed_until: now + LEASE, table.attempts: table.attempts + 1}
+        ).where(table.id.is_in(chosen)).returning(table.id)
         return [row["id"] for row in rows]
 
-    ids = await take((Delivery.status == "sending") & (Delivery.claimed_until < now), limit)
+    ids = await take((table.status == "sending") & (table.claimed_until < now), limit)
     if len(ids) < limit:
-        ids += await take((Delivery.status == "queued") & (Delivery.next_attempt_at <= now), limit - len(ids))
+        ids += await take((table.status == "queued") & (table.next_attempt_at <= now), limit - len(ids))
     return ids
 
 

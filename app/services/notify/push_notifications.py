@@ -1,8 +1,9 @@
 """Push notifications: who one is for (its `Target`), writing it, its fan-out, and the staff's view of it.
 
-A notification becomes one `Notice` per person (the in-app inbox, so nothing is lost without push) and
-one `Delivery` per device that wants it; push_delivery sends the deliveries. The fan-out is a few
-statements per notification, never one per person or device.
+A notification becomes one `Notice` per person (the in-app inbox, so nothing is lost without push), one
+`Delivery` per device and one `LineDelivery` per linked LINE account of those who want its topic (the
+topics chosen under Notifications hold for both); push_delivery and line_delivery send them. The fan-out is a
+few statements per notification, never one per person or device.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
@@ -25,6 +27,8 @@ from db.tables import (
     Account,
     AreaFollow,
     Delivery,
+    LineDelivery,
+    LineLink,
     Member,
     Notice,
     Notification,
@@ -104,14 +108,21 @@ async def recipients(target: Target) -> list[int]:
     return [m["account"] for m in members] + staff
 
 
-async def reach(target: Target) -> tuple[int, int]:
-    """(people, devices) a notification would reach by push: the composer's preview."""
+class Reach(NamedTuple):
+    people: int
+    devices: int  # by push
+    line: int  # linked LINE accounts
+
+
+async def reach(target: Target) -> Reach:
+    """Whom a notification would reach, and by which channel: the composer's preview."""
     people = await recipients(target)
-    devices = await _push_devices(target, people)
-    return len(people), len(devices)
+    wanting = await _wanting(target, people)
+    return Reach(len(people), len(await _push_devices(wanting)), len(await _line_links(target, wanting)))
 
 
-async def _push_devices(target: Target, people: list[int]) -> list[int]:
+async def _wanting(target: Target, people: list[int]) -> list[int]:
+    """Those of `people` who want this notification's topic on their phone (push or LINE)."""
     if not people:
         return []
     prefs = {row["account"]: Preferences(row["programs"], row["events"], row["surveys"], row["news"])
@@ -121,11 +132,22 @@ async def _push_devices(target: Target, people: list[int]) -> list[int]:
         rows = await AreaFollow.select(AreaFollow.member.account.as_alias("account")).where(
             AreaFollow.area.is_in(target.area_ids))
         following = {row["account"] for row in rows}
-    wanted = [a for a in people if target.topic == "test" or _wants(prefs.get(a, Preferences()), target.topic,
-                                                                    not target.area_ids or a in following)]
-    if not wanted:
+    return [a for a in people if target.topic == "test" or _wants(prefs.get(a, Preferences()), target.topic,
+                                                                 not target.area_ids or a in following)]
+
+
+async def _push_devices(wanting: list[int]) -> list[int]:
+    if not wanting:
         return []
-    rows = await PushSubscription.select(PushSubscription.id).where(among(PushSubscription.account, wanted))
+    rows = await PushSubscription.select(PushSubscription.id).where(among(PushSubscription.account, wanting))
+    return [row["id"] for row in rows]
+
+
+async def _line_links(target: Target, wanting: list[int]) -> list[int]:
+    """Active LINE links of those who want it; a test a member sends themselves is for this device's push."""
+    if not wanting or target.topic == "test":
+        return []
+    rows = await LineLink.select(LineLink.id).where(among(LineLink.account, wanting) & (LineLink.status == "linked"))
     return [row["id"] for row in rows]
 
 
@@ -215,7 +237,8 @@ async def fan_out_due(now: datetime | None = None) -> int:
         target = Target(topic=notification["topic"], area_ids=raw.get("areas") or [], tiers=raw.get("tiers") or [],
                         prefectures=raw.get("prefectures") or [], account_ids=raw.get("accounts"))
         people = await recipients(target)
-        devices = await _push_devices(target, people)
+        wanting = await _wanting(target, people)
+        devices, links = await _push_devices(wanting), await _line_links(target, wanting)
         async with atomic(Notification._meta.db):
             claimed = await Notification.update(
                 {Notification.status: "fanned_out", Notification.recipients: len(people)}
@@ -228,6 +251,9 @@ async def fan_out_due(now: datetime | None = None) -> int:
             await _insert_each(Delivery.subscription, devices, {
                 Delivery.notification: notification["id"], Delivery.status: "queued", Delivery.attempts: 0,
                 Delivery.next_attempt_at: now, Delivery.last_error: ""})
+            await _insert_each(LineDelivery.line_link, links, {
+                LineDelivery.notification: notification["id"], LineDelivery.status: "queued", LineDelivery.attempts: 0,
+                LineDelivery.next_attempt_at: now, LineDelivery.last_error: ""})
         done += 1
     return done
 
@@ -260,13 +286,17 @@ async def recent_notifications(limit: int) -> list[dict]:
     notifications = []
     for row in rows:
         counts = await notification_stats(row["id"])
-        notifications.append({**row, "counts": counts, "waiting": counts["queued"] + counts["sending"] + counts["pushing"]})
+        waiting = ("queued", "sending", "pushing", "line_queued", "line_sending")
+        notifications.append({**row, "counts": counts, "waiting": sum(counts[status] for status in waiting)})
     return notifications
 
 
 async def notification_stats(notification_id: int) -> dict[str, int]:
-    rows = await Delivery.select(Delivery.status).where(Delivery.notification == notification_id)
+    """How its deliveries stand: push's by status ("sent"…), LINE's beside them ("line_sent"…)."""
     counts = {status: 0 for status in ("queued", "sending", "pushing", "sent", "failed", "expired")}
-    for row in rows:
+    counts |= {f"line_{status}": 0 for status in ("queued", "sending", "sent", "failed", "skipped")}
+    for row in await Delivery.select(Delivery.status).where(Delivery.notification == notification_id):
         counts[row["status"]] = counts.get(row["status"], 0) + 1
+    for row in await LineDelivery.select(LineDelivery.status).where(LineDelivery.notification == notification_id):
+        counts[f"line_{row['status']}"] = counts.get(f"line_{row['status']}", 0) + 1
     return counts

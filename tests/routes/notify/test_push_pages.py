@@ -399,7 +399,8 @@ async def test_the_record_shows_queued_sent_failed_and_expired_counts(client):
     for delivery_id, status in zip(ids, ("sent", "sent", "failed", "expired"), strict=True):
         await Delivery.update({Delivery.status: status}).where(Delivery.id == delivery_id)
     assert await push_notifications.notification_stats(notification_id) == {
-        "queued": 0, "sending": 0, "pushing": 0, "sent": 2, "failed": 1, "expired": 1}
+        "queued": 0, "sending": 0, "pushing": 0, "sent": 2, "failed": 1, "expired": 1,
+        "line_queued": 0, "line_sending": 0, "line_sent": 0, "line_failed": 0, "line_skipped": 0}
     page = await client.get("/staff/push")
     assert page.text.count('data-testid="notification-row"') == 1  # a member's own test is not staff news
     for testid, count in (("count-queued", 0), ("count-sent", 2), ("count-failed", 1), ("count-expired", 1)):

@@ -45,6 +45,9 @@ from db.tables import (
     JourneyEvent,
     JourneyRule,
     KpiTarget,
+    LineDelivery,
+    LineLink,
+    LineLinkNonce,
     Member,
     Notice,
     Notification,
@@ -187,6 +190,12 @@ async def data_set(var_dir: Path) -> dict:
                              created_by=staff, status="fanned_out", recipients=1)
     await row(Delivery, notification=notification, subscription=subscription, status="sent", attempts=1, sent_at=NOW)
     await row(Delivery, notification=notification, subscription=None, status="expired", last_error="HTTP 410")
+    line_link = await row(LineLink, account=members[0].account_id, line_user_id="U" + "0123456789abcdef" * 2,
+                          status="blocked", linked_at=NOW, changed_at=NOW)
+    await row(LineLinkNonce, nonce_hash="f" * 64, account=members[1].account_id, created_at=NOW, expires_at=NOW)
+    await row(LineDelivery, notification=notification, line_link=line_link, status="sent", attempts=2, sent_at=NOW,
+              last_error="HTTP 429")
+    await row(LineDelivery, notification=notification, line_link=None, status="skipped", last_error="unlinked")
 
     survey_id = await factories.open_survey(
         [{"kind": "single", "key": "intent_to_move", "text": "移住を考えていますか", "options": ["はい", "いいえ"]},

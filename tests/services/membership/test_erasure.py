@@ -31,7 +31,7 @@ from app.services.handover import export
 from app.services.imports import columns, reader, registrants, sources
 from app.services.membership import erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import Profile
-from app.services.notify import outbox, push_notifications, push_subscriptions
+from app.services.notify import line_links, outbox, push_notifications, push_subscriptions
 from app.services.premium import applications as premium_applications
 from app.services.premium import lapse
 from app.services.premium.applications import PremiumRequest
@@ -50,6 +50,9 @@ from db.tables import (
     Delivery,
     Inquiry,
     InquiryMessage,
+    LineDelivery,
+    LineLink,
+    LineLinkNonce,
     Member,
     Notice,
     OutboxMail,
@@ -185,9 +188,13 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     await push_subscriptions.subscribe(account, f"https://fcm.googleapis.com/fcm/send/{scene.m('endpoint')}", p256dh, auth,
                                        scene.m("device"))
     await push_subscriptions.save_preferences(account, push_subscriptions.Preferences(programs="all"))
+    # LINE: their LINE account linked by its nonce, a second link attempt pending, and LINE's refusal of a message.
+    assert await line_links.complete_link(scene.m("line-user"), await line_links.start_link(account, now), now) == "linked"
+    await line_links.start_link(account, now)
     await push_notifications.create_notification(push_notifications.Target(account_ids=[account]), "朝市", "7時から", "/", None)
     await push_notifications.fan_out_due()
     await Delivery.update({Delivery.last_error: "410 " + scene.m("push-error")}).where(Delivery.id.is_not_null())
+    await LineDelivery.update({LineDelivery.last_error: "HTTP 400 " + scene.m("line-error")}).where(LineDelivery.id.is_not_null())
     # Programs: an application with motivation and answers.
     program = await factories.program(area_id, questions=["どこから来ますか"])
     await applications.apply(program, member.member_id, scene.m("motivation"), [scene.m("answer")], now)
@@ -311,6 +318,8 @@ async def test_what_the_statistics_need_stays_without_saying_who():
     assert await Inquiry.count().where(Inquiry.status != "closed") == 0  # nobody can be answered any more
     assert await InquiryMessage.count().where(InquiryMessage.body != "") == 0
     assert await Notice.count().where(Notice.account == member.account_id) == 0
+    assert await LineLink.count() == 0 and await LineLinkNonce.count() == 0  # nothing is sent to their LINE again
+    assert [row["status"] for row in await LineDelivery.select(LineDelivery.status)] == ["skipped"]
     assert await OutboxMail.count().where(OutboxMail.purpose.is_in(["inquiry_receipt", "inquiry_reply", "survey_invite"])) == 0
     deleted = await AuditLog.select().where(AuditLog.action == "account.delete").first()
     assert (deleted["actor"], deleted["target_id"]) == (member.account_id, str(member.account_id))

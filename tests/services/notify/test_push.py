@@ -30,6 +30,7 @@ from tests import factories
 from tests.push_service import Device, FakePushService, b64url, b64url_decode
 
 UTC = timezone.utc
+NO_LINE = {"line_queued": 0, "line_sending": 0, "line_sent": 0, "line_failed": 0, "line_skipped": 0}
 SUBJECT = "mailto:admin@localhost"
 
 
@@ -270,13 +271,13 @@ async def test_programs_reach_followers_of_the_area_and_those_who_chose_all(serv
     # The inbox gets it whatever the push preference; push goes to the devices of those who want it.
     assert sorted(await push_notifications.recipients(programs)) == sorted([follower.account_id, everything.account_id,
                                                                 muted.account_id])
-    assert await push_notifications.reach(programs) == (3, 3)  # follower's 2 devices + everything's 1; muted: none
+    assert await push_notifications.reach(programs) == (3, 3, 0)  # follower's 2 devices + everything's 1; muted: none
     # "All programs" is about programs: an event in the area still goes to its followers only.
     events = Target(topic="events", area_ids=[yufutsu])
     assert sorted(await push_notifications.recipients(events)) == sorted([follower.account_id, muted.account_id])
-    assert await push_notifications.reach(events) == (2, 3)
+    assert await push_notifications.reach(events) == (2, 3, 0)
     # No area: everyone active; programs then go to everyone not muted.
-    assert await push_notifications.reach(Target(topic="programs")) == (4, 4)
+    assert await push_notifications.reach(Target(topic="programs")) == (4, 4, 0)
 
 
 async def test_tier_and_home_prefecture_narrow_and_combine(service):
@@ -303,11 +304,11 @@ async def test_tier_and_home_prefecture_narrow_and_combine(service):
     assert await push_notifications.recipients(explicit) == [tokyo_basic.account_id, staff]
     assert await push_notifications.recipients(Target(account_ids=[staff], tiers=["basic"])) == []
     assert await push_notifications.recipients(Target(account_ids=[])) == []
-    assert await push_notifications.reach(Target(tiers=["premium"])) == (2, 2)
+    assert await push_notifications.reach(Target(tiers=["premium"])) == (2, 2, 0)
     # A topic someone turned off: still in the inbox, no push.
     await push_subscriptions.save_preferences(tokyo_premium.account_id, Preferences(news=False))
-    assert await push_notifications.reach(Target(topic="news", tiers=["premium"])) == (2, 1)
-    assert await push_notifications.reach(Target(topic="events", tiers=["premium"])) == (2, 2)
+    assert await push_notifications.reach(Target(topic="news", tiers=["premium"])) == (2, 1, 0)
+    assert await push_notifications.reach(Target(topic="events", tiers=["premium"])) == (2, 2, 0)
 
 
 # --- fan-out -------------------------------------------------------------------------------------
@@ -559,12 +560,12 @@ async def test_notification_stats_count_every_outcome(service, http, signer):
     notification = await news()
     await push_notifications.fan_out_due()
     assert await push_notifications.notification_stats(notification) == {
-        "queued": 5, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0}
+        "queued": 5, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0, **NO_LINE}
     await push_delivery.run_once(http, signer, hosts=listed(service))
     assert await push_notifications.notification_stats(notification) == {
-        "queued": 1, "sending": 0, "pushing": 0, "sent": 2, "failed": 1, "expired": 1}
+        "queued": 1, "sending": 0, "pushing": 0, "sent": 2, "failed": 1, "expired": 1, **NO_LINE}
     assert await push_notifications.notification_stats(notification + 1000) == {"queued": 0, "sending": 0, "pushing": 0, "sent": 0, "failed": 0,
-                                                                  "expired": 0}
+                                                                  "expired": 0, **NO_LINE}
 
 
 async def test_the_record_lists_the_newest_notifications_with_what_is_still_waiting_but_no_tests(service):
@@ -577,7 +578,7 @@ async def test_the_record_lists_the_newest_notifications_with_what_is_still_wait
     await push_notifications.fan_out_due()
     rows = await push_notifications.recent_notifications(30)
     assert [(row["id"], row["author"], row["waiting"]) for row in rows] == [(newer, None, 1), (older, "事務局 佐藤", 1)]
-    assert rows[0]["counts"] == {"queued": 1, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0}
+    assert rows[0]["counts"] == {"queued": 1, "sending": 0, "pushing": 0, "sent": 0, "failed": 0, "expired": 0, **NO_LINE}
     assert [row["id"] for row in await push_notifications.recent_notifications(1)] == [newer]
 
 
@@ -858,5 +859,6 @@ async def test_audiences_beyond_the_parameter_limit_of_postgresql(service):
     device = await subscribed(service, member.account_id)
     crowd = list(range(10_000_000, 10_040_000)) + [member.account_id]  # no such accounts but one
     assert await push_notifications.recipients(Target(account_ids=crowd)) == [member.account_id]
-    assert await push_notifications._push_devices(Target(topic="news"), crowd) == [
+    wanting = await push_notifications._wanting(Target(topic="news"), crowd)
+    assert await push_notifications._push_devices(wanting) == [
         (await PushSubscription.select().where(PushSubscription.endpoint == device.endpoint).first())["id"]]

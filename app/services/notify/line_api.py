@@ -1,0 +1,53 @@
+"""The Messaging API through LINE's own SDK (line-bot-sdk): its async client, pointed at LINE_API_BASE.
+
+A client is an aiohttp session, so one is made inside the running event loop for a sender round or for the
+replies to one webhook call, and closed after it. Every request is bounded (REQUEST_TIMEOUT_S): the SDK's
+own default is five minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from linebot.v3.messaging import (
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    ReplyMessageRequest,
+    TextMessage,
+)
+
+from app.settings import Line
+
+REQUEST_TIMEOUT_S = 10
+TEXT_MAX = 5000  # characters in one text message (Messaging API reference, "Text message")
+
+
+@asynccontextmanager
+async def messaging_api(line: Line) -> AsyncIterator[AsyncMessagingApi]:
+    client = AsyncApiClient(Configuration(host=line.api_base, access_token=line.access_token))
+    try:
+        yield AsyncMessagingApi(client)
+    finally:
+        await client.close()
+
+
+def text_message(text: str) -> TextMessage:
+    return TextMessage(text=text[:TEXT_MAX])
+
+
+async def reply(api: AsyncMessagingApi, reply_token: str, text: str) -> None:
+    await api.reply_message(ReplyMessageRequest(reply_token=reply_token, messages=[text_message(text)]),
+                            _request_timeout=REQUEST_TIMEOUT_S)
+
+
+async def issue_link_token(api: AsyncMessagingApi, user_id: str) -> str:
+    """A link token for this LINE user: valid ten minutes, once (the first step of account linking)."""
+    response = await api.issue_link_token(user_id, _request_timeout=REQUEST_TIMEOUT_S)
+    return response.link_token
+
+
+def absolute(base_url: str, url: str) -> str:
+    """A notification's link as LINE shows it: a page of this site with the site's origin, or as it is (https)."""
+    return f"{base_url}{url}" if url.startswith("/") else url
