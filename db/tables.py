@@ -801,3 +801,34 @@ class Incident(Table):
     created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Budget(Table):
+    """An area's 受入支援 budget for a fiscal year (seed 000 §8(1), about ¥500,000 per area). Unique (area, fiscal
+    year) by a raw migration; an area without a row has the default amount."""
+
+    area = ForeignKey(references=Area, on_delete=OnDelete.cascade, index=True)
+    fiscal_year = Integer(required=True)
+    amount = Integer(required=True)  # whole yen
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Spending(Table):
+    """One payment against an area's budget: entered by its editor (or staff), confirmed by staff. A payment that
+    takes the area past its budget carries the reason it was made all the same."""
+
+    area = ForeignKey(references=Area, on_delete=OnDelete.cascade, index=True)
+    fiscal_year = Integer(required=True, index=True)
+    program = ForeignKey(references=Program, null=True, on_delete=OnDelete.set_null)
+    spent_on = Date()
+    payee = Varchar(length=100, required=True)
+    purpose = Varchar(length=200, required=True)
+    amount = Integer(required=True)  # whole yen
+    receipt_url = Varchar(length=500, default="")  # /uploads/<name>: a photo or a PDF, checked by its content
+    over_reason = Text(default="")
+    status = Varchar(length=16, default="entered")  # entered | confirmed
+    entered_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    confirmed_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    confirmed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,14 +1,16 @@
 """Demo of the secretariat's own records: a working week of the daily record by two people, linked to the demo's
-programs, articles and inquiries, and two incidents (one still open, one closed)."""
+programs, articles and inquiries; two incidents (one still open, one closed); and this year's 受入支援 budgets
+with payments, one area near its limit."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from app.i18n import TOKYO, to_tokyo
 from app.services.membership.passkeys import new_user_handle
+from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
-from db.tables import Account, Article, DiaryEntry, Incident, Inquiry, Program
+from db.tables import Account, Area, Article, Budget, DiaryEntry, Incident, Inquiry, Program, Spending
 
 STAFF = ("事務局 高橋 美咲", "事務局 中村 健太")
 # (weekdays ago, who (index in STAFF), minutes, what was done, linked program title, article title, inquiry reference)
@@ -38,6 +40,42 @@ INCIDENTS = [
 ]
 
 
+# (area slug, budget, [(days ago, payee, purpose, yen, program title, confirmed)]): 勇払 is near its limit.
+BUDGETS = [
+    ("yufutsu", 500_000, [
+        (60, "勇払ファーム", "酪農体験の受入謝礼（10名分）", 150_000, "勇払の酪農体験と牧場の担い手づくり", True),
+        (45, "苫小牧観光バス", "参加者の送迎（駅〜牧場 往復）", 88_000, "勇払の酪農体験と牧場の担い手づくり", True),
+        (20, "勇払コミュニティセンター", "交流会の会場利用料", 24_000, None, True),
+        (6, "勇払ファーム", "冬の作業体験の受入謝礼（12名分）", 165_000, None, False),
+    ]),
+    ("tarumae", 500_000, [
+        (30, "樽前ガロー工務店", "空き家再生ワークショップの資材", 96_500, "樽前の空き家再生ワークショップ", True),
+    ]),
+]
+
+
+async def _load_budgets(people: list[int], now: datetime) -> int:
+    if await Spending.exists():
+        return 0
+    year = fiscal_year_of(now)
+    today = to_tokyo(now).date()
+    added = 0
+    for slug, amount, payments in BUDGETS:
+        area = await _id_of(Area, Area.slug, slug)
+        if area is None:
+            continue
+        if not await Budget.exists().where((Budget.area == area) & (Budget.fiscal_year == year)):
+            await Budget(area=area, fiscal_year=year, amount=amount, updated_by=people[0], updated_at=now).save()
+        for ago, payee, purpose, yen, program, confirmed in payments:
+            await Spending(area=area, fiscal_year=year, program=await _id_of(Program, Program.title, program),
+                           spent_on=max(today - timedelta(days=ago), date(year, 4, 1)), payee=payee, purpose=purpose, amount=yen,
+                           status="confirmed" if confirmed else "entered", entered_by=people[1],
+                           confirmed_by=people[0] if confirmed else None, confirmed_at=now if confirmed else None,
+                           created_at=now).save()
+            added += 1
+    return added
+
+
 def _weekday_back(today, count: int):
     """The day `count` weekdays before the last weekday up to `today`: a record is written on working days."""
     day = today
@@ -60,7 +98,7 @@ async def _id_of(table, column, value) -> int | None:
 async def load_secretariat_demo() -> dict[str, int]:
     """Two secretariat members (keyed by name; they have no passkey, so nobody logs in as them), their record of the
     last working days, and the incidents (keyed by title). Nothing is added when the record has entries already."""
-    created = {"diary_entries": 0, "incidents": 0}
+    created = {"diary_entries": 0, "incidents": 0, "spendings": 0}
     now = clock.now()
     people = []
     for name in STAFF:
@@ -90,4 +128,5 @@ async def load_secretariat_demo() -> dict[str, int]:
             created_by=people[0], created_at=occurred, updated_at=occurred,
         ).save()
         created["incidents"] += 1
+    created["spendings"] = await _load_budgets(people, now)
     return created

@@ -40,6 +40,7 @@ STAFF_MENU = (
         ("list_editor_activities", _l("Local activities"), "compass", None, "staff-activity-list"),
         ("list_active_members", _l("Members with three or more activities"), "user", None, "staff-activities"),
         ("list_areas", _l("Areas"), "home", None, "staff-areas"),
+        ("list_budgets", _l("Hosting budgets"), "gift", None, "staff-budgets"),
     )),
     (_l("Entry pass and shops"), (
         ("list_staff_shops", _l("Partner shops and offers"), "gift", None, "staff-shops"),
@@ -75,6 +76,7 @@ EDITOR_MENU = (
     (_l("Programs and activities"), (
         ("list_editor_programs", _l("Programs"), "compass", None, "editor-programs"),
         ("list_editor_activities", _l("Local activities"), "compass", None, "editor-activities"),
+        ("list_budgets", _l("Hosting budgets"), "gift", None, "editor-budgets"),
     )),
     (_l("Content and review"), (
         ("list_editor_articles", _l("Articles"), "chat", None, "editor-articles"),

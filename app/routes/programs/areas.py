@@ -12,8 +12,10 @@ from app import guards
 from app.i18n import gettext as _
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
-from app.services.programs import areas
+from app.services.programs import areas, budgets
+from app.services.programs.activities import fiscal_year_of
 from app.services.programs.areas import AreaInvalid, AreaValues
+from app.services.shared import clock
 
 
 def form_page(request: Request, values: AreaValues, errors: dict, area_id: int | None, status: int = 200) -> object:
@@ -23,7 +25,9 @@ def form_page(request: Request, values: AreaValues, errors: dict, area_id: int |
 
 @get("/staff/areas", name="list_areas", guards=[guards.staff], cache_control=None)
 async def list_areas(request: Request) -> object:
-    return page(request, "programs/areas/list.html", {"areas": await areas.list_areas()}, cache="no-store")
+    this_year = await budgets.area_budgets(fiscal_year_of(clock.now()))
+    return page(request, "programs/areas/list.html", {
+        "areas": await areas.list_areas(), "budgets": {b.area_id: b for b in this_year}}, cache="no-store")
 
 
 @get("/staff/areas/new", name="new_area", guards=[guards.staff], cache_control=None)

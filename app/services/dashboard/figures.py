@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.desk.figures import DeskFigures
+from app.services.programs.budgets import AreaBudget
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 
@@ -132,6 +133,7 @@ class Dashboard:
     premium_ladder: tuple[Count, ...]
     journeys: tuple[JourneyRow, ...]
     desk: DeskFigures
+    budgets: tuple[AreaBudget, ...]  # 受入支援 per area: the chosen area's, or every area's
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

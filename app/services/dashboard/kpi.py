@@ -56,6 +56,7 @@ from app.services.membership.membership import effective_tier
 from app.services.premium import lapse
 from app.services.programs import areas
 from app.services.programs.activities import fiscal_year_bounds
+from app.services.programs.budgets import area_budgets
 from app.services.shared import clock
 from app.services.shared.reference import TIES
 from app.services.wallet import analysis as wallet_analysis
@@ -263,4 +264,5 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         journeys=tuple(JourneyRow(rule, fired, next_rung)
                        for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
         desk=await desk_figures(start, end),
+        budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
     )

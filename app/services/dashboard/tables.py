@@ -26,9 +26,11 @@ from app.services.shared.reference import TIES, prefecture_name
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Table
 
-OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area")
+OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area",
+              "budgets")
 SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
 DESK_TABLES = ("desk", "desk_channels", "desk_categories")
+OPERATIONS_TABLES = ("budgets", *DESK_TABLES)
 TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES)
 
 
@@ -45,8 +47,15 @@ def _cell(value):
     return "" if value is None else value
 
 
-def _desk_table(figures: Dashboard, key: str) -> Table:
-    """The desk's year (seed 004 §4(1)), for the whole region whatever area is chosen: the desk has no areas."""
+def _operations_table(figures: Dashboard, key: str) -> Table:
+    """The secretariat's work: 受入支援 budgets (seed 000 §8(1)), and the desk's year (seed 004 §4(1)) for the whole
+    region whatever area is chosen, as the desk has no areas."""
+    if key == "budgets":
+        headers = [_("Area"), _("Budget (yen)"), _("Paid or promised (yen)"), _("Confirmed (yen)"), _("Left (yen)"),
+                   _("Used (%)")]
+        return Table(key, _("Hosting budgets"), headers, [
+            [b.area_name, b.amount, b.spent, b.confirmed, b.remaining, b.percent] for b in figures.budgets
+        ])
     if key == "desk":
         d = figures.desk
         return Table(key, _("The consultation desk"), [_("Figure"), _("Value")], [
@@ -67,8 +76,8 @@ def build_table(figures: Dashboard, key: str) -> Table:
     """One table in the current language: the page shows it, the CSV and the report use the same rows."""
     if key in wallet_analysis.TABLE_KEYS:
         return wallet_analysis.build_table(figures.wallet, key)
-    if key in DESK_TABLES:
-        return _desk_table(figures, key)
+    if key in OPERATIONS_TABLES:
+        return _operations_table(figures, key)
     if key == "targets":
         headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
         return Table(key, _("Targets and actual figures"), headers, [

@@ -32,6 +32,7 @@ from db.tables import (
     Article,
     AuditLog,
     AuthChallenge,
+    Budget,
     CheckIn,
     Conflict,
     Delivery,
@@ -62,6 +63,7 @@ from db.tables import (
     ReplyTemplate,
     ReportSection,
     Revision,
+    Spending,
     SurveyAnswer,
     SurveyQuestion,
     SurveyResponse,
@@ -142,6 +144,9 @@ async def data_set(var_dir: Path) -> dict:
         await row(Redemption, wallet_pass=wallet_id, offer=offer_ids[0], shop=shop_id, limit_key="once", slot=1,
                   scanned_by=counter, client_nonce=f"nonce-{n}", home_prefecture="13",
                   redeemed_at=NOW - timedelta(days=n, hours=3), undone_at=NOW if n == 3 else None)
+    await row(Budget, area=yufutsu, fiscal_year=2026, amount=450_000, updated_by=counter, updated_at=NOW)
+    await row(Spending, area=yufutsu, fiscal_year=2026, spent_on=date(2026, 11, 18), payee=AWKWARD[4], purpose=AWKWARD[6],
+              amount=12_000, over_reason=AWKWARD[5], entered_by=counter, created_at=NOW)
     await row(DiaryEntry, day=date(2026, 11, 19), author=counter, work=AWKWARD[0], minutes=90,
               refs=[{"kind": "program", "id": 1}])
     await row(Incident, occurred_at=NOW - timedelta(days=1), title="交流会でのけが", what_happened=AWKWARD[1],

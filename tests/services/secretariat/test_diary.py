@@ -100,10 +100,10 @@ async def test_the_demo_fills_a_working_week_of_the_record_and_two_incidents_onc
     from app.services.secretariat import incidents
 
     first = await load_demo_data()
-    assert (first["diary_entries"], first["incidents"]) == (8, 2)
+    assert (first["diary_entries"], first["incidents"], first["spendings"]) == (8, 2, 5)
     entries = await diary.entries_in(diary.Period("all", date(2000, 1, 1), date(2100, 1, 1)))
     assert all(e["day"].weekday() < 5 for e in entries)
     assert sum(len(e["links"]) for e in entries) >= 6  # the demo's programs, articles and inquiries, found by name
     assert await incidents.open_count() == 1
     again = await load_demo_data()
-    assert (again["diary_entries"], again["incidents"]) == (0, 0)
+    assert (again["diary_entries"], again["incidents"], again["spendings"]) == (0, 0, 0)
