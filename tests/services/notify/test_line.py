@@ -7,7 +7,7 @@ Runs on both databases (TSUNAGU_TEST_DB=postgres). Time is controlled through `a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -34,25 +34,6 @@ from tests.push_service import FakePushService
 
 BASE_URL = "https://tsunagu.example.jp"
 LINK_PAGE = f"{BASE_URL}/line/link"
-
-
-class FrozenClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(timezone.utc).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
-
-
-@pytest.fixture
-def frozen(monkeypatch) -> FrozenClock:
-    now = FrozenClock()
-    monkeypatch.setattr(clock, "now", now)
-    return now
 
 
 @pytest.fixture

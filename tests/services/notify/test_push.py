@@ -11,7 +11,7 @@ import asyncio
 import copy
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import httpx
 import pytest
@@ -24,7 +24,6 @@ from app.services.notify import push_delivery, push_message, push_notifications,
 from app.services.notify.push_endpoints import PushHosts
 from app.services.notify.push_notifications import Target
 from app.services.notify.push_subscriptions import Preferences, PushRefused
-from app.services.shared import clock
 from db.tables import Account, Delivery, Member, Notice, Notification, PushPreference, PushSubscription
 from tests import factories
 from tests.push_service import Device, FakePushService, b64url, b64url_decode
@@ -32,27 +31,6 @@ from tests.push_service import Device, FakePushService, b64url, b64url_decode
 UTC = timezone.utc
 NO_LINE = {"line_queued": 0, "line_sending": 0, "line_sent": 0, "line_failed": 0, "line_skipped": 0}
 SUBJECT = "mailto:admin@localhost"
-
-
-class FrozenClock:
-    """`clock.now()` that only moves when told to (whole seconds, so stored times compare exactly)."""
-
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        return self.at
-
-
-@pytest.fixture
-def frozen(monkeypatch) -> FrozenClock:
-    now = FrozenClock()
-    monkeypatch.setattr(clock, "now", now)
-    return now
 
 
 @pytest.fixture
