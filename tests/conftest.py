@@ -66,6 +66,21 @@ def pytest_configure(config):
         os.environ["TEST_DATABASE_URL"] = worker_database_url(GIVEN_DATABASE_URL)
 
 
+# The longest tests (pytest --durations) are handed out first: given last, one of them kept one test process busy
+# for half a minute while the other had nothing left to do.
+LONGEST_FIRST = (
+    "tests/routes/test_fuzz.py", "tests/browser/test_accessibility.py", "tests/browser/test_surveys.py",
+    "tests/browser/test_programs.py", "tests/browser/test_ladder.py", "tests/routes/test_access.py",
+    "tests/browser/test_counter.py", "tests/browser/test_wallet.py", "tests/browser/test_screens.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 async def _make_database(server_url: str, url: str, drop_only: bool = False) -> None:
     """(Re)creates `url`'s database, or only drops it, through a connection to `server_url`'s."""
     name = urlsplit(url).path.lstrip("/").replace('"', '""')
