@@ -67,17 +67,21 @@ def pytest_configure(config):
 
 
 # The longest tests (pytest --durations) are handed out first: given last, one of them kept one test process busy
-# for half a minute while the other had nothing left to do.
+# for half a minute while the other had nothing left to do. Each package's tests stay together (the browser
+# tests share one Playwright, started and stopped around them), so the order moves them only within theirs.
 LONGEST_FIRST = (
-    "tests/routes/test_fuzz.py", "tests/browser/test_accessibility.py", "tests/browser/test_surveys.py",
-    "tests/browser/test_programs.py", "tests/browser/test_ladder.py", "tests/routes/test_access.py",
-    "tests/browser/test_counter.py", "tests/browser/test_wallet.py", "tests/browser/test_screens.py",
+    "tests/browser/test_accessibility.py", "tests/browser/test_surveys.py", "tests/browser/test_programs.py",
+    "tests/browser/test_ladder.py", "tests/browser/test_counter.py", "tests/browser/test_wallet.py",
+    "tests/routes/test_fuzz.py", "tests/routes/test_access.py",
 )
 
 
 def pytest_collection_modifyitems(items):
-    def rank(item) -> int:
-        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    packages = list(dict.fromkeys(item.nodeid.split("/")[1] for item in items))
+
+    def rank(item) -> tuple[int, int]:
+        slow = next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+        return packages.index(item.nodeid.split("/")[1]), slow
     items.sort(key=rank)  # stable: the rest keep their order
 
 
