@@ -356,3 +356,14 @@ async def scene() -> Scene:
     other_editor = await factories.staff_account("樽前 編集 高橋", role="editor", area=other_area)
     return Scene(area, other_area, Actor(staff, "staff"), Actor(editor, "editor", area),
                  Actor(other_editor, "editor", other_area))
+
+
+@pytest.fixture
+def platform():
+    """A fake LINE platform on loopback (tests/line_platform.py); stopped after the test, which must have made only
+    well-formed calls to it, whatever it was told to answer."""
+    from tests.line_platform import FakeLinePlatform
+
+    with FakeLinePlatform() as running:
+        yield running
+    assert running.errors == [], [call.error for call in running.errors]

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 import httpx
 from aiohttp import web
 
+from app.settings import Line
+
 HOST = "127.0.0.1"
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
 TEXT_MAX = 5000
@@ -102,6 +104,11 @@ class FakeLinePlatform:
     @property
     def account_link_url(self) -> str:
         return f"{self.origin}/dialog/bot/accountLink"
+
+    def settings(self, add_friend_url: str = "") -> Line:
+        """The app's LINE settings pointed at this platform, with its secret and token."""
+        return Line(channel_id="2000000000", channel_secret=self.channel_secret, access_token=self.access_token,
+                    api_base=self.origin, account_link_url=self.account_link_url, add_friend_url=add_friend_url)
 
     def user(self) -> LineUser:
         made = LineUser(user_id())

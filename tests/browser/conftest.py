@@ -26,7 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from app.auth import AUTH_COOKIE
 from app.main import create_app
-from app.settings import Line, Settings
+from app.settings import Settings
 from tests.conftest import USE_POSTGRES, make_settings, reset_database
 from tests.line_platform import FakeLinePlatform
 from tests.push_service import FakePushService
@@ -171,8 +171,7 @@ def live_server(secrets, database_url, tmp_path_factory, fake_push_service, fake
     # One browser run logs in far more often than a person would: the per-address limit must not trip.
     settings = make_settings(secrets, tmp_path_factory.mktemp("live-var"), database_url, base_url=url).with_(
         auth_rate_limit_per_minute=1000, push_extra_hosts=(fake_push_service.origin,),
-        line=Line(channel_secret=line.channel_secret, access_token=line.access_token, api_base=line.origin,
-                  account_link_url=line.account_link_url, add_friend_url="https://line.me/R/ti/p/@tsunagu-test"),
+        line=line.settings(add_friend_url="https://line.me/R/ti/p/@tsunagu-test"),
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))

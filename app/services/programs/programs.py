@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.i18n import TOKYO, format_datetime
+from app.i18n import format_datetime
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.review import revisions, workflow
@@ -83,17 +83,6 @@ def _text(form: dict, name: str) -> str:
     return str(value).strip()
 
 
-def _local_datetime(value: str) -> datetime | None:
-    """An <input type="datetime-local"> value, read as Tokyo time."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=TOKYO) if parsed.tzinfo is None else parsed
-
-
 def _form_values(form: dict) -> ProgramValues:
     """The form's text fields as typed (trimmed); areas, capacity and times are read by their own helpers."""
     themes = form.get("themes")
@@ -161,7 +150,7 @@ def _read_times(form: dict, values: ProgramValues, errors: dict[str, str]) -> No
     """The four times, in Tokyo time: the program ends after it starts; applications close after they open
     and before the program ends."""
     for name in ("starts_at", "ends_at", "apply_from", "apply_until"):
-        parsed = _local_datetime(_text(form, name))
+        parsed = clock.local_datetime(_text(form, name))
         if parsed is None:
             errors[name] = _("Enter a date and time.")
         setattr(values, name, parsed)
@@ -173,7 +162,7 @@ def _read_times(form: dict, values: ProgramValues, errors: dict[str, str]) -> No
         errors["apply_until"] = _("Applications must close before the program ends.")
     early = _text(form, "premium_apply_from")
     if early:
-        values.premium_apply_from = _local_datetime(early)
+        values.premium_apply_from = clock.local_datetime(early)
         if values.premium_apply_from is None:
             errors["premium_apply_from"] = _("Enter a date and time.")
         elif "apply_from" not in errors and values.premium_apply_from >= values.apply_from:

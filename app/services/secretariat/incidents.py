@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from app.i18n import TOKYO
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.services.shared import clock
 from app.services.shared.refusals import FormInvalid
 from app.services.shared.text import clean_text
 from db.engine import atomic, is_row_id
@@ -37,14 +37,9 @@ class IncidentValues:
 
 
 def _moment(text: str) -> datetime | None:
-    """An <input type="datetime-local"> value, read as Japan time."""
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if not 2000 <= parsed.year <= 2100:
-        return None
-    return parsed.replace(tzinfo=TOKYO) if parsed.tzinfo is None else parsed
+    """When something happened, as typed; a year far off is a typing mistake."""
+    moment = clock.local_datetime(text)
+    return moment if moment is not None and 2000 <= moment.year <= 2100 else None
 
 
 def validate(form: dict, now: datetime) -> IncidentValues:

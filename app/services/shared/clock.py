@@ -12,3 +12,15 @@ def now() -> datetime:
 def today_in_japan() -> date:
     """The day it is in Japan now: a day's check-in code, a day's page, begin at midnight in Tokyo."""
     return now().astimezone(TOKYO).date()
+
+
+def local_datetime(value: str) -> datetime | None:
+    """An <input type="datetime-local"> value, read as Japan time (where the people typing it are); None when it
+    is empty or not a time."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=TOKYO) if parsed.tzinfo is None else parsed

@@ -47,10 +47,7 @@ async def arrive(signer: TokenSigner, code: str, offer_id: int, shop_id: int | N
 
     Raises Refused("damaged") for a nonce no counter writes (nothing to keep it by) and Refused("wrong_shop") for
     a shop account without a shop. Sending the same use again gives the same answer and changes nothing."""
-    if not nonce or len(nonce) > redemption.MAX_NONCE or not nonce.isprintable():
-        raise Refused("damaged")
-    if shop_id is None:
-        raise Refused("wrong_shop")
+    redemption.check_scan(nonce, shop_id)
     earlier = await _earlier_conflict(account_id, nonce)
     if earlier is not None:
         return Arrived("conflict", earlier)

@@ -194,6 +194,15 @@ async def preview(signer: TokenSigner, code: str, shop_id: int, now: datetime) -
     return result
 
 
+def check_scan(nonce: str, shop_id: int | None) -> None:
+    """What no counter sends: a nonce it does not write (nothing to keep the scan by), or a shop account without a
+    shop (no offer is for it)."""
+    if not nonce or len(nonce) > MAX_NONCE or not nonce.isprintable():
+        raise Refused("damaged")
+    if shop_id is None:
+        raise Refused("wrong_shop")
+
+
 async def _replay(account_id: int, nonce: str) -> Redeemed | None:
     # Every scan asks; almost none is a retry. The cheap lookup first, the joins only for a real retry.
     if not await Redemption.exists().where((Redemption.scanned_by == account_id) & (Redemption.client_nonce == nonce)):
@@ -218,10 +227,7 @@ async def redeem(
 
     The rules and the insert are one statement (redemption_sql.py says why); only a scan that inserted
     nothing asks whether it was a retry, so a retry is answered first, as before, whatever else has changed."""
-    if not nonce or len(nonce) > MAX_NONCE or not nonce.isprintable():
-        raise Refused("damaged")
-    if shop_id is None:  # a shop account without a shop: no offer is for it
-        raise Refused("wrong_shop")
+    check_scan(nonce, shop_id)
     try:
         by_short_code, wallet_pass = locate(signer, code, now)
     except Refused:

@@ -19,18 +19,9 @@ from tests.line_platform import FakeLinePlatform
 
 
 @pytest.fixture
-def platform():
-    with FakeLinePlatform() as running:
-        yield running
-    assert running.errors == [], [call.error for call in running.errors]
-
-
-@pytest.fixture
 def settings(secrets, tmp_path, database_url, platform):
-    return make_settings(secrets, tmp_path / "var", database_url).with_(line=Line(
-        channel_id="2000000000", channel_secret=platform.channel_secret, access_token=platform.access_token,
-        api_base=platform.origin, account_link_url=platform.account_link_url,
-        add_friend_url="https://line.me/R/ti/p/@tsunagu"))
+    return make_settings(secrets, tmp_path / "var", database_url).with_(
+        line=platform.settings(add_friend_url="https://line.me/R/ti/p/@tsunagu"))
 
 
 async def webhook(client, platform: FakeLinePlatform, *events: dict, secret: str | None = None, headers: dict | None = None):

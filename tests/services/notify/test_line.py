@@ -37,17 +37,8 @@ LINK_PAGE = f"{BASE_URL}/line/link"
 
 
 @pytest.fixture
-def platform():
-    with FakeLinePlatform() as running:
-        yield running
-    # Whatever the test told the platform to answer, every call the app made was well-formed.
-    assert running.errors == [], [call.error for call in running.errors]
-
-
-@pytest.fixture
 def line(platform) -> Line:
-    return Line(channel_id="2000000000", channel_secret=platform.channel_secret, access_token=platform.access_token,
-                api_base=platform.origin, account_link_url=platform.account_link_url)
+    return platform.settings()
 
 
 async def linked(platform: FakeLinePlatform, account_id: int) -> LineUser:
