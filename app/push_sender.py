@@ -64,6 +64,7 @@ class EmbeddedSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._client: aiohttp.ClientSession | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
@@ -73,6 +74,10 @@ class EmbeddedSender:
         self._task = asyncio.create_task(self._loop(), name="push-sender")
 
     async def stop(self) -> None:
+        # The flag as well as the cancel: a cancel that lands as the wake-up wait ends can be lost (asyncio in
+        # Python 3.11), and the loop would then run on while stop() waits for it forever.
+        self._stopping = True
+        self._wake.set()
         if self._task:
             self._task.cancel()
             with suppress(asyncio.CancelledError):
@@ -81,15 +86,16 @@ class EmbeddedSender:
             await self._client.close()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             # Cleared before the round, not after: a wake() that comes during a round starts another one.
             self._wake.clear()
             try:
                 await jobs.run_round(self._settings, self._client, self._signer, self._hosts)
             except Exception:  # a bad round must not end the sender: log it and try again on the next wake
                 log.exception("background round failed")
-            with suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKE_S)
+            with suppress(TimeoutError):
+                async with asyncio.timeout(IDLE_WAKE_S):
+                    await self._wake.wait()
 
 
 class QueuedSender:
