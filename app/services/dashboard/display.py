@@ -10,6 +10,7 @@ from app.i18n import format_date
 from app.i18n import gettext as _
 from app.services.dashboard.figures import (
     FUNNEL_LABELS,
+    LADDER_LABELS,
     TREND_METRICS,
     Dashboard,
     fiscal_period,
@@ -36,7 +37,8 @@ def month_marks(period: Period) -> list[tuple[str, float]]:
 
 # Every chart, by the key dashboard/_charts.html draws it by (also its file name in the report's ZIP).
 CHART_KEYS = ("trend-registrations", "trend-participants", "trend-activations", "trend-redemptions",
-              "prefectures", "ties", "areas", "shops", "offers", "weekday-hour", "intent", "funnel")
+              "prefectures", "ties", "areas", "shops", "offers", "weekday-hour", "intent", "funnel", "activities",
+              "ladder")
 CHART_ROWS = 10  # the longest lists (prefectures, shops, offers) are charted to their top ten; tables have all
 
 
@@ -59,6 +61,9 @@ def plots(figures: Dashboard) -> dict[str, charts.Chart]:
         "intent": charts.bar_chart([Bar(o.label, o.count, muted=not o.intent) for o in figures.intent]),
         "funnel": charts.funnel([Bar(str(FUNNEL_LABELS[c.key]), c.count, note=_funnel_note(c.count, first))
                                  for c in figures.funnel]),
+        "activities": charts.bar_chart([Bar(a.area_name, a.total) for a in figures.record.activities]),
+        "ladder": charts.bar_chart([Bar(str(LADDER_LABELS[c.key]), c.count) for c in figures.premium_ladder],
+                                   label_width=170),
     }
 
 

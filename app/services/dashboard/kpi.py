@@ -47,6 +47,7 @@ from app.services.dashboard.figures import (
     week_starts,
     weekly_cumulative,
 )
+from app.services.dashboard.record import HELD_STATUSES, year_record
 from app.services.dashboard.survey_figures import survey_figures
 from app.services.dashboard.targets import REGION, targets
 from app.services.desk.figures import desk_figures
@@ -74,7 +75,6 @@ from db.tables import (
     Redemption,
 )
 
-HELD_STATUSES = ("published", "closed", "completed")  # programs that took place or are taking place
 NO_TIE = "none"
 
 
@@ -264,5 +264,6 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         journeys=tuple(JourneyRow(rule, fired, next_rung)
                        for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
         desk=await desk_figures(start, end),
+        record=await year_record(start, end, as_of, area_id),
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
     )

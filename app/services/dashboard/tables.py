@@ -9,6 +9,7 @@ from datetime import datetime
 
 from app.i18n import current_locale
 from app.i18n import gettext as _
+from app.services.dashboard import record
 from app.services.dashboard.figures import (
     FUNNEL_LABELS,
     LADDER_LABELS,
@@ -19,6 +20,7 @@ from app.services.dashboard.figures import (
 )
 from app.services.dashboard.filters import Selection
 from app.services.dashboard.kpi import dashboard
+from app.services.dashboard.record import RECORD_TABLE_KEYS
 from app.services.desk.common import category_label, channel_label, status_label
 from app.services.journeys import rules as journey_rules
 from app.services.shared import exports
@@ -31,7 +33,7 @@ OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations
 SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
 DESK_TABLES = ("desk", "desk_channels", "desk_categories")
 OPERATIONS_TABLES = ("budgets", *DESK_TABLES)
-TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES)
+TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES, *RECORD_TABLE_KEYS)
 
 
 def tie_label(key: str) -> str:
@@ -72,37 +74,8 @@ def _operations_table(figures: Dashboard, key: str) -> Table:
                  [[category_label(code), n] for code, n in figures.desk.by_category])
 
 
-def build_table(figures: Dashboard, key: str) -> Table:
-    """One table in the current language: the page shows it, the CSV and the report use the same rows."""
-    if key in wallet_analysis.TABLE_KEYS:
-        return wallet_analysis.build_table(figures.wallet, key)
-    if key in OPERATIONS_TABLES:
-        return _operations_table(figures, key)
-    if key == "targets":
-        headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
-        return Table(key, _("Targets and actual figures"), headers, [
-            [metric_label(m.key), _cell(m.target), _cell(m.actual), _cell(m.percent)] for m in figures.metrics
-        ])
-    if key == "weekly":
-        headers = [_("Week from"), *(metric_label(k) for k in TREND_METRICS)]
-        series = [figures.metric(k).weekly for k in TREND_METRICS]
-        return Table(key, _("Cumulative figures per week"), headers, [
-            [first.isoformat(), *(_cell(s[i]) for s in series)]
-            for i, first in enumerate(figures.week_starts) if series[0][i] is not None
-        ])
-    if key == "registrations_by_prefecture":
-        return Table(key, _("Registrations by home prefecture"), [_("Home prefecture"), _("Number of members")], [
-            [prefecture_label(c.key), c.count] for c in figures.registrations_by_prefecture
-        ])
-    if key == "registrations_by_tie":
-        return Table(key, _("Registrations by tie to the region"), [_("Tie to the region"), _("Number of members")], [
-            [tie_label(c.key), c.count] for c in figures.registrations_by_tie
-        ])
-    if key == "participants_by_area":
-        headers = [_("Area"), _("Number of programs"), _("Participants"), _("People"), _("Target"), _("Achieved (%)")]
-        return Table(key, _("Participants per area"), headers, [
-            [a.name, a.programs, a.participants, a.people, _cell(a.target), _cell(a.percent)] for a in figures.areas
-        ])
+def _survey_table(figures: Dashboard, key: str) -> Table:
+    """What came of the year's programs for the people in them: surveys, reach, the funnel and the ladder."""
     if key == "surveys":
         headers = [_("Survey"), _("Opened on"), _("Invited"), _("Responses"), _("Response rate (%)")]
         return Table(key, _("Survey responses"), headers, [
@@ -136,9 +109,45 @@ def build_table(figures: Dashboard, key: str) -> Table:
         return Table(key, _("Journey rules this year"), [_("Rule"), _("Fired"), _("Went on to the next rung")],
                      [[str(journey_rules.LABELS[row.rule]), row.fired, "" if row.next_rung is None else row.next_rung]
                       for row in figures.journeys])
-    if key == "premium_ladder":
-        return Table(key, _("The premium ladder this year"), [_("Step"), _("Number")],
-                     [[str(LADDER_LABELS[step.key]), step.count] for step in figures.premium_ladder])
+    return Table(key, _("The premium ladder this year"), [_("Step"), _("Number")],
+                 [[str(LADDER_LABELS[step.key]), step.count] for step in figures.premium_ladder])
+
+
+def build_table(figures: Dashboard, key: str) -> Table:
+    """One table in the current language: the page shows it, the CSV and the report use the same rows."""
+    if key in wallet_analysis.TABLE_KEYS:
+        return wallet_analysis.build_table(figures.wallet, key)
+    if key in OPERATIONS_TABLES:
+        return _operations_table(figures, key)
+    if key in RECORD_TABLE_KEYS:
+        return record.build_table(figures.record, key)
+    if key in SURVEY_TABLES:
+        return _survey_table(figures, key)
+    if key == "targets":
+        headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
+        return Table(key, _("Targets and actual figures"), headers, [
+            [metric_label(m.key), _cell(m.target), _cell(m.actual), _cell(m.percent)] for m in figures.metrics
+        ])
+    if key == "weekly":
+        headers = [_("Week from"), *(metric_label(k) for k in TREND_METRICS)]
+        series = [figures.metric(k).weekly for k in TREND_METRICS]
+        return Table(key, _("Cumulative figures per week"), headers, [
+            [first.isoformat(), *(_cell(s[i]) for s in series)]
+            for i, first in enumerate(figures.week_starts) if series[0][i] is not None
+        ])
+    if key == "registrations_by_prefecture":
+        return Table(key, _("Registrations by home prefecture"), [_("Home prefecture"), _("Number of members")], [
+            [prefecture_label(c.key), c.count] for c in figures.registrations_by_prefecture
+        ])
+    if key == "registrations_by_tie":
+        return Table(key, _("Registrations by tie to the region"), [_("Tie to the region"), _("Number of members")], [
+            [tie_label(c.key), c.count] for c in figures.registrations_by_tie
+        ])
+    if key == "participants_by_area":
+        headers = [_("Area"), _("Number of programs"), _("Participants"), _("People"), _("Target"), _("Achieved (%)")]
+        return Table(key, _("Participants per area"), headers, [
+            [a.name, a.programs, a.participants, a.people, _cell(a.target), _cell(a.percent)] for a in figures.areas
+        ])
     raise KeyError(key)
 
 
