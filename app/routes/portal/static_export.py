@@ -46,8 +46,8 @@ async def build_static_export(request: Request) -> object:
             page_fetcher(request.app), request.app.route_reverse, settings.base_url, settings.default_locale,
             settings.var_dir, current_account(request).id)
     except OSError:
-        request.session["flash"] = _("The HTML could not be written to the server's disk. The previous one is kept. "
-                                     "Ask the system administrator to check the free space.")
+        message = _("The HTML could not be written to the server's disk; the last one built is kept. Ask the server's administrator.")
+        request.session["flash"] = message
     else:
         request.session["flash"] = _("The HTML was built: %(pages)d pages and %(images)d images.",
                                      pages=build.pages, images=build.images)
