@@ -21,6 +21,7 @@ from litestar.utils.scope.state import ScopeState
 
 from app import compression, i18n
 from app.page_cache import Key, PageCache
+from app.static_pages import STATIC_EXPORT
 
 access_log = logging.getLogger("tsunagu.access")
 
@@ -133,7 +134,9 @@ class Front:
         gzip = bool(accept_encoding) and compression.accepts_gzip(accept_encoding.decode("latin-1"))
         cache: PageCache = scope["app"].state.page_cache
         key: Key | None = None
-        if method in SAFE_METHODS and cache.enabled and not any(jar.get(name) for name in self.personal_cookies):
+        # A page rendered for the static export has other links and no scripts: never kept, never served kept.
+        if (method in SAFE_METHODS and cache.enabled and STATIC_EXPORT not in scope
+                and not any(jar.get(name) for name in self.personal_cookies)):
             key = (scope["path"], scope.get("query_string", b""), locale, hx_request, hx_boosted, hx_restore)
         inner = {**scope, "method": "GET"} if head else scope  # what the app sees; the log says what was asked
         answer = _Answer(self, send, inner, head=head, gzip=gzip, cache=cache, key=key,

@@ -16,6 +16,7 @@ from app.icons import inline_icons
 from app.services.audit.retention import PURGED_NAME
 from app.services.membership.erasure import ERASED_NAME
 from app.settings import Settings
+from app.static_pages import is_static_export
 
 # The names the service writes in place of a person's (an erased account, an inquiry purged after its retention
 # period) are stored in Japanese, the language of the records and their CSV files; a page shows them in its own
@@ -145,6 +146,11 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         return url
 
     @pass_context
+    def static_export(context: Mapping[str, Any]) -> bool:
+        """This page is rendered for the static export (app/static_pages.py): no script, no form, no token."""
+        return is_static_export(context["request"].scope)
+
+    @pass_context
     def signed_in(context: Mapping[str, Any]):
         return context["request"].scope.get("state", {}).get("account")
 
@@ -157,6 +163,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     env.globals.update(
         inline_icon=inline_icons(env),
         signed_in=signed_in,
+        static_export=static_export,
         take_flash=take_flash,
         branding=settings.branding,
         site_settings=settings,

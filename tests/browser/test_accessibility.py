@@ -28,7 +28,8 @@ MEMBER_PAGES = ["/card", "/wallet", "/account", "/programs/mine", "/inbox", "/su
 SHOP_PAGES = ["/shop", "/shop/scan"]
 EDITOR_PAGES = ["/editor/programs", "/editor/articles", "/editor/activities"]
 STAFF_PAGES = ["/staff", "/staff/moderation", "/staff/members", "/staff/inquiries", "/staff/dashboard", "/staff/push/new",
-               "/staff/surveys", "/staff/shops", "/staff/wallet/analysis", "/staff/report", "/staff/journeys"]
+               "/staff/surveys", "/staff/shops", "/staff/wallet/analysis", "/staff/report", "/staff/journeys",
+               "/staff/portal/static"]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
 from app.services.articles.articles import KINDS, STATUSES, ArticleInvalid, ArticleValues
+from app.services.portal import static_export
 from app.services.programs import areas
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
@@ -25,6 +26,7 @@ from app.services.review.workflow import WorkflowRefused
 from app.services.shared import markdown, social_posts, uploads
 from app.services.shared.actor import Actor
 from app.settings import Settings
+from app.static_pages import is_static_export
 
 EDITORS = [guards.editor_or_staff]
 LIST_PAGE = 20
@@ -63,10 +65,12 @@ def _kinds() -> list[tuple[str, str]]:
 @get("/articles", name="list_articles", opt=PUBLIC_PAGE)
 async def list_articles(request: Request, kind: FromQuery[str] = "", page_no: PageNo = 1) -> object:
     kind = kind if kind in KINDS else ""
-    rows = await articles.published_articles(kind, limit=LIST_PAGE + 1, offset=(page_no - 1) * LIST_PAGE)
+    # The static export has no second page to go to: its list holds every article it takes, on one page.
+    per_page = static_export.MAX_ARTICLES if is_static_export(request.scope) else LIST_PAGE
+    rows = await articles.published_articles(kind, limit=per_page + 1, offset=(page_no - 1) * per_page)
     context = {
-        "articles": rows[:LIST_PAGE],
-        "more": len(rows) > LIST_PAGE,
+        "articles": rows[:per_page],
+        "more": len(rows) > per_page,
         "page_no": page_no,
         "kind": kind,
         "kinds": _kinds(),

@@ -34,6 +34,7 @@ STAFF_MENU = (
         ("list_moderation?kind=premium", _l("Premium applications"), "star", "premium", "staff-premium"),
         ("list_editor_articles", _l("Articles"), "chat", None, "staff-articles"),
         ("edit_portal", _l("Portal"), "globe", None, "staff-portal"),
+        ("get_static_export", _l("Portal as HTML files"), "download", None, "staff-static-export"),
     )),
     (_l("Programs and activities"), (
         ("list_editor_programs", _l("Programs"), "compass", None, "staff-programs"),

@@ -47,6 +47,7 @@ ACTION_LABELS = {
     "incident.open": _l("Opened an incident again"),
     "line.link": _l("Linked their LINE account"),
     "line.unlink": _l("Unlinked their LINE account"),
+    "portal.export": _l("Built the portal as HTML files"),
 }
 
 

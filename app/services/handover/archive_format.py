@@ -9,6 +9,7 @@ The archive:
     README.txt             the format below, for whoever opens the archive years from now
     tables/<table>.csv     one per table, in dependency order (a table after the tables it points to)
     uploads/<name>         the files under var/uploads/, byte for byte
+    published/portal-static.zip   the portal as HTML files, as last built (when it was)
 
 Each CSV is UTF-8 with a byte order mark (so Excel reads the Japanese), comma separated, CRLF line ends,
 quoted where needed (RFC 4180). The first line holds the column names; rows are in id order. Values are
@@ -51,6 +52,7 @@ from piccolo.columns import (
 )
 
 from app.i18n import TOKYO
+from app.services.portal.static_export import ARCHIVE
 
 FORMAT = "tsunagu-handover"
 FORMAT_VERSION = 1
@@ -58,6 +60,7 @@ MANIFEST = "manifest.json"
 README = "README.txt"
 TABLES_DIR = "tables/"
 UPLOADS_DIR = "uploads/"
+PUBLISHED = ARCHIVE.as_posix()  # where the portal as HTML files is kept under var/, and in the archive
 NULL = "\\N"
 CHUNK = 1024 * 1024
 # A name inside uploads/ that can only land inside var/uploads: no "..", no hidden files, no separators.
@@ -69,6 +72,7 @@ Tsunagu handover archive / Tsunagu 引き継ぎデータ
 manifest.json        what is inside: tables, row counts, applied migrations, SHA-256 of each file
 tables/<table>.csv   one file per table, UTF-8 (with BOM), header = column names, rows in id order
 uploads/<name>       uploaded images, byte for byte
+published/portal-static.zip   the portal as HTML files for the city's web server, as last built
 
 Values / 値の書き方:
   NULL = \\N ; a text starting with a backslash has one more in front / バックスラッシュで始まる文字列は先頭に1つ追加

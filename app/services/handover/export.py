@@ -22,6 +22,7 @@ from app.services.handover.archive_format import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    PUBLISHED,
     README,
     README_TEXT,
     SAFE_PART,
@@ -175,6 +176,9 @@ async def export_archive(destination: Path, var_dir: Path, actor_id: int | None,
             for path, name in _upload_files(var_dir):
                 checksums[name] = _add_file(archive, path, name)
             upload_count = len(checksums)
+            published = Path(var_dir) / PUBLISHED
+            if published.is_file():  # the portal as HTML files: the city's to publish, kept as last built
+                checksums[PUBLISHED] = _add_file(archive, published, PUBLISHED)
             checksums[README] = _add_bytes(archive, README, README_TEXT.encode("utf-8"), now)
             async with atomic(engine):
                 if engine.engine_type == "postgres":

@@ -26,6 +26,7 @@ from app.services.handover.archive_format import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
+    PUBLISHED,
     SAFE_PART,
     TABLES_DIR,
     UPLOADS_DIR,
@@ -272,13 +273,18 @@ async def _reset_sequences() -> None:
         )
 
 
+def _extract(archive: zipfile.ZipFile, name: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with archive.open(name) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out, CHUNK)
+
+
 def _extract_uploads(archive: zipfile.ZipFile, manifest: dict, staging: Path) -> list[str]:
     names = sorted(n for n in manifest["files"] if n.startswith(UPLOADS_DIR))
     for name in names:
-        target = staging / name[len(UPLOADS_DIR):]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(name) as source, open(target, "wb") as out:
-            shutil.copyfileobj(source, out, CHUNK)
+        _extract(archive, name, staging / name[len(UPLOADS_DIR):])
+    if PUBLISHED in manifest["files"]:
+        _extract(archive, PUBLISHED, staging / PUBLISHED)
     return names
 
 
@@ -322,6 +328,9 @@ async def restore_archive(source: Path, var_dir: Path, limits: RestoreLimits | N
                 destination = target / name[len(UPLOADS_DIR):]
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(staging / name[len(UPLOADS_DIR):], destination)
+            if PUBLISHED in manifest["files"]:
+                (Path(var_dir) / PUBLISHED).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / PUBLISHED, Path(var_dir) / PUBLISHED)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return RestoreSummary(rows, len(names), manifest)

@@ -262,6 +262,9 @@ async def figures() -> list:
 async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_same_figures(target, tmp_path):
     source_var, target_var = tmp_path / "source", tmp_path / "target"
     made = await data_set(source_var)
+    published = source_var / archive_format.PUBLISHED  # the portal as HTML files, as last built (a stand-in here)
+    published.parent.mkdir(parents=True)
+    published.write_bytes(b"PK\x05\x06" + bytes(18))
     archive = tmp_path / "handover.zip"
     summary = await export.export_archive(archive, source_var, actor_id=None, via="test")
     before = await snapshot()
@@ -286,6 +289,7 @@ async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_sa
     assert new_area[0]["id"] == max(made["areas"]) + 1
     name = uploads.name_of(made["cover"])
     assert (uploads.directory(target_var) / name).read_bytes() == (uploads.directory(source_var) / name).read_bytes()
+    assert (target_var / archive_format.PUBLISHED).read_bytes() == published.read_bytes()
 
 
 async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp_path):
