@@ -13,7 +13,7 @@ from litestar.response import File
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.page_cache import PUBLIC_PAGE
+from app.page_cache import counted_page
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
@@ -60,7 +60,7 @@ def _kinds() -> list[tuple[str, str]]:
 # Public pages ---------------------------------------------------------------------------------------
 
 
-@get("/articles", name="list_articles", opt=PUBLIC_PAGE)
+@get("/articles", name="list_articles", opt=counted_page("article"))
 async def list_articles(request: Request, kind: FromQuery[str] = "", page_no: PageNo = 1) -> object:
     kind = kind if kind in KINDS else ""
     rows = await articles.published_articles(kind, limit=LIST_PAGE + 1, offset=(page_no - 1) * LIST_PAGE)
@@ -75,7 +75,7 @@ async def list_articles(request: Request, kind: FromQuery[str] = "", page_no: Pa
     return page(request, "articles/list.html", context, fragment="articles/_article_rows.html")
 
 
-@get("/articles/{article_id:int}", name="get_article", opt=PUBLIC_PAGE)
+@get("/articles/{article_id:int}", name="get_article", opt=counted_page("article"))
 async def get_article(request: Request, article_id: FromPath[int]) -> object:
     article = await articles.article_for_public(article_id)
     if article is None:

@@ -34,6 +34,7 @@ from datetime import date, datetime
 
 from app.i18n import to_tokyo
 from app.services.activities import progress
+from app.services.campaigns import figures as campaign_figures
 from app.services.dashboard.figures import (
     AreaRow,
     Count,
@@ -265,4 +266,6 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
                        for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
         desk=await desk_figures(start, end),
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
+        sources=await campaign_figures.by_source(start, end, campaign_figures.year_months(period.start), as_of),
+        portal=await campaign_figures.portal_months(start, end, campaign_figures.year_months(period.start)),
     )
