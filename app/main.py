@@ -77,8 +77,10 @@ async def lifespan(app: Litestar):
         counting.cancel()
         with suppress(asyncio.CancelledError):
             await counting
-        with suppress(Exception):  # the last counts of a process, if the database is still there
+        try:  # the last counts of this process
             await page_views.flush(state.page_views)
+        except Exception:
+            logging.getLogger("tsunagu.page_views").exception("the last page views could not be written")
         if state.settings.push_sender:
             await state.push_sender.stop()
         await state.rate_limits.counts.close()
