@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from litestar import Litestar
@@ -24,7 +25,9 @@ from app.page_cache import PageCache
 from app.push_sender import make_sender
 from app.rate_limit import make_rate_limits
 from app.routes import ROUTE_HANDLERS
+from app.routes.campaigns.public import note_referral
 from app.routes.console.nav import console_nav, load_attention
+from app.services.campaigns import page_views
 from app.services.notify.push_endpoints import PushHosts
 from app.services.portal.portal import PortalCache
 from app.services.shared.signed_tokens import TokenSigner
@@ -57,6 +60,7 @@ def make_state(settings: Settings, engine) -> dict:
         "signer": TokenSigner(settings.signing_key),
         "rate_limits": make_rate_limits(settings),
         "page_cache": PageCache(settings.page_cache_seconds),
+        "page_views": page_views.Tally(),  # this process's counts, written by the timer in lifespan
     }
 
 
@@ -66,13 +70,26 @@ async def lifespan(app: Litestar):
     await open_pool(state.engine)
     if state.settings.push_sender:
         await state.push_sender.start()
+    counting = asyncio.create_task(page_views.flush_forever(state.page_views), name="page-views")
     try:
         yield
     finally:
+        counting.cancel()
+        with suppress(asyncio.CancelledError):
+            await counting
+        try:  # the last counts of this process
+            await page_views.flush(state.page_views)
+        except Exception:
+            logging.getLogger("tsunagu.page_views").exception("the last page views could not be written")
         if state.settings.push_sender:
             await state.push_sender.stop()
         await state.rate_limits.counts.close()
         await close_pool(state.engine)
+
+
+async def before_request(request) -> None:
+    await note_referral(request)
+    await load_attention(request)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -102,7 +119,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
         lifespan=[lifespan],
         guards=[guards.row_ids_in_range],
-        before_request=load_attention,
+        before_request=before_request,
         request_class=HTMXRequest,
         template_config=TemplateConfig(engine=make_template_engine(settings)),
         stores=make_stores(settings),

@@ -1,8 +1,8 @@
 """The one ASGI layer around the app, run for every request (404s included).
 
 It chooses the request's language, answers HEAD as GET, serves kept public pages (app/page_cache.py),
-adds the security headers, compresses pages around their CSRF token (app/compression.py) and writes one
-readable log line. One layer rather than five: each layer costs a call and a wrapped `send` per message,
+adds the security headers, compresses pages around their CSRF token (app/compression.py), counts the views of
+public pages (app/services/campaigns/page_views.py) and writes one readable log line. One layer rather than five: each layer costs a call and a wrapped `send` per message,
 which on a kept page would be most of the work.
 """
 
@@ -21,6 +21,8 @@ from litestar.utils.scope.state import ScopeState
 
 from app import compression, i18n
 from app.page_cache import Key, PageCache
+from app.services.campaigns import page_views
+from app.services.campaigns.campaigns import MATCHING_SITES, matching_site_of
 from app.static_pages import STATIC_EXPORT
 
 access_log = logging.getLogger("tsunagu.access")
@@ -67,6 +69,9 @@ FILE_HEADERS = ((b"x-content-type-options", b"nosniff"),)
 COMPRESSIBLE = (b"text/html", b"application/atom+xml", b"application/manifest+json", b"text/css",
                 b"text/javascript", b"text/calendar")
 SAFE_METHODS = ("GET", "HEAD")
+# scope key: the matching site (app/services/campaigns/) whose page the visitor followed a link from
+REFERRED_BY = "tsunagu.referred_by"
+MATCHING_HOSTS = tuple(host.encode() for host in MATCHING_SITES)
 negotiate = lru_cache(maxsize=256)(i18n.negotiate)  # browsers send a handful of distinct Accept-Language values
 
 
@@ -77,6 +82,21 @@ def cookies_of(raw: str) -> dict[str, str]:
         if sep and name not in jar:
             jar[name] = value.strip('"')
     return jar
+
+
+def noted_referrer(scope: Scope, referer: bytes) -> bool:
+    """Whether the Referer names a matching site, noted in the scope for the app if it does. Most Referers name
+    none, which one search per site tells."""
+    site = matching_site_of(referer.decode("latin-1")) if referer and any(h in referer for h in MATCHING_HOSTS) else None
+    if site:
+        scope[REFERRED_BY] = site  # type: ignore[typeddict-unknown-key]
+    return site is not None
+
+
+def count_view(scope: Scope, answer: _Answer, fragment: bool, user_agent: bytes) -> None:
+    """A view: a whole page (a boosted link is one, a fragment is not) answered in full, to a browser."""
+    if answer.status == 200 and not answer.head and not fragment and not page_views.is_crawler(user_agent.decode("latin-1")):
+        scope["app"].state.page_views.view(answer.page_view, time.time())
 
 
 def with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
@@ -111,7 +131,7 @@ class Front:
             return
         started = time.perf_counter()
         cookie = accept_language = accept_encoding = b""
-        hx_request = hx_boosted = hx_restore = b""
+        hx_request = hx_boosted = hx_restore = user_agent = referer = b""
         for name, value in scope["headers"]:
             if name == b"cookie":
                 cookie = cookie + b"; " + value if cookie else value
@@ -125,6 +145,10 @@ class Front:
                 hx_boosted = value
             elif name == b"hx-history-restore-request":
                 hx_restore = value
+            elif name == b"user-agent":
+                user_agent = value
+            elif name == b"referer":
+                referer = value
         jar = cookies_of(cookie.decode("latin-1")) if cookie else {}
         locale = negotiate(jar.get(i18n.LOCALE_COOKIE), accept_language.decode("latin-1") or None, self.default_locale)
         locale_token = i18n.current_locale.set(locale)
@@ -135,7 +159,8 @@ class Front:
         cache: PageCache = scope["app"].state.page_cache
         key: Key | None = None
         # A page rendered for the static export has other links and no scripts: never kept, never served kept.
-        if (method in SAFE_METHODS and cache.enabled and STATIC_EXPORT not in scope
+        # A visitor a matching site sent gets a session noting it (routes/campaigns), which a kept page cannot give.
+        if (method in SAFE_METHODS and cache.enabled and STATIC_EXPORT not in scope and not noted_referrer(scope, referer)
                 and not any(jar.get(name) for name in self.personal_cookies)):
             key = (scope["path"], scope.get("query_string", b""), locale, hx_request, hx_boosted, hx_restore)
         inner = {**scope, "method": "GET"} if head else scope  # what the app sees; the log says what was asked
@@ -149,6 +174,8 @@ class Front:
                 await self.app(inner, receive, answer.send)
                 if method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie):
                     cache.clear()  # someone logged in changed something: this process's copies may show the old
+            if answer.page_view:
+                count_view(scope, answer, hx_request and not hx_boosted, user_agent)
         finally:
             i18n.current_audience.reset(audience_token)
             i18n.current_locale.reset(locale_token)
@@ -173,7 +200,7 @@ class Front:
 class _Answer:
     """The `send` of one request: headers added, HTML held until its body is known, then kept and compressed."""
 
-    __slots__ = ("front", "downstream", "scope", "head", "gzip", "cache", "key", "is_file", "status", "held")
+    __slots__ = ("front", "downstream", "scope", "head", "gzip", "cache", "key", "is_file", "status", "held", "page_view")
 
     def __init__(self, front: Front, downstream: Send, scope: Scope, *, head: bool, gzip: bool, cache: PageCache,
                  key: Key | None, is_file: bool) -> None:
@@ -181,11 +208,15 @@ class _Answer:
         self.head, self.gzip, self.cache, self.key, self.is_file = head, gzip, cache, key, is_file
         self.status = 500
         self.held: tuple[Message, list[tuple[bytes, bytes]], bool] | None = None
+        self.page_view = ""  # the kind of public page this is, when its views are counted
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
+            handler = self.scope.get("route_handler")
+            if handler is not None:
+                self.page_view = handler.opt.get("page_view", "")
             headers = list(message.get("headers", ()))
             present = {name for name, _value in headers}
             extra = FILE_HEADERS if self.is_file else self.front.page_headers
@@ -220,7 +251,7 @@ class _Answer:
         vary_on_encoding(headers)
         if html and self.key is not None and self._may_keep(headers):
             kept = [(name, value) for name, value in headers if name not in (b"content-length", b"set-cookie")]
-            self.cache.keep(self.key, self.status, tuple(kept), body, secret)
+            self.cache.keep(self.key, self.status, tuple(kept), body, secret, self.page_view)
         if self.gzip and len(body) >= compression.MIN_BYTES:
             body = compression.gzip_page(body, secret)
             headers.append((b"content-encoding", b"gzip"))
@@ -249,6 +280,7 @@ class _Answer:
         if set_cookie is not None:
             headers.append((b"set-cookie", set_cookie))
         self.status = kept.status
+        self.page_view = kept.page_view
         await self.downstream({"type": "http.response.start", "status": kept.status, "headers": headers})
         await self.downstream({"type": "http.response.body", "body": b"" if self.head else body, "more_body": False})
 

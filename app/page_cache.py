@@ -29,6 +29,13 @@ from app import compression
 
 PUBLIC_PAGE = {"public_page": True}  # route handler opt: its answer to an anonymous visitor may be kept
 
+
+def counted_page(kind: str) -> dict:
+    """The opt of a public page whose views are counted as `kind` (app/services/campaigns/page_views.py), kept
+    or not: the front layer counts both."""
+    return {**PUBLIC_PAGE, "page_view": kind}
+
+
 MAX_ENTRIES = 512
 MAX_BYTES = 32 * 1024 * 1024
 
@@ -42,6 +49,7 @@ class KeptPage:
     headers: tuple[tuple[bytes, bytes], ...]  # as answered, without content-length and set-cookie
     pieces: tuple[bytes, ...]  # the body between the copies of the CSRF token
     deflated: tuple[bytes, ...]  # the same pieces, deflated once (app/compression.py)
+    page_view: str = ""  # the kind its views are counted as, if they are
 
     @property
     def size(self) -> int:
@@ -76,9 +84,10 @@ class PageCache:
         self._pages.move_to_end(key)
         return page
 
-    def keep(self, key: Key, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes, token: bytes) -> None:
+    def keep(self, key: Key, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes, token: bytes,
+             page_view: str = "") -> None:
         pieces = compression.cut(body, token)
-        page = KeptPage(time.monotonic(), status, headers, pieces, compression.deflate_pieces(pieces))
+        page = KeptPage(time.monotonic(), status, headers, pieces, compression.deflate_pieces(pieces), page_view)
         if page.size > self.max_bytes // 8:  # one huge page must not push out every other
             return
         self._drop(key)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from litestar import MediaType, Request
 from litestar.response import Redirect, Response, Template
 
+from app.services.shared.text import is_site_path
 from app.templating import STATIC_DIR
 
 PRINT_CSS = "css/print.css"
@@ -74,7 +74,7 @@ def safe_next(target: str | None) -> str:
         return "/"
     text = target
     for _round in range(3):
-        if not _plain_path(text):
+        if not is_site_path(text):
             return "/"
         decoded = unquote(text)
         if decoded == text:
@@ -84,15 +84,6 @@ def safe_next(target: str | None) -> str:
 
 
 MAX_NEXT = 2000
-
-
-def _plain_path(text: str) -> bool:
-    if not text.startswith("/") or text.startswith("//") or "\\" in text:
-        return False
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text):
-        return False
-    parts = urlsplit(text)
-    return not parts.scheme and not parts.netloc
 
 
 def csv_download(filename: str, text: str) -> Response:

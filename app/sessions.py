@@ -14,6 +14,7 @@ old one, when a ceremony starts and at every login.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -23,11 +24,25 @@ from litestar.types import Empty, Message, ScopeSession
 KNOWN_ID = "tsunagu.session_id"  # scope key: the id the browser sent, when the store knows it
 NEW_ID = "tsunagu.new_session_id"  # scope key: the id issued in this request, if one is
 ROTATE = "tsunagu.rotate_session"  # scope key: issue a new id for this session now
+# The first campaign (app/services/campaigns/) the visitor came by: kept through registration and login, which
+# keep the session's data under a new id, and recorded on what they do here.
+FIRST_CAMPAIGN = "first_campaign"
 
 
 def rotate_session(connection: ASGIConnection) -> None:
     """Keep the session's data under a new id (the browser gets it with this answer; the old id is gone)."""
     connection.scope[ROTATE] = True  # type: ignore[literal-required]
+
+
+def note_campaign(session: MutableMapping[str, Any], campaign_id: int) -> None:
+    """Remember the campaign a visitor came by, unless they came by one before: the first one counts."""
+    if not isinstance(session.get(FIRST_CAMPAIGN), int):
+        session[FIRST_CAMPAIGN] = campaign_id
+
+
+def noted_campaign(session: MutableMapping[str, Any]) -> int | None:
+    value = session.get(FIRST_CAMPAIGN)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class LazySessionBackend(ServerSideSessionBackend):

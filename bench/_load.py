@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python") if (VENV_BIN / "python").exists() else sys.executable
 HOST = "127.0.0.1"
+BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.5 Mobile/15E148 Safari/604.1")
 
 
 def log(message: str) -> None:
@@ -268,7 +270,8 @@ def report_and_status(report: dict | None, as_json: bool, print_table: Callable[
 class RequestSpec:
     method: str = "GET"
     path: str = "/"
-    headers: tuple[tuple[str, str], ...] = (("Accept", "text/html"), ("Accept-Language", "ja"))
+    # As a phone's browser asks: the app counts a public page's views only for browsers (page_views.is_crawler).
+    headers: tuple[tuple[str, str], ...] = (("Accept", "text/html"), ("Accept-Language", "ja"), ("User-Agent", BROWSER))
     body: bytes = b""
 
     def encode(self, port: int, cookies: dict[str, str]) -> bytes:

@@ -83,6 +83,25 @@ class Account(Table):
     locale = Varchar(length=8, default="")
 
 
+class Campaign(Table):
+    """A link that brings people in (キャンペーン): a news release, an influencer's article, a station poster, an SNS
+    post. Its short address /c/<slug> leads to `target` (a page of this site) and notes the campaign as the visitor's
+    first source (流入元) in their session; a printable poster carries its QR code. Visitors referred by a matching
+    site (kind "matching_site", e.g. SMOUT) are given its campaign without a link. Kept, never deleted: the rows
+    attributed to it keep their figures."""
+
+    slug = Varchar(length=32, unique=True, required=True)
+    name = Varchar(length=100, required=True)
+    source = Varchar(length=100, required=True)  # where people see it: "JR苫小牧駅", "移住フェア東京", "X（旧Twitter）"
+    kind = Varchar(length=16, required=True)  # news_release | influencer | poster | flyer | sns | matching_site | other
+    target = Varchar(length=500, default="/")  # a path on this site
+    poster_text = Text(default="")
+    active = Boolean(default=True)
+    created_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Member(Table):
     """A furusato resident (ふるさと住民): the membership profile of an Account with role "member"."""
 
@@ -108,6 +127,8 @@ class Member(Table):
     # same file finds them by it. Unique (one id never names two members) by a raw migration's index: SQLite
     # cannot add a UNIQUE column to a table that exists.
     external_id = Varchar(length=64, null=True, default=None)
+    # The first campaign (キャンペーン) the person came from before registering; None when they came by themselves.
+    campaign = ForeignKey(references=Campaign, null=True, default=None, on_delete=OnDelete.set_null)
 
 
 class AreaFollow(Table):
@@ -256,6 +277,7 @@ class WalletPass(Table):
     expires_at = Timestamptz(required=True)
     stay_from = Date(null=True, default=None)
     stay_to = Date(null=True, default=None)
+    campaign = ForeignKey(references=Campaign, null=True, default=None, on_delete=OnDelete.set_null)  # the first one
 
 
 class Redemption(Table):
@@ -318,6 +340,7 @@ class Program(Table):
     themes = JSON(default="[]")
     place = Varchar(length=200, default="")
     meeting_url = Varchar(length=500, default="")  # online events: shown to accepted registrants only
+    matching_url = Varchar(length=500, default="")  # its page on a matching site the region uses (SMOUT), linked from ours
     starts_at = Timestamptz(required=True)
     ends_at = Timestamptz(required=True)
     apply_from = Timestamptz(required=True)
@@ -347,6 +370,7 @@ class Application(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     attended_at = Timestamptz(null=True, default=None)
+    campaign = ForeignKey(references=Campaign, null=True, default=None, on_delete=OnDelete.set_null)  # the first one
 
 
 class Activity(Table):
@@ -832,3 +856,22 @@ class Spending(Table):
     confirmed_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
     confirmed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CampaignVisit(Table):
+    """Arrivals by a campaign in a month (Japan time), crawlers left out. Unique (campaign, month) by a raw
+    migration; counted in each process and added here in batches (app/services/campaigns/page_views.py)."""
+
+    campaign = ForeignKey(references=Campaign, on_delete=OnDelete.cascade, index=True)
+    month = Varchar(length=7, required=True)  # "2026-11"
+    visits = Integer(default=0)
+
+
+class PageView(Table):
+    """Views of the public portal, program pages and articles in a month (Japan time): counted on the server, no
+    cookie, crawlers, HEAD and answers other than 200 left out. Unique (month, kind) by a raw migration; each process
+    adds its counts in batches."""
+
+    month = Varchar(length=7, required=True)  # "2026-11"
+    kind = Varchar(length=16, required=True)  # portal | program | article
+    views = Integer(default=0)

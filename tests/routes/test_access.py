@@ -20,6 +20,7 @@ PUBLIC = {
     "list_programs", "get_program", "get_program_ics",
     "get_inquiry_form", "submit_inquiry", "get_inquiry_sent",
     "receive_line_webhook",  # LINE's platform calls it; the channel secret's signature stands in for a login
+    "follow_campaign",  # a campaign's short address, printed on posters
 }
 
 ALLOWED = {

@@ -53,6 +53,8 @@ async def test_every_staff_page_renders_with_the_demo_and_the_lists_are_filled(c
         assert results.status_code == 200 and "<svg" in results.text
     dashboard = await client.get("/staff/dashboard")
     assert dashboard.status_code == 200 and dashboard.text.count("<svg") >= 5
+    assert "JR苫小牧駅" in dashboard.text.split('data-testid="source-figures"')[1].split("</section>")[0]
+    assert (await client.get("/staff/campaigns")).text.count('data-testid="campaign-row"') == 5
     for program in await Program.select(Program.id):
         assert (await client.get(f"/programs/{program['id']}")).status_code == 200
     # An editor's change to a public program waits in the queue while the public page keeps the old place.

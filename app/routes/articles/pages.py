@@ -13,7 +13,7 @@ from litestar.response import File
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
-from app.page_cache import PUBLIC_PAGE
+from app.page_cache import counted_page
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
@@ -62,7 +62,7 @@ def _kinds() -> list[tuple[str, str]]:
 # Public pages ---------------------------------------------------------------------------------------
 
 
-@get("/articles", name="list_articles", opt=PUBLIC_PAGE)
+@get("/articles", name="list_articles", opt=counted_page("article"))
 async def list_articles(request: Request, kind: FromQuery[str] = "", page_no: PageNo = 1) -> object:
     kind = kind if kind in KINDS else ""
     # The static export has no second page to go to: its list holds every article it takes, on one page.
@@ -79,7 +79,7 @@ async def list_articles(request: Request, kind: FromQuery[str] = "", page_no: Pa
     return page(request, "articles/list.html", context, fragment="articles/_article_rows.html")
 
 
-@get("/articles/{article_id:int}", name="get_article", opt=PUBLIC_PAGE)
+@get("/articles/{article_id:int}", name="get_article", opt=counted_page("article"))
 async def get_article(request: Request, article_id: FromPath[int]) -> object:
     article = await articles.article_for_public(article_id)
     if article is None:

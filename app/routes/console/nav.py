@@ -54,6 +54,7 @@ STAFF_MENU = (
     (_l("Notifications and surveys"), (
         ("list_notifications", _l("Push notifications"), "bell", None, "staff-push"),
         ("list_surveys", _l("Surveys"), "chat", None, "staff-surveys"),
+        ("list_campaigns", _l("Campaign links"), "arrow", None, "staff-campaigns"),
     )),
     (_l("Consultation desk"), (
         ("list_staff_inquiries", _l("Desk inbox"), "chat", "inquiries", "staff-inquiries"),

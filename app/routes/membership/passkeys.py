@@ -14,10 +14,11 @@ from app.i18n import lazy_gettext as _l
 from app.rate_limit import auth_rate_limit
 from app.rendering import page, safe_next, see_other
 from app.routes.membership.mail_links import send_confirmation_mail
+from app.services.campaigns import campaigns
 from app.services.membership import login_sessions, membership, one_time_links, passkeys
 from app.services.membership.passkeys import PasskeyError, RelyingParty
 from app.services.shared.devices import device_label
-from app.sessions import rotate_session
+from app.sessions import noted_campaign, rotate_session
 from app.settings import Settings
 from db.engine import is_unique_violation
 
@@ -175,7 +176,8 @@ async def finish_ceremony(request: Request, flow: dict, new: passkeys.NewPasskey
     if kind == "register":
         profile = membership.profile_from_dict(flow["profile"])
         registered = await membership.register_member(
-            profile, flow["user_handle"], new, label, settings.branding.member_no_prefix
+            profile, flow["user_handle"], new, label, settings.branding.member_no_prefix,
+            await campaigns.campaign_to_record(None, noted_campaign(request.session)),
         )
         if profile.email:
             await send_confirmation_mail(request, registered.account_id, profile.email)

@@ -2,7 +2,7 @@ from litestar import Request, get
 
 from app.i18n import current_locale
 from app.i18n import gettext as _
-from app.page_cache import PUBLIC_PAGE
+from app.page_cache import counted_page
 from app.rendering import page
 from app.services.portal.portal import LinkCard, load_portal
 from app.settings import Settings
@@ -16,7 +16,7 @@ def default_links(settings: Settings) -> list[LinkCard]:
     ]
 
 
-@get("/", name="get_home", opt=PUBLIC_PAGE)
+@get("/", name="get_home", opt=counted_page("portal"))
 async def get_home(request: Request) -> object:
     settings: Settings = request.app.state.settings
     portal = await request.app.state.portal_cache.get(

@@ -89,7 +89,7 @@ def values_of(program: dict) -> dict:
     return {
         "area": str(program["area"]), "kind": program["kind"], "title": program["title"], "summary": program["summary"],
         "body": program["body"], "themes": list(program["themes"]), "place": program["place"],
-        "meeting_url": program["meeting_url"], "starts_at": _input_time(program["starts_at"]),
+        "meeting_url": program["meeting_url"], "matching_url": program["matching_url"], "starts_at": _input_time(program["starts_at"]),
         "ends_at": _input_time(program["ends_at"]), "apply_from": _input_time(program["apply_from"]),
         "apply_until": _input_time(program["apply_until"]), "capacity": str(program["capacity"]),
         "premium_apply_from": _input_time(program.get("premium_apply_from")),

@@ -17,16 +17,18 @@ from app.auth import current_account
 from app.i18n import TOKYO, current_audience, current_locale, datetime_range, format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.page_cache import PUBLIC_PAGE
+from app.page_cache import counted_page
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.calendars import google_calendar_url, month_calendar, program_ics
+from app.services.campaigns import campaigns
 from app.services.membership import membership
 from app.services.programs import applications, areas, reads
 from app.services.programs.applications import ANSWER_MAX, MOTIVATION_MAX, SEAT_STATUSES, ApplicationRefused
 from app.services.programs.programs import PUBLIC_STATUSES, THEMES
 from app.services.shared import clock, markdown
 from app.services.shared.actor import Actor
+from app.sessions import noted_campaign
 
 # "Open for application only" arrives as ?open=1.
 OpenOnly = Annotated[str, QueryParameter(name="open")]
@@ -135,7 +137,7 @@ def month_choices(now: datetime, chosen: str = "") -> list[tuple[str, str]]:
     return choices
 
 
-@get("/programs", name="list_programs", cache_control=None, opt=PUBLIC_PAGE)
+@get("/programs", name="list_programs", cache_control=None, opt=counted_page("program"))
 async def list_programs(
     request: Request, area: FromQuery[str] = "", theme: FromQuery[str] = "", month: FromQuery[str] = "", open_only: OpenOnly = "",
     past: FromQuery[str] = "", view: FromQuery[str] = "",
@@ -241,7 +243,7 @@ async def get_program_revision_preview(request: Request, revision_id: FromPath[i
     return page(request, "programs/detail.html", await detail_context(request, program), cache="no-store")
 
 
-@get("/programs/{program_id:int}", name="get_program", cache_control=None, opt=PUBLIC_PAGE)
+@get("/programs/{program_id:int}", name="get_program", cache_control=None, opt=counted_page("program"))
 async def get_program(request: Request, program_id: FromPath[int]) -> object:
     program = await public_program(program_id)
     return page(request, "programs/detail.html", await detail_context(request, program))
@@ -279,7 +281,8 @@ async def apply_to_program(request: Request, program_id: FromPath[int]) -> objec
     values = {"motivation": motivation, **{f"answer_{i}": a for i, a in enumerate(answers)}}
     now = clock.now()
     try:
-        status = await applications.apply(program_id, member_id, motivation, answers, now)
+        campaign = await campaigns.campaign_to_record(member_id, noted_campaign(request.session))
+        status = await applications.apply(program_id, member_id, motivation, answers, now, campaign)
     except ApplicationRefused as refused:
         if refused.reason == "not_found":
             raise NotFoundException() from None

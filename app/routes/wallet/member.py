@@ -17,10 +17,12 @@ from app.page_cache import PUBLIC_PAGE
 from app.qr import signed_code_qr_svg
 from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
+from app.services.campaigns import campaigns
 from app.services.membership import membership
 from app.services.shared import clock
 from app.services.wallet import wallet
 from app.services.wallet.wallet import ActivationRefused, Region, category_label
+from app.sessions import noted_campaign
 
 ACTIVATION_MESSAGES = {
     "unknown_pass": _l("This pass is not available."),
@@ -86,6 +88,7 @@ async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
             await wallet.activate(
                 member["id"], pass_id, Region(settings.region_prefecture_code, settings.region_municipality),
                 clock.now(), stay_from, stay_to,
+                await campaigns.campaign_to_record(member["id"], noted_campaign(request.session)),
             )
         except ActivationRefused as refused:
             errors[refused.field or "pass"] = str(ACTIVATION_MESSAGES[refused.reason])

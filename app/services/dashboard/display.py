@@ -18,7 +18,7 @@ from app.services.dashboard.figures import (
     percent,
 )
 from app.services.dashboard.filters import fiscal_year_label
-from app.services.dashboard.tables import build_tables, prefecture_label, tie_label
+from app.services.dashboard.tables import build_tables, month_label, prefecture_label, source_label, tie_label
 from app.services.shared import charts
 from app.services.shared.charts import Bar
 from app.services.wallet import analysis as wallet_analysis
@@ -38,7 +38,7 @@ def month_marks(period: Period) -> list[tuple[str, float]]:
 # Every chart, by the key dashboard/_charts.html draws it by (also its file name in the report's ZIP).
 CHART_KEYS = ("trend-registrations", "trend-participants", "trend-activations", "trend-redemptions",
               "prefectures", "ties", "areas", "shops", "offers", "weekday-hour", "intent", "funnel", "activities",
-              "ladder")
+              "ladder", "sources", "page-views")
 CHART_ROWS = 10  # the longest lists (prefectures, shops, offers) are charted to their top ten; tables have all
 
 
@@ -64,6 +64,12 @@ def plots(figures: Dashboard) -> dict[str, charts.Chart]:
         "activities": charts.bar_chart([Bar(a.area_name, a.total) for a in figures.record.activities]),
         "ladder": charts.bar_chart([Bar(str(LADDER_LABELS[c.key]), c.count) for c in figures.premium_ladder],
                                    label_width=170),
+        # Those who came by themselves are the grey bar: the campaigns are what the chart compares.
+        "sources": charts.bar_chart([Bar(source_label(s.source), s.registrations, muted=not s.source)
+                                     for s in figures.sources[:CHART_ROWS]], label_width=150),
+        "page-views": charts.column_chart(
+            [Bar(month_label(m.month, "MMM"), m.total_views) for m in figures.portal],
+            width=360, font_size=10, plot_height=120, maximum=max([m.total_views for m in figures.portal] + [1])),
     }
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
+from app.services.campaigns.figures import PortalMonth, SourceRow
 from app.services.dashboard.record import YearRecord
 from app.services.desk.figures import DeskFigures
 from app.services.programs.budgets import AreaBudget
@@ -136,6 +137,8 @@ class Dashboard:
     desk: DeskFigures
     budgets: tuple[AreaBudget, ...]  # 受入支援 per area: the chosen area's, or every area's
     record: YearRecord  # what the report lists one by one (dashboard/record.py)
+    sources: tuple[SourceRow, ...]  # promotion by source (campaigns have no area: always the whole region)
+    portal: tuple[PortalMonth, ...]  # the portal's updates and page views per month of the year
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

@@ -34,6 +34,7 @@ from datetime import date, datetime
 
 from app.i18n import to_tokyo
 from app.services.activities import progress
+from app.services.campaigns import figures as campaign_figures
 from app.services.dashboard.figures import (
     AreaRow,
     Count,
@@ -266,4 +267,6 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         desk=await desk_figures(start, end),
         record=await year_record(start, end, as_of, area_id),
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
+        sources=await campaign_figures.by_source(start, end, campaign_figures.year_months(period.start), as_of),
+        portal=await campaign_figures.portal_months(start, end, campaign_figures.year_months(period.start)),
     )

@@ -5,10 +5,13 @@ pass tables are `wallet_analysis`'s own.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from app.i18n import current_locale
+from babel.dates import format_skeleton
+
+from app.i18n import babel_locale, current_locale
 from app.i18n import gettext as _
+from app.services.campaigns.campaigns import kind_label
 from app.services.dashboard import record
 from app.services.dashboard.figures import (
     FUNNEL_LABELS,
@@ -33,7 +36,9 @@ OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations
 SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
 DESK_TABLES = ("desk", "desk_channels", "desk_categories")
 OPERATIONS_TABLES = ("budgets", *DESK_TABLES)
-TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES, *RECORD_TABLE_KEYS)
+PROMOTION_TABLES = ("sources", "portal")
+TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES, *RECORD_TABLE_KEYS,
+              *PROMOTION_TABLES)
 
 
 def tie_label(key: str) -> str:
@@ -72,6 +77,33 @@ def _operations_table(figures: Dashboard, key: str) -> Table:
                      [[channel_label(code), n] for code, n in figures.desk.by_channel])
     return Table(key, _("Inquiries by subject"), [_("Subject"), _("Inquiries")],
                  [[category_label(code), n] for code, n in figures.desk.by_category])
+
+
+def month_label(first: date, skeleton: str = "yMMM") -> str:
+    """"2026年4月", "Apr 2026" (or "4月", "Apr" with the skeleton "MMM")."""
+    return format_skeleton(skeleton, first, locale=babel_locale(current_locale.get()))
+
+
+def source_label(source: str) -> str:
+    return source or _("Came by themselves (no campaign)")
+
+
+def _promotion_table(figures: Dashboard, key: str) -> Table:
+    """Promotion by source (seed 004 §4(4)) and the portal's months (seed 004 §4(5)), for the whole region."""
+    if key == "sources":
+        headers = [_("Source"), _("Kind"), _("Visits"), _("Registrations"), _("Registered of visits (%)"),
+                   _("Pass activations"), _("Program applications"), _("Premium at the end of the year")]
+        return Table(key, _("Promotion by source"), headers, [
+            [source_label(s.source), " / ".join(kind_label(k) for k in s.kinds), _cell(s.visits), s.registrations,
+             _cell(percent(s.registrations, s.visits or 0)), s.activations, s.applications, s.premium]
+            for s in figures.sources
+        ])
+    headers = [_("Month"), _("Articles published"), _("Programs published"), _("Changes to the portal"),
+               _("Views of the portal"), _("Views of program pages"), _("Views of articles"), _("Views in all")]
+    return Table(key, _("The portal month by month"), headers, [
+        [month_label(m.month), m.articles, m.programs, m.portal_edits, *m.views, m.total_views]
+        for m in figures.portal
+    ])
 
 
 def _survey_table(figures: Dashboard, key: str) -> Table:
@@ -113,16 +145,21 @@ def _survey_table(figures: Dashboard, key: str) -> Table:
                  [[str(LADDER_LABELS[step.key]), step.count] for step in figures.premium_ladder])
 
 
+def _record_table(figures: Dashboard, key: str) -> Table:
+    return record.build_table(figures.record, key)
+
+
+# The tables of a section built by its own function, by key.
+SECTION_TABLES = {**dict.fromkeys(OPERATIONS_TABLES, _operations_table), **dict.fromkeys(PROMOTION_TABLES, _promotion_table),
+                  **dict.fromkeys(SURVEY_TABLES, _survey_table), **dict.fromkeys(RECORD_TABLE_KEYS, _record_table)}
+
+
 def build_table(figures: Dashboard, key: str) -> Table:
     """One table in the current language: the page shows it, the CSV and the report use the same rows."""
     if key in wallet_analysis.TABLE_KEYS:
         return wallet_analysis.build_table(figures.wallet, key)
-    if key in OPERATIONS_TABLES:
-        return _operations_table(figures, key)
-    if key in RECORD_TABLE_KEYS:
-        return record.build_table(figures.record, key)
-    if key in SURVEY_TABLES:
-        return _survey_table(figures, key)
+    if key in SECTION_TABLES:
+        return SECTION_TABLES[key](figures, key)
     if key == "targets":
         headers = [_("Figure"), _("Target"), _("Actual"), _("Achieved (%)")]
         return Table(key, _("Targets and actual figures"), headers, [

@@ -193,19 +193,22 @@ class Registered:
 
 
 async def register_member(
-    profile: Profile, user_handle: str, passkey: NewPasskey, passkey_name: str, member_no_prefix: str
+    profile: Profile, user_handle: str, passkey: NewPasskey, passkey_name: str, member_no_prefix: str,
+    campaign_id: int | None = None,
 ) -> Registered:
-    """Account, member, followed areas and the first passkey in one transaction: all or nothing."""
+    """Account, member, followed areas and the first passkey in one transaction: all or nothing. `campaign_id`: the
+    first campaign the person came by (app/services/campaigns/)."""
     now = clock.now()
     async with atomic(Account._meta.db):
         registered = await create_member(profile, user_handle, member_no_prefix, now, consent_version=PRIVACY_POLICY_VERSION,
-                                         terms_version=TERMS_VERSION, logged_in=True)
+                                         terms_version=TERMS_VERSION, logged_in=True, campaign_id=campaign_id)
         await passkey_row(registered.account_id, passkey, passkey_name).save()
     return registered
 
 
 async def create_member(profile: Profile, user_handle: str, member_no_prefix: str, now, *, consent_version: str,
-                        terms_version: str, logged_in: bool, external_id: str | None = None) -> Registered:
+                        terms_version: str, logged_in: bool, external_id: str | None = None,
+                        campaign_id: int | None = None) -> Registered:
     """The account, the member and the followed areas, in the caller's transaction. Registration adds the first
     passkey; a registrant import adds none (the person claims the account later with a one-time link). The
     versions are those of the privacy policy and the terms the person agreed to."""
@@ -230,6 +233,7 @@ async def create_member(profile: Profile, user_handle: str, member_no_prefix: st
         consent_at=now,
         created_at=now,
         external_id=external_id,
+        campaign=campaign_id,
     )
     await member.save()
     member_no = format_member_no(member_no_prefix, member.id)

@@ -74,8 +74,10 @@ async def _tell_member(account_id: int, change: str, program_id: int, title: str
         await personal.tell(account_id, heading, text, program_path(program_id), now=now)
 
 
-async def apply(program_id: int, member_id: int, motivation: str, answers: list[str], now: datetime) -> str:
-    """Apply once. A seat if one is free (taken by a conditional UPDATE), otherwise the waitlist."""
+async def apply(program_id: int, member_id: int, motivation: str, answers: list[str], now: datetime,
+                campaign_id: int | None = None) -> str:
+    """Apply once. A seat if one is free (taken by a conditional UPDATE), otherwise the waitlist. `campaign_id`: the
+    first campaign the member came by (app/services/campaigns/)."""
     program = await Program.select().where(Program.id == program_id).first().output(load_json=True)
     if program is None or program["status"] not in PUBLIC_STATUSES:
         raise ApplicationRefused("not_found")
@@ -97,7 +99,7 @@ async def apply(program_id: int, member_id: int, motivation: str, answers: list[
             status = "accepted" if seat else "waitlisted"
             await Application.insert(
                 Application(program=program_id, member=member_id, status=status, motivation=motivation,
-                            answers=answers, created_at=now, updated_at=now)
+                            answers=answers, created_at=now, updated_at=now, campaign=campaign_id)
             )
             member = await Member.select(Member.account).where(Member.id == member_id).first()
             await _tell_member(member["account"], status, program_id, program["title"], now)

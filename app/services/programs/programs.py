@@ -65,6 +65,7 @@ class ProgramValues:
     themes: list[str] = field(default_factory=list)
     place: str = ""
     meeting_url: str = ""
+    matching_url: str = ""  # its page on a matching site the region uses (SMOUT)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     apply_from: datetime | None = None
@@ -95,6 +96,7 @@ def _form_values(form: dict) -> ProgramValues:
         else ([themes] if themes else []),
         place=_text(form, "place"),
         meeting_url=_text(form, "meeting_url"),
+        matching_url=_text(form, "matching_url"),
         support=_text(form, "support"),
         image_url=_text(form, "image_url"),
         questions=[line.strip() for line in _text(form, "questions").splitlines() if line.strip()],
@@ -130,7 +132,7 @@ def _check_texts(values: ProgramValues, errors: dict[str, str]) -> None:
 
 def _check_links(values: ProgramValues, errors: dict[str, str]) -> None:
     """Links are web addresses (an image may also be one of our uploads); an online meeting needs its link."""
-    for name in ("meeting_url", "image_url"):
+    for name in ("meeting_url", "matching_url", "image_url"):
         value = getattr(values, name)
         if value and not (URL.match(value) or (name == "image_url" and value.startswith("/uploads/"))):
             errors[name] = _("Enter a link that starts with https://.")
@@ -189,7 +191,8 @@ def _columns(values: ProgramValues) -> dict:
     return {
         Program.area: values.area_id, Program.kind: values.kind, Program.title: values.title,
         Program.summary: values.summary, Program.body: values.body, Program.themes: values.themes,
-        Program.place: values.place, Program.meeting_url: values.meeting_url, Program.starts_at: values.starts_at,
+        Program.place: values.place, Program.meeting_url: values.meeting_url, Program.matching_url: values.matching_url,
+        Program.starts_at: values.starts_at,
         Program.ends_at: values.ends_at, Program.apply_from: values.apply_from, Program.apply_until: values.apply_until,
         Program.premium_apply_from: values.premium_apply_from,
         Program.capacity: values.capacity, Program.support: values.support, Program.questions: values.questions,
@@ -283,7 +286,8 @@ REVISIONS = revisions.Kind(
     table=Program,
     fields={
         "kind": _l("Kind"), "title": _l("Title"), "summary": _l("Summary"), "body": _l("Details"),
-        "themes": _l("Themes"), "place": _l("Place"), "meeting_url": _l("Meeting link"), "starts_at": _l("Starts"),
+        "themes": _l("Themes"), "place": _l("Place"), "meeting_url": _l("Meeting link"),
+        "matching_url": _l("Page on a matching site"), "starts_at": _l("Starts"),
         "ends_at": _l("Ends"), "apply_from": _l("Applications open"), "apply_until": _l("Applications close"),
         "premium_apply_from": _l("Premium members apply from"), "capacity": _l("Capacity"), "support": _l("Support"), "questions": _l("Questions for applicants"),
         "image_url": _l("Image link"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 
 def clean_text(value: str) -> str:
@@ -21,3 +22,14 @@ def contains_pattern(term: str) -> str:
     """An ILIKE pattern for "contains `term`": its own wildcards and escapes dropped, so a typed % or _ matches
     itself nowhere rather than everything."""
     return "%" + term.replace("\\", "").replace("%", "").replace("_", "") + "%"
+
+
+def is_site_path(text: str) -> bool:
+    """A path on this site as it is written: no scheme or host (nor a scheme-relative //host), no backslash
+    (browsers read it as /), no whitespace, control or format character (browsers drop some of them)."""
+    if not text.startswith("/") or text.startswith("//") or "\\" in text:
+        return False
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") for ch in text):
+        return False
+    parts = urlsplit(text)
+    return not parts.scheme and not parts.netloc

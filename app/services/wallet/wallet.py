@@ -115,8 +115,9 @@ class Region:
 
 
 async def activate(member_id: int, pass_id: int, region: Region, now: datetime,
-                   stay_from: date | None = None, stay_to: date | None = None) -> int:
-    """Activate a pass for a member. Returns the wallet pass id; refusals carry a reason (and the field)."""
+                   stay_from: date | None = None, stay_to: date | None = None, campaign_id: int | None = None) -> int:
+    """Activate a pass for a member. Returns the wallet pass id; refusals carry a reason (and the field).
+    `campaign_id`: the first campaign the member came by (app/services/campaigns/)."""
     entry_pass = await Pass.select().where((Pass.id == pass_id) & Pass.active.eq(True)).first()
     if entry_pass is None:
         raise ActivationRefused("unknown_pass")
@@ -157,6 +158,7 @@ async def activate(member_id: int, pass_id: int, region: Region, now: datetime,
                     expires_at=expires_at,
                     stay_from=stay_from,
                     stay_to=stay_to,
+                    campaign=campaign_id,
                 )
             ).returning(WalletPass.id)
             return rows[0]["id"]

@@ -33,6 +33,8 @@ from db.tables import (
     AuditLog,
     AuthChallenge,
     Budget,
+    Campaign,
+    CampaignVisit,
     CheckIn,
     Conflict,
     Delivery,
@@ -53,6 +55,7 @@ from db.tables import (
     Notice,
     Notification,
     OneTimeToken,
+    PageView,
     Passkey,
     PortalBlock,
     PremiumApplication,
@@ -136,6 +139,11 @@ async def data_set(var_dir: Path) -> dict:
     await row(Invitation, token_hash="b" * 64, role="editor", area=tarumae, created_by=staff,
               expires_at=NOW + timedelta(days=7), note="\\N")
 
+    campaign = await row(Campaign, slug="station", name="駅ポスター", source=AWKWARD[4], kind="poster", target="/passes",
+                         poster_text=AWKWARD[5], created_by=staff, created_at=NOW, updated_at=NOW)
+    await row(CampaignVisit, campaign=campaign, month="2026-11", visits=42)
+    await row(PageView, month="2026-11", kind="portal", views=1234)
+    await Member.update({Member.campaign: campaign}).where(Member.id == members[0].member_id)
     wallet_ids = []
     for n, registered in enumerate(members[:4]):
         wallet_id, _code = await factories.wallet_pass(registered.member_id, pass_id, NOW - timedelta(days=n + 1),

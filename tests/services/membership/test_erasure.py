@@ -69,7 +69,8 @@ KANA = ["ヅヂヅヂ", "ヱヰヱヰ"]  # readings must be kana: these spelling
 # them. Any other table that points at a person, directly or through another such table, must hold a row of
 # the scene, so that a table added later is filled (and scanned) here or named below on purpose.
 STAFF_ONLY = {"activity", "invitation", "program", "article", "revision", "upload", "notification", "survey", "reply_template",
-              "kpi_target", "report_section", "journey_rule", "diary_entry", "incident", "budget", "spending"}
+              "kpi_target", "report_section", "journey_rule", "diary_entry", "incident", "budget", "spending",
+              "campaign"}
 
 
 def mark(what: str) -> str:
