@@ -95,8 +95,7 @@ class Choice:
     wanted: bool
     email: str
     confirmed: bool
-    last_week: date | None
-    last_mailed: bool
+    last_sent_week: date | None
 
 
 async def choice(account_id: int) -> Choice | None:
@@ -105,11 +104,11 @@ async def choice(account_id: int) -> Choice | None:
         Member.account == account_id).first()
     if member is None:
         return None
-    last = await Digest.select(Digest.week, Digest.mail).where(Digest.member == member["id"]).order_by(
-        Digest.week, ascending=False).first()
+    # The last one that was mailed: a week with nothing new sent nothing.
+    last = await Digest.select(Digest.week).where((Digest.member == member["id"]) & (
+        (Digest.programs > 0) | (Digest.articles > 0))).order_by(Digest.week, ascending=False).first()
     return Choice(wanted=member["digest_since"] is not None, email=member["email"] or "",
-                  confirmed=member["verified"] is not None, last_week=last["week"] if last else None,
-                  last_mailed=bool(last and last["mail"]))
+                  confirmed=member["verified"] is not None, last_sent_week=last["week"] if last else None)
 
 
 async def set_wanted(account_id: int, wanted: bool, now: datetime) -> None:
@@ -169,8 +168,8 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
     try:
         for member in waiting:
             since = covered.get(member["id"], now - WINDOW)
-            found = new.for_member(follows.get(member["id"], set()), since)
-            made = await _make(member, week, found, now, out, signer)
+            areas = follows.get(member["id"], set())
+            made = await _make(member, week, new.for_member(areas, since), bool(areas), now, out, signer)
             stats.sent += made == "sent"
             stats.empty += made == "empty"
     finally:
@@ -207,7 +206,8 @@ async def _published(now: datetime) -> Found:
     return Found(programs, articles)
 
 
-async def _make(member: dict, week: date, found: Found, now: datetime, out: Outgoing, signer: TokenSigner) -> str:
+async def _make(member: dict, week: date, found: Found, follows: bool, now: datetime, out: Outgoing,
+                signer: TokenSigner) -> str:
     """Claim the member's week and queue its mail, in one transaction: "sent", "empty", or "" when another round
     made it first."""
     async with atomic(Digest._meta.db):
@@ -221,18 +221,20 @@ async def _make(member: dict, week: date, found: Found, now: datetime, out: Outg
             return "empty"
         unsubscribe = out.base_url + unsubscribe_path(signer, member["id"], now)
         with in_locale(chosen_locale(member["locale"])):
-            subject, body = compose(member["name"], found, out, unsubscribe)
+            subject, body = compose(member["name"], found, follows, out, unsubscribe)
         queued = await outbox.enqueue(out.smtp, member["email"], subject, body, PURPOSE, now=now, headers={
             "List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": ONE_CLICK})
         await Digest.update({Digest.mail: queued["id"]}).where(Digest.id == claimed[0]["id"])
     return "sent"
 
 
-def compose(name: str, found: Found, out: Outgoing, unsubscribe: str) -> tuple[str, str]:
-    """The digest's subject and plain text, in the language in effect."""
+def compose(name: str, found: Found, follows: bool, out: Outgoing, unsubscribe: str) -> tuple[str, str]:
+    """The digest's subject and plain text, in the language in effect; `follows`: the member follows some areas."""
     count = len(found.programs) + len(found.articles)
     subject = ngettext("[%(site)s] %(num)d new this week", "[%(site)s] %(num)d new this week", count, site=out.site_name)
-    parts = [_("Dear %(name)s,", name=name), _("Here is what was published this week in the areas you follow.")]
+    parts = [_("Dear %(name)s,", name=name),
+             _("Here is what was published this week in the areas you follow.") if follows
+             else _("Here is what was published this week.")]
     if found.programs:
         parts.append(_section(_("New programs"), [_program(p, out.base_url) for p in found.programs[:SHOWN]],
                               len(found.programs), out.base_url + PROGRAMS_PATH))

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.demo import load_demo_data
 from app.keyfile import new_signing_key
 from app.services.notify import digest, outbox
 from app.services.shared import clock
@@ -163,3 +164,18 @@ def test_the_paths_in_the_mail_are_the_routes(app):
     assert app.route_reverse("get_mail_unsubscribe", token="T") == digest.UNSUBSCRIBE_PATH.format(token="T")
     assert app.route_reverse("list_programs") == digest.PROGRAMS_PATH
     assert app.route_reverse("list_articles") == digest.ARTICLES_PATH
+
+
+async def test_the_demo_has_members_who_asked_for_it_and_the_first_round_writes_their_digests(client, settings):
+    await load_demo_data()
+    wanting = await Member.select(Member.account).where(Member.digest_since.is_not_null())
+    assert len(wanting) >= 10
+    # Those who registered after this week's sending time start next week.
+    due = await Member.count().where(Member.digest_since <= digest.sending_time(clock.now()))
+    await log_in(client, wanting[0]["account"])
+    card = await client.get("/account/notifications")
+    assert 'value="1" checked data-testid="digest-wanted"' in card.text and "@example.jp" in card.text
+    out = digest.Outgoing(Smtp(), settings.base_url, settings.branding.site_name, settings.signing_key)
+    assert due and (await digest.run_due(out)).sent == due  # the demo's programs and articles were published now
+    assert await outbox.deliver_due(Smtp(), settings.var_dir / "mail") == outbox.OutboxStats(sent=due)
+    assert len(list((settings.var_dir / "mail").glob("*.eml"))) == due
