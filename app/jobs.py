@@ -12,7 +12,7 @@ import logging
 
 from app.services.desk import mail_replies
 from app.services.journeys import round as journeys
-from app.services.notify import line_delivery, outbox, push_delivery, push_message
+from app.services.notify import digest, line_delivery, outbox, push_delivery, push_message
 from app.services.notify.push_endpoints import PushHosts
 from app.services.premium import lapse
 from app.services.premium.applications import Told
@@ -60,6 +60,12 @@ async def run_round(settings: Settings, client, signer: push_message.VapidSigner
                            line_skipped=line.skipped)
         except Exception:
             log.exception("LINE round failed")
+    try:  # before the mail step, which sends what it queued in the same round
+        digests = await digest.run_due(digest.Outgoing(settings.smtp, settings.base_url, settings.branding.site_name,
+                                                       settings.signing_key, settings.default_locale), clock.now())
+        figures.update(digests_sent=digests.sent, digests_empty=digests.empty)
+    except Exception:
+        log.exception("digest round failed")
     try:
         mails = await outbox.deliver_due(settings.smtp, settings.var_dir / "mail", clock.now())
         figures.update(mail_sent=mails.sent, mail_retried=mails.retried, mail_failed=mails.failed)

@@ -129,6 +129,8 @@ class Member(Table):
     external_id = Varchar(length=64, null=True, default=None)
     # The first campaign (キャンペーン) the person came from before registering; None when they came by themselves.
     campaign = ForeignKey(references=Campaign, null=True, default=None, on_delete=OnDelete.set_null)
+    # Since when the member wants the weekly digest by mail (notify/digest.py); None: they do not.
+    digest_since = Timestamptz(null=True, default=None)
 
 
 class AreaFollow(Table):
@@ -626,6 +628,22 @@ class OutboxMail(Table):
     last_error = Varchar(length=200, default="")
     created_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+    # Headers this mail carries beyond the usual ones, e.g. the digest's List-Unsubscribe (RFC 8058)
+    headers = JSON(default="{}")
+
+
+class Digest(Table):
+    """One member's weekly digest (週1回の新着メール). Unique (member, week) by a raw migration: inserted in the
+    transaction that queues its mail, so a week's digest is made once however many rounds run at once or a
+    process restarts. A week with nothing new has its row too, without a mail."""
+
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    week = Date(required=True)  # the day of the week's sending time in Japan (a Friday)
+    covered_until = Timestamptz(required=True)  # what was published before this is in it; the next one starts here
+    programs = Integer(default=0)
+    articles = Integer(default=0)
+    mail = ForeignKey(references=OutboxMail, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Survey(Table):

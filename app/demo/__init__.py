@@ -1,7 +1,7 @@
 """Demo data for `make run`: a believable region in natural Japanese. Idempotent: keyed by slug/key.
 
 One module per part of the product (portal, wallet, articles, programs, desk, kpi, surveys, activities, campaigns,
-secretariat); `load_demo_data`
+notify, secretariat); `load_demo_data`
 loads them in an order where each finds what it builds on (areas first, the survey after the year it asks about).
 """
 
@@ -12,6 +12,7 @@ from app.demo.articles import load_article_demo
 from app.demo.campaigns import load_campaign_demo
 from app.demo.desk import load_desk_demo, load_inquiry_demo, load_mail_demo
 from app.demo.kpi import load_kpi_demo
+from app.demo.notify import load_digest_demo
 from app.demo.portal import load_featured_demo, load_portal_demo
 from app.demo.programs import load_program_demo, load_revision_demo
 from app.demo.secretariat import load_secretariat_demo
@@ -34,5 +35,6 @@ async def load_demo_data() -> dict[str, int]:
     created.update(await load_survey_demo())
     created.update(await load_activity_demo())
     created.update(await load_campaign_demo())  # after the demo year: it attributes some of its members
+    created.update(await load_digest_demo())  # after the demo members (kpi)
     created.update(await load_secretariat_demo())  # last: it links to the programs, articles and inquiries
     return created

@@ -21,6 +21,8 @@ PUBLIC = {
     "get_inquiry_form", "submit_inquiry", "get_inquiry_sent",
     "receive_line_webhook",  # LINE's platform calls it; the channel secret's signature stands in for a login
     "follow_campaign",  # a campaign's short address, printed on posters
+    # A mail's unsubscribe link (RFC 8058): the signed token in the address stands in for a login
+    "get_mail_unsubscribe", "submit_mail_unsubscribe",
 }
 
 ALLOWED = {

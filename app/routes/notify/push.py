@@ -21,7 +21,7 @@ from app.push_sender import wake_sender
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.membership.membership import TIER_LABELS
-from app.services.notify import push_notifications, push_subscriptions
+from app.services.notify import digest, push_notifications, push_subscriptions
 from app.services.notify.push_notifications import Target
 from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.programs import areas
@@ -68,6 +68,7 @@ async def get_push_settings(request: Request) -> object:
         "devices": await push_subscriptions.list_devices(account.id),
         "vapid_public_key": request.app.state.settings.vapid_public_key,
         "program_choices": [(code, str(label)) for code, label in PROGRAM_CHOICES.items()],
+        "digest": await digest.choice(account.id),
     }
     # The device list alone, for push.js to refresh it after this device subscribed or left (any other HTMX
     # visit gets the whole page).

@@ -81,8 +81,9 @@ async def purge(actor_id: int, days: int, now: datetime, mail_dir: Path | None =
             # A mail of such an old inquiry still waiting to go out is not going anywhere now.
             await OutboxMail.update({OutboxMail.status: "failed", OutboxMail.claimed_until: None}).where(
                 OutboxMail.id.is_in(their_mails) & (OutboxMail.status == "queued"))
-        purged = await OutboxMail.update({OutboxMail.body: "", OutboxMail.to_address: ""}).where(mails).returning(
-            OutboxMail.id)
+        # The headers go too: a digest's unsubscribe link names the member it was for.
+        purged = await OutboxMail.update({OutboxMail.body: "", OutboxMail.to_address: "", OutboxMail.headers: {}}).where(
+            mails).returning(OutboxMail.id)
         await AuditLog.insert(AuditLog(
             actor=actor_id, action="retention.purge", target_type="retention", target_id=str(days),
             detail={"days": days, "before": cutoff.isoformat(), "inquiries": len(ids), "mails": len(purged)},

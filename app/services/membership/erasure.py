@@ -16,7 +16,8 @@ Table by table:
 - line_link and line_link_nonce: deleted (their LINE user id goes); line_delivery to it: still queued ones
   skipped, LINE's error texts emptied.
 - outbox_mail to any address they used, and the desk's mails of their inquiries: deleted; so are the files of
-  mails written without a mail server (var/mail) that name one of their addresses.
+  mails written without a mail server (var/mail) that name one of their addresses. Their weekly digests
+  (digest) are deleted and no more are made (member.digest_since emptied).
 - application: motivation and answers emptied; status and attendance stay (participants per area).
 - check_in: the staff's reason for one recorded by hand emptied; the check-in stays (activities per area).
 - premium_application: the municipalities stated, the evidence and the staff's reason emptied; status and dates
@@ -60,6 +61,7 @@ from db.tables import (
     AuditLog,
     CheckIn,
     Delivery,
+    Digest,
     Inquiry,
     Member,
     Notice,
@@ -207,7 +209,9 @@ async def _forget_profile_and_activity(person: Person) -> None:
         await Member.update({
             Member.family_name: "", Member.given_name: "", Member.family_name_kana: "", Member.given_name_kana: "",
             Member.home_municipality: "", Member.ties_other: "", Member.interests: [], Member.external_id: None,
+            Member.digest_since: None,
         }).where(Member.id == person.member_id)
+        await Digest.delete().where(Digest.member == person.member_id)
         await Application.update({Application.motivation: "", Application.answers: []}).where(
             Application.member == person.member_id)
         await WalletPass.update({WalletPass.status_reason: ""}).where(WalletPass.member == person.member_id)

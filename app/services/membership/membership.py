@@ -53,6 +53,7 @@ class Profile:
     ties_other: str = ""
     interests: list[str] = field(default_factory=list)
     area_ids: list[int] = field(default_factory=list)
+    digest: bool = False  # the weekly mail (notify/digest.py), asked for at registration; changed later on its own page
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,6 +96,8 @@ async def validate_profile(form: dict, *, require_consent: bool) -> Profile:
     profile.area_ids, areas_known = await _chosen_areas(form.get("areas"))
     if not areas_known:
         errors["areas"] = _("Choose from the list.")
+    if profile.digest and not profile.email and "email" not in errors:
+        errors["digest"] = _("Enter your e-mail address above to get the weekly mail.")
     if require_consent and _text(form.get("consent")) != PRIVACY_POLICY_VERSION:
         errors["consent"] = _("Please read and agree to how we handle your personal data.")
     if require_consent and _text(form.get("terms")) != TERMS_VERSION:
@@ -118,6 +121,7 @@ def _read_profile(form: dict) -> Profile:
         ties=list(dict.fromkeys(_list(form.get("ties")))),
         ties_other=_text(form.get("ties_other")),
         interests=list(dict.fromkeys(_list(form.get("interests")))),
+        digest=_text(form.get("digest")) == "1",
     )
 
 
@@ -234,6 +238,7 @@ async def create_member(profile: Profile, user_handle: str, member_no_prefix: st
         created_at=now,
         external_id=external_id,
         campaign=campaign_id,
+        digest_since=now if profile.digest else None,
     )
     await member.save()
     member_no = format_member_no(member_no_prefix, member.id)

@@ -8,6 +8,7 @@ import secrets
 import smtplib
 from datetime import datetime, timezone
 from email import policy
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import formatdate, make_msgid
@@ -27,9 +28,25 @@ def message_id(smtp: Smtp) -> str:
     return make_msgid(domain=smtp.mail_from.rpartition("@")[2] or "localhost")
 
 
+class _OneLine(UnstructuredHeader):
+    """A header of addresses kept on one line. The standard policy folds a long word (a signed link) into
+    RFC 2047 encoded words, which no mail program reads back as a link; RFC 5322 allows 998 characters."""
+
+    def fold(self, *, policy):
+        line = f"{self.name}: {self}"
+        if line.isascii() and len(line) <= 998:
+            return line + policy.linesep
+        return super().fold(policy=policy)
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("list-unsubscribe", _OneLine)
+POLICY = policy.default.clone(header_factory=_HEADERS)
+
+
 def build_message(smtp: Smtp, to: str, subject: str, body: str, *, msgid: str = "", reply_to: str = "",
-                  in_reply_to: str = "") -> EmailMessage:
-    message = EmailMessage()
+                  in_reply_to: str = "", extra_headers: dict[str, str] | None = None) -> EmailMessage:
+    message = EmailMessage(policy=POLICY)
     message["From"] = smtp.mail_from
     message["To"] = to
     message["Subject"] = subject
@@ -41,6 +58,8 @@ def build_message(smtp: Smtp, to: str, subject: str, body: str, *, msgid: str = 
         # Both headers, so the asker's mail program files the reply under their own message.
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
+    for name, value in (extra_headers or {}).items():
+        message[name] = value
     message.set_content(f"{body.rstrip()}\n\n{smtp.signature}\n" if smtp.signature else body, charset="utf-8")
     return message
 

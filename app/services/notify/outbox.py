@@ -18,12 +18,14 @@ BATCH = 50
 
 
 async def enqueue(smtp: Smtp, to: str, subject: str, body: str, purpose: str, *, reply_to: str = "",
-                  in_reply_to: str = "", now: datetime | None = None) -> dict:
-    """Save a mail for sending. Returns its id and Message-ID (for threading replies)."""
+                  in_reply_to: str = "", headers: dict[str, str] | None = None, now: datetime | None = None) -> dict:
+    """Save a mail for sending. Returns its id and Message-ID (for threading replies). `headers`: more headers
+    for this mail alone (the digest's List-Unsubscribe)."""
     msgid = mail.message_id(smtp)
     rows = await OutboxMail.insert(OutboxMail(
         to_address=to, subject=subject[:200], body=body, reply_to=reply_to, message_id=msgid,
         in_reply_to=in_reply_to, purpose=purpose, next_attempt_at=now or clock.now(), created_at=now or clock.now(),
+        headers=headers or {},
     )).returning(OutboxMail.id)
     return {"id": rows[0]["id"], "message_id": msgid}
 
@@ -51,7 +53,7 @@ async def _claim(now: datetime, limit: int) -> list[dict]:
         {OutboxMail.claimed_until: now + LEASE, OutboxMail.attempts: OutboxMail.attempts + 1}
     ).where(OutboxMail.id.is_in(candidates) & due).returning(OutboxMail.id)
     ids = [row["id"] for row in claimed]
-    return await OutboxMail.select().where(OutboxMail.id.is_in(ids)) if ids else []
+    return await OutboxMail.select().where(OutboxMail.id.is_in(ids)).output(load_json=True) if ids else []
 
 
 async def deliver_due(smtp: Smtp, mail_dir: Path, now: datetime | None = None, limit: int = BATCH) -> OutboxStats:
@@ -61,7 +63,8 @@ async def deliver_due(smtp: Smtp, mail_dir: Path, now: datetime | None = None, l
     for row in await _claim(now, limit):
         try:
             await mail.send_mail(smtp, mail_dir, row["to_address"], row["subject"], row["body"],
-                                 now=now, msgid=row["message_id"], reply_to=row["reply_to"], in_reply_to=row["in_reply_to"])
+                                 now=now, msgid=row["message_id"], reply_to=row["reply_to"], in_reply_to=row["in_reply_to"],
+                                 extra_headers=row["headers"] or {})
         except mail.MailError as exc:
             failed = row["attempts"] >= MAX_ATTEMPTS
             await OutboxMail.update({

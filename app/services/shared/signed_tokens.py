@@ -1,5 +1,5 @@
-"""Compact signed tokens for QR codes (member card, wallet, an activity's check-in code), after pretix's
-signed ticket secrets.
+"""Compact signed tokens for QR codes (member card, wallet, an activity's check-in code) and links in mails (the
+digest's one-click unsubscribe), after pretix's signed ticket secrets.
 
 Layout, before base32: version (1 byte) | key id (1) | kind (1) | subject id (uvarint) | expiry in
 unix minutes (uvarint) | Ed25519 signature (64) over everything before it. Verifying needs only the
@@ -22,7 +22,7 @@ from app.services.shared.refusals import Refusal
 
 VERSION = 1
 SIGNATURE_BYTES = 64
-KINDS = {"card": 1, "wallet": 2, "check_in": 3}
+KINDS = {"card": 1, "wallet": 2, "check_in": 3, "unsubscribe": 4}
 KIND_NAMES = {value: name for name, value in KINDS.items()}
 
 

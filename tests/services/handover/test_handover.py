@@ -40,6 +40,7 @@ from db.tables import (
     Delivery,
     DeskMail,
     DiaryEntry,
+    Digest,
     ErasedIdentity,
     Incident,
     Inquiry,
@@ -55,6 +56,7 @@ from db.tables import (
     Notice,
     Notification,
     OneTimeToken,
+    OutboxMail,
     PageView,
     Passkey,
     PortalBlock,
@@ -209,6 +211,14 @@ async def data_set(var_dir: Path) -> dict:
     await row(LineDelivery, notification=notification, line_link=line_link, status="sent", attempts=2, sent_at=NOW,
               last_error="HTTP 429")
     await row(LineDelivery, notification=notification, line_link=None, status="skipped", last_error="unlinked")
+    await Member.update({Member.digest_since: NOW - timedelta(days=30)}).where(Member.id == members[0].member_id)
+    digest_mail = await row(OutboxMail, to_address="m0@example.jp", subject="【つなぐ】今週の新着1件", body=AWKWARD[5],
+                            message_id="<digest@example.jp>", purpose="digest", status="sent", sent_at=NOW,
+                            headers={"List-Unsubscribe": "<https://tsunagu.example.jp/mail/unsubscribe/ABC>",
+                                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    await row(Digest, member=members[0].member_id, week=date(2026, 11, 13), covered_until=NOW - timedelta(days=7),
+              programs=1, articles=0, mail=digest_mail, created_at=NOW - timedelta(days=7))
+    await row(Digest, member=members[0].member_id, week=date(2026, 11, 20), covered_until=NOW, created_at=NOW)
 
     survey_id = await factories.open_survey(
         [{"kind": "single", "key": "intent_to_move", "text": "移住を考えていますか", "options": ["はい", "いいえ"]},

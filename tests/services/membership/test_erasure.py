@@ -31,7 +31,7 @@ from app.services.handover import export
 from app.services.imports import columns, reader, registrants, sources
 from app.services.membership import erasure, login_sessions, membership, one_time_links
 from app.services.membership.membership import Profile
-from app.services.notify import line_links, outbox, push_notifications, push_subscriptions
+from app.services.notify import digest, line_links, outbox, push_notifications, push_subscriptions
 from app.services.premium import applications as premium_applications
 from app.services.premium import lapse
 from app.services.premium.applications import PremiumRequest
@@ -48,6 +48,7 @@ from db.tables import (
     Application,
     AuditLog,
     Delivery,
+    Digest,
     Inquiry,
     InquiryMessage,
     LineDelivery,
@@ -199,6 +200,10 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
     # Programs: an application with motivation and answers.
     program = await factories.program(area_id, questions=["どこから来ますか"])
     await applications.apply(program, member.member_id, scene.m("motivation"), [scene.m("answer")], now)
+    # The weekly mail, asked for a while ago: this week's digest names them and tells of the program.
+    await digest.set_wanted(account, True, now - timedelta(days=8))
+    out = digest.Outgoing(Smtp(), "http://localhost:8000", "つなぐ", new_signing_key())
+    assert (await digest.run_due(out, clock.now())).sent == 1
     # Activities: a check-in recorded by hand, with staff's reason naming the member.
     for n in range(3):
         activity = await factories.activity(area_id, title=f"活動{n}")
@@ -320,6 +325,7 @@ async def test_what_the_statistics_need_stays_without_saying_who():
     assert await InquiryMessage.count().where(InquiryMessage.body != "") == 0
     assert await Notice.count().where(Notice.account == member.account_id) == 0
     assert await LineLink.count() == 0 and await LineLinkNonce.count() == 0  # nothing is sent to their LINE again
+    assert await Digest.count() == 0 and await Member.count().where(Member.digest_since.is_not_null()) == 0
     assert [row["status"] for row in await LineDelivery.select(LineDelivery.status)] == ["skipped"]
     assert await OutboxMail.count().where(OutboxMail.purpose.is_in(["inquiry_receipt", "inquiry_reply", "survey_invite"])) == 0
     deleted = await AuditLog.select().where(AuditLog.action == "account.delete").first()
