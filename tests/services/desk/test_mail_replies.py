@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import itertools
 from datetime import timedelta
 from email.header import Header
@@ -16,13 +15,13 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 
 import pytest
-from PIL import Image
 
 from app.services.desk import mail_replies, mailbox, threads
 from app.services.shared import clock
 from db.tables import DeskMail, Inquiry, InquiryMessage, OutboxMail
 from tests import factories
 from tests.imap_server import ImapServer, available
+from tests.services.desk.helpers import png
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot is not installed (make test installs dovecot-imapd)")
 
@@ -69,12 +68,6 @@ def cp932_mail(subject: str, body: str, *, in_reply_to: str = "", declared: str 
     if in_reply_to:
         head.append(f"In-Reply-To: {in_reply_to}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + base64.encodebytes(body.encode("cp932"))
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (11, 110, 105)).save(out, "PNG")
-    return out.getvalue()
 
 
 async def receipt_of(inquiry_id: int) -> dict:
