@@ -83,7 +83,7 @@ async def purge_retention(request: Request) -> object:
         context = await _retention_context(request, _("Tick the box to confirm."))
         return _no_store(request, "audit/retention.html", context, status_code=422)
     purged = await retention.purge(current_account(request).id, _days(request), clock.now(),
-                                   mail_dir=request.app.state.settings.var_dir / "mail")
+                                   var_dir=request.app.state.settings.var_dir)
     request.session["flash"] = _("Purged: %(inquiries)d inquiries and %(mails)d mails.", inquiries=purged.inquiries,
                                  mails=purged.mails)
     return see_other(request, request.app.route_reverse("get_retention"))

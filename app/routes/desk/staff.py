@@ -1,6 +1,6 @@
 """The desk's inbox for the secretariat: inquiries by status, category and assignee with search; one inquiry's
 thread with replies (by e-mail, in the app, or a record of a call), internal notes, status and assignee;
-inquiries that came by phone or e-mail recorded by hand; saved reply templates; the CSV export (audited)."""
+inquiries that came by phone or e-mail recorded by hand; the CSV export (audited). Saved reply templates are in reply_templates.py."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ REFUSALS = {
     "closed": _l("This inquiry is closed. Reopen it to add to the conversation."),
     "changed_meanwhile": _l("Someone changed this inquiry in the meantime. Check it and try again."),
     "not_allowed": _l("Choose from the list."),
+    "not_a_category": _l("Choose one of the desk's categories."),
     "not_staff": _l("Choose a member of the secretariat."),
     "not_failed": _l("This mail is still being sent. It can be sent again only once it has failed."),
 }
@@ -189,6 +190,7 @@ async def _detail(request: Request, inquiry: dict, *, reply: dict | None = None,
         "reply_channels": [(code, str(REPLY_CHANNELS[code]) % {"email": inquiry["email"]})
                            for code in threads.reply_channels(inquiry)],
         "next_statuses": [(code, str(STATUSES[code])) for code in SETTABLE_STATUSES],
+        "categories": CATEGORIES,
         "templates": await reply_templates.templates(inquiry["category"]), "staff": await asking.staff_accounts(),
         "me": _me(request), "message_max": MESSAGE_MAX, "age_level": inbox.age_level(inquiry, now),
         **labels(),
@@ -270,16 +272,35 @@ async def record_asker_message(request: Request, inquiry_id: FromPath[int]) -> o
     return see_other(request, _url(request, "get_staff_inquiry", inquiry_id=inquiry_id) + "#latest")
 
 
-@post("/staff/inquiries/{inquiry_id:int}/status", name="set_inquiry_status", guards=STAFF)
-async def set_inquiry_status(request: Request, inquiry_id: FromPath[int]) -> object:
+async def _chosen(request: Request, inquiry_id: int, name: str) -> str:
+    """One choice from a form of the inquiry's aside (a 404 first when there is no such inquiry)."""
     await _inquiry(inquiry_id)
-    status = str((await form_dict(request)).get("status", ""))
+    return str((await form_dict(request)).get(name, ""))
+
+
+async def _changed(request: Request, inquiry_id: int, change, done: str) -> object:
+    """Run a change of the aside: back to the page with `done`, or the page again saying why not."""
     try:
-        await threads.set_status(inquiry_id, _me(request), status)
+        await change
     except InquiryRefused as refused:
         return await _detail(request, await _inquiry(inquiry_id), problem=_problem(refused), status_code=409)
-    request.session["flash"] = _("Status: %(status)s.", status=status_label(status))
+    request.session["flash"] = done
     return see_other(request, _url(request, "get_staff_inquiry", inquiry_id=inquiry_id))
+
+
+@post("/staff/inquiries/{inquiry_id:int}/status", name="set_inquiry_status", guards=STAFF)
+async def set_inquiry_status(request: Request, inquiry_id: FromPath[int]) -> object:
+    status = await _chosen(request, inquiry_id, "status")
+    return await _changed(request, inquiry_id, threads.set_status(inquiry_id, _me(request), status),
+                          _("Status: %(status)s.", status=status_label(status)))
+
+
+@post("/staff/inquiries/{inquiry_id:int}/category", name="set_inquiry_category", guards=STAFF)
+async def set_inquiry_category(request: Request, inquiry_id: FromPath[int]) -> object:
+    """Sort the inquiry under one of the desk's categories: above all a mail that came in unsorted."""
+    category = await _chosen(request, inquiry_id, "category")
+    return await _changed(request, inquiry_id, threads.set_category(inquiry_id, _me(request), category),
+                          _("Category: %(category)s.", category=category_label(category)))
 
 
 @post("/staff/inquiries/{inquiry_id:int}/assignee", name="assign_inquiry", guards=STAFF)
@@ -313,76 +334,8 @@ async def resend_inquiry_mail(request: Request, inquiry_id: FromPath[int], messa
     return see_other(request, _url(request, "get_staff_inquiry", inquiry_id=inquiry_id) + f"#message-{message_id}")
 
 
-# Reply templates ----------------------------------------------------------------------------------------
-
-
-@get("/staff/inquiries/templates", name="list_reply_templates", guards=STAFF, cache_control=None)
-async def list_reply_templates(request: Request) -> object:
-    return _no_store(request, "desk/staff/templates.html", {"templates": await reply_templates.templates(), **labels()})
-
-
-async def _template_page(request: Request, values: dict, errors: dict, template_id: int | None = None,
-                         status_code: int = 200):
-    context = {"values": values, "errors": errors, "template_id": template_id, "message_max": MESSAGE_MAX,
-               "categories": [(code, str(label)) for code, label in CATEGORIES.items()]}
-    return _no_store(request, "desk/staff/template_form.html", context, status_code)
-
-
-@get("/staff/inquiries/templates/new", name="new_reply_template", guards=STAFF, cache_control=None)
-async def new_reply_template(request: Request) -> object:
-    return await _template_page(request, {}, {})
-
-
-@post("/staff/inquiries/templates", name="create_reply_template", guards=STAFF)
-async def create_reply_template(request: Request) -> object:
-    form = await form_dict(request)
-    try:
-        await reply_templates.save_template(reply_templates.validate_template(form), _me(request))
-    except InquiryInvalid as invalid:
-        return await _template_page(request, single_values(form), invalid.errors, status_code=422)
-    request.session["flash"] = _("The template is saved.")
-    return see_other(request, _url(request, "list_reply_templates"))
-
-
-async def _template(template_id: int) -> dict:
-    template = await reply_templates.get_template(template_id)
-    if template is None:
-        raise NotFoundException()
-    return template
-
-
-@get("/staff/inquiries/templates/{template_id:int}", name="edit_reply_template", guards=STAFF, cache_control=None)
-async def edit_reply_template(request: Request, template_id: FromPath[int]) -> object:
-    return await _template_page(request, await _template(template_id), {}, template_id)
-
-
-@post("/staff/inquiries/templates/{template_id:int}", name="update_reply_template", guards=STAFF)
-async def update_reply_template(request: Request, template_id: FromPath[int]) -> object:
-    await _template(template_id)
-    form = await form_dict(request)
-    try:
-        await reply_templates.save_template(reply_templates.validate_template(form), _me(request), template_id)
-    except InquiryInvalid as invalid:
-        return await _template_page(request, single_values(form), invalid.errors, template_id, 422)
-    except InquiryRefused:  # deleted by someone else meanwhile
-        raise NotFoundException() from None
-    request.session["flash"] = _("The template is saved.")
-    return see_other(request, _url(request, "list_reply_templates"))
-
-
-@post("/staff/inquiries/templates/{template_id:int}/delete", name="delete_reply_template", guards=STAFF)
-async def delete_reply_template(request: Request, template_id: FromPath[int]) -> object:
-    try:
-        await reply_templates.delete_template(template_id)
-    except InquiryRefused:
-        raise NotFoundException() from None
-    request.session["flash"] = _("The template is deleted.")
-    return see_other(request, _url(request, "list_reply_templates"))
-
-
 handlers = [
     list_staff_inquiries, export_inquiries, new_staff_inquiry, create_staff_inquiry, get_staff_inquiry,
-    compose_inquiry_reply, reply_inquiry, add_inquiry_note, record_asker_message, set_inquiry_status, assign_inquiry,
-    resend_inquiry_mail, list_reply_templates, new_reply_template, create_reply_template, edit_reply_template,
-    update_reply_template, delete_reply_template,
+    compose_inquiry_reply, reply_inquiry, add_inquiry_note, record_asker_message, set_inquiry_status, set_inquiry_category,
+    assign_inquiry, resend_inquiry_mail,
 ]

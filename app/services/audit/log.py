@@ -37,6 +37,7 @@ ACTION_LABELS = {
     "invitation.accept": _l("Accepted an invitation"),
     "inquiry.status": _l("Changed an inquiry's status"),
     "inquiry.assign": _l("Assigned an inquiry"),
+    "inquiry.category": _l("Changed an inquiry's category"),
     "wallet_pass.status": _l("Changed a member's entry pass"),
     "application.status": _l("Decided on an application"),
     "redemption.undo": _l("Undid an offer use"),

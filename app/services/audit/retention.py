@@ -4,7 +4,8 @@ good) that long ago: staff see what is past the period and purge it; the purge i
 
 Purging keeps what the statistics need (that an inquiry of this category came, when, how it went; that a
 mail of this kind was sent) and forgets the person: the asker's name, e-mail, phone and account link, every
-message of the thread, the staff notices quoting it, and the addresses and bodies of the mails.
+message of the thread, the staff notices quoting it, the addresses and bodies of the mails, and the files
+attached to the mails the asker sent to the desk (deleted once the purge has committed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from app.services.desk import forgetting
 from app.services.notify import mail
+from app.services.shared import uploads
 from db.engine import atomic
 from db.tables import AuditLog, Inquiry, OutboxMail
 
@@ -68,13 +70,15 @@ class Purged:
     mails: int
 
 
-async def purge(actor_id: int, days: int, now: datetime, mail_dir: Path | None = None) -> Purged:
+async def purge(actor_id: int, days: int, now: datetime, var_dir: Path | None = None) -> Purged:
     """Purge everything past the period now, in one transaction, and write who did it to the audit log.
-    `mail_dir`: where mails are written as files when no mail server is configured; those older go too."""
+    `var_dir`: where the files are; the attachments of the purged inquiries' mails go, and so do the mails
+    written as files (when no mail server is configured) that are older."""
     cutoff = cutoff_for(days, now)
     async with atomic(Inquiry._meta.db):
         ids = [row["id"] for row in await Inquiry.select(Inquiry.id).where(_inquiries_due(cutoff))]
-        their_mails = await forgetting.forget_inquiries(ids, PURGED_NAME, now, unlink=True)
+        forgotten = await forgetting.forget_inquiries(ids, PURGED_NAME, now, unlink=True)
+        their_mails = forgotten.mails
         mails = _mails_due(cutoff)
         if their_mails:
             mails = mails | (OutboxMail.id.is_in(their_mails) & _still_personal())
@@ -89,6 +93,7 @@ async def purge(actor_id: int, days: int, now: datetime, mail_dir: Path | None =
             detail={"days": days, "before": cutoff.isoformat(), "inquiries": len(ids), "mails": len(purged)},
             created_at=now,
         ))
-    if mail_dir is not None:  # after the commit, as the rows; a file past the period is due whatever else happens
-        await mail.forget_files(mail_dir, before=cutoff)
+    if var_dir is not None:  # after the commit: a rolled-back purge keeps its rows, so it must keep their files
+        await mail.forget_files(var_dir / "mail", before=cutoff)
+        await uploads.delete_files(forgotten.files, var_dir)
     return Purged(len(ids), len(purged))

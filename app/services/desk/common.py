@@ -45,7 +45,8 @@ class InquiryInvalid(FormInvalid):
 
 
 class InquiryRefused(Refusal):
-    """The step is not possible now: not_found | closed | changed_meanwhile | not_allowed | not_staff | not_failed."""
+    """The step is not possible now: not_found | closed | changed_meanwhile | not_allowed | not_a_category |
+    not_staff | not_failed."""
 
 
 def category_label(code: str) -> str:

@@ -4,7 +4,9 @@ Japanese mail comes in every encoding mail programs have used: ISO-2022-JP (JIS)
 Thunderbird, Shift_JIS from Outlook (in fact Windows' cp932, with ① and ㈱), UTF-8 from the rest, headers as
 encoded words. The declared charset is tried first and strictly; when the bytes say otherwise (an "encoding
 lie") the usual Japanese encodings are tried, and the mail is marked so staff know. Reading never raises:
-whatever cannot be read is a problem code on the result, and the mail still reaches the desk.
+whatever cannot be read is a problem code on the result, and the mail still reaches the desk. Control
+characters (a NUL in a subject, UTF-16 text read as UTF-8) are dropped from everything kept, since PostgreSQL
+would refuse the whole mail for one of them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import nh3
 
 from app.i18n import lazy_gettext as _l
 from app.services.desk.asking import REFERENCE_ALPHABET
+from app.services.shared.text import clean_text
 
 # What can be wrong with a mail, as staff read it next to the mail.
 PROBLEMS = {
@@ -31,16 +34,19 @@ PROBLEMS = {
     "malformed": _l("Part of the mail was malformed and could not be read."),
     "encoding": _l("The mail's text was not in the encoding it declared; it was read as well as possible."),
     "no_text": _l("The mail had no text."),
-    "attachment_refused": _l("An attachment was not kept: only JPEG, PNG and WebP images and PDF files are."),
+    "attachment_refused": _l("An attachment was not kept (why is beside its name); the mail in the mailbox still has it."),
     "closed_reopened": _l("The inquiry was closed; this mail opened it again."),
     "other_sender": _l("The mail came from another address than the one the asker gave."),
+    "automatic": _l("The mail was sent automatically (an absence notice or a delivery failure); it changed nothing "
+                    "in the inquiry."),
 }
 # Windows' supersets of what mail headers declare: Outlook says Shift_JIS and sends cp932.
 CHARSET_SUPERSETS = {"shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "x-sjis": "cp932",
                      "windows-31j": "cp932", "iso-2022-jp": "iso2022_jp_ext", "euc-jp": "euc_jis_2004"}
 FALLBACK_CHARSETS = ("utf-8", "iso2022_jp_ext", "cp932", "euc_jis_2004")
 REFERENCE = re.compile(r"Q-\d{4}-[" + REFERENCE_ALPHABET + "]{4}")
-MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+# No control characters: PostgreSQL refuses NUL in text, and the key is written before anything else is read.
+MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 MAX_IDS = 50  # a References header longer than this names the oldest mails of a long thread: the newest suffice
 MAX_ATTACHMENTS = 20
 # Where a mail program begins the quoted mail: "On … wrote:", "2026年12月6日(土) 10:00 … <…>:", "…さんは書きました：",
@@ -74,6 +80,16 @@ class ReadMail:
             self.problems.append(code)
 
 
+def _is_automatic(mail: EmailMessage, result: ReadMail) -> bool:
+    """An absence notice or a delivery failure (RFC 3834's Auto-Submitted, the older X-Autoreply and Precedence
+    marks, a delivery report): nobody wrote it, so it must not reopen an inquiry or call its assignee."""
+    auto_submitted = _header(mail, "Auto-Submitted", result).strip().lower()
+    return bool((auto_submitted and auto_submitted != "no") or _header(mail, "X-Autoreply", result)
+                or _header(mail, "X-Autorespond", result)
+                or _header(mail, "Precedence", result).strip().lower() == "auto_reply"
+                or mail.get_content_type() == "multipart/report")
+
+
 def message_key(message_id: str, raw: bytes) -> str:
     return message_id[:300] if message_id else "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -97,8 +113,8 @@ def _sender(mail: EmailMessage, result: ReadMail) -> None:
     except Exception:
         addresses = ()
     if addresses and addresses[0].addr_spec and "@" in addresses[0].addr_spec:
-        result.from_address = addresses[0].addr_spec[:254]
-        result.from_name = (addresses[0].display_name or "")[:200]
+        result.from_address = clean_text(addresses[0].addr_spec)[:254]
+        result.from_name = clean_text(addresses[0].display_name or "")[:200]
     else:
         result.problem("no_from")
 
@@ -141,7 +157,7 @@ def _body(mail: EmailMessage, result: ReadMail) -> None:
     text = decode_text(data, part.get_content_charset(), result)
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
-    result.text = text.replace("\r\n", "\n").strip()
+    result.text = clean_text(text)
     if not result.text:
         result.problem("no_text")
 
@@ -158,7 +174,7 @@ def _attachments(mail: EmailMessage, result: ReadMail) -> None:
         except Exception:
             name = ""
         data = b"" if part.is_multipart() else (part.get_payload(decode=True) or b"")
-        result.attachments.append(Attachment(name[:200], part.get_content_type(), data))
+        result.attachments.append(Attachment(clean_text(name)[:200], part.get_content_type(), data))
 
 
 def read_mail(raw: bytes, *, header_only: bool = False) -> ReadMail:
@@ -174,7 +190,7 @@ def read_mail(raw: bytes, *, header_only: bool = False) -> ReadMail:
     message_id = MESSAGE_ID.search(_header(mail, "Message-ID", result))
     result.message_key = message_key(message_id.group() if message_id else "", raw)
     _sender(mail, result)
-    result.subject = " ".join(_header(mail, "Subject", result).split())[:300]
+    result.subject = " ".join(clean_text(_header(mail, "Subject", result)).split())[:300]
     answers = MESSAGE_ID.findall(_header(mail, "In-Reply-To", result))
     answers += reversed(MESSAGE_ID.findall(_header(mail, "References", result)))
     result.answers = list(dict.fromkeys(answers))[:MAX_IDS]
@@ -184,6 +200,8 @@ def read_mail(raw: bytes, *, header_only: bool = False) -> ReadMail:
             result.sent_at = None
     except (TypeError, ValueError, IndexError):
         result.sent_at = None
+    if _is_automatic(mail, result):
+        result.problem("automatic")
     if header_only:
         result.problem("too_big")
         return result

@@ -3,7 +3,10 @@ each new mail into the asker's message in the inquiry it answers, or into a new 
 
 Which inquiry: the Message-IDs in In-Reply-To and References (the outbox's receipts and answers, and the
 asker's own earlier mails), then a reference number such as Q-2611-7K3M in the subject. The thread shows what
-the asker wrote without the mail they quote; the whole text is kept with the mail (DeskMail).
+the asker wrote without the mail they quote; the whole text is kept with the mail (DeskMail). A mail sent
+automatically (an absence notice, a delivery failure) becomes a note in the thread it answers, never the
+asker's message. Whatever is odd about a mail (no sender, no subject or text, an attachment not kept) is told
+to staff in a note beside it: no mail stops the round.
 
 Once, whatever happens: a mail is claimed by a row unique by its place in the mailbox and by its Message-ID
 before it is read, and its message is written in the same transaction that marks the row done. A round that
@@ -163,22 +166,49 @@ def _new_inquiry(mail: ReadMail, body: str) -> InquiryValues:
 
 
 async def _prepared_attachments(mail: ReadMail) -> tuple[list, list[dict]]:
-    """Before the transaction (decoding a picture takes CPU): the checked files, and the refused ones."""
+    """Before the transaction (decoding a picture takes CPU): the checked files, and the refused ones with
+    uploads' reason (or "forwarded": a mail inside the mail, which is no file to keep)."""
     prepared, refused = [], []
     for attachment in mail.attachments:
-        try:
-            prepared.append((attachment.filename, await uploads.prepare_attachment(attachment.data)))
-        except uploads.UploadRefused as refusal:
-            refused.append({"filename": attachment.filename, "refused": refusal.reason})
+        reason = "forwarded" if attachment.content_type.startswith("message/") else ""
+        if not reason:
+            try:
+                prepared.append((attachment.filename, await uploads.prepare_attachment(attachment.data)))
+                continue
+            except uploads.UploadRefused as refusal:
+                reason = refusal.reason
+        refused.append({"filename": attachment.filename, "refused": reason})
     if refused:
         mail.problem("attachment_refused")
     return prepared, refused
 
 
+def _not_kept_because(reason: str) -> str:
+    """Why an attachment was not kept, as staff read it: the uploads' messages speak to the person uploading."""
+    return {
+        "too_big": _("larger than %(mb)d MB", mb=uploads.MAX_BYTES // (1024 * 1024)),
+        "too_many_pixels": _("a picture of too many pixels"),
+        "broken": _("damaged or cut short"),
+        "empty": _("empty"),
+        "forwarded": _("a mail forwarded as an attachment"),
+    }.get(reason, _("not a JPEG, PNG or WebP image or a PDF file"))
+
+
 def _note(mail: ReadMail, refused: list[dict]) -> str:
     lines = [str(PROBLEMS[code]) for code in mail.problems]
-    lines += [_("Not kept: %(name)s", name=item["filename"] or _("(no name)")) for item in refused]
+    lines += [_("Not kept: %(name)s (%(reason)s)", name=item["filename"] or _("(no name)"),
+                reason=_not_kept_because(item["refused"])) for item in refused]
     return "\n".join(lines)
+
+
+async def _record(inquiry: dict, mail: ReadMail, body: str, post: Post, now: datetime) -> int:
+    """The asker's message in the thread; an automatic mail only as a note for the desk, which leaves the
+    inquiry's status and assignee alone (an absence notice answering the desk's reply must not reopen it)."""
+    if "automatic" not in mail.problems:
+        return await threads.record_asker_message(inquiry, body, "email", post.links, author=None, by="asker", now=now)
+    rows = await InquiryMessage.insert(InquiryMessage(inquiry=inquiry["id"], kind="note", body=body, channel="email",
+                                                      created_at=now)).returning(InquiryMessage.id)
+    return rows[0]["id"]
 
 
 async def _deliver(row_id: int, token: str, mail: ReadMail, post: Post, var_dir: Path, now: datetime) -> str:
@@ -189,12 +219,11 @@ async def _deliver(row_id: int, token: str, mail: ReadMail, post: Post, var_dir:
             inquiry = await _inquiry_answered(mail)
             body = shown_text(mail)
             if inquiry is not None:
-                if inquiry["status"] == "closed":
+                if inquiry["status"] == "closed" and "automatic" not in mail.problems:
                     mail.problem("closed_reopened")
                 if mail.from_address.lower() != (inquiry["email"] or "").lower():
                     mail.problem("other_sender")
-                message_id = await threads.record_asker_message(inquiry, body, "email", post.links, author=None,
-                                                                by="asker", now=now)
+                message_id = await _record(inquiry, mail, body, post, now)
                 inquiry_id, outcome = inquiry["id"], "threaded"
             else:
                 inquiry_id = (await asking.create_inquiry(_new_inquiry(mail, body), post, now=now, receipt=False))["id"]

@@ -1,6 +1,6 @@
 """One inquiry's thread and what the desk does with it: the messages in order (notes for staff only), the
 desk's answers by mail, in the app or as a record of a call, the asker's further messages, internal notes,
-status and assignee (both audited), and sending a failed mail again."""
+status, category and assignee (all audited), and sending a failed mail again."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 from app.i18n import gettext as _
 from app.services.desk.asking import staff_accounts
 from app.services.desk.common import (
+    CATEGORIES,
     SETTABLE_STATUSES,
     InquiryInvalid,
     InquiryRefused,
@@ -214,6 +215,29 @@ async def set_status(inquiry_id: int, staff_id: int, status: str, now: datetime 
     async with atomic(Inquiry._meta.db):
         await _move(inquiry, {Inquiry.status: status}, now)
         await _status_audit(staff_id, inquiry_id, inquiry["status"], status, now)
+
+
+async def set_category(inquiry_id: int, staff_id: int, category: str, now: datetime | None = None) -> None:
+    """Staff sort an inquiry under one of the desk's categories: a mail that answered nothing comes in as "mail"
+    until they do, and an asker may have chosen a category that fits less well. The report counts inquiries by
+    the category they have now. Audited; "mail" cannot be chosen (no inquiry goes back to unsorted)."""
+    now = now or clock.now()
+    if category not in CATEGORIES:
+        raise InquiryRefused("not_a_category")
+    inquiry = await get_inquiry(inquiry_id)
+    if inquiry is None:
+        raise InquiryRefused("not_found")
+    if inquiry["category"] == category:
+        return
+    async with atomic(Inquiry._meta.db):
+        moved = await Inquiry.update({Inquiry.category: category, Inquiry.updated_at: now}).where(
+            (Inquiry.id == inquiry_id) & (Inquiry.category == inquiry["category"])).returning(Inquiry.id)
+        if not moved:
+            raise InquiryRefused("changed_meanwhile")
+        await AuditLog.insert(AuditLog(
+            actor=staff_id, action="inquiry.category", target_type="inquiry", target_id=str(inquiry_id),
+            detail={"from": inquiry["category"], "to": category}, created_at=now,
+        ))
 
 
 async def assign(inquiry_id: int, staff_id: int, assignee_id: int | None, now: datetime | None = None) -> None:

@@ -26,7 +26,8 @@ Table by table:
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
   and phone emptied, open ones closed; every message body emptied (theirs, the desk's answers, the notes);
-  staff notices that quoted them emptied.
+  staff notices that quoted them emptied; the mails they sent to the desk's mailbox emptied, the rows of their
+  attachments deleted and, once the transaction has committed, the attachments' files (var/uploads) too.
 - erased_identity: a one-way hash of each address and source id they had, so that an import of the
   municipality's list does not make them a member again (imports/registrants.py).
 - audit_log: free-text values of entries about their account, wallet passes, applications, check-ins,
@@ -52,7 +53,7 @@ from app.services.imports import held
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
 from app.services.notify import line_links, mail, personal
-from app.services.shared import clock, erased
+from app.services.shared import clock, erased, uploads
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -96,6 +97,7 @@ class Person:
     values: set[str] = field(default_factory=set)
     inquiry_ids: list[int] = field(default_factory=list)
     mail_ids: list[int] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # uploads to delete once the erasure has committed
     targets: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -116,7 +118,8 @@ def _email_is(column: Column, emails: set[str]):
 
 async def delete_account(account_id: int, now: datetime | None = None, var_dir: Path | None = None) -> None:
     """Erase the person behind `account_id` (see the module's docstring for each table); audited. `var_dir`: the
-    files naming them go too — mails written without a mail server, import files waiting for their next step."""
+    files naming them go too — mails written without a mail server, import files waiting for their next step,
+    the attachments of the mails they sent to the desk."""
     now = now or clock.now()
     async with atomic(Account._meta.db):
         person = await _person(account_id)
@@ -127,7 +130,9 @@ async def delete_account(account_id: int, now: datetime | None = None, var_dir: 
         await erased.remember(person.emails, source_id, now)
         await _forget_devices(person)
         await _forget_profile_and_activity(person)
-        person.mail_ids += await forgetting.forget_inquiries(person.inquiry_ids, ERASED_NAME, now)
+        forgotten = await forgetting.forget_inquiries(person.inquiry_ids, ERASED_NAME, now)
+        person.mail_ids += forgotten.mails
+        person.files = forgotten.files
         await _forget_inbox_and_mail(person)
         await _redact_audit(person)
         await Account.update({
@@ -139,6 +144,7 @@ async def delete_account(account_id: int, now: datetime | None = None, var_dir: 
     if var_dir is not None:  # after the commit: a file deleted for a rolled-back erasure would not come back
         await mail.forget_files(var_dir / "mail", person.emails)
         await asyncio.to_thread(held.forget_naming, var_dir, person.emails)
+        await uploads.delete_files(person.files, var_dir)
 
 
 async def _person(account_id: int) -> Person | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import re
 import secrets
@@ -44,6 +45,8 @@ PDF_HEADER = re.compile(rb"^%PDF-[12]\.\d")
 PDF_END = b"%%EOF"
 PDF_TYPE = "application/pdf"
 URL_PREFIX = "/uploads/"
+
+log = logging.getLogger("tsunagu.uploads")
 
 
 class UploadRefused(Refusal):
@@ -195,6 +198,25 @@ async def discard(url: str, var_dir: Path) -> None:
         return
     (directory(var_dir) / name).unlink(missing_ok=True)
     await Upload.delete().where(Upload.name == name)
+
+
+async def delete_files(urls: list[str], var_dir: Path) -> int:
+    """Delete the files of uploads whose rows a committed transaction removed (erasure, retention). Called only
+    after the commit: a rollback brings rows back, never files. A file already gone counts as deleted; one that
+    cannot be removed is logged and left, since the deletion it belongs to has happened. Returns how many went."""
+    names = [name for name in map(name_of, urls) if name]
+    return await asyncio.to_thread(_delete_files, directory(var_dir), names) if names else 0
+
+
+def _delete_files(folder: Path, names: list[str]) -> int:
+    deleted = 0
+    for name in names:
+        try:
+            (folder / name).unlink(missing_ok=True)
+            deleted += 1
+        except OSError:
+            log.exception("upload %s could not be deleted; delete it by hand", name)
+    return deleted
 
 
 async def find(name: str, var_dir: Path) -> tuple[Path, str] | None:

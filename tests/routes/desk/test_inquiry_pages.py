@@ -420,3 +420,24 @@ async def test_staff_see_that_a_message_came_by_mail_and_read_the_whole_mail(cli
     assert "&gt; ワーケーション特集を公開しました。" in page  # the whole mail, quote and all, escaped
     assert "コワーキングスペースを教えていただけますか。" in page
     assert (await load_mail_demo()) == {"inquiries_by_mail": 0}  # taken once, however often the demo loads
+
+
+async def test_staff_sort_a_mail_that_answered_nothing_under_a_category_and_bad_choices_are_explained(client):
+    await staff_at(client)
+    await load_mail_demo()
+    inquiry = await Inquiry.select().where(Inquiry.category == "mail").first()
+    path = f"/staff/inquiries/{inquiry['id']}"
+    assert 'data-testid="category-unsorted"' in (await client.get(path)).text
+
+    for wrong in ({"category": "mail"}, {"category": "<script>"}, {}):
+        refused = await client.submit(f"{path}/category", wrong)
+        assert refused.status_code == 409 and 'data-testid="inquiry-problem"' in refused.text
+    sorted_ = await client.submit(f"{path}/category", {"category": "work"})
+
+    assert 'data-testid="flash"' in sorted_.text and 'data-testid="category-unsorted"' not in sorted_.text
+    assert re.search(r'<option value="work" selected>仕事</option>', sorted_.text)
+    assert (await Inquiry.select(Inquiry.category).where(Inquiry.id == inquiry["id"]).first())["category"] == "work"
+    assert [a["action"] for a in await AuditLog.select(AuditLog.action)] == ["inquiry.category"]
+    await log_in(client, await factories.staff_account("編集 高橋", role="editor"))
+    assert (await client.submit(f"{path}/category", {"category": "housing"})).status_code == 403
+    assert (await client.submit("/staff/inquiries/999999/category", {"category": "work"})).status_code == 403

@@ -11,8 +11,9 @@ from app.services.audit import retention
 from app.services.desk import asking, threads, validation
 from app.services.notify import outbox
 from app.settings import Smtp
-from db.tables import AuditLog, Inquiry, InquiryMessage, Notice, OutboxMail
+from db.tables import AuditLog, Inquiry, InquiryMessage, Notice, OutboxMail, Upload
 from tests import factories
+from tests.services.desk.helpers import mailed_photo
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc)  # 2026-12-01 00:00 in Tokyo
 DAYS = 365
@@ -93,9 +94,29 @@ async def test_the_purge_forgets_who_asked_and_what_was_said_keeps_the_counts_an
     assert await retention.purge(staff, DAYS, NOW) == retention.Purged(0, 0)
 
 
-async def test_a_purge_that_fails_midway_changes_nothing(monkeypatch):
+async def inquiry_with_a_mailed_photo(staff: int, var_dir) -> tuple[int, object]:
+    """A closed inquiry past the period whose asker had sent a photo by mail, and the photo's file."""
+    asked = await closed_inquiry(CUTOFF - timedelta(days=30), CUTOFF - timedelta(days=20), staff)
+    reference = (await Inquiry.select(Inquiry.reference).where(Inquiry.id == asked).first())["reference"]
+    photo = await mailed_photo(reference, var_dir, when=CUTOFF - timedelta(days=10))  # it reopens the inquiry
+    await threads.set_status(asked, staff, "closed", now=CUTOFF - timedelta(days=9))
+    return asked, photo
+
+
+async def test_the_purge_deletes_the_files_attached_to_the_askers_mails(tmp_path):
     staff = await factories.staff_account()
-    asked = await closed_inquiry(CUTOFF - timedelta(days=2), CUTOFF - timedelta(days=1), staff)
+    _asked, photo = await inquiry_with_a_mailed_photo(staff, tmp_path)
+    _other, gone_already = await inquiry_with_a_mailed_photo(staff, tmp_path)
+    gone_already.unlink()  # deleted by hand, or by a purge that died after its commit
+
+    assert await retention.purge(staff, DAYS, NOW, var_dir=tmp_path) == retention.Purged(inquiries=2, mails=2)
+
+    assert not photo.exists() and await Upload.count() == 0
+
+
+async def test_a_purge_that_fails_midway_changes_nothing(monkeypatch, tmp_path):
+    staff = await factories.staff_account()
+    asked, photo = await inquiry_with_a_mailed_photo(staff, tmp_path)
 
     class BrokenLog:
         def __init__(self, **_values) -> None:
@@ -107,10 +128,11 @@ async def test_a_purge_that_fails_midway_changes_nothing(monkeypatch):
 
     monkeypatch.setattr(retention, "AuditLog", BrokenLog)
     with pytest.raises(RuntimeError):
-        await retention.purge(staff, DAYS, NOW)
+        await retention.purge(staff, DAYS, NOW, var_dir=tmp_path)
     row = await Inquiry.select(Inquiry.name, Inquiry.email).where(Inquiry.id == asked).first()
     assert row == {"name": "二地域 花子", "email": "hanako@example.jp"}
     assert await InquiryMessage.count().where(InquiryMessage.body == "") == 0
+    assert photo.is_file() and await Upload.exists().where(Upload.name == photo.name)
 
 
 async def test_the_purge_deletes_the_mail_files_written_before_the_period(tmp_path):
@@ -121,5 +143,5 @@ async def test_the_purge_deletes_the_mail_files_written_before_the_period(tmp_pa
     files = sorted(p.name for p in (tmp_path / "mail").glob("*.eml"))
     assert len(files) == 3
     staff = await factories.staff_account()
-    await retention.purge(staff, DAYS, NOW, mail_dir=tmp_path / "mail")
+    await retention.purge(staff, DAYS, NOW, var_dir=tmp_path)
     assert sorted(p.name for p in (tmp_path / "mail").glob("*.eml")) == files[1:]

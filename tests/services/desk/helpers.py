@@ -3,17 +3,26 @@ inquiry's messages and status or the error a step is refused with."""
 
 from __future__ import annotations
 
-import pytest
+import io
+import itertools
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from pathlib import Path
 
-from app.services.desk import validation
+import pytest
+from PIL import Image
+
+from app.services.desk import mail_replies, validation
 from app.services.desk.common import InquiryInvalid, InquiryRefused
+from app.services.desk.mailbox import Fetched
 from app.services.shared import clock
 from app.settings import Smtp
-from db.tables import Inquiry, InquiryMessage
+from db.tables import DeskMail, Inquiry, InquiryMessage
 from tests import factories
 
 DESK_EMAIL = "desk@tomakomai.example"
 LINKS = factories.desk_post().links
+_uids = itertools.count(1)
 
 
 def smtp_on(port: int) -> Smtp:
@@ -44,3 +53,27 @@ async def messages(inquiry_id: int) -> list[dict]:
 
 async def status_of(inquiry_id: int) -> str:
     return (await Inquiry.select(Inquiry.status).where(Inquiry.id == inquiry_id).first())["status"]
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (11, 110, 105)).save(out, "PNG")
+    return out.getvalue()
+
+
+async def mailed_photo(reference: str, var_dir: Path, when=None) -> Path:
+    """The asker answers the inquiry by mail with a photo, taken as the mailbox round takes a fetched mail (the
+    round itself is tested against a real IMAP server in test_mail_replies.py); the photo's file on disk."""
+    mail = EmailMessage()
+    mail["From"], mail["Subject"] = formataddr(("二地域 花子", "hanako@example.jp")), f"写真 {reference}"
+    mail["Message-ID"] = make_msgid(domain="example.jp")
+    mail.set_content("部屋の写真です。")
+    mail.add_attachment(png(), maintype="image", subtype="png", filename="部屋.png")
+    outcome = await mail_replies.take("desk@imap.example:993/INBOX", 1, Fetched(next(_uids), mail.as_bytes(), True),
+                                      factories.desk_post(), var_dir, "ja", when or clock.now())
+    assert outcome == "threaded"
+    kept = await DeskMail.select(DeskMail.attachments).where(DeskMail.message_key == mail["Message-ID"]).first(
+    ).output(load_json=True)
+    path = var_dir / "uploads" / kept["attachments"][0]["url"].rsplit("/", 1)[1]
+    assert path.is_file()
+    return path

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from app.services.dashboard import tables
+from app.services.desk import threads
 from app.services.desk.figures import desk_figures
 from db.tables import Inquiry, InquiryMessage
 from tests import factories
@@ -42,3 +43,14 @@ async def test_a_year_without_inquiries_has_no_median_and_the_tables_still_read(
     figures = await desk_figures(START, END)
     assert (figures.total, figures.median_hours_to_first_answer) == (0, None)
     assert "desk" in tables.TABLE_KEYS and "desk_channels" in tables.TABLE_KEYS
+
+
+async def test_a_mail_sorted_by_staff_counts_under_its_new_category():
+    may = datetime(2026, 5, 1, 1, 0, tzinfo=timezone.utc)
+    sorted_later = await inquiry(may, channel="mail", category="other")
+    await inquiry(may, channel="mail", category="other")
+    await Inquiry.update({Inquiry.category: "mail"}).where(Inquiry.channel == "mail")
+    staff = await factories.staff_account()
+    await threads.set_category(sorted_later, staff, "childcare")
+    by_category = dict((await desk_figures(START, END)).by_category)
+    assert (by_category["childcare"], by_category["mail"]) == (1, 1)

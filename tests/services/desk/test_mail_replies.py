@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import itertools
 from datetime import timedelta
 from email.header import Header
@@ -16,13 +15,14 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 
 import pytest
-from PIL import Image
 
 from app.services.desk import mail_replies, mailbox, threads
+from app.services.desk.common import MESSAGE_MAX
 from app.services.shared import clock
-from db.tables import DeskMail, Inquiry, InquiryMessage, OutboxMail
+from db.tables import DeskMail, Inquiry, InquiryMessage, Notice, OutboxMail
 from tests import factories
 from tests.imap_server import ImapServer, available
+from tests.services.desk.helpers import png, status_of
 
 pytestmark = pytest.mark.skipif(not available(), reason="dovecot is not installed (make test installs dovecot-imapd)")
 
@@ -69,12 +69,6 @@ def cp932_mail(subject: str, body: str, *, in_reply_to: str = "", declared: str 
     if in_reply_to:
         head.append(f"In-Reply-To: {in_reply_to}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + base64.encodebytes(body.encode("cp932"))
-
-
-def png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), (11, 110, 105)).save(out, "PNG")
-    return out.getvalue()
 
 
 async def receipt_of(inquiry_id: int) -> dict:
@@ -242,3 +236,65 @@ async def test_without_a_host_nothing_is_read(settings):
 async def test_a_plaintext_login_is_refused_to_anything_but_loopback(imap_server, desk):
     with pytest.raises(mailbox.MailboxError):
         await mail_replies.read_replies(desk.with_(imap=desk.imap.__class__(host="192.0.2.1", tls="none", port=143)))
+
+
+async def test_an_absence_notice_answering_the_desk_is_a_note_and_leaves_the_inquiry_as_it_was(imap_server, desk):
+    created = await factories.inquiry()
+    staff = await factories.staff_account("事務局 佐藤")
+    await threads.assign(created["id"], staff, staff)
+    await threads.set_status(created["id"], staff, "closed")
+    receipt = await receipt_of(created["id"])
+    notice = MIMEText("12月10日まで不在にしております。", "plain", "utf-8")
+    notice["From"], notice["Subject"] = formataddr(ASKER), "自動応答: " + receipt["subject"]
+    notice["In-Reply-To"], notice["Auto-Submitted"] = receipt["message_id"], "auto-replied"
+    imap_server.deliver(notice.as_bytes(), desk.imap.folder)
+
+    assert (await mail_replies.read_replies(desk)).threaded == 1
+
+    assert await status_of(created["id"]) == "closed" and len(await asker_messages(created["id"])) == 1
+    notes = await InquiryMessage.select().where(InquiryMessage.kind == "note").order_by(InquiryMessage.id)
+    assert notes[0]["body"] == "12月10日まで不在にしております。"
+    assert (await DeskMail.select(DeskMail.problems).first().output(load_json=True))["problems"] == ["automatic"]
+    assert not await Notice.exists().where(Notice.account == staff)
+
+
+def forwarded_mail() -> EmailMessage:
+    inner = EmailMessage()
+    inner["From"], inner["Subject"] = "friend@example.jp", "転送元"
+    inner.set_content("転送されたメールです。")
+    return inner
+
+
+async def test_odd_mails_each_reach_the_desk_with_a_note_and_none_stops_the_round(imap_server, desk):
+    """No subject and no text; NUL characters (which PostgreSQL refuses in text) in every header and the text;
+    an HTML-only mail longer than a message; attachments too large, of a refused type, or a forwarded mail."""
+    imap_server.deliver(b"From: a@example.jp\r\nMessage-ID: <empty@example.jp>\r\n\r\n", desk.imap.folder)
+    nul = base64.b64encode("件名\x00です".encode()).decode()
+    imap_server.deliver(
+        f"From: =?utf-8?b?{nul}?= <b@example.jp>\r\nSubject: =?utf-8?b?{nul}?=\r\nMessage-ID: <nul\x00@example.jp>\r\n"
+        "In-Reply-To: <x\x00y@example.jp>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\x00world\r\n".encode(),
+        desk.imap.folder)
+    html = EmailMessage()
+    html["From"], html["Message-ID"] = "c@example.jp", make_msgid(domain="example.jp")
+    html.set_content("<p>空き家の相談です。</p>" * 600, subtype="html")
+    html.add_attachment(b"\x89PNG\r\n\x1a\n" + b"\x00" * (6 * 1024 * 1024), maintype="image", subtype="png",
+                        filename="大きな写真.png")
+    html.add_attachment("メモ".encode(), maintype="text", subtype="plain", filename="メモ.txt")
+    html.add_attachment(forwarded_mail())
+    imap_server.deliver(html.as_bytes(), desk.imap.folder)
+
+    stats = await mail_replies.read_replies(desk)
+
+    assert (stats.opened, stats.failed) == (3, 0)
+    rows = await Inquiry.select(Inquiry.id, Inquiry.name).order_by(Inquiry.id)
+    assert [row["name"] for row in rows] == ["a@example.jp", "件名です", "c@example.jp"]
+    bodies = [(await asker_messages(row["id"]))[0]["body"] for row in rows]
+    assert bodies[0] == "—" and "\x00" not in bodies[1] and "Hello" in bodies[1]
+    assert len(bodies[2]) == MESSAGE_MAX and bodies[2].endswith("…")
+    kept = await DeskMail.select().where(DeskMail.inquiry == rows[2]["id"]).first().output(load_json=True)
+    assert [(a["filename"], a["refused"]) for a in kept["attachments"]] == [
+        ("大きな写真.png", "too_big"), ("メモ.txt", "not_image"), ("", "forwarded")]
+    assert len(kept["full_text"]) > MESSAGE_MAX  # the whole mail stays with it
+    assert not any("\x00" in (row["subject"] + row["message_key"]) for row in await DeskMail.select())
+    notes = await InquiryMessage.count().where((InquiryMessage.kind == "note") & InquiryMessage.body.like("%メモ.txt%"))
+    assert notes == 1

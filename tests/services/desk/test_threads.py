@@ -142,3 +142,33 @@ async def test_staff_cannot_set_an_inquiry_back_to_new():
     created = await factories.inquiry()
     assert await refused(threads.set_status(created["id"], sato, "new")) == "not_allowed"
     assert await refused(threads.set_status(999999, sato, "closed")) == "not_found"
+
+
+async def test_staff_sort_a_mail_under_a_desk_category_audited_and_never_back_to_unsorted():
+    sato = await staff_member()
+    created = await factories.inquiry()
+    await Inquiry.update({Inquiry.category: "mail"}).where(Inquiry.id == created["id"])
+    await threads.set_category(created["id"], sato, "housing")
+    await threads.set_category(created["id"], sato, "housing")  # no change, no second entry
+    for wrong in ("mail", "spam", ""):
+        assert await refused(threads.set_category(created["id"], sato, wrong)) == "not_a_category"
+    assert await refused(threads.set_category(999999, sato, "work")) == "not_found"
+    assert (await Inquiry.select(Inquiry.category).where(Inquiry.id == created["id"]).first())["category"] == "housing"
+    audit = await AuditLog.select().where(AuditLog.action == "inquiry.category").output(load_json=True)
+    assert [(a["actor"], a["detail"]) for a in audit] == [(sato, {"from": "mail", "to": "housing"})]
+
+
+async def test_a_category_changed_by_a_colleague_meanwhile_is_not_overwritten(monkeypatch):
+    sato = await staff_member()
+    created = await factories.inquiry()
+    read = threads.get_inquiry
+
+    async def read_then_a_colleague_sorts_it(inquiry_id: int):
+        inquiry = await read(inquiry_id)
+        await Inquiry.update({Inquiry.category: "work"}).where(Inquiry.id == inquiry_id)
+        return inquiry
+
+    monkeypatch.setattr(threads, "get_inquiry", read_then_a_colleague_sorts_it)
+    assert await refused(threads.set_category(created["id"], sato, "housing")) == "changed_meanwhile"
+    assert (await Inquiry.select(Inquiry.category).first())["category"] == "work"
+    assert not await AuditLog.exists().where(AuditLog.action == "inquiry.category")

@@ -17,6 +17,7 @@ from email.utils import formataddr
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from piccolo.columns import JSON, JSONB, ForeignKey, Text, Varchar
@@ -60,9 +61,11 @@ from db.tables import (
     SurveyAnswer,
     SurveyQuestion,
     SurveyResponse,
+    Upload,
     WalletPass,
 )
 from tests import factories
+from tests.services.desk.helpers import mailed_photo
 
 TAG = "qz" + os.urandom(3).hex()  # marks this run's values: found nowhere else
 KANA = ["ヅヂヅヂ", "ヱヰヱヰ"]  # readings must be kana: these spellings occur in no word
@@ -370,3 +373,30 @@ async def test_the_mail_files_naming_the_member_are_deleted_with_the_account(tmp
     await erasure.delete_account(registered.account_id, var_dir=tmp_path)
     left = [path.read_bytes() for path in mail_dir.glob("*.eml")]
     assert len(left) == 1 and b"other@example.jp" in left[0]
+
+
+async def test_the_files_the_member_sent_the_desk_by_mail_go_with_the_account(tmp_path):
+    registered = await factories.member("消される人", email=f"{TAG}@example.jp")
+    first, second = await factories.inquiry(registered.account_id), await factories.inquiry(registered.account_id)
+    photo = await mailed_photo(first["reference"], tmp_path)
+    gone_already = await mailed_photo(second["reference"], tmp_path)
+    gone_already.unlink()  # a file missing already does not stop the rest
+
+    await erasure.delete_account(registered.account_id, var_dir=tmp_path)
+
+    assert not photo.exists() and await Upload.count() == 0
+
+
+async def test_an_erasure_that_fails_leaves_the_files_with_their_rows(tmp_path, monkeypatch):
+    registered = await factories.member("消される人", email=f"{TAG}@example.jp")
+    photo = await mailed_photo((await factories.inquiry(registered.account_id))["reference"], tmp_path)
+
+    async def broken(_person) -> None:
+        raise RuntimeError("the audit log cannot be written")
+
+    monkeypatch.setattr(erasure, "_redact_audit", broken)
+    with pytest.raises(RuntimeError):
+        await erasure.delete_account(registered.account_id, var_dir=tmp_path)
+
+    assert photo.is_file() and await Upload.exists().where(Upload.name == photo.name)
+    assert (await Account.select(Account.status).where(Account.id == registered.account_id).first())["status"] == "active"
