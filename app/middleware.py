@@ -96,7 +96,9 @@ def noted_referrer(scope: Scope, referer: bytes) -> bool:
 def count_view(scope: Scope, answer: _Answer, fragment: bool, user_agent: bytes) -> None:
     """A view: a whole page (a boosted link is one, a fragment is not) answered in full, to a browser."""
     if answer.status == 200 and not answer.head and not fragment and not page_views.is_crawler(user_agent.decode("latin-1")):
-        scope["app"].state.page_views.view(answer.page_view, time.time())
+        state = scope["app"].state
+        visitor = f"{state.rate_limits.client_address(scope)}\n{user_agent.decode('latin-1')}"
+        state.page_views.view(answer.page_view, visitor, scope["path"], time.time())
 
 
 def with_header(headers: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:

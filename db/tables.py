@@ -893,3 +893,13 @@ class PageView(Table):
     month = Varchar(length=7, required=True)  # "2026-11"
     kind = Varchar(length=16, required=True)  # portal | program | article
     views = Integer(default=0)
+
+
+class PageViewSeen(Table):
+    """The (visitor, page) pairs of a day whose view was counted, as keyed digests (app/services/campaigns/
+    page_views.py): a page counts once per visitor and day across processes. Unique (day, digest) by a raw
+    migration; a day's rows are deleted once it is over."""
+
+    day = Varchar(length=10, required=True)  # "2026-11-03", Japan time
+    digest = BigInt(required=True)  # 63 bits of a keyed hash of the day, the page, the address and the User-Agent
+    kind = Varchar(length=16, required=True)  # the page's kind, as PageView counts it

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from app.services.campaigns import campaigns, figures, page_views
 from app.services.programs.activities import fiscal_year_bounds
-from db.tables import Application, CampaignVisit, Member, PageView, WalletPass
+from db.tables import Application, CampaignVisit, Member, PageView, PageViewSeen, WalletPass
 from tests import factories
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -15,13 +15,53 @@ IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/60
 MAY_1_IN_TOKYO = datetime(2026, 4, 30, 15, 0, tzinfo=timezone.utc).timestamp()
 
 
-def test_a_view_counts_in_the_month_it_is_in_japan():
-    tally = page_views.Tally()
-    tally.view("portal", MAY_1_IN_TOKYO - 1)
-    tally.view("portal", MAY_1_IN_TOKYO)
-    tally.view("portal", MAY_1_IN_TOKYO + 60)
-    tally.visit(7, MAY_1_IN_TOKYO - 1)  # the clock may be read out of order: the month is worked out again
-    assert tally.counts == {("2026-04", "portal"): 1, ("2026-05", "portal"): 2, ("2026-04", 7): 1}
+PHONE = f"203.0.113.7\n{IPHONE}"
+OTHER_PHONE = f"198.51.100.2\n{IPHONE}"
+
+
+def test_a_view_counts_once_per_visitor_page_and_day_in_japan():
+    tally = page_views.Tally("secret")
+    tally.view("portal", PHONE, "/", MAY_1_IN_TOKYO - 1)  # April 30 in Japan
+    tally.view("portal", PHONE, "/", MAY_1_IN_TOKYO)  # May 1: another day
+    tally.view("portal", PHONE, "/", MAY_1_IN_TOKYO + 60)  # the same day again: not counted
+    tally.view("program", PHONE, "/programs/3", MAY_1_IN_TOKYO + 60)  # another page
+    tally.view("portal", OTHER_PHONE, "/", MAY_1_IN_TOKYO + 60)  # another visitor
+    tally.visit(7, MAY_1_IN_TOKYO - 1)  # arrivals by a campaign stay requests
+    tally.visit(7, MAY_1_IN_TOKYO - 1)
+    assert sorted((day, kind) for (day, _digest), kind in tally.views.items()) == [
+        ("2026-04-30", "portal"), ("2026-05-01", "portal"), ("2026-05-01", "portal"), ("2026-05-01", "program")]
+    assert tally.counts == {("2026-04", 7): 2}
+
+
+def test_the_digest_names_nobody_without_the_secret():
+    one, other = page_views.Tally("secret"), page_views.Tally("another secret")
+    one.view("portal", PHONE, "/", MAY_1_IN_TOKYO)
+    other.view("portal", PHONE, "/", MAY_1_IN_TOKYO)
+    (digest,), (other_digest,) = ([d for (_day, d) in t.views] for t in (one, other))
+    assert digest != other_digest and 0 <= digest < 2**63
+    assert "203.0.113.7" not in repr(one.views)
+
+
+async def test_a_visitor_served_by_two_processes_counts_once_and_past_days_are_forgotten():
+    one, two = page_views.Tally("secret"), page_views.Tally("secret")
+    for tally in (one, two):
+        tally.view("article", PHONE, "/articles/1", MAY_1_IN_TOKYO)
+    two.view("article", OTHER_PHONE, "/articles/1", MAY_1_IN_TOKYO)
+    assert await page_views.flush(one, today=date(2026, 5, 1)) == 1
+    assert await page_views.flush(two, today=date(2026, 5, 1)) == 1  # only the other visitor was new
+    assert await PageView.select(PageView.month, PageView.kind, PageView.views) == [
+        {"month": "2026-05", "kind": "article", "views": 2}]
+    assert await PageViewSeen.count() == 2
+    await page_views.flush(one, today=date(2026, 5, 2))
+    assert await PageViewSeen.count() == 0
+
+
+def test_a_process_keeps_a_bounded_number_of_pairs(monkeypatch):
+    monkeypatch.setattr(page_views, "SEEN_MAX", 3)
+    tally = page_views.Tally("secret")
+    for n in range(10):
+        tally.view("program", PHONE, f"/programs/{n}", MAY_1_IN_TOKYO)
+    assert len(tally.views) == 3
 
 
 def test_crawlers_link_previews_and_scripts_are_told_from_browsers():
@@ -35,13 +75,13 @@ async def test_batches_from_several_processes_add_up_per_month_and_kind():
     staff = await factories.staff_account()
     campaign_id = await campaigns.create(campaigns.validate({"name": "X投稿", "source": "X", "kind": "sns"}), staff,
                                          datetime.now(timezone.utc))
-    one, two = page_views.Tally(), page_views.Tally()
-    for tally in (one, two, one):
-        tally.view("program", MAY_1_IN_TOKYO)
+    one, two = page_views.Tally("secret"), page_views.Tally("secret")
+    for n, tally in enumerate((one, two, one)):
+        tally.view("program", f"192.0.2.{n}\n{IPHONE}", "/programs/1", MAY_1_IN_TOKYO)
         tally.visit(campaign_id, MAY_1_IN_TOKYO)
-    assert await page_views.flush(one) == 2 and one.counts == {}
-    assert await page_views.flush(two) == 2
-    assert await page_views.flush(two) == 0
+    assert await page_views.flush(one, today=date(2026, 5, 1)) == 3 and one.counts == {} and one.views == {}
+    assert await page_views.flush(two, today=date(2026, 5, 1)) == 2
+    assert await page_views.flush(two, today=date(2026, 5, 1)) == 0
     assert await PageView.select(PageView.month, PageView.kind, PageView.views) == [
         {"month": "2026-05", "kind": "program", "views": 3}]
     assert (await CampaignVisit.select(CampaignVisit.visits).first())["visits"] == 3
@@ -92,10 +132,10 @@ async def test_the_portal_months_count_what_was_published_changed_and_viewed():
                          Article(title="下書き", status="draft", published_at=None))
     await AuditLog.insert(AuditLog(actor=staff, action="portal.hero", created_at=april),
                           AuditLog(actor=staff, action="program.approve", created_at=april))
-    tally = page_views.Tally()
-    tally.view("portal", april.timestamp())
-    tally.view("article", april.timestamp())
-    await page_views.flush(tally)
+    tally = page_views.Tally("secret")
+    tally.view("portal", PHONE, "/", april.timestamp())
+    tally.view("article", PHONE, "/articles/1", april.timestamp())
+    await page_views.flush(tally, today=date(2026, 4, 10))
     start, end = fiscal_year_bounds(2026)
     months = await figures.portal_months(start, end, figures.year_months(date(2026, 4, 1)))
     assert len(months) == 12 and months[0].month == date(2026, 4, 1) and months[-1].month == date(2027, 3, 1)

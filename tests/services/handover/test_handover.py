@@ -58,6 +58,7 @@ from db.tables import (
     OneTimeToken,
     OutboxMail,
     PageView,
+    PageViewSeen,
     Passkey,
     PortalBlock,
     PremiumApplication,
@@ -145,6 +146,7 @@ async def data_set(var_dir: Path) -> dict:
                          poster_text=AWKWARD[5], created_by=staff, created_at=NOW, updated_at=NOW)
     await row(CampaignVisit, campaign=campaign, month="2026-11", visits=42)
     await row(PageView, month="2026-11", kind="portal", views=1234)
+    await row(PageViewSeen, day="2026-11-03", digest=2**62 + 7, kind="portal")
     await Member.update({Member.campaign: campaign}).where(Member.id == members[0].member_id)
     wallet_ids = []
     for n, registered in enumerate(members[:4]):
