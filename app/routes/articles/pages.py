@@ -18,12 +18,13 @@ from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.services.articles import articles
 from app.services.articles.articles import KINDS, STATUSES, ArticleInvalid, ArticleValues
+from app.services.campaigns import campaigns
 from app.services.portal import static_export
 from app.services.programs import areas
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.review.workflow import WorkflowRefused
-from app.services.shared import markdown, social_posts, uploads
+from app.services.shared import clock, markdown, social_posts, uploads
 from app.services.shared.actor import Actor
 from app.settings import Settings
 from app.static_pages import is_static_export
@@ -237,9 +238,10 @@ async def edit_article(request: Request, article_id: FromPath[int]) -> object:
     context["body_html"] = markdown.render(shown["body"])
     if article["status"] == "published":
         settings = _settings(request)
-        context["social_posts"] = social_posts.posts(
-            article["title"], article["lead"], _absolute(request, _url(request, "get_article", article_id=article_id)),
-            settings.branding.region_name, article.get("area_name") or "")
+        links = await campaigns.official_account_links(_url(request, "get_article", article_id=article_id),
+                                                       settings.base_url, clock.now())
+        context["social_posts"] = social_posts.posts(article["title"], article["lead"], links,
+                                                     settings.branding.region_name, article.get("area_name") or "")
     return _form_page(request, context)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from litestar import Request, get
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from app.middleware import REFERRED_BY
@@ -26,13 +26,14 @@ def _arrived(request: Request, campaign_id: int) -> None:
 
 
 @get("/c/{slug:str}", name="follow_campaign", cache_control=None)
-async def follow_campaign(request: Request, slug: FromPath[str]) -> object:
+async def follow_campaign(request: Request, slug: FromPath[str], to: FromQuery[str | None] = None) -> object:
     campaign = await campaigns.by_slug(slug)
     if campaign is None:
         return page(request, "campaigns/unknown.html", {}, status_code=404, cache="no-store")
     _arrived(request, campaign["id"])
     # 302 and no-store: every scan of a poster comes back here and is counted.
-    return Redirect(path=safe_next(campaign["target"]), status_code=302, headers={"Cache-Control": "no-store"})
+    return Redirect(path=safe_next(campaigns.destination(campaign, to)), status_code=302,
+                    headers={"Cache-Control": "no-store"})
 
 
 async def note_referral(request: Request) -> None:

@@ -19,12 +19,13 @@ from app.i18n import to_tokyo
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.public import labels
+from app.services.campaigns import campaigns
 from app.services.programs import areas, programs, reads
 from app.services.programs.programs import THEMES, ProgramInvalid
 from app.services.review import revisions
 from app.services.review.revisions import RevisionRefused
 from app.services.review.workflow import WorkflowRefused
-from app.services.shared import social_posts
+from app.services.shared import clock, social_posts
 from app.services.shared.actor import Actor
 from db.engine import is_row_id
 
@@ -163,10 +164,10 @@ async def _edit_page(request: Request, program: dict, values: dict | None = None
     context = await form_context(request, values, errors or {}, program, editable, problem, revision)
     if program["status"] in programs.PUBLIC_STATUSES:
         settings = request.app.state.settings
+        links = await campaigns.official_account_links(
+            request.app.route_reverse("get_program", program_id=program["id"]), settings.base_url, clock.now())
         context["social_posts"] = social_posts.posts(
-            program["title"], program["summary"],
-            settings.base_url + request.app.route_reverse("get_program", program_id=program["id"]),
-            settings.branding.region_name, next((name for value, name in context["areas"] if value == str(program["area"])), ""),
+            program["title"], program["summary"], links, settings.branding.region_name, next((name for value, name in context["areas"] if value == str(program["area"])), ""),
             program["starts_at"], program["ends_at"], program["place"])
     # The form posts by HTMX into itself: errors and refusals come back as the form alone.
     return no_store(request, "programs/editor/form.html", context, status_code,

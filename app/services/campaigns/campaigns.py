@@ -12,7 +12,9 @@ beside them: each row has at most one first campaign, the figures are one join, 
 its attribution with it.
 
 Visitors sent by a matching site the region already uses (SMOUT) are given that site's campaign, made the first
-time someone arrives from it, without a link to print.
+time someone arrives from it, without a link to print. The texts staff post from the official accounts
+(app/services/shared/social_posts.py) carry a campaign of each account, made the first time one is shown, whose
+link leads to the page posted about (/c/<slug>?to=<path>).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from app.i18n import gettext as _
+from app.i18n import in_locale
 from app.i18n import lazy_gettext as _l
 from app.services.shared.refusals import FormInvalid
 from app.services.shared.text import clean_text, is_site_path
@@ -43,6 +46,8 @@ KINDS = {
 STAFF_KINDS = ("news_release", "influencer", "poster", "flyer", "sns", "other")  # a matching site's comes by itself
 # Matching sites the region already uses (seed 000 別表1): host → the source name their visitors are counted as.
 MATCHING_SITES = {"smout.jp": "SMOUT"}
+# The region's official accounts the posting texts are written for: channel → the source their readers count as.
+OFFICIAL_ACCOUNTS = {"x": "X", "facebook": "Facebook", "instagram": "Instagram", "line": "LINE"}
 NAME_MAX, SOURCE_MAX, TARGET_MAX, POSTER_TEXT_MAX = 100, 100, 500, 300
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 SLUG_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: people type it from a poster
@@ -183,18 +188,41 @@ def matching_site_of(referer: str) -> str | None:
     return None
 
 
-async def matching_site_campaign(site: str, now: datetime) -> int:
-    """The campaign a matching site's visitors are counted under, made the first time one arrives."""
-    slug = site.replace(".", "-")
+async def _automatic_campaign(slug: str, name: str, source: str, kind: str, target: str, now: datetime) -> int:
+    """A campaign nobody prints a link for, made the first time it is needed (two at once make one)."""
     found = await Campaign.select(Campaign.id).where(Campaign.slug == slug).first()
     if found:
         return found["id"]
     rows = await Campaign.insert(Campaign(
-        slug=slug, name=MATCHING_SITES[site], source=MATCHING_SITES[site], kind="matching_site", target="/programs",
-        created_at=now, updated_at=now)).on_conflict(action="DO NOTHING").returning(Campaign.id)
+        slug=slug, name=name, source=source, kind=kind, target=target, created_at=now, updated_at=now,
+    )).on_conflict(action="DO NOTHING").returning(Campaign.id)
     if rows:
         return rows[0]["id"]
     return (await Campaign.select(Campaign.id).where(Campaign.slug == slug).first())["id"]  # made meanwhile
+
+
+async def matching_site_campaign(site: str, now: datetime) -> int:
+    """The campaign a matching site's visitors are counted under, made the first time one arrives."""
+    return await _automatic_campaign(site.replace(".", "-"), MATCHING_SITES[site], MATCHING_SITES[site],
+                                     "matching_site", "/programs", now)
+
+
+async def official_account_links(path: str, base_url: str, now: datetime) -> dict[str, str]:
+    """Channel → the link a post from that official account carries to the page at `path`: its account's
+    campaign, which leads there."""
+    links = {}
+    for channel, source in OFFICIAL_ACCOUNTS.items():
+        slug = f"sns-{channel}"
+        with in_locale("ja"):  # a name kept as data, in the language the region's records are in
+            name = _("Posts from the official %(account)s account", account=source)
+        await _automatic_campaign(slug, name, source, "sns", "/", now)
+        links[channel] = f"{base_url}/c/{slug}?{urlencode({'to': path})}"
+    return links
+
+
+def destination(campaign: dict, to: str | None) -> str:
+    """Where a campaign's link leads: the page a post named (`to`, a path on this site), else its own target."""
+    return to if to and is_site_path(to) else campaign["target"]
 
 
 async def campaign_to_record(member_id: int | None, noted: int | None) -> int | None:

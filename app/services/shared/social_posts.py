@@ -8,6 +8,7 @@ summary is cut to what fits. Instagram shows no links in a caption, so the capti
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,24 +64,26 @@ def _fit_x(head: str, summary: str, tail: str) -> str:
 THEME_TAG = "関係人口"
 
 
-def posts(title: str, summary: str, url: str, region: str, area: str = "", starts_at: datetime | None = None,
-          ends_at: datetime | None = None, place: str = "") -> list[Post]:
+def posts(title: str, summary: str, links: Mapping[str, str], region: str, area: str = "",
+          starts_at: datetime | None = None, ends_at: datetime | None = None, place: str = "") -> list[Post]:
     """The four texts for one page, in Japanese for the accounts' readers (dates as members read them), whatever
-    language the staff member reads the app in."""
+    language the staff member reads the app in. `links` holds each account's link to the page (its campaign's,
+    campaigns.official_account_links), so the dashboard tells the readers of each account apart."""
     with in_locale("ja"):
         details = [datetime_range(starts_at, ends_at) if starts_at and ends_at else "", place]
-        return _posts(title, summary, [d for d in details if d], url, hashtags(region, THEME_TAG, area))
+        return _posts(title, summary, [d for d in details if d], links, hashtags(region, THEME_TAG, area))
 
 
-def _posts(title: str, summary: str, details: list[str], url: str, tags: str) -> list[Post]:
+def _posts(title: str, summary: str, details: list[str], links: Mapping[str, str], tags: str) -> list[Post]:
     head = "\n".join([f"【{title}】", *details])
-    x_text = _fit_x(head, summary, f"{url}\n{tags}")
+    x_text = _fit_x(head, summary, f"{links['x']}\n{tags}")
     body = "\n\n".join(part for part in (head, summary) if part)
     details_line = _("Details and applications:")
+    # A caption's link cannot be tapped: the profile's link is the account's campaign link, set once by staff.
     profile_line = _("The link is in our profile.")
     return [
         Post("x", "X", x_text, X_LIMIT, x_length(x_text)),
-        Post("facebook", "Facebook", f"{body}\n\n{details_line}\n{url}\n\n{tags}"),
+        Post("facebook", "Facebook", f"{body}\n\n{details_line}\n{links['facebook']}\n\n{tags}"),
         Post("instagram", "Instagram", f"{body}\n\n{profile_line}\n\n{tags}"),
-        Post("line", "LINE", f"{head}\n{url}"),
+        Post("line", "LINE", f"{head}\n{links['line']}"),
     ]

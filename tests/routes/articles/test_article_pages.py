@@ -361,4 +361,4 @@ async def test_a_published_article_offers_texts_for_the_official_accounts(client
     article_id = await published_article(who, title="勇払の牧場で、酪農の一日を体験しました")
     await log_in(client, who["staff"])
     page = (await client.get(f"/editor/articles/{article_id}")).text
-    assert 'data-testid="social-post-x"' in page and f"http://localhost:8000/articles/{article_id}" in page
+    assert 'data-testid="social-post-x"' in page and f"http://localhost:8000/c/sns-x?to=%2Farticles%2F{article_id}" in page
