@@ -14,7 +14,7 @@ kind "unsubscribe"), in the List-Unsubscribe header and in the mail's footer; ro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from app.i18n import TOKYO, current_locale, datetime_range, format_datetime, in_locale, ngettext, to_tokyo
@@ -28,7 +28,7 @@ from app.services.shared.refusals import Refusal
 from app.services.shared.signed_tokens import TokenSigner
 from app.settings import Smtp
 from db.engine import atomic
-from db.tables import Account, AreaFollow, Article, Digest, Member, Program
+from db.tables import Account, AreaFollow, Article, Digest, Member, Notice, Program
 
 SEND_WEEKDAY = 4  # Friday (Monday is 0)
 SEND_TIME = time(18, 0)
@@ -41,7 +41,7 @@ PURPOSE = "digest"
 # The pages the mail links to (routes/notify/digest.py, routes/notify/push.py, the lists).
 SETTINGS_PATH = "/account/notifications"
 UNSUBSCRIBE_PATH = "/mail/unsubscribe/{token}"
-PROGRAMS_PATH, ARTICLES_PATH = "/programs", "/articles"
+PROGRAMS_PATH, ARTICLES_PATH, INBOX_PATH = "/programs", "/articles", "/inbox"
 ONE_CLICK = "List-Unsubscribe=One-Click"  # the body RFC 8058 has mail programs POST
 
 
@@ -145,8 +145,8 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
     week = sending.date()
     # Those who asked after this week's sending time start next week.
     waiting = await Member.select(
-        Member.id, Member.account.email.as_alias("email"), Member.account.display_name.as_alias("name"),
-        Member.account.locale.as_alias("locale"),
+        Member.id, Member.account.as_alias("account"), Member.account.email.as_alias("email"),
+        Member.account.display_name.as_alias("name"), Member.account.locale.as_alias("locale"),
     ).where(
         Member.digest_since.is_not_null() & (Member.digest_since <= sending) & Member.account.email.is_not_null()
         & Member.account.email_verified_at.is_not_null() & (Member.account.status == "active")
@@ -156,6 +156,7 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
         return stats
     new = await _published(now)
     ids = [m["id"] for m in waiting]
+    unread = await _unread_notices([m["account"] for m in waiting], now)
     follows: dict[int, set[int]] = {}
     for row in await AreaFollow.select(AreaFollow.member, AreaFollow.area).where(AreaFollow.member.is_in(ids)):
         follows.setdefault(row["member"], set()).add(row["area"])
@@ -169,7 +170,8 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
         for member in waiting:
             since = covered.get(member["id"], now - WINDOW)
             areas = follows.get(member["id"], set())
-            made = await _make(member, week, new.for_member(areas, since), bool(areas), now, out, signer)
+            found = new.for_member(areas, since, [n for n in unread.get(member["account"], []) if n["created_at"] > since])
+            made = await _make(member, week, found, bool(areas), now, out, signer)
             stats.sent += made == "sent"
             stats.empty += made == "empty"
     finally:
@@ -181,14 +183,31 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
 class Found:
     programs: list[dict]
     articles: list[dict]
+    notices: list[dict] = field(default_factory=list)  # the member's own, unread in the inbox
 
-    def for_member(self, areas: set[int], since: datetime) -> Found:
+    def for_member(self, areas: set[int], since: datetime, notices: list[dict]) -> Found:
         """What is new for a member who follows `areas` (every area when none); articles about the whole region
-        (no area) go to everyone."""
+        (no area) go to everyone. Their unread notices come along: for a member with no push and no LINE, the
+        digest is how a broadcast or a decision reaches them outside the app."""
         return Found(
             [p for p in self.programs if p["published_at"] > since and (not areas or p["area"] in areas)],
             [a for a in self.articles if a["published_at"] > since and (not areas or a["area"] in areas or a["area"] is None)],
+            notices,
         )
+
+    def __bool__(self) -> bool:
+        return bool(self.programs or self.articles or self.notices)
+
+
+async def _unread_notices(accounts: list[int], now: datetime) -> dict[int, list[dict]]:
+    """Account → its notices of the window not read yet, oldest first."""
+    rows = await Notice.select(Notice.account, Notice.title, Notice.url, Notice.created_at).where(
+        Notice.account.is_in(accounts or [0]) & Notice.read_at.is_null() & (Notice.created_at > now - WINDOW)
+        & (Notice.created_at <= now)).order_by(Notice.created_at).order_by(Notice.id)
+    found: dict[int, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row["account"], []).append(row)
+    return found
 
 
 async def _published(now: datetime) -> Found:
@@ -217,7 +236,7 @@ async def _make(member: dict, week: date, found: Found, follows: bool, now: date
         )).on_conflict(action="DO NOTHING").returning(Digest.id)
         if not claimed:
             return ""
-        if not found.programs and not found.articles:
+        if not found:
             return "empty"
         unsubscribe = out.base_url + unsubscribe_path(signer, member["id"], now)
         with in_locale(chosen_locale(member["locale"])):
@@ -230,11 +249,14 @@ async def _make(member: dict, week: date, found: Found, follows: bool, now: date
 
 def compose(name: str, found: Found, follows: bool, out: Outgoing, unsubscribe: str) -> tuple[str, str]:
     """The digest's subject and plain text, in the language in effect; `follows`: the member follows some areas."""
-    count = len(found.programs) + len(found.articles)
+    count = len(found.programs) + len(found.articles) + len(found.notices)
     subject = ngettext("[%(site)s] %(num)d new this week", "[%(site)s] %(num)d new this week", count, site=out.site_name)
     parts = [_("Dear %(name)s,", name=name),
              _("Here is what was published this week in the areas you follow.") if follows
              else _("Here is what was published this week.")]
+    if found.notices:
+        parts.append(_section(_("Unread in your inbox"), [_notice(n, out.base_url) for n in found.notices[:SHOWN]],
+                              len(found.notices), out.base_url + INBOX_PATH))
     if found.programs:
         parts.append(_section(_("New programs"), [_program(p, out.base_url) for p in found.programs[:SHOWN]],
                               len(found.programs), out.base_url + PROGRAMS_PATH))
@@ -271,3 +293,8 @@ def _article(article: dict, base_url: str) -> str:
         lines.append("  " + (lead if len(lead) <= LEAD_MAX else lead[:LEAD_MAX - 1] + "…"))
     lines.append("  " + base_url + article_path(article["id"]))
     return "\n".join(lines)
+
+
+def _notice(notice: dict, base_url: str) -> str:
+    link = notice["url"] if notice["url"].startswith(("http://", "https://")) else base_url + (notice["url"] or INBOX_PATH)
+    return "\n".join([notice["title"], "  " + link])

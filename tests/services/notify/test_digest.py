@@ -16,7 +16,7 @@ from app.services.notify.digest import DigestRefused
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from app.settings import Smtp
-from db.tables import Account, Article, Digest, Member, OutboxMail
+from db.tables import Account, Article, Digest, Member, Notice, OutboxMail
 from tests import factories
 from tests.mailbox import SmtpServer
 
@@ -179,3 +179,17 @@ def test_a_changed_or_foreign_token_names_nobody():
     with pytest.raises(TokenError):
         digest.member_of(signer, token, NOW + timedelta(days=digest.LINK_DAYS + 1))
 
+
+
+async def test_a_broadcast_unread_in_the_inbox_reaches_a_mail_only_member_by_the_digest():
+    area_id = await factories.area()
+    member_id = await subscriber([area_id])
+    account_id = (await Member.select(Member.account).where(Member.id == member_id).first())["account"]
+    await Notice.insert(
+        Notice(account=account_id, title="年末年始の窓口のお知らせ", url="/inbox", created_at=NOW - timedelta(days=2)),
+        Notice(account=account_id, title="読んだお知らせ", created_at=NOW - timedelta(days=1), read_at=NOW),
+        Notice(account=account_id, title="先月のお知らせ", created_at=NOW - timedelta(days=20)))
+    assert await digest.run_due(outgoing()) == digest.DigestStats(sent=1)
+    body = (await OutboxMail.select(OutboxMail.body).first())["body"]
+    assert "年末年始の窓口のお知らせ" in body and f"{BASE}/inbox" in body
+    assert "読んだお知らせ" not in body and "先月のお知らせ" not in body
