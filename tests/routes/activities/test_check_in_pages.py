@@ -7,15 +7,16 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from html import unescape
 
 import pytest
 
-from app.i18n import to_tokyo
+from app.i18n import TOKYO, to_tokyo
 from app.keyfile import new_signing_key
 from app.routes.queued import scanned_at_from
 from app.services.activities import check_ins
+from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenSigner
 from db.tables import Application, CheckIn
 from tests import factories
@@ -25,8 +26,18 @@ JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"
 URL = "/activities/check-ins"
 
 
+# Noon in Japan today, far from either midnight: a code is taken a few minutes before its day begins (a phone's
+# clock may run ahead), so near midnight "tomorrow's code" would be good and the refusals would change.
+NOON = datetime.combine(to_tokyo(datetime.now(timezone.utc)).date(), time(12), TOKYO)
+
+
+@pytest.fixture(autouse=True)
+def noon_in_japan(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOON)
+
+
 def today():
-    return to_tokyo(datetime.now(timezone.utc)).date()
+    return NOON.date()
 
 
 def nonce() -> str:
@@ -62,7 +73,7 @@ def code(app, activity_id: int, days_from_today: int = 0) -> str:
 
 
 def now_ms() -> int:
-    return int(datetime.now(timezone.utc).timestamp() * 1000)
+    return int(NOON.timestamp() * 1000)
 
 
 # --- the endpoint ----------------------------------------------------------------------------------------
@@ -94,7 +105,7 @@ def test_the_time_of_the_scan_is_read_as_iso_8601_or_epoch_milliseconds(scanned_
 async def test_a_check_in_kept_offline_is_taken_when_synced_within_three_days(app, client, area, member):
     two_days_ago = today() - timedelta(days=2)
     activity = await factories.activity(area, starts_on=two_days_ago, ends_on=two_days_ago)
-    scanned = datetime.now(timezone.utc) - timedelta(days=2)
+    scanned = NOON - timedelta(days=2)
     body = {"code": check_ins.code_for(app.state.signer, activity, two_days_ago), "nonce": nonce(),
             "scanned_at": scanned.isoformat()}
     response = await send(client, body)
@@ -120,11 +131,11 @@ async def test_every_refusal_of_the_rules_is_a_422_with_the_reason_and_the_words
     cases = {
         "damaged": {"code": "NOT-A-CODE"},
         "forged": {"code": check_ins.code_for(stranger, activity, today())},
-        "wrong_kind": {"code": signer.sign("card", member.member_id, datetime.now(timezone.utc) + timedelta(days=1))},
+        "wrong_kind": {"code": signer.sign("card", member.member_id, NOON + timedelta(days=1))},
         "expired": {"code": code(app, activity, -1)},
         "not_yet": {"code": code(app, activity, 1)},
         "too_late": {"code": check_ins.code_for(signer, activity, past),
-                     "scanned_at": (datetime.now(timezone.utc) - timedelta(days=6)).isoformat()},
+                     "scanned_at": (NOON - timedelta(days=6)).isoformat()},
         "not_found": {"code": code(app, 999_999)},
         "cancelled": {"code": code(app, cancelled)},
         "outside_period": {"code": code(app, ended)},
