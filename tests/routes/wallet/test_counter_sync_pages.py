@@ -4,10 +4,12 @@ answers the device can act on, bad input refused in words and never a 500, and a
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime, time, timezone
 
 import pytest
 
+from app.i18n import TOKYO, to_tokyo
+from app.services.shared import clock
 from db.tables import AuditLog, Conflict, Redemption
 from tests import factories
 from tests.conftest import Client, log_in
@@ -18,8 +20,17 @@ URL = "/shop/counter/uses"
 JSON_HEADERS = {"content-type": "application/json", "accept": "application/json"}
 
 
+# Noon in Japan today: uses sent a minute or two apart fall on one day, as "once a day" needs, whenever this runs.
+NOON = datetime.combine(to_tokyo(datetime.now(timezone.utc)).date(), time(12), TOKYO)
+
+
+@pytest.fixture(autouse=True)
+def noon_in_japan(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: NOON)
+
+
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    return int(NOON.timestamp() * 1000)
 
 
 async def send(client: Client, body: object, raw: bytes | None = None):
