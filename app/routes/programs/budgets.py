@@ -72,7 +72,7 @@ async def add_spending(request: Request) -> object:
         if data:
             try:
                 receipt = await uploads.store(await uploads.prepare_attachment(data), request.app.state.settings.var_dir,
-                                              actor.account_id)
+                                              actor.account_id, private=True)
             except uploads.UploadRefused as refused:
                 raise FormInvalid({"receipt": refused.message}, {}) from None
     except FormInvalid as invalid:
