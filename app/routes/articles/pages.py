@@ -102,8 +102,8 @@ async def get_article(request: Request, article_id: FromPath[int]) -> object:
 async def get_upload(request: Request, name: FromPath[str]) -> File:
     found = await uploads.find(name, _settings(request).var_dir)
     # Only a private upload needs to know who asks: public ones, on every public page, cost no login lookup.
-    viewer = await account_asking(request) if found is not None and found.private else None
-    if found is None or not uploads.may_see(found, viewer):
+    account = await account_asking(request) if found is not None and found.private else None
+    if found is None or not uploads.may_see(found.private, found.uploaded_by, account and Actor.of(account)):
         raise NotFoundException()  # the same answer as for no such file: a private one is never revealed
     return File(
         found.path, media_type=found.content_type,

@@ -35,7 +35,7 @@ from app.services.shared.refusals import Refusal
 from db.tables import Upload
 
 if TYPE_CHECKING:
-    from app.services.membership.login_sessions import CurrentAccount
+    from app.services.shared.actor import Actor
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -253,10 +253,19 @@ async def find(name: str, var_dir: Path) -> Found | None:
     return Found(path, row["content_type"], bool(row["private"]), row["uploaded_by"])
 
 
-def may_see(upload: Found, viewer: CurrentAccount | None) -> bool:
+def may_see(private: bool, uploaded_by: int | None, viewer: Actor | None) -> bool:
     """A public upload: anyone. A private one: a logged-in staff account, or the account that uploaded it.
 
     The whole rule for every private upload, whatever it belongs to: no other role, area or record widens it."""
-    if not upload.private:
+    if not private:
         return True
-    return viewer is not None and (viewer.role == "staff" or (upload.uploaded_by is not None and viewer.id == upload.uploaded_by))
+    return viewer is not None and (viewer.role == "staff" or (uploaded_by is not None and viewer.account_id == uploaded_by))
+
+
+async def openable(urls: list[str], viewer: Actor) -> set[str]:
+    """Which of `urls` `viewer` may open: a page links only to those (another editor's receipt is no link)."""
+    names = {name: url for url in urls if (name := name_of(url))}
+    if not names:
+        return set()
+    rows = await Upload.select(Upload.name, Upload.private, Upload.uploaded_by).where(Upload.name.is_in(list(names)))
+    return {names[row["name"]] for row in rows if may_see(bool(row["private"]), row["uploaded_by"], viewer)}

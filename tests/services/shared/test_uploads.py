@@ -11,8 +11,8 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
-from app.services.membership.login_sessions import CurrentAccount
 from app.services.shared import uploads
+from app.services.shared.actor import Actor
 from app.services.shared.uploads import UploadRefused
 from db.tables import DeskMail, Spending, Upload
 from tests import factories
@@ -230,9 +230,12 @@ async def test_discard_removes_file_and_row(tmp_path):
     assert await Upload.count() == 0 and not any((tmp_path / "uploads").iterdir())
 
 
-def asking(account_id: int, role: str) -> CurrentAccount:
-    return CurrentAccount(id=account_id, role=role, display_name="", email=None, email_verified=False, area_id=None,
-                          shop_id=None, session_id=1)
+def asking(account_id: int, role: str) -> Actor:
+    return Actor(account_id, role)
+
+
+def may_see(found: uploads.Found, viewer: Actor | None) -> bool:
+    return uploads.may_see(found.private, found.uploaded_by, viewer)
 
 
 async def test_a_private_upload_is_for_staff_and_its_uploader_only(tmp_path):
@@ -240,25 +243,28 @@ async def test_a_private_upload_is_for_staff_and_its_uploader_only(tmp_path):
     url = await uploads.store(await uploads.prepare_attachment(image_bytes("JPEG")), tmp_path, editor, private=True)
     receipt = await uploads.find(uploads.name_of(url), tmp_path)
     assert receipt.private and receipt.uploaded_by == editor
-    assert uploads.may_see(receipt, asking(editor, "editor"))
-    assert uploads.may_see(receipt, asking(editor + 1, "staff"))
+    assert may_see(receipt, asking(editor, "editor"))
+    assert may_see(receipt, asking(editor + 1, "staff"))
     for other in (None, asking(editor + 1, "editor"), asking(editor + 1, "member"), asking(editor + 1, "shop")):
-        assert not uploads.may_see(receipt, other)
+        assert not may_see(receipt, other)
     assert not await uploads.is_public(url)  # so no cover or portal image can point at it
+    cover = await uploads.save_image(image_bytes("PNG"), tmp_path, None)
+    assert await uploads.openable([url, cover, "", "/uploads/x"], asking(editor + 1, "editor")) == {cover}
+    assert await uploads.openable([url, cover], asking(editor, "editor")) == {url, cover}
 
 
 async def test_a_private_upload_nobody_uploaded_is_for_staff_only(tmp_path):
     """A mail's attachment: the sender has no account here."""
     url = await uploads.store(await uploads.prepare_attachment(image_bytes("PNG")), tmp_path, None, private=True)
     attachment = await uploads.find(uploads.name_of(url), tmp_path)
-    assert uploads.may_see(attachment, asking(7, "staff"))
-    assert not uploads.may_see(attachment, asking(7, "member")) and not uploads.may_see(attachment, None)
+    assert may_see(attachment, asking(7, "staff"))
+    assert not may_see(attachment, asking(7, "member")) and not may_see(attachment, None)
 
 
 async def test_a_public_upload_is_for_anyone(tmp_path):
     url = await uploads.save_image(image_bytes("PNG"), tmp_path, None)
     cover = await uploads.find(uploads.name_of(url), tmp_path)
-    assert not cover.private and uploads.may_see(cover, None) and await uploads.is_public(url)
+    assert not cover.private and may_see(cover, None) and await uploads.is_public(url)
 
 
 async def test_receipts_and_mail_attachments_kept_before_become_private_and_covers_stay_public(tmp_path, monkeypatch):
