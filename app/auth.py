@@ -48,6 +48,12 @@ def current_account(request: Request) -> CurrentAccount | None:
     return request.state.get("account")
 
 
+async def account_asking(request: Request) -> CurrentAccount | None:
+    """Who is logged in, for a route the middleware skips (files): looked up only when that route needs to know."""
+    token = auth_token(request)
+    return await login_sessions.resolve(token) if token else None
+
+
 def auth_cookie(token: str, secure: bool) -> Cookie:
     return Cookie(
         key=cookie_name(AUTH_COOKIE, secure),

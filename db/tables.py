@@ -508,7 +508,8 @@ class Revision(Table):
 
 
 class Upload(Table):
-    """An uploaded image, checked by content, stripped of EXIF, resized, stored under a generated name."""
+    """An uploaded image (or PDF), checked by content, stripped of EXIF, resized, stored under a generated name.
+    A private one (a receipt, a mail's attachment) is served only to staff and to its uploader, and never cached."""
 
     name = Varchar(length=64, unique=True, required=True)
     content_type = Varchar(length=32, required=True)
@@ -516,6 +517,7 @@ class Upload(Table):
     height = Integer(default=0)
     size = Integer(default=0)
     uploaded_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    private = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
 

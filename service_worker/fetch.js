@@ -1,7 +1,8 @@
 // Static files: cache-first. Pages: network-first, then the cached copy, then the offline page.
 // Never cached: non-GET requests, HTMX fragments, and any response marked no-store (auth, staff, one-time links).
 
-// Files: /static and /icons, uploaded images (names never reused), the theme and the manifest.
+// Files: /static and /icons, uploaded images (names never reused; a private one is no-store, so never kept), the theme
+// and the manifest.
 const STATIC_PATHS = new Set(['/theme.css', '/manifest.webmanifest']);
 
 function isStatic(url) {

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import File
 
 from app import guards
-from app.auth import current_account
+from app.auth import account_asking, current_account
 from app.i18n import gettext as _
 from app.page_cache import counted_page
 from app.rendering import page, see_other
@@ -33,6 +33,8 @@ EDITORS = [guards.editor_or_staff]
 LIST_PAGE = 20
 # Stored names are random and never reused, so a stored image never changes: browsers may keep it.
 UPLOAD_CACHE = "public, max-age=31536000, immutable"
+# A personal document: no proxy, browser or service worker keeps a copy that outlives its erasure or a logout.
+PRIVATE_UPLOAD_CACHE = "private, no-store"
 # Files and the feeds are fetched without cookies in mind: no session, no CSRF cookie on them.
 NO_SESSION = {"skip_session": True, "exclude_from_csrf": True}
 PageNo = Annotated[int, QueryParameter(name="page", ge=1, le=1000)]
@@ -100,14 +102,15 @@ async def get_article(request: Request, article_id: FromPath[int]) -> object:
 @get("/uploads/{name:str}", name="get_upload", opt=NO_SESSION)
 async def get_upload(request: Request, name: FromPath[str]) -> File:
     found = await uploads.find(name, _settings(request).var_dir)
-    if found is None:
-        raise NotFoundException()
-    path, content_type = found
+    # Only a private upload needs to know who asks: public ones, on every public page, cost no login lookup.
+    account = await account_asking(request) if found is not None and found.private else None
+    if found is None or not uploads.may_see(found.private, found.uploaded_by, account and Actor.of(account)):
+        raise NotFoundException()  # the same answer as for no such file: a private one is never revealed
     return File(
-        path, media_type=content_type,
-        content_disposition_type="attachment" if content_type == uploads.PDF_TYPE else "inline",
+        found.path, media_type=found.content_type,
+        content_disposition_type="attachment" if found.content_type == uploads.PDF_TYPE else "inline",
         headers={
-            "Cache-Control": UPLOAD_CACHE,
+            "Cache-Control": PRIVATE_UPLOAD_CACHE if found.private else UPLOAD_CACHE,
             "X-Content-Type-Options": "nosniff",
             # Opened on its own, an upload is an image and nothing else: no script, no frame, no form.
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",

@@ -37,9 +37,11 @@ async def _context(request: Request, year: int, errors: dict | None = None, valu
     actor = _actor(request)
     scope = budgets.visible_areas(actor)
     current = fiscal_year_of(clock.now())
+    spendings = await budgets.spendings(year, scope)
     return {
         "year": year, "years": list(range(current + 1, current - 4, -1)), "actor": actor,
-        "areas": await budgets.area_budgets(year, scope), "spendings": await budgets.spendings(year, scope),
+        "areas": await budgets.area_budgets(year, scope), "spendings": spendings,
+        "openable": await uploads.openable([s["receipt_url"] for s in spendings], actor),
         "programs": await budgets.area_programs(scope), "errors": errors or {}, "values": values or {},
         "today": to_tokyo(clock.now()).date().isoformat(),
         "warn_at": budgets.WARN_AT,
@@ -72,7 +74,7 @@ async def add_spending(request: Request) -> object:
         if data:
             try:
                 receipt = await uploads.store(await uploads.prepare_attachment(data), request.app.state.settings.var_dir,
-                                              actor.account_id)
+                                              actor.account_id, private=True)
             except uploads.UploadRefused as refused:
                 raise FormInvalid({"receipt": refused.message}, {}) from None
     except FormInvalid as invalid:

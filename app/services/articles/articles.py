@@ -137,7 +137,7 @@ async def validate_article(form: dict, actor: Actor) -> ArticleValues:
     for name, limit in (("title", TITLE_MAX), ("lead", LEAD_MAX), ("body", BODY_MAX)):
         if len(getattr(values, name)) > limit:
             errors[name] = _("Use %(max)d characters or fewer.", max=limit)
-    if values.cover_image and not await uploads.exists(values.cover_image):
+    if values.cover_image and not await uploads.is_public(values.cover_image):
         errors["cover_image"] = _("Upload the cover image again.")
         values.cover_image = ""
 

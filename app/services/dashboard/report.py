@@ -124,8 +124,8 @@ async def photos(fiscal_year: int, var_dir: Path, limit: int = PHOTO_LIMIT) -> l
     for row in rows:
         name = uploads.name_of(row["cover_image"])
         located = await uploads.find(name, var_dir) if name else None
-        if located:
-            found.append(Photo(row["title"], row["kind"], row["cover_image"], name, located[0]))
+        if located and not located.private:  # a printed report goes anywhere: public pictures only
+            found.append(Photo(row["title"], row["kind"], row["cover_image"], name, located.path))
         if len(found) >= limit:
             break
     return found

@@ -232,7 +232,7 @@ async def _deliver(row_id: int, token: str, mail: ReadMail, post: Post, var_dir:
                 outcome = "opened"
             attachments = []
             for filename, prepared_file in prepared:
-                stored.append(await uploads.store(prepared_file, var_dir, None))
+                stored.append(await uploads.store(prepared_file, var_dir, None, private=True))
                 attachments.append({"filename": filename, "url": stored[-1], "content_type": prepared_file.content_type})
             if mail.problems:
                 await InquiryMessage.insert(InquiryMessage(inquiry=inquiry_id, kind="note", body=_note(mail, refused),

@@ -186,7 +186,7 @@ async def parse_hero(form: dict) -> HeroValues:
     _too_long(errors, "title", values.title, HERO_TITLE_MAX)
     _too_long(errors, "body", values.body, HERO_BODY_MAX)
     _too_long(errors, "image_alt", values.image_alt, ALT_MAX)
-    if values.image and not await uploads.exists(values.image):
+    if values.image and not await uploads.is_public(values.image):
         errors["image_file"] = _("Upload the image again.")
         values.image = ""
     if errors:

@@ -5,6 +5,12 @@ What a person sends is never stored as sent. Pillow must decode the whole pictur
 only: EXIF (camera, GPS position), ICC profiles and comments are left behind. The name is random, so
 neither a path nor an extension from the sender ever reaches the disk.
 
+Most uploads are public (article covers, program photos, the portal's images): anyone with the address gets
+them, and every cache may keep them for a year. A personal document (a receipt, a mail's attachment) is stored
+`private=True`: `may_see` decides who gets it (staff, and the account that uploaded it), and nothing keeps a copy.
+A random name alone does not make a file private: a forwarded link opens it, and a proxy or a browser may keep
+a copy after the file is erased.
+
 Decoding a large photo takes a good part of a second of CPU: it runs in a worker thread, so the event loop
 keeps serving other requests meanwhile (Pillow lets go of the GIL while it decodes, resizes and encodes).
 """
@@ -19,6 +25,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -26,6 +33,9 @@ from app.i18n import gettext as _
 from app.services.shared import clock
 from app.services.shared.refusals import Refusal
 from db.tables import Upload
+
+if TYPE_CHECKING:
+    from app.services.shared.actor import Actor
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1600
@@ -157,15 +167,17 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-async def store(image: PreparedImage, var_dir: Path, uploaded_by: int | None) -> str:
-    """Write the file and its Upload row; returns the URL (/uploads/<name>). On failure nothing is left."""
+async def store(image: PreparedImage, var_dir: Path, uploaded_by: int | None, *, private: bool = False) -> str:
+    """Write the file and its Upload row; returns the URL (/uploads/<name>). On failure nothing is left.
+
+    `private=True` for a personal document (a receipt, a mail's attachment): see `may_see`."""
     name = f"{secrets.token_hex(16)}.{image.extension}"
     path = directory(var_dir) / name
     _write(path, image.data)
     try:
         await Upload.insert(
             Upload(name=name, content_type=image.content_type, width=image.width, height=image.height,
-                   size=len(image.data), uploaded_by=uploaded_by, created_at=clock.now())
+                   size=len(image.data), uploaded_by=uploaded_by, private=private, created_at=clock.now())
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -186,9 +198,10 @@ def name_of(url: str) -> str | None:
     return name if NAME.match(name) else None
 
 
-async def exists(url: str) -> bool:
+async def is_public(url: str) -> bool:
+    """Whether `url` names a public upload: what a public page may show (a cover, the portal's image)."""
     name = name_of(url)
-    return name is not None and await Upload.exists().where(Upload.name == name)
+    return name is not None and await Upload.exists().where((Upload.name == name) & (Upload.private.eq(False)))
 
 
 async def discard(url: str, var_dir: Path) -> None:
@@ -219,12 +232,40 @@ def _delete_files(folder: Path, names: list[str]) -> int:
     return deleted
 
 
-async def find(name: str, var_dir: Path) -> tuple[Path, str] | None:
-    """(path on disk, stored content type) of an upload, or None if unknown or missing."""
+@dataclass(frozen=True)
+class Found:
+    """An upload on disk, with what decides who may have it."""
+
+    path: Path
+    content_type: str
+    private: bool
+    uploaded_by: int | None
+
+
+async def find(name: str, var_dir: Path) -> Found | None:
+    """The upload named `name`, or None if unknown or missing. Whoever serves it asks `may_see` first."""
     if not NAME.match(name):
         return None
-    row = await Upload.select(Upload.content_type).where(Upload.name == name).first()
+    row = await Upload.select(Upload.content_type, Upload.private, Upload.uploaded_by).where(Upload.name == name).first()
     path = directory(var_dir) / name
     if row is None or not path.is_file():
         return None
-    return path, row["content_type"]
+    return Found(path, row["content_type"], bool(row["private"]), row["uploaded_by"])
+
+
+def may_see(private: bool, uploaded_by: int | None, viewer: Actor | None) -> bool:
+    """A public upload: anyone. A private one: a logged-in staff account, or the account that uploaded it.
+
+    The whole rule for every private upload, whatever it belongs to: no other role, area or record widens it."""
+    if not private:
+        return True
+    return viewer is not None and (viewer.role == "staff" or (uploaded_by is not None and viewer.account_id == uploaded_by))
+
+
+async def openable(urls: list[str], viewer: Actor) -> set[str]:
+    """Which of `urls` `viewer` may open: a page links only to those (another editor's receipt is no link)."""
+    names = {name: url for url in urls if (name := name_of(url))}
+    if not names:
+        return set()
+    rows = await Upload.select(Upload.name, Upload.private, Upload.uploaded_by).where(Upload.name.is_in(list(names)))
+    return {names[row["name"]] for row in rows if may_see(bool(row["private"]), row["uploaded_by"], viewer)}

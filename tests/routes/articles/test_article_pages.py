@@ -196,7 +196,7 @@ async def test_an_editor_writes_an_article_with_a_cover_image(client, who, setti
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/jpeg"
     assert image.headers["x-content-type-options"] == "nosniff"
-    assert "max-age=31536000" in image.headers["cache-control"]
+    assert image.headers["cache-control"] == "public, max-age=31536000, immutable"  # a cover: any cache keeps it
     assert "set-cookie" not in image.headers
     stored = Image.open(io.BytesIO(image.content))
     assert stored.size == (1600, 800) and not dict(stored.getexif())

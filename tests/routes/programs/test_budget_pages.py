@@ -67,6 +67,41 @@ async def test_an_editor_enters_their_areas_payment_with_a_receipt_and_staff_con
         assert "勇払ファーム" in csv.content.decode("utf-8-sig")
 
 
+async def test_a_receipt_is_served_to_staff_and_its_uploader_only_and_never_kept(app, client):
+    yufutsu = await factories.area()
+    editor = await factories.staff_account("編集 勇払", role="editor", area=yufutsu)
+    await log_in(client, editor)
+    assert (await post_spending(client, spending(yufutsu), ("receipt.jpg", photo(), "image/jpeg"))).status_code == 303
+    url = (await Spending.select(Spending.receipt_url).first())["receipt_url"]
+    assert f'href="{url}"' in (await client.get("/editor/budgets")).text
+    own = await client.get(url)
+    assert own.status_code == 200 and own.headers["content-type"] == "image/jpeg"
+    assert own.headers["cache-control"] == "private, no-store" and own.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in own.headers["content-security-policy"]
+    neighbour = await factories.staff_account("編集 勇払2", role="editor", area=yufutsu)
+    others = {"visitor": None, "member": (await factories.member(display_name="会員 花子")).account_id,
+              "editor": await factories.staff_account("編集 樽前", role="editor", area=await factories.area("樽前", "tarumae")),
+              "staff": await factories.staff_account(), "editor of the same area": neighbour}
+    async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as same_area:
+        await log_in(same_area, neighbour)  # sees the payment, not a link to a receipt it may not open
+        listed = (await same_area.get("/editor/budgets")).text
+        assert "勇払ファーム" in listed and url not in listed and 'data-testid="spending-receipt-kept"' in listed
+    for who, account_id in others.items():
+        async with Client(app=app, base_url="http://localhost:8000", raise_server_exceptions=False) as other:
+            if account_id:
+                await log_in(other, account_id)
+            answer = await other.get(url)
+            if who == "staff":
+                assert answer.status_code == 200 and answer.content == own.content
+                assert answer.headers["cache-control"] == "private, no-store"
+                assert f'href="{url}"' in (await other.get("/editor/budgets")).text
+            else:  # exactly what a name never stored gets: nothing tells that the receipt exists
+                never_stored = "/uploads/" + "0" * 32 + ".jpg"
+                missing = await other.get(never_stored)
+                assert (answer.status_code, answer.text.replace(url, never_stored), answer.headers.get("cache-control")) == (
+                    404, missing.text, missing.headers.get("cache-control")), who
+
+
 async def test_staff_set_a_budget_and_the_area_warns_then_asks_for_a_reason_to_go_over(client):
     area = await factories.area()
     await log_in(client, await factories.staff_account())

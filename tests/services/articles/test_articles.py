@@ -153,7 +153,7 @@ async def test_a_cover_image_is_stored_with_the_article(who, tmp_path):
     values = await articles.validate_article(GOOD, who["editor"])
     article_id = await articles.create_article(who["editor"], values, await uploads.prepare_image(jpeg()), tmp_path)
     cover = (await Article.select(Article.cover_image).where(Article.id == article_id).first())["cover_image"]
-    assert await uploads.exists(cover)
+    assert await uploads.is_public(cover)
     assert (tmp_path / "uploads" / uploads.name_of(cover)).is_file()
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from app.services.desk import mail_replies, mailbox, threads
 from app.services.desk.common import MESSAGE_MAX
-from app.services.shared import clock
+from app.services.shared import clock, uploads
 from db.tables import DeskMail, Inquiry, InquiryMessage, Notice, OutboxMail
 from tests import factories
 from tests.imap_server import ImapServer, available
@@ -135,7 +135,8 @@ async def test_attachments_are_kept_when_an_image_or_a_pdf_and_an_exe_is_refused
     assert names["部屋.png"]["content_type"] == "image/png" and names["間取り.pdf"]["content_type"] == "application/pdf"
     assert names["setup.exe"]["refused"] == "not_image" and "url" not in names["setup.exe"]
     for name in ("部屋.png", "間取り.pdf"):
-        assert (desk.var_dir / "uploads" / names[name]["url"].rsplit("/", 1)[1]).is_file()
+        found = await uploads.find(uploads.name_of(names[name]["url"]), desk.var_dir)
+        assert found.path.is_file() and found.private and found.uploaded_by is None  # for staff only, never cached
     note = await InquiryMessage.select().where(InquiryMessage.kind == "note").first()
     assert "setup.exe" in note["body"]
 

@@ -157,8 +157,9 @@ async def data_set(var_dir: Path) -> dict:
                   scanned_by=counter, client_nonce=f"nonce-{n}", home_prefecture="13",
                   redeemed_at=NOW - timedelta(days=n, hours=3), undone_at=NOW if n == 3 else None)
     await row(Budget, area=yufutsu, fiscal_year=2026, amount=450_000, updated_by=counter, updated_at=NOW)
+    receipt = await uploads.store(await uploads.prepare_attachment(photo()), var_dir, counter, private=True)
     await row(Spending, area=yufutsu, fiscal_year=2026, spent_on=date(2026, 11, 18), payee=AWKWARD[4], purpose=AWKWARD[6],
-              amount=12_000, over_reason=AWKWARD[5], entered_by=counter, created_at=NOW)
+              amount=12_000, receipt_url=receipt, over_reason=AWKWARD[5], entered_by=counter, created_at=NOW)
     await row(DiaryEntry, day=date(2026, 11, 19), author=counter, work=AWKWARD[0], minutes=90,
               refs=[{"kind": "program", "id": 1}])
     await row(Incident, occurred_at=NOW - timedelta(days=1), title="交流会でのけが", what_happened=AWKWARD[1],
@@ -251,7 +252,7 @@ async def data_set(var_dir: Path) -> dict:
     await row(ReportSection, fiscal_year=FISCAL_YEAR, key="effects", body=AWKWARD[5])
     await row(AuditLog, actor=staff, action="member.tier", target_type="member", target_id=str(members[1].member_id),
               detail={"from": "basic", "to": "premium", "note": "三回以上の活動 ✓", "nested": {"list": [1, None, True]}})
-    return {"areas": [yufutsu, tarumae], "cover": cover, "members": members}
+    return {"areas": [yufutsu, tarumae], "cover": cover, "receipt": receipt, "members": members}
 
 
 # Comparing databases ----------------------------------------------------------------------------------
@@ -298,7 +299,7 @@ async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_sa
         dashboard_after = await figures()
         new_area = await Area.insert(Area(slug="new", name="新しい地域")).returning(Area.id)
 
-    assert restored.rows == summary.rows and restored.uploads == 1
+    assert restored.rows == summary.rows and restored.uploads == 2
     restore_entry = after["audit_log"].pop()
     assert restore_entry["action"] == "handover.restore"
     assert restore_entry["id"] == before["audit_log"][-1]["id"] + 1  # ids continue after the restored ones
@@ -307,8 +308,11 @@ async def test_every_table_comes_back_row_for_row_and_the_dashboard_shows_the_sa
     assert dashboard_after == dashboard_before
     assert any(metric.actual for metric in dashboard_before[0].metrics), "the dashboard has figures to compare"
     assert new_area[0]["id"] == max(made["areas"]) + 1
-    name = uploads.name_of(made["cover"])
-    assert (uploads.directory(target_var) / name).read_bytes() == (uploads.directory(source_var) / name).read_bytes()
+    for url in (made["cover"], made["receipt"]):
+        name = uploads.name_of(url)
+        assert (uploads.directory(target_var) / name).read_bytes() == (uploads.directory(source_var) / name).read_bytes()
+    private = {row["name"]: row["private"] for row in after["upload"]}
+    assert private == {uploads.name_of(made["cover"]): False, uploads.name_of(made["receipt"]): True}
     assert (target_var / archive_format.PUBLISHED).read_bytes() == published.read_bytes()
 
 
@@ -319,7 +323,7 @@ async def test_the_export_is_one_audited_moment_with_a_manifest_of_checksums(tmp
     await export.export_archive(archive, tmp_path, actor_id=staff, via="web")
     entry = await AuditLog.select().where(AuditLog.action == "export.zip").first().output(load_json=True)
     assert (entry["actor"], entry["target_type"], entry["detail"]["via"], entry["detail"]["uploads"]) == (
-        staff, "handover", "web", 1)
+        staff, "handover", "web", 2)
     with zipfile.ZipFile(archive) as opened:
         manifest = json.loads(opened.read("manifest.json"))
         for name, checksum in manifest["files"].items():
@@ -340,7 +344,7 @@ async def test_the_commands_export_and_restore_as_the_readme_says(database_url, 
     archive = tmp_path / "handover.zip"
     exported = command("export", str(archive), database_url=database_url, var_dir=tmp_path / "source")
     assert exported.returncode == 0, exported.stderr
-    assert "1 uploads" in exported.stdout
+    assert "2 uploads" in exported.stdout
     restored = command("restore", str(archive), database_url=empty_sqlite, var_dir=tmp_path / "target")
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.startswith("restored ")

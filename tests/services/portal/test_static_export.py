@@ -138,6 +138,16 @@ async def test_only_published_content_goes_in(app, settings, site):
         f"articles/{site['first']}.html", f"articles/{site['second']}.html"}
 
 
+async def test_a_private_upload_shown_on_a_public_page_stays_out_of_the_zip(app, settings, scene):
+    """The export takes what a visitor gets: a receipt's address pasted into an article is a 404 to it."""
+    receipt = await uploads.store(await uploads.prepare_attachment(picture("gold")), settings.var_dir,
+                                  scene.editor.account_id, private=True)
+    await publish(scene, settings.var_dir, title="領収書を貼った記事", body=f"![領収書]({receipt})")
+    files = read_zip((await build(app, settings)).path)
+    assert uploads.name_of(receipt) not in "".join(files)
+    assert not [name for name in files if name.startswith("uploads/")]
+
+
 async def test_pages_link_to_each_other_relatively_and_actions_go_back_to_the_app(app, settings, site):
     files = read_zip((await build(app, settings)).path)
     program = files[f"programs/{site['upcoming']}.html"].decode()

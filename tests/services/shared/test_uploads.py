@@ -1,6 +1,7 @@
 """Uploaded images are judged by their content, stored without metadata, smaller than 1600 px, under a random name."""
 
 import asyncio
+import importlib
 import io
 import os
 import struct
@@ -11,9 +12,13 @@ import pytest
 from PIL import Image, ImageFile
 
 from app.services.shared import uploads
+from app.services.shared.actor import Actor
 from app.services.shared.uploads import UploadRefused
-from db.tables import Upload
+from db.tables import DeskMail, Spending, Upload
 from tests import factories
+
+# The data migration that made the personal documents kept before private uploads private.
+personal_uploads_private = importlib.import_module("db.piccolo_migrations.db_2026_12_06t14_46_48_000000")
 
 
 def image_bytes(fmt: str = "JPEG", size=(800, 600), mode: str = "RGB", noisy: bool = False, **save) -> bytes:
@@ -184,9 +189,9 @@ async def test_a_stored_image_gets_a_random_name_a_file_and_a_row(tmp_path):
     row = await Upload.select().where(Upload.name == name).first()
     assert row["content_type"] == "image/png" and row["uploaded_by"] == account_id
     assert (row["width"], row["height"]) == (800, 600)
-    path, content_type = await uploads.find(name, tmp_path)
-    assert path == tmp_path / "uploads" / name and path.stat().st_size == row["size"]
-    assert content_type == "image/png"
+    found = await uploads.find(name, tmp_path)
+    assert found.path == tmp_path / "uploads" / name and found.path.stat().st_size == row["size"]
+    assert (found.content_type, found.private, found.uploaded_by) == ("image/png", False, account_id)
     assert [p.name for p in (tmp_path / "uploads").iterdir()] == [name]  # no temporary file left behind
 
 
@@ -223,3 +228,55 @@ async def test_discard_removes_file_and_row(tmp_path):
     url = await uploads.save_image(image_bytes("JPEG"), tmp_path, None)
     await uploads.discard(url, tmp_path)
     assert await Upload.count() == 0 and not any((tmp_path / "uploads").iterdir())
+
+
+def asking(account_id: int, role: str) -> Actor:
+    return Actor(account_id, role)
+
+
+def may_see(found: uploads.Found, viewer: Actor | None) -> bool:
+    return uploads.may_see(found.private, found.uploaded_by, viewer)
+
+
+async def test_a_private_upload_is_for_staff_and_its_uploader_only(tmp_path):
+    editor = await factories.staff_account("編集 鈴木", role="editor", area=await factories.area())
+    url = await uploads.store(await uploads.prepare_attachment(image_bytes("JPEG")), tmp_path, editor, private=True)
+    receipt = await uploads.find(uploads.name_of(url), tmp_path)
+    assert receipt.private and receipt.uploaded_by == editor
+    assert may_see(receipt, asking(editor, "editor"))
+    assert may_see(receipt, asking(editor + 1, "staff"))
+    for other in (None, asking(editor + 1, "editor"), asking(editor + 1, "member"), asking(editor + 1, "shop")):
+        assert not may_see(receipt, other)
+    assert not await uploads.is_public(url)  # so no cover or portal image can point at it
+    cover = await uploads.save_image(image_bytes("PNG"), tmp_path, None)
+    assert await uploads.openable([url, cover, "", "/uploads/x"], asking(editor + 1, "editor")) == {cover}
+    assert await uploads.openable([url, cover], asking(editor, "editor")) == {url, cover}
+
+
+async def test_a_private_upload_nobody_uploaded_is_for_staff_only(tmp_path):
+    """A mail's attachment: the sender has no account here."""
+    url = await uploads.store(await uploads.prepare_attachment(image_bytes("PNG")), tmp_path, None, private=True)
+    attachment = await uploads.find(uploads.name_of(url), tmp_path)
+    assert may_see(attachment, asking(7, "staff"))
+    assert not may_see(attachment, asking(7, "member")) and not may_see(attachment, None)
+
+
+async def test_a_public_upload_is_for_anyone(tmp_path):
+    url = await uploads.save_image(image_bytes("PNG"), tmp_path, None)
+    cover = await uploads.find(uploads.name_of(url), tmp_path)
+    assert not cover.private and may_see(cover, None) and await uploads.is_public(url)
+
+
+async def test_receipts_and_mail_attachments_kept_before_become_private_and_covers_stay_public(tmp_path, monkeypatch):
+    monkeypatch.setattr(personal_uploads_private._Raw._meta, "db", Upload._meta.db)  # the test's database
+    area = await factories.area()
+    editor = await factories.staff_account("編集 鈴木", role="editor", area=area)
+    receipt, attachment, cover = [await uploads.save_image(image_bytes("PNG"), tmp_path, editor) for _n in range(3)]
+    await Spending.insert(Spending(area=area, fiscal_year=2026, payee="苫小牧観光バス", purpose="送迎", amount=12_000,
+                                   receipt_url=receipt, entered_by=editor))
+    await DeskMail.insert(DeskMail(mailbox="desk@127.0.0.1:143/INBOX", uidvalidity=1, uid=1, message_key="<a@example.jp>",
+                                   attachments=[{"filename": "間取り.png", "url": attachment, "content_type": "image/png"},
+                                                {"filename": "a.exe", "refused": "not_image"}]))
+    await personal_uploads_private.mark_private()
+    private = {row["name"]: row["private"] for row in await Upload.select(Upload.name, Upload.private)}
+    assert private == {uploads.name_of(receipt): True, uploads.name_of(attachment): True, uploads.name_of(cover): False}
