@@ -49,16 +49,24 @@ admin: migrate
 	BASE_URL=$${BASE_URL:-http://localhost:$(PORT)} $(PY) -m app admin
 
 # SQLite always (browser tests included); PostgreSQL too when TEST_DATABASE_URL is given. TEST_WORKERS test
-# processes share the tests (pytest-xdist), each with a database of its own (tests/conftest.py).
+# processes share the service and route tests (pytest-xdist), each with a database of its own (tests/conftest.py).
+# The browser tests (SQLite only) run meanwhile in one process of their own: they wait on Chromium, a live server
+# and the clock more than they use a core, so beside the others they cost the run little time. Their output is
+# printed when they end; the run fails if any part failed, and stopping it stops them too.
 TEST_WORKERS ?= 2
 test: install-test chromium dovecot
 	$(VENV)/bin/ruff check app db tests bench
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	@log=$$(mktemp); status=0; \
+	$(PY) -m pytest -q -n 1 -m browser -p no:cacheprovider >$$log 2>&1 & browser=$$!; \
+	trap 'kill $$browser 2>/dev/null; rm -f $$log' EXIT INT TERM; \
+	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not browser" || status=$$?; \
+	if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded"; \
-		TSUNAGU_TEST_DB=postgres $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not browser"; \
-	fi
+		TSUNAGU_TEST_DB=postgres $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not browser" || status=$$?; \
+	fi; \
+	echo "== browser tests (SQLite), run alongside"; \
+	wait $$browser || status=$$?; cat $$log; exit $$status
 
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k lazy_gettext -k _l -o app/locale/messages.pot --no-location --sort-output --project=tsunagu .

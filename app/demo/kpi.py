@@ -32,6 +32,7 @@ from db.tables import (
     Program,
     Redemption,
     ReportSection,
+    Shop,
     Survey,
     SurveyAnswer,
     SurveyInvitation,
@@ -125,6 +126,7 @@ async def _load_demo_year(now: datetime) -> int:
     )
 
     async with atomic(Account._meta.db):
+        await _demo_pass_history(first_day, now)
         members = await _demo_members(rng, areas, first_day, now)
         await _demo_pass_uses(rng, members, entry_pass["id"], offers, now)
         intending = await _demo_past_programs(rng, members, areas, today, first_day)
@@ -133,6 +135,16 @@ async def _load_demo_year(now: datetime) -> int:
         for member_id in intending[::3]:
             await Member.update({Member.tier: "premium", Member.premium_until: premium_until}).where(Member.id == member_id)
     return len(members)
+
+
+async def _demo_pass_history(first_day: datetime, now: datetime) -> None:
+    """The shops joined in the March before the year and their offers with them; the premium-only offer came in
+    the autumn (no demo member used it before: they were all basic), so the report's changes show one."""
+    joined = first_day - timedelta(days=20)
+    await Shop.update({Shop.created_at: joined}).where(Shop.created_at > joined)
+    await Offer.update({Offer.created_at: joined}).where((Offer.created_at > joined) & Offer.premium_only.eq(False))
+    autumn = min(first_day + timedelta(days=183), now)
+    await Offer.update({Offer.created_at: autumn}).where(Offer.premium_only.eq(True) & (Offer.created_at > autumn))
 
 
 async def _demo_members(rng: random.Random, areas: dict[str, int], first_day: datetime, now: datetime) -> list[dict]:

@@ -193,7 +193,7 @@ def build_table(record: YearRecord, key: str) -> Table:
         ])
     if key == "programs_held":
         headers = [_("Date"), _("Area"), _("Kind"), _("Title"), _("Capacity"), _("Applications"), _("Attended")]
-        return Table(key, _("Programs and exchange meetings held"), headers, [
+        return Table(key, _("Programs and exchange meetings of the year"), headers, [
             [p.starts_on.isoformat(), p.area_name, str(PROGRAM_KINDS[p.kind]), p.title, p.capacity, p.applicants,
              p.attended] for p in record.programs
         ])

@@ -179,7 +179,7 @@ async def test_report_texts_are_saved_and_printed_as_paragraphs(client, data):
     assert '<h2 id="r-desk">5. 相談窓口</h2>' in printed.text and "受付方法別の相談件数" in printed.text
     for section in ("2. ふるさと住民登録", "3. 地域プログラム・交流会・記事", "4. エントリーパス"):
         assert section in printed.text
-    for table in ("年度末の会員数", "種類別・地域別の地域活動", "実施したプログラムと交流会", "公開した記事", "店舗と特典の変更"):
+    for table in ("年度末の会員数", "種類別・地域別の地域活動", "年度内のプログラムと交流会", "公開した記事", "店舗と特典の変更"):
         assert table in printed.text
 
 
