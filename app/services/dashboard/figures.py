@@ -13,6 +13,7 @@ from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
 from app.services.desk.figures import DeskFigures
 from app.services.programs.budgets import AreaBudget
+from app.services.subsidy.figures import ClaimFigures
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 
@@ -134,6 +135,7 @@ class Dashboard:
     journeys: tuple[JourneyRow, ...]
     desk: DeskFigures
     budgets: tuple[AreaBudget, ...]  # 受入支援 per area: the chosen area's, or every area's
+    travel_claims: ClaimFigures  # the travel subsidy per area and program: the chosen area's, or every area's
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

@@ -59,6 +59,7 @@ from app.services.programs.activities import fiscal_year_bounds
 from app.services.programs.budgets import area_budgets
 from app.services.shared import clock
 from app.services.shared.reference import TIES
+from app.services.subsidy import figures as subsidy_figures
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 from db.tables import (
@@ -265,4 +266,5 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
                        for rule, (fired, next_rung) in (await journeys.figures(fiscal_year)).items()),
         desk=await desk_figures(start, end),
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
+        travel_claims=await subsidy_figures.figures(fiscal_year, area_id),
     )

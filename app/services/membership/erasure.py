@@ -21,6 +21,9 @@ Table by table:
 - check_in: the staff's reason for one recorded by hand emptied; the check-in stays (activities per area).
 - premium_application: the municipalities stated, the evidence and the staff's reason emptied; status and dates
   stay (the premium funnel). journey_event holds no text and stays.
+- travel_claim: where they set out from, the route and what the secretariat wrote to them emptied, the receipts
+  deleted (their upload rows, and their files with `var_dir`); claims nobody decided on are withdrawn; program,
+  amounts, status and dates stay (the year's totals, the accounts) (subsidy/forgetting.py).
 - wallet_pass: the staff's reason for a suspension emptied; the pass and its redemptions stay (uses per shop).
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
@@ -29,7 +32,7 @@ Table by table:
 - erased_identity: a one-way hash of each address and source id they had, so that an import of the
   municipality's list does not make them a member again (imports/registrants.py).
 - audit_log: free-text values of entries about their account, wallet passes, applications, check-ins,
-  premium applications and inquiries
+  premium applications, travel-subsidy claims and inquiries
   dropped; their name, e-mail or phone replaced by *** wherever an entry quotes it (a search in an export).
 """
 
@@ -51,7 +54,8 @@ from app.services.imports import held
 from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
 from app.services.notify import line_links, mail, personal
-from app.services.shared import clock, erased
+from app.services.shared import clock, erased, uploads
+from app.services.subsidy.forgetting import forget_claims
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -72,6 +76,7 @@ from db.tables import (
     PushSubscription,
     SurveyAnswer,
     SurveyResponse,
+    TravelClaim,
     WalletPass,
 )
 
@@ -95,6 +100,7 @@ class Person:
     inquiry_ids: list[int] = field(default_factory=list)
     mail_ids: list[int] = field(default_factory=list)
     targets: dict[str, list[int]] = field(default_factory=dict)
+    receipts: list[str] = field(default_factory=list)  # their travel-subsidy receipts, files removed after the commit
 
 
 def _among(column: Column, values) -> object:
@@ -137,6 +143,7 @@ async def delete_account(account_id: int, now: datetime | None = None, var_dir: 
     if var_dir is not None:  # after the commit: a file deleted for a rolled-back erasure would not come back
         await mail.forget_files(var_dir / "mail", person.emails)
         await asyncio.to_thread(held.forget_naming, var_dir, person.emails)
+        await asyncio.to_thread(uploads.remove_files, person.receipts, var_dir)
 
 
 async def _person(account_id: int) -> Person | None:
@@ -172,6 +179,8 @@ async def _targets(person: Person) -> dict[str, list[int]]:
     checked_in = await CheckIn.select(CheckIn.id).where(CheckIn.member == person.member_id) if person.member_id else []
     premium = await PremiumApplication.select(PremiumApplication.id).where(
         PremiumApplication.member == person.member_id) if person.member_id else []
+    claims = await TravelClaim.select(TravelClaim.id).where(TravelClaim.member == person.member_id) \
+        if person.member_id else []
     return {
         "account": [person.account_id],
         "member": [person.member_id] if person.member_id else [],
@@ -179,6 +188,7 @@ async def _targets(person: Person) -> dict[str, list[int]]:
         "application": [row["id"] for row in applications],
         "check_in": [row["id"] for row in checked_in],
         "premium_application": [row["id"] for row in premium],
+        "travel_claim": [row["id"] for row in claims],
         "inquiry": person.inquiry_ids,
     }
 
@@ -201,7 +211,7 @@ async def _forget_devices(person: Person) -> None:
 
 async def _forget_profile_and_activity(person: Person) -> None:
     """The profile, followed areas, what applications and survey answers say, staff's reasons on passes and on
-    check-ins recorded by hand, and what premium applications state."""
+    check-ins recorded by hand, what premium applications state, and the trips and receipts of travel claims."""
     if person.member_id:
         await AreaFollow.delete().where(AreaFollow.member == person.member_id)
         await Member.update({
@@ -216,6 +226,7 @@ async def _forget_profile_and_activity(person: Person) -> None:
             PremiumApplication.home_municipality: "", PremiumApplication.other_municipalities: [],
             PremiumApplication.evidence: [], PremiumApplication.reason: "",
         }).where(PremiumApplication.member == person.member_id)
+        person.receipts = await forget_claims(person.member_id)
     responses = SurveyResponse.select(SurveyResponse.id).where(SurveyResponse.account == person.account_id)
     await SurveyAnswer.update({SurveyAnswer.text: ""}).where(SurveyAnswer.response.is_in(responses))
     await SurveyResponse.update({SurveyResponse.account: None}).where(SurveyResponse.account == person.account_id)

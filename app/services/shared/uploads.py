@@ -206,3 +206,11 @@ async def find(name: str, var_dir: Path) -> tuple[Path, str] | None:
     if row is None or not path.is_file():
         return None
     return path, row["content_type"]
+
+
+def remove_files(urls: list[str], var_dir: Path) -> None:
+    """Remove the files of uploads whose rows are gone already (deleted in a transaction that has committed)."""
+    for url in urls:
+        name = name_of(url)
+        if name is not None:
+            (directory(var_dir) / name).unlink(missing_ok=True)
