@@ -57,7 +57,7 @@ def _blank(member: dict, program: dict) -> dict:
 async def _new_page(request: Request, program: dict, member: dict, values: dict | None = None, errors: dict | None = None,
                     problem: str = "", status_code: int = 200, found: claims.Standing | None = None) -> object:
     found = found or await claims.standing(program["id"], member["id"], clock.today_in_japan())
-    refusal = ClaimRefused(found.refusal, deadline=found.rules.deadline.isoformat() if found.rules else "") \
+    refusal = ClaimRefused(found.refusal, deadline=found.rules.deadline if found.rules else None) \
         if found.refusal else None
     return page(request, "subsidy/claim_new.html", {
         "program": program, "rules": found.rules, "refusal": refusal.message if refusal else "",

@@ -4,6 +4,7 @@ in app/services/subsidy/ (rules.py, review.py, figures.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode
@@ -169,46 +170,44 @@ async def get_travel_claim(request: Request, claim_id: FromPath[int]) -> object:
     return await _claim_page(request, claim_id)
 
 
-@post("/staff/claims/{claim_id:int}/decision", name="decide_travel_claim", guards=STAFF)
-async def decide_travel_claim(request: Request, claim_id: FromPath[int]) -> object:
-    form = await form_dict(request)
-    decision = str(form.get("decision", ""))
-    actor_id, told, now = current_account(request).id, _told(request), clock.now()
+async def _take_step(request: Request, claim_id: int, form: dict, step: Awaitable, done: str) -> object:
+    """Run one of the secretariat's steps on a claim: back to the claim with what was done, or its page again with
+    the messages next to the fields (422) or what happened meanwhile (409)."""
     try:
-        if decision == "approve":
-            await review.approve(claim_id, actor_id, str(form.get("amount", "")), str(form.get("note", "")), told, now)
-            request.session["flash"] = _("The claim is approved. The member is told.")
-        elif decision == "return":
-            await review.send_back(claim_id, actor_id, str(form.get("reason", "")), told, now)
-            request.session["flash"] = _("The claim is returned to the member to correct.")
-        elif decision == "decline":
-            await review.decline(claim_id, actor_id, str(form.get("reason", "")), told, now)
-            request.session["flash"] = _("The claim is declined. The member is told the reason.")
-        else:
-            return await _claim_page(request, claim_id, problem=_("Choose a step from the page."), status_code=422)
+        await step
     except FormInvalid as invalid:
         return await _claim_page(request, claim_id, single_values(form), invalid.errors, status_code=422)
     except ReviewRefused as refused:
         if refused.reason == "not_found":
             raise NotFoundException() from None
         return await _claim_page(request, claim_id, problem=refused.message, status_code=409)
+    request.session["flash"] = done
     return see_other(request, request.app.route_reverse("get_travel_claim", claim_id=claim_id))
+
+
+@post("/staff/claims/{claim_id:int}/decision", name="decide_travel_claim", guards=STAFF)
+async def decide_travel_claim(request: Request, claim_id: FromPath[int]) -> object:
+    form = await form_dict(request)
+    decision, reason = str(form.get("decision", "")), str(form.get("reason", ""))
+    actor_id, told, now = current_account(request).id, _told(request), clock.now()
+    if decision == "approve":
+        step = review.approve(claim_id, actor_id, str(form.get("amount", "")), str(form.get("note", "")), told, now)
+        return await _take_step(request, claim_id, form, step, _("The claim is approved. The member is told."))
+    if decision == "return":
+        return await _take_step(request, claim_id, form, review.send_back(claim_id, actor_id, reason, told, now),
+                                _("The claim is returned to the member to correct."))
+    if decision == "decline":
+        return await _take_step(request, claim_id, form, review.decline(claim_id, actor_id, reason, told, now),
+                                _("The claim is declined. The member is told the reason."))
+    return await _claim_page(request, claim_id, problem=_("Choose a step from the page."), status_code=422)
 
 
 @post("/staff/claims/{claim_id:int}/paid", name="pay_travel_claim", guards=STAFF)
 async def pay_travel_claim(request: Request, claim_id: FromPath[int]) -> object:
     form = await form_dict(request)
-    try:
-        await review.mark_paid(claim_id, current_account(request).id, str(form.get("paid_on", "")), _told(request),
-                               clock.now())
-    except FormInvalid as invalid:
-        return await _claim_page(request, claim_id, single_values(form), invalid.errors, status_code=422)
-    except ReviewRefused as refused:
-        if refused.reason == "not_found":
-            raise NotFoundException() from None
-        return await _claim_page(request, claim_id, problem=refused.message, status_code=409)
-    request.session["flash"] = _("Marked as paid. The member is told.")
-    return see_other(request, request.app.route_reverse("get_travel_claim", claim_id=claim_id))
+    step = review.mark_paid(claim_id, current_account(request).id, str(form.get("paid_on", "")), _told(request),
+                            clock.now())
+    return await _take_step(request, claim_id, form, step, _("Marked as paid. The member is told."))
 
 
 handlers = [edit_travel_subsidy, set_travel_subsidy, list_travel_claims, export_travel_claims, get_travel_claim,

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from app.i18n import format_date, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.i18n import to_tokyo
 from app.services.membership.membership import in_locale_of
 from app.services.notify import notices
 from app.services.programs.activities import fiscal_year_of
@@ -67,7 +67,7 @@ class ClaimRefused(Refusal):
         return {
             "not_covered": _("The travel subsidy does not cover this program."),
             "not_attended": _("A claim can be made once your attendance at the program is recorded."),
-            "past_deadline": _("Claims for this program closed on %(day)s.", day=self.details.get("deadline", "")),
+            "past_deadline": _("Claims for this program closed on %(day)s.", day=format_date(self.details.get("deadline"))),
             "already_claimed": _("You have already made a claim for this program. Its status is on this page."),
             "not_found": _("This claim does not exist."),
             "not_returned": _("This claim can be corrected only while the secretariat asks for a correction."),
@@ -171,17 +171,17 @@ def _check_trip(values: dict, program: dict, today: date, errors: dict[str, str]
     first, last = to_tokyo(program["starts_at"]).date(), to_tokyo(program["ends_at"]).date()
     outbound, back = _day(values["outbound_on"]), _day(values["return_on"])
     if outbound is None:
-        errors["outbound_on"] = _("Enter the day you set out, such as %(day)s.", day=first.isoformat())
+        errors["outbound_on"] = _("Enter the day you set out, such as %(day)s.", day=format_date(first))
     elif not first - TRIP_MARGIN <= outbound <= last:
         errors["outbound_on"] = _("Set out between %(start)s and the program's last day, %(end)s.",
-                                  start=(first - TRIP_MARGIN).isoformat(), end=last.isoformat())
+                                  start=format_date(first - TRIP_MARGIN), end=format_date(last))
     if back is None:
-        errors["return_on"] = _("Enter the day you came back, such as %(day)s.", day=last.isoformat())
+        errors["return_on"] = _("Enter the day you came back, such as %(day)s.", day=format_date(last))
     elif back > today:
-        errors["return_on"] = _("The day back, %(day)s, is still to come. Claim once the trip is over.", day=back.isoformat())
+        errors["return_on"] = _("The day back, %(day)s, is still to come. Claim once the trip is over.", day=format_date(back))
     elif not first <= back <= last + TRIP_MARGIN:
         errors["return_on"] = _("Come back between the program's first day, %(start)s, and %(end)s.",
-                                start=first.isoformat(), end=(last + TRIP_MARGIN).isoformat())
+                                start=format_date(first), end=format_date(last + TRIP_MARGIN))
     elif outbound is not None and back < outbound:
         errors["return_on"] = _("The day back cannot be before the day you set out.")
 
@@ -239,7 +239,7 @@ async def submit(program_id: int, member_id: int, form: dict, files: list[bytes]
     today = to_tokyo(now).date()
     found = await standing(program_id, member_id, today)
     if found.refusal:
-        raise ClaimRefused(found.refusal, deadline=found.rules.deadline.isoformat() if found.rules else "")
+        raise ClaimRefused(found.refusal, deadline=found.rules.deadline if found.rules else None)
     values = read_claim(form, found.rules, program, today)
     account_id = await _account_of(member_id)
     receipts = await _store(await prepare_receipts(files, required=True), var_dir, account_id)

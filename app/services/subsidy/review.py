@@ -16,9 +16,9 @@ from datetime import date, datetime
 
 from piccolo.query.functions.aggregate import Count
 
+from app.i18n import format_date, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.i18n import to_tokyo
 from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
 from app.services.notify.personal import INBOX_AND_PUSH_ONLY, Told
@@ -110,31 +110,29 @@ async def approve(claim_id: int, actor_id: int, amount_text: str, note_text: str
 async def send_back(claim_id: int, actor_id: int, reason_text: str, told: Told = INBOX_AND_PUSH_ONLY,
                     now: datetime | None = None) -> None:
     """Return the claim for a correction, saying what to correct (a receipt that cannot be read, a wrong day)."""
-    now = now or clock.now()
-    claim = await _claim(claim_id)
-    errors: dict[str, str] = {}
-    reason = _note(reason_text, True, errors, "reason")
-    if errors:
-        raise FormInvalid(errors, {"reason": reason_text})
-    await _move(claim, ("submitted",), {TravelClaim.status: "returned", TravelClaim.note: reason,
-                                        TravelClaim.decided_by: actor_id, TravelClaim.decided_at: now},
-                actor_id, "travel_claim.return", {"reason": reason}, now)
-    await _tell(claim, "returned", told, now, note=reason)
+    await _with_reason(claim_id, actor_id, reason_text, ("submitted",), "returned", "travel_claim.return", told, now)
 
 
 async def decline(claim_id: int, actor_id: int, reason_text: str, told: Told = INBOX_AND_PUSH_ONLY,
                   now: datetime | None = None) -> None:
-    """Decline with the reason the member is told."""
+    """Decline with the reason the member is told (one waiting for the member's correction too)."""
+    await _with_reason(claim_id, actor_id, reason_text, ("submitted", "returned"), "declined", "travel_claim.decline",
+                       told, now)
+
+
+async def _with_reason(claim_id: int, actor_id: int, reason_text: str, from_statuses: tuple[str, ...], status: str,
+                       action: str, told: Told, now: datetime | None) -> None:
+    """A step the member is told the reason for, in the secretariat's words: returned or declined."""
     now = now or clock.now()
     claim = await _claim(claim_id)
     errors: dict[str, str] = {}
     reason = _note(reason_text, True, errors, "reason")
     if errors:
         raise FormInvalid(errors, {"reason": reason_text})
-    await _move(claim, ("submitted", "returned"), {TravelClaim.status: "declined", TravelClaim.note: reason,
-                                                   TravelClaim.decided_by: actor_id, TravelClaim.decided_at: now},
-                actor_id, "travel_claim.decline", {"reason": reason}, now)
-    await _tell(claim, "declined", told, now, note=reason)
+    await _move(claim, from_statuses, {TravelClaim.status: status, TravelClaim.note: reason,
+                                       TravelClaim.decided_by: actor_id, TravelClaim.decided_at: now},
+                actor_id, action, {"reason": reason}, now)
+    await _tell(claim, status, told, now, note=reason)
 
 
 async def mark_paid(claim_id: int, actor_id: int, paid_on_text: str, told: Told = INBOX_AND_PUSH_ONLY,
@@ -150,7 +148,7 @@ async def mark_paid(claim_id: int, actor_id: int, paid_on_text: str, told: Told 
         paid_on = None
     if paid_on is None or not approved_on <= paid_on <= today:
         raise FormInvalid({"paid_on": _("Enter the day it was paid, from the approval (%(first)s) to today.",
-                                        first=approved_on.isoformat())}, {"paid_on": paid_on_text})
+                                        first=format_date(approved_on))}, {"paid_on": paid_on_text})
     await _move(claim, ("approved",), {TravelClaim.status: "paid", TravelClaim.paid_on: paid_on,
                                        TravelClaim.paid_by: actor_id}, actor_id, "travel_claim.paid",
                 {"amount": claim["approved_amount"], "paid_on": paid_on.isoformat()}, now)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from app.i18n import format_date, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.i18n import to_tokyo
 from app.services.shared.refusals import FormInvalid
 from app.services.shared.text import clean_text
 from app.services.shared.yen import parse_yen
@@ -120,7 +120,7 @@ def read_rules(form: dict, program: dict) -> SubsidyRules:
         deadline = None
     if deadline is None or not first <= deadline <= first + DEADLINE_MAX:
         errors["deadline"] = _("Enter a day from the program's last day (%(first)s) to a year after it.",
-                               first=first.isoformat())
+                               first=format_date(first))
     texts = {name: clean_text(values[name]) for name in ("scheme", "organiser", "conditions")}
     for name, limit in (("scheme", SCHEME_MAX), ("organiser", ORGANISER_MAX), ("conditions", CONDITIONS_MAX)):
         if len(texts[name]) > limit:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from app.i18n import in_locale
 from app.services.shared.refusals import FormInvalid
 from app.services.subsidy import claims
 from app.services.subsidy.claims import ClaimRefused
@@ -58,7 +59,8 @@ async def test_no_claim_after_the_deadline_nor_for_a_program_the_subsidy_does_no
     after = datetime(2027, 1, 1, 0, 0, tzinfo=timezone.utc)  # 9:00 on 1 January in Japan: the 31st was the last day
     with pytest.raises(ClaimRefused) as late:
         await claims.submit(covered.program, covered.member.member_id, claim_form(), [photo()], tmp_path, after)
-    assert late.value.reason == "past_deadline" and "2026-12-31" in late.value.message
+    with in_locale("ja"):
+        assert late.value.reason == "past_deadline" and "12月31日" in late.value.message
     last_minute = datetime(2026, 12, 31, 14, 59, tzinfo=timezone.utc)  # 23:59 on the 31st in Japan
     assert await claims.submit(covered.program, covered.member.member_id, claim_form(), [photo()], tmp_path, last_minute)
     uncovered = await factories.program(covered.area, title="対象外のプログラム")
@@ -99,8 +101,6 @@ async def test_a_form_that_cannot_be_kept_comes_back_with_its_message_and_nothin
 
 
 async def test_the_subsidy_names_what_it_covers_when_another_means_is_chosen(covered):
-    from app.i18n import in_locale
-
     found = await claims.standing(covered.program, covered.member.member_id, TODAY)
     program = {"starts_at": NOW - timedelta(days=4), "ends_at": NOW - timedelta(days=3)}
     with in_locale("ja"), pytest.raises(FormInvalid) as invalid:
@@ -113,8 +113,6 @@ async def test_the_subsidy_names_what_it_covers_when_another_means_is_chosen(cov
     ([b"%PDF-1.4\n cut short"], "could not be read"),
 ])
 async def test_receipts_are_required_and_checked_by_their_content(covered, tmp_path, files, message):
-    from app.i18n import in_locale
-
     with in_locale("en"), pytest.raises(FormInvalid) as invalid:
         await claims.submit(covered.program, covered.member.member_id, claim_form(), files, tmp_path, NOW)
     assert message in invalid.value.errors["receipts"]

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.i18n import in_locale
 from app.services.notify import push_notifications
 from app.services.notify.personal import Told
 from app.services.shared.refusals import FormInvalid
@@ -106,9 +107,9 @@ async def test_two_staff_deciding_at_once_give_one_decision(covered, tmp_path):
 async def test_the_day_paid_is_from_the_approval_to_today(covered, tmp_path, paid_on):
     claim_id = await filed(covered, tmp_path)
     await review.approve(claim_id, covered.staff, "18,400", "", now=NOW - timedelta(days=2))
-    with pytest.raises(FormInvalid) as invalid:
+    with in_locale("ja", audience="staff"), pytest.raises(FormInvalid) as invalid:
         await review.mark_paid(claim_id, covered.staff, paid_on, now=NOW)
-    assert "2026-12-07" in invalid.value.errors["paid_on"]
+    assert "令和8年12月7日" in invalid.value.errors["paid_on"]
 
 
 async def test_unknown_claims_are_refused(covered):
