@@ -15,7 +15,7 @@ def run_demo(settings: Settings) -> None:
     from app.demo import load_demo_data
 
     bind(make_engine(settings.database_url))
-    created = asyncio.run(load_demo_data())
+    created = asyncio.run(load_demo_data(settings.var_dir))
     print("demo data: " + ", ".join(f"{name} +{count}" for name, count in created.items()))
 
 

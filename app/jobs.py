@@ -13,9 +13,9 @@ import logging
 from app.services.desk import mail_replies
 from app.services.journeys import round as journeys
 from app.services.notify import digest, line_delivery, outbox, push_delivery, push_message
+from app.services.notify.personal import Told
 from app.services.notify.push_endpoints import PushHosts
 from app.services.premium import lapse
-from app.services.premium.applications import Told
 from app.services.shared import clock
 from app.services.surveys import invitations
 from app.settings import Settings

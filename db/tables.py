@@ -905,3 +905,48 @@ class PageViewSeen(Table):
     day = Varchar(length=10, required=True)  # "2026-11-03", Japan time
     digest = BigInt(required=True)  # 63 bits of a keyed hash of the day, the page, the address and the User-Agent
     kind = Varchar(length=16, required=True)  # the page's kind, as PageView counts it
+class TravelSubsidy(Table):
+    """A program eligible for the travel subsidy (関係人口来県支援交通費補助金, seed 000 §8(2)) and its rules, set by the
+    secretariat: at most so much per person, for these means of transport, claims filed by this day. A program
+    without a row is not eligible. A municipality's or local group's own matching project is a program of its area
+    with the organiser named here."""
+
+    program = ForeignKey(references=Program, unique=True, on_delete=OnDelete.cascade)
+    scheme = Varchar(length=100, default="")  # the subsidy's name as the prefecture publishes it
+    organiser = Varchar(length=100, default="")  # who runs it as their own matching project; "" = the secretariat
+    max_amount = Integer(required=True)  # whole yen per person
+    transports = JSON(default="[]")  # what it covers: rail | air | bus | ship | car | rental_car
+    deadline = Date()  # the last day (Japan) a claim can be filed
+    conditions = Text(default="")  # further conditions members read on the program's page
+    updated_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class TravelClaim(Table):
+    """A participant's claim under the travel subsidy for a program they attended: the trip, its fare and receipts.
+    The secretariat approves it (at a lower amount with a note), returns it for a correction, declines it with a
+    reason, and marks it paid. One per program and member (a unique index by a raw migration); every step is a
+    conditional UPDATE on the status it leaves, so two decisions at once give one."""
+
+    program = ForeignKey(references=Program, on_delete=OnDelete.cascade, index=True)
+    member = ForeignKey(references=Member, on_delete=OnDelete.cascade, index=True)
+    fiscal_year = Integer(required=True, index=True)  # the program's (the trip's), whenever it is paid
+    status = Varchar(length=16, default="submitted", index=True)  # submitted | returned | approved | declined | paid | withdrawn
+    departure = Varchar(length=100, default="")  # where the trip started (出発地)
+    route = Text(default="")  # the way there and back
+    transports = JSON(default="[]")
+    outbound_on = Date()
+    return_on = Date()
+    fare = Integer(required=True)  # whole yen paid, as on the receipts
+    max_amount = Integer(required=True)  # the program's maximum when the claim was filed
+    amount = Integer(required=True)  # whole yen claimed: the fare, up to the maximum
+    approved_amount = Integer(null=True, default=None)
+    receipts = JSON(default="[]")  # /uploads/<name> of photos or PDFs, checked by their content
+    note = Text(default="")  # what the secretariat told the member at its last step (why returned or declined, a lower amount)
+    submitted_at = Timestamptz(default=TimestamptzNow())
+    decided_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    decided_at = Timestamptz(null=True, default=None)
+    paid_on = Date(null=True, default=None)
+    paid_by = ForeignKey(references=Account, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())

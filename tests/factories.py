@@ -210,3 +210,32 @@ async def premium_application(member_id: int) -> int:
     rows = await PremiumApplication.insert(PremiumApplication(member=member_id, home_municipality="東京都世田谷区")).returning(
         PremiumApplication.id)
     return rows[0]["id"]
+
+
+# The travel subsidy: a program it covers (the rules are tested in subsidy/), and a claim stored directly.
+
+
+async def travel_subsidy(program_id: int, **fields) -> int:
+    """The subsidy covers `program_id`: up to 20,000 yen a person, by rail, air or bus, claims until 2099-03-31,
+    unless `fields` say otherwise (any TravelSubsidy column)."""
+    from db.tables import TravelSubsidy
+
+    values = {"max_amount": 20_000, "transports": ["rail", "air", "bus"], "deadline": date(2099, 3, 31), **fields}
+    rows = await TravelSubsidy.insert(TravelSubsidy(program=program_id, **values)).returning(TravelSubsidy.id)
+    return rows[0]["id"]
+
+
+async def travel_claim(program_id: int, member_id: int, **fields) -> int:
+    """A claim for 24,000 yen of fare (20,000 claimed), waiting for the secretariat unless `fields` say otherwise;
+    stored directly: filing it is tested in subsidy/."""
+    from app.services.programs.activities import fiscal_year_of
+    from app.services.shared import clock
+    from db.tables import Program, TravelClaim
+
+    starts_at = (await Program.select(Program.starts_at).where(Program.id == program_id).first())["starts_at"]
+    day = starts_at.date()
+    values = {"fiscal_year": fiscal_year_of(starts_at), "departure": "東京都世田谷区", "route": "羽田空港→新千歳空港→苫小牧駅",
+              "transports": ["air", "rail"], "outbound_on": day, "return_on": day, "fare": 24_000, "max_amount": 20_000,
+              "amount": 20_000, "submitted_at": clock.now(), **fields}
+    rows = await TravelClaim.insert(TravelClaim(program=program_id, member=member_id, **values)).returning(TravelClaim.id)
+    return rows[0]["id"]

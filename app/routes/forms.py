@@ -61,3 +61,11 @@ def fiscal_year(text: str, current: int) -> tuple[int, dict[str, str]]:
 def page_number(text: str) -> int:
     """A list's page from the address (1-based): anything but a plain number from 1 to 9999 is the first page."""
     return int(text) if text.isascii() and text.isdecimal() and len(text) <= 4 and int(text) >= 1 else 1
+
+
+async def uploaded_files(request: Request, name: str, limit: int, count: int) -> list[bytes]:
+    """The files chosen in a field that takes several (`<input type="file" multiple>`): the first `count` + 1 of them
+    (so the caller can tell "too many"), each read to at most `limit` + 1 bytes (so it can tell "too big")."""
+    form = await request.form()
+    chosen = [upload for upload in form.getall(name, []) if isinstance(upload, UploadFile) and upload.filename]
+    return [await upload.read(limit + 1) for upload in chosen[: count + 1]]

@@ -42,6 +42,7 @@ STAFF_MENU = (
         ("list_active_members", _l("Members with three or more activities"), "user", None, "staff-activities"),
         ("list_areas", _l("Areas"), "home", None, "staff-areas"),
         ("list_budgets", _l("Hosting budgets"), "gift", None, "staff-budgets"),
+        ("list_travel_claims", _l("Travel subsidy claims"), "ticket", "claims", "staff-travel-claims"),
     )),
     (_l("Entry pass and shops"), (
         ("list_staff_shops", _l("Partner shops and offers"), "gift", None, "staff-shops"),

@@ -13,8 +13,9 @@ from app.push_sender import wake_sender
 from app.rendering import csv_download, see_other
 from app.routes.forms import form_dict
 from app.services.membership import membership
+from app.services.notify.personal import Told
 from app.services.premium import applications
-from app.services.premium.applications import PremiumRefused, Told
+from app.services.premium.applications import PremiumRefused
 from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 

@@ -27,6 +27,7 @@ from app.services.review.revisions import RevisionRefused
 from app.services.review.workflow import WorkflowRefused
 from app.services.shared import clock, social_posts
 from app.services.shared.actor import Actor
+from app.services.subsidy import rules as subsidy_rules
 from db.engine import is_row_id
 
 EDITORS = [guards.editor_or_staff]
@@ -162,6 +163,7 @@ async def _edit_page(request: Request, program: dict, values: dict | None = None
         shown = revisions.merged(program, revision) if programs.proposes_revision(program, actor) else program
         values = values_of(shown)
     context = await form_context(request, values, errors or {}, program, editable, problem, revision)
+    context["subsidy"] = await subsidy_rules.rules_of(program["id"])
     if program["status"] in programs.PUBLIC_STATUSES:
         settings = request.app.state.settings
         links = await campaigns.official_account_links(

@@ -28,6 +28,8 @@ from app.services.programs.applications import ANSWER_MAX, MOTIVATION_MAX, SEAT_
 from app.services.programs.programs import PUBLIC_STATUSES, THEMES
 from app.services.shared import clock, markdown
 from app.services.shared.actor import Actor
+from app.services.subsidy import claims as subsidy_claims
+from app.services.subsidy import rules as subsidy_rules
 from app.sessions import noted_campaign
 
 # "Open for application only" arrives as ?open=1.
@@ -166,6 +168,7 @@ async def list_programs(
                "view": "calendar" if calendar_view else ""}
     context = {
         "programs": rows,
+        "subsidised": await subsidy_rules.covered([row["id"] for row in rows]),
         "areas": await areas.choices(),
         "themes": [(code, str(label)) for code, label in THEMES.items()],
         "months": month_choices(now, chosen_month),
@@ -199,6 +202,9 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
     account = current_account(request)
     path = request.app.route_reverse("get_program", program_id=program["id"])
     image = program["image_url"]
+    # The travel subsidy's terms, and for a member where their claim stands (app/services/subsidy/).
+    claim_standing = await subsidy_claims.standing(program["id"], member_id, to_tokyo(now).date()) \
+        if member_id is not None else None
     return {
         "program": program,
         "body_html": markdown.render(program["body"]) if program["body"] else None,
@@ -220,6 +226,9 @@ async def detail_context(request: Request, program: dict, errors: dict | None = 
         "motivation_max": MOTIVATION_MAX,
         "answer_max": ANSWER_MAX,
         "now": now,
+        "subsidy": claim_standing.rules if claim_standing else await subsidy_rules.rules_of(program["id"]),
+        "claim_standing": claim_standing,
+        "claim_status_label": subsidy_claims.member_status_label,
         **labels(),
     }
 

@@ -12,6 +12,7 @@ from app.services.desk import inbox
 from app.services.premium import applications as premium_applications
 from app.services.review import moderation
 from app.services.secretariat import incidents
+from app.services.subsidy import review as travel_claims
 from app.services.wallet import conflicts
 
 
@@ -25,6 +26,7 @@ COUNTERS: dict[str, Callable[[], Awaitable[int]]] = {
     "inquiries": _new_inquiries,  # nobody has opened them yet
     "conflicts": conflicts.open_count,  # counter uses allowed offline that could not be counted
     "incidents": incidents.open_count,  # trouble not yet closed
+    "claims": travel_claims.waiting_count,  # travel-subsidy claims waiting for a check
 }
 
 

@@ -15,6 +15,7 @@ from app.services.campaigns.figures import PortalMonth, SourceRow
 from app.services.dashboard.record import YearRecord
 from app.services.desk.figures import DeskFigures
 from app.services.programs.budgets import AreaBudget
+from app.services.subsidy.figures import ClaimFigures
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 
@@ -139,6 +140,7 @@ class Dashboard:
     record: YearRecord  # what the report lists one by one (dashboard/record.py)
     sources: tuple[SourceRow, ...]  # promotion by source (campaigns have no area: always the whole region)
     portal: tuple[PortalMonth, ...]  # the portal's updates and page views per month of the year
+    travel_claims: ClaimFigures  # the travel subsidy per area and program: the chosen area's, or every area's
 
     def metric(self, key: str) -> Metric:
         return next(m for m in self.metrics if m.key == key)

@@ -61,6 +61,7 @@ from app.services.programs.activities import fiscal_year_bounds
 from app.services.programs.budgets import area_budgets
 from app.services.shared import clock
 from app.services.shared.reference import TIES
+from app.services.subsidy import figures as subsidy_figures
 from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Period
 from db.tables import (
@@ -269,4 +270,5 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
         sources=await campaign_figures.by_source(start, end, campaign_figures.year_months(period.start), as_of),
         portal=await campaign_figures.portal_months(start, end, campaign_figures.year_months(period.start)),
+        travel_claims=await subsidy_figures.figures(fiscal_year, area_id),
     )

@@ -32,10 +32,10 @@ from app.services.wallet import analysis as wallet_analysis
 from app.services.wallet.analysis import Table
 
 OWN_TABLES = ("targets", "weekly", "registrations_by_prefecture", "registrations_by_tie", "participants_by_area",
-              "budgets")
+              "budgets", "travel_claims", "travel_claims_by_program")
 SURVEY_TABLES = ("surveys", "intent_to_move", "push", "funnel", "premium_ladder", "journey_rules")
 DESK_TABLES = ("desk", "desk_channels", "desk_categories")
-OPERATIONS_TABLES = ("budgets", *DESK_TABLES)
+OPERATIONS_TABLES = ("budgets", "travel_claims", "travel_claims_by_program", *DESK_TABLES)
 PROMOTION_TABLES = ("sources", "portal")
 TABLE_KEYS = (*OWN_TABLES, *wallet_analysis.TABLE_KEYS, *SURVEY_TABLES, *DESK_TABLES, *RECORD_TABLE_KEYS,
               *PROMOTION_TABLES)
@@ -54,9 +54,22 @@ def _cell(value):
     return "" if value is None else value
 
 
+def _claims_table(figures: Dashboard, key: str) -> Table:
+    """The travel subsidy (seed 000 §8(2)) per area or per program: claims, and the yen claimed, approved and paid."""
+    claims = figures.travel_claims
+    counts = [_("Claims"), _("Not decided yet"), _("Declined"), _("Claimed (yen)"), _("Approved (yen)"), _("Paid (yen)")]
+    if key == "travel_claims":
+        return Table(key, _("Travel subsidy per area"), [_("Area"), *counts], [
+            [a.name, a.claims, a.waiting, a.declined, a.claimed, a.approved, a.paid] for a in claims.by_area])
+    return Table(key, _("Travel subsidy per program"), [_("Program"), _("Area"), *counts], [
+        [p.name, p.area_name, p.claims, p.waiting, p.declined, p.claimed, p.approved, p.paid] for p in claims.by_program])
+
+
 def _operations_table(figures: Dashboard, key: str) -> Table:
-    """The secretariat's work: 受入支援 budgets (seed 000 §8(1)), and the desk's year (seed 004 §4(1)) for the whole
-    region whatever area is chosen, as the desk has no areas."""
+    """The secretariat's work: 受入支援 budgets (seed 000 §8(1)), the travel subsidy (§8(2)), and the desk's year
+    (seed 004 §4(1)) for the whole region whatever area is chosen, as the desk has no areas."""
+    if key in ("travel_claims", "travel_claims_by_program"):
+        return _claims_table(figures, key)
     if key == "budgets":
         headers = [_("Area"), _("Budget (yen)"), _("Paid or promised (yen)"), _("Confirmed (yen)"), _("Left (yen)"),
                    _("Used (%)")]

@@ -18,6 +18,7 @@ from db.tables import (
     PushSubscription,
     Redemption,
     SurveyResponse,
+    TravelClaim,
     WalletPass,
 )
 
@@ -50,8 +51,8 @@ async def export_data(account_id: int) -> dict:
 
 async def _activity(account_id: int, member_id: int | None) -> dict:
     """What the member did with the other capabilities: applications, check-ins at local activities, premium
-    applications, passes and their uses, surveys answered, push devices, the LINE link, and inquiries with the desk's replies
-    (not the desk's internal notes)."""
+    applications, travel-subsidy claims with their receipts, passes and their uses, surveys answered, push devices, the
+    LINE link, and inquiries with the desk's replies (not the desk's internal notes)."""
     applications = await Application.select(
         Application.program.title.as_alias("program"), Application.status, Application.motivation,
         Application.answers, Application.created_at, Application.attended_at,
@@ -89,10 +90,17 @@ async def _activity(account_id: int, member_id: int | None) -> dict:
         PremiumApplication.certificate_no, PremiumApplication.valid_from, PremiumApplication.valid_until,
         PremiumApplication.created_at, PremiumApplication.decided_at,
     ).where(PremiumApplication.member == member_id).output(load_json=True) if member_id else []
+    claims = await TravelClaim.select(
+        TravelClaim.program.title.as_alias("program"), TravelClaim.status, TravelClaim.departure, TravelClaim.route,
+        TravelClaim.transports, TravelClaim.outbound_on, TravelClaim.return_on, TravelClaim.fare, TravelClaim.max_amount,
+        TravelClaim.amount, TravelClaim.approved_amount, TravelClaim.note, TravelClaim.receipts, TravelClaim.submitted_at,
+        TravelClaim.decided_at, TravelClaim.paid_on,
+    ).where(TravelClaim.member == member_id).order_by(TravelClaim.id).output(load_json=True) if member_id else []
     return {
         "applications": applications,
         "activity_check_ins": check_ins,
         "premium_applications": premium,
+        "travel_subsidy_claims": claims,
         "wallet_passes": [{k: v for k, v in p.items() if k != "id"} for p in passes],
         "pass_uses": uses,
         "surveys_answered": surveys,

@@ -22,6 +22,9 @@ Table by table:
 - check_in: the staff's reason for one recorded by hand emptied; the check-in stays (activities per area).
 - premium_application: the municipalities stated, the evidence and the staff's reason emptied; status and dates
   stay (the premium funnel). journey_event holds no text and stays.
+- travel_claim: where they set out from, the route and what the secretariat wrote to them emptied, the receipts
+  deleted (their upload rows, and their files with `var_dir`); claims nobody decided on are withdrawn; program,
+  amounts, status and dates stay (the year's totals, the accounts) (subsidy/forgetting.py).
 - wallet_pass: the staff's reason for a suspension emptied; the pass and its redemptions stay (uses per shop).
 - survey_response: unlinked from the account and free-text answers emptied; choices and scales stay.
 - inquiry (linked to them, or sent from one of their addresses before they registered): name "退会済み", e-mail
@@ -31,7 +34,7 @@ Table by table:
 - erased_identity: a one-way hash of each address and source id they had, so that an import of the
   municipality's list does not make them a member again (imports/registrants.py).
 - audit_log: free-text values of entries about their account, wallet passes, applications, check-ins,
-  premium applications and inquiries
+  premium applications, travel-subsidy claims and inquiries
   dropped; their name, e-mail or phone replaced by *** wherever an entry quotes it (a search in an export).
 """
 
@@ -54,6 +57,7 @@ from app.services.membership import login_sessions
 from app.services.membership.passkeys import new_user_handle
 from app.services.notify import line_links, mail, personal
 from app.services.shared import clock, erased, uploads
+from app.services.subsidy.forgetting import forget_claims
 from db.engine import atomic
 from db.tables import (
     Account,
@@ -75,6 +79,7 @@ from db.tables import (
     PushSubscription,
     SurveyAnswer,
     SurveyResponse,
+    TravelClaim,
     WalletPass,
 )
 
@@ -132,7 +137,7 @@ async def delete_account(account_id: int, now: datetime | None = None, var_dir: 
         await _forget_profile_and_activity(person)
         forgotten = await forgetting.forget_inquiries(person.inquiry_ids, ERASED_NAME, now)
         person.mail_ids += forgotten.mails
-        person.files = forgotten.files
+        person.files += forgotten.files
         await _forget_inbox_and_mail(person)
         await _redact_audit(person)
         await Account.update({
@@ -180,6 +185,8 @@ async def _targets(person: Person) -> dict[str, list[int]]:
     checked_in = await CheckIn.select(CheckIn.id).where(CheckIn.member == person.member_id) if person.member_id else []
     premium = await PremiumApplication.select(PremiumApplication.id).where(
         PremiumApplication.member == person.member_id) if person.member_id else []
+    claims = await TravelClaim.select(TravelClaim.id).where(TravelClaim.member == person.member_id) \
+        if person.member_id else []
     return {
         "account": [person.account_id],
         "member": [person.member_id] if person.member_id else [],
@@ -187,6 +194,7 @@ async def _targets(person: Person) -> dict[str, list[int]]:
         "application": [row["id"] for row in applications],
         "check_in": [row["id"] for row in checked_in],
         "premium_application": [row["id"] for row in premium],
+        "travel_claim": [row["id"] for row in claims],
         "inquiry": person.inquiry_ids,
     }
 
@@ -209,7 +217,7 @@ async def _forget_devices(person: Person) -> None:
 
 async def _forget_profile_and_activity(person: Person) -> None:
     """The profile, followed areas, what applications and survey answers say, staff's reasons on passes and on
-    check-ins recorded by hand, and what premium applications state."""
+    check-ins recorded by hand, what premium applications state, and the trips and receipts of travel claims."""
     if person.member_id:
         await AreaFollow.delete().where(AreaFollow.member == person.member_id)
         await Member.update({
@@ -226,6 +234,7 @@ async def _forget_profile_and_activity(person: Person) -> None:
             PremiumApplication.home_municipality: "", PremiumApplication.other_municipalities: [],
             PremiumApplication.evidence: [], PremiumApplication.reason: "",
         }).where(PremiumApplication.member == person.member_id)
+        person.files += await forget_claims(person.member_id)  # their receipts
     responses = SurveyResponse.select(SurveyResponse.id).where(SurveyResponse.account == person.account_id)
     await SurveyAnswer.update({SurveyAnswer.text: ""}).where(SurveyAnswer.response.is_in(responses))
     await SurveyResponse.update({SurveyResponse.account: None}).where(SurveyResponse.account == person.account_id)

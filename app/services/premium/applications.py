@@ -18,10 +18,10 @@ from app.services.activities import progress
 from app.services.activities.activities import KINDS
 from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
+from app.services.notify.personal import INBOX_AND_PUSH_ONLY, Told
 from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import FormInvalid, Refusal
-from app.settings import Smtp
 from db.engine import atomic, is_row_id, is_unique_violation
 from db.tables import AuditLog, Member, PremiumApplication
 
@@ -178,17 +178,6 @@ def term_for(decided: date, premium_until: date | None) -> tuple[date, date]:
     except ValueError:  # 29 February
         end = start.replace(year=start.year + 1, day=28)
     return start, end
-
-
-@dataclass(frozen=True)
-class Told:
-    """How to reach the member: the settings the mail needs."""
-
-    smtp: Smtp | None = None
-    base_url: str = ""
-
-
-INBOX_AND_PUSH_ONLY = Told()  # no mail: tests and the demo data
 
 
 async def decide(application_id: int, actor: Actor, decision: str, reason: str = "", told: Told = INBOX_AND_PUSH_ONLY,

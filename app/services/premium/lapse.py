@@ -12,7 +12,8 @@ from app.i18n import to_tokyo
 from app.services.journeys.events import once
 from app.services.membership.membership import in_locale_of
 from app.services.notify import personal
-from app.services.premium.applications import INBOX_AND_PUSH_ONLY, MEMBER_URL, Told
+from app.services.notify.personal import INBOX_AND_PUSH_ONLY, Told
+from app.services.premium.applications import MEMBER_URL
 from app.services.shared import clock
 from db.engine import atomic
 from db.tables import AuditLog, Member

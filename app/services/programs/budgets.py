@@ -8,8 +8,6 @@ same. Amounts are whole yen, typed as people type them (¥1,200, １２００円
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,6 +16,7 @@ from app.services.shared import exports
 from app.services.shared.actor import Actor
 from app.services.shared.refusals import FormInvalid, Refusal
 from app.services.shared.text import clean_text
+from app.services.shared.yen import parse_yen
 from db.engine import atomic, is_row_id
 from db.tables import Area, AuditLog, Budget, Program, Spending
 
@@ -25,7 +24,6 @@ DEFAULT_AMOUNT = 500_000
 AMOUNT_MAX = 100_000_000
 WARN_AT, FULL_AT = 80, 100  # percent of the budget
 PAYEE_MAX, PURPOSE_MAX, REASON_MAX = 100, 200, 1000
-_YEN = re.compile(r"^(?:¥|￥)?(\d{1,3}(?:,\d{3})+|\d+)(?:円)?$")
 
 
 class BudgetRefused(Refusal):
@@ -63,12 +61,6 @@ class SpendingValues:
     amount: int
     program: int | None
     over_reason: str
-
-
-def parse_yen(text: str) -> int | None:
-    """Whole yen as typed: 1200, 1,200, ¥1,200, １２００円 (full-width read as half-width); None otherwise."""
-    match = _YEN.match(unicodedata.normalize("NFKC", text or "").strip().replace(" ", ""))
-    return int(match.group(1).replace(",", "")) if match else None
 
 
 async def area_budgets(fiscal_year: int, area_ids: list[int] | None = None) -> list[AreaBudget]:

@@ -8,7 +8,8 @@ from tests import factories
 
 
 async def test_nothing_waiting_counts_zero_in_every_queue(scene):
-    assert await attention.counts() == {"review": 0, "premium": 0, "inquiries": 0, "conflicts": 0, "incidents": 0}
+    assert await attention.counts() == {"review": 0, "premium": 0, "inquiries": 0, "conflicts": 0, "incidents": 0,
+                                        "claims": 0}
 
 
 async def test_premium_applications_are_counted_apart_from_the_review_queue(scene):
@@ -16,4 +17,14 @@ async def test_premium_applications_are_counted_apart_from_the_review_queue(scen
     for name in ("申請 一郎", "申請 二郎"):
         await factories.premium_application((await factories.member(name)).member_id)
     await factories.inquiry()
-    assert await attention.counts() == {"review": 1, "premium": 2, "inquiries": 1, "conflicts": 0, "incidents": 0}
+    assert await attention.counts() == {"review": 1, "premium": 2, "inquiries": 1, "conflicts": 0, "incidents": 0,
+                                        "claims": 0}
+
+
+async def test_travel_subsidy_claims_waiting_for_a_check_are_counted_whatever_their_year(scene):
+    program = await factories.program(scene.area)
+    for name, status in (("申請 一郎", "submitted"), ("申請 二郎", "submitted"), ("申請 三郎", "approved")):
+        await factories.travel_claim(program, (await factories.member(name)).member_id, status=status)
+    await factories.travel_claim(await factories.program(scene.area, title="昨年度の回"),
+                                 (await factories.member("申請 四郎")).member_id, fiscal_year=2020)
+    assert (await attention.counts())["claims"] == 3

@@ -47,3 +47,26 @@ async def test_a_csv_export_has_a_bom_japanese_headers_and_is_audited(data):
 async def test_an_unknown_table_is_refused():
     with pytest.raises(KeyError):
         await export_csv(None, "members", Selection(2026, None), clock.now())
+
+
+async def test_the_travel_subsidy_tables_total_claims_per_area_and_program_and_follow_the_area_filter(data):
+    """P2 (樽前, August) is covered: 次郎's claim was paid at 15,000 of 20,000; P5 (樽前, 31 March) is covered with a
+    claim still waiting; P1 (勇払) is covered and nobody claimed; P3 starts in fiscal 2027 and stays out."""
+    from db.tables import Program
+
+    programs = {p["title"]: p["id"] for p in await Program.select(Program.id, Program.title)}
+    for title in ("P1", "P2", "P3", "P5"):
+        await factories.travel_subsidy(programs[title])
+    _hanako, taro, jiro, *_others = data["m"]
+    await factories.travel_claim(programs["P2"], jiro["id"], status="paid", approved_amount=15_000)
+    await factories.travel_claim(programs["P5"], taro["id"], amount=12_000, fare=12_000)
+    token = current_locale.set("ja")
+    try:
+        tables = {t.key: t for t in build_tables(await kpi.dashboard(2026, None))}
+        by_area = {t.key: t for t in build_tables(await kpi.dashboard(2026, data["a"]))}
+    finally:
+        current_locale.reset(token)
+    assert tables["travel_claims"].headers == ["地区", "申請数", "未決定", "却下", "申請額（円）", "承認額（円）", "支払額（円）"]
+    assert tables["travel_claims"].rows == [["勇払", 0, 0, 0, 0, 0, 0], ["樽前", 2, 1, 0, 32_000, 15_000, 15_000]]
+    assert [r[:3] for r in tables["travel_claims_by_program"].rows] == [["P1", "勇払", 0], ["P2", "樽前", 1], ["P5", "樽前", 1]]
+    assert by_area["travel_claims"].rows == [["勇払", 0, 0, 0, 0, 0, 0]]

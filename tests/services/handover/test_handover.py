@@ -73,6 +73,8 @@ from db.tables import (
     SurveyAnswer,
     SurveyQuestion,
     SurveyResponse,
+    TravelClaim,
+    TravelSubsidy,
 )
 from tests import factories
 from tests.services.handover.conftest import bound_to, command, refused
@@ -174,6 +176,16 @@ async def data_set(var_dir: Path) -> dict:
     await factories.program(tarumae, None, title="オンライン交流会", kind="event", status="draft", published_at=None)
     for registered in members[:2]:
         await factories.attendance(program_id, registered.member_id)
+    await row(TravelSubsidy, program=program_id, scheme="関係人口来県支援交通費補助金", organiser=AWKWARD[4], max_amount=20_000,
+              transports=["rail", "air"], deadline=date(2026, 10, 31), conditions=AWKWARD[5], updated_by=staff, updated_at=NOW)
+    await row(TravelClaim, program=program_id, member=members[0].member_id, fiscal_year=2026, status="paid",
+              departure=AWKWARD[7], route=AWKWARD[5], transports=["air", "rail"], outbound_on=date(2026, 9, 30),
+              return_on=date(2026, 10, 2), fare=32_400, max_amount=20_000, amount=20_000, approved_amount=18_000,
+              receipts=["/uploads/" + "b" * 32 + ".pdf"], note=AWKWARD[6], submitted_at=NOW, decided_by=staff, decided_at=NOW,
+              paid_on=date(2026, 11, 20), paid_by=staff)
+    await row(TravelClaim, program=program_id, member=members[1].member_id, fiscal_year=2026, departure="札幌市",
+              route="JR", transports=["rail"], outbound_on=date(2026, 10, 1), return_on=date(2026, 10, 1), fare=9_000,
+              max_amount=20_000, amount=9_000)
     await factories.attendance(program_id, members[2].member_id, status="waitlisted")
     activity_id = await factories.activity(yufutsu, title="浜のごみ拾い", description=AWKWARD[5], capacity=30,
                                            map_url="https://maps.example.jp/?q=42.6,141.6")

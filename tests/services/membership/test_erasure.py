@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from piccolo.columns import JSON, JSONB, ForeignKey, Text, Varchar
 
-from app.i18n import TOKYO
+from app.i18n import TOKYO, to_tokyo
 from app.keyfile import new_signing_key
 from app.services.activities import check_ins
 from app.services.audit import log as audit_log
@@ -40,6 +40,8 @@ from app.services.programs import applications
 from app.services.shared import clock, exports
 from app.services.shared.actor import Actor
 from app.services.shared.signed_tokens import TokenSigner
+from app.services.subsidy import claims as travel_claims
+from app.services.subsidy import review as claim_review
 from app.services.surveys import invitations, responses
 from app.services.wallet import conflicts, member_passes, redemption, wallet
 from app.settings import Smtp
@@ -61,6 +63,7 @@ from db.tables import (
     SurveyAnswer,
     SurveyQuestion,
     SurveyResponse,
+    TravelClaim,
     Upload,
     WalletPass,
 )
@@ -74,7 +77,7 @@ KANA = ["ヅヂヅヂ", "ヱヰヱヰ"]  # readings must be kana: these spelling
 # the scene, so that a table added later is filled (and scanned) here or named below on purpose.
 STAFF_ONLY = {"activity", "invitation", "program", "article", "revision", "upload", "notification", "survey", "reply_template",
               "kpi_target", "report_section", "journey_rule", "diary_entry", "incident", "budget", "spending",
-              "campaign"}
+              "campaign", "travel_subsidy"}
 
 
 def mark(what: str) -> str:
@@ -212,6 +215,7 @@ async def fill_every_table(scene: Scene) -> tuple[membership.Registered, int]:
         activity = await factories.activity(area_id, title=f"活動{n}")
         await check_ins.by_hand(activity, member.member_no, "2026-11-03", scene.m(f"by-hand-{n}"), Actor(staff, "staff"))
     await fill_premium(scene, member, staff)
+    await fill_travel_claim(scene, member, staff, area_id)
     # A registrant import recognised them by their address and recorded the id the municipality's system has.
     table = reader.read_table(f"会員ID,メールアドレス\n{scene.m('external-id')},{email}\n".encode())
     imported = sources.CsvRegistrants(table, columns.guess(table.headers), "registrants.csv", "0" * 64)
@@ -246,6 +250,36 @@ async def fill_premium(scene: Scene, member: membership.Registered, staff: int) 
                                                  Actor(staff, "staff"), "approve")
     reminded = datetime.combine(approved["valid_until"] - timedelta(days=20), datetime.min.time(), TOKYO)
     assert (await lapse.run_due(now=reminded)).reminded == 1
+
+
+async def fill_travel_claim(scene: Scene, member: membership.Registered, staff: int, area_id: int) -> None:
+    """A travel-subsidy claim for a program they attended, with a receipt: returned with a reason, corrected, and
+    approved at less with a note."""
+    now = clock.now()
+    program = await factories.program(area_id, title="交通費補助の対象", starts_at=now - timedelta(days=2, hours=6),
+                                      ends_at=now - timedelta(days=2), status="completed")
+    await factories.travel_subsidy(program)
+    await factories.attendance(program, member.member_id)
+    day = to_tokyo(now - timedelta(days=2)).date().isoformat()
+    form = {"departure": scene.m("departure"), "route": scene.m("route"), "transports": ["air"], "outbound_on": day,
+            "return_on": day, "fare": "18,000"}
+    claim = await travel_claims.submit(program, member.member_id, form, [receipt()], RECEIPTS, now)
+    await claim_review.send_back(claim, staff, scene.m("claim-returned"), now=now)
+    await travel_claims.resubmit(claim, member.member_id, {**form, "route": scene.m("route-again")}, [], RECEIPTS, now)
+    await claim_review.approve(claim, staff, "15,000", scene.m("claim-note"), now=now)
+
+
+RECEIPTS = Path(tempfile.mkdtemp())
+
+
+def receipt() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (30, 20), "white").save(out, "PNG")
+    return out.getvalue()
 
 
 async def fill_surveys(scene: Scene, account: int) -> None:
@@ -320,7 +354,11 @@ async def test_what_the_statistics_need_stays_without_saying_who():
     kept = await Member.select(Member.home_prefecture, Member.ties, Member.member_no).where(
         Member.id == member.member_id).first().output(load_json=True)
     assert kept["home_prefecture"] == "13" and kept["ties"] == ["other"] and kept["member_no"].startswith("TMK-")
-    assert await Application.count().where(Application.member == member.member_id) == 1  # participants per area
+    assert await Application.count().where(Application.member == member.member_id) == 2  # participants per area
+    claim = await TravelClaim.select().first().output(load_json=True)  # the year's totals and the accounts
+    assert (claim["status"], claim["fare"], claim["approved_amount"]) == ("approved", 18_000, 15_000)
+    assert (claim["departure"], claim["route"], claim["note"], claim["receipts"]) == ("", "", "", [])
+    assert await Upload.count() == 0
     assert await WalletPass.count().where(WalletPass.member == member.member_id) == 1  # uses per shop
     assert await SurveyResponse.count() == 2 and await SurveyResponse.count().where(SurveyResponse.account.is_not_null()) == 0
     assert await SurveyAnswer.count() == 2  # the answers count, without their words
@@ -400,3 +438,20 @@ async def test_an_erasure_that_fails_leaves_the_files_with_their_rows(tmp_path, 
 
     assert photo.is_file() and await Upload.exists().where(Upload.name == photo.name)
     assert (await Account.select(Account.status).where(Account.id == registered.account_id).first())["status"] == "active"
+async def test_an_undecided_travel_claim_is_withdrawn_and_its_receipts_leave_the_disk(tmp_path):
+    """A claim nobody decided on has nobody left to pay: it is withdrawn. Its receipt's file goes with the account
+    (after the commit), and the handover ZIP, which takes every file under uploads/, no longer holds it."""
+    member = await factories.member("消える人")
+    area = await factories.area()
+    now = clock.now()
+    program = await factories.program(area, starts_at=now - timedelta(days=2, hours=6), ends_at=now - timedelta(days=2))
+    await factories.travel_subsidy(program)
+    await factories.attendance(program, member.member_id)
+    day = to_tokyo(now - timedelta(days=2)).date().isoformat()
+    await travel_claims.submit(program, member.member_id, {"departure": "札幌市", "route": "JR", "transports": ["rail"],
+                                                           "outbound_on": day, "return_on": day, "fare": "9,000"},
+                               [receipt()], tmp_path, now)
+    assert len(list((tmp_path / "uploads").iterdir())) == 1
+    await erasure.delete_account(member.account_id, var_dir=tmp_path)
+    assert (await TravelClaim.select(TravelClaim.status).first())["status"] == "withdrawn"
+    assert list((tmp_path / "uploads").iterdir()) == []
