@@ -17,6 +17,8 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-extensions", "--no-pdf-header-footer",
+    # Bookmarks from the page's headings: a reader jumps to a section of a long report, and the titles are text.
+    "--generate-pdf-document-outline",
 )
 PDF_TIMEOUT_S = 90
 _pdf_turn = asyncio.Semaphore(1)  # one Chromium at a time: it takes a few hundred MB while it prints

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from app.services.dashboard import display, report, tables, targets
 from app.services.programs.activities import fiscal_year_of
@@ -212,6 +213,12 @@ async def test_the_zip_holds_every_table_chart_and_photo_and_is_audited(client, 
 
 
 @pytest.mark.skipif(pdf.chromium_path() is None, reason="no Chromium on this machine")
+def outline_titles(outline: list) -> list[str]:
+    """A PDF outline's titles in reading order, nested entries flattened."""
+    return [title for entry in outline
+            for title in (outline_titles(entry) if isinstance(entry, list) else [entry.title])]
+
+
 async def test_the_pdf_is_a_real_pdf_of_several_a4_pages_and_is_audited(client, data):
     staff_id = await staff_client(client)
     response = await client.get(f"/staff/report/pdf?year={THIS_YEAR}", timeout=120)
@@ -220,6 +227,11 @@ async def test_the_pdf_is_a_real_pdf_of_several_a4_pages_and_is_audited(client, 
     pages = len(re.findall(rb"/Type\s*/Page[^s]", response.content))
     assert pages >= 5  # the cover, five parts of figures, the texts and the photos
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.\d+ 84[12]\.\d+\s*\]", response.content)  # A4 in points
+    # Every section is a bookmark of the PDF (Chromium's outline of the headings, under the cover's title).
+    sections = [title for title in outline_titles(PdfReader(io.BytesIO(response.content)).outline) if title[:1].isdigit()]
+    assert sections == ["1. 目標と実績", "2. ふるさと住民登録", "3. 地域プログラム・交流会・記事", "4. エントリーパス", "5. 相談窓口",
+                        "6. プロモーション", "7. ポータルサイト", "8. アンケート", "9. 効果・課題・次年度の方向性",
+                        "10. 年度内の記事の写真"]
     audit = await AuditLog.select().where(AuditLog.target_type == "report").first()
     assert (audit["actor"], audit["target_id"], audit["action"]) == (staff_id, "pdf", "export.pdf")
 
