@@ -59,7 +59,7 @@ test: install-test chromium dovecot
 	$(VENV)/bin/lint-imports
 	@log=$$(mktemp); status=0; \
 	$(PY) -m pytest -q -n 1 -m browser -p no:cacheprovider >$$log 2>&1 & browser=$$!; \
-	trap 'kill $$browser 2>/dev/null; rm -f $$log' EXIT INT TERM; \
+	trap 'kill $$browser 2>/dev/null; rm -f $$log' EXIT; trap 'exit 130' INT TERM; \
 	$(PY) -m pytest -q -n $(TEST_WORKERS) -m "not browser" || status=$$?; \
 	if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), browser tests excluded"; \

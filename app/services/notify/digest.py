@@ -137,6 +137,21 @@ async def stop(member_id: int) -> bool:
 # --- the round ------------------------------------------------------------------------------------------
 
 
+def _gets_it():
+    """Members who asked for the weekly mail and can be sent it: a confirmed address, an account still open."""
+    return (Member.digest_since.is_not_null() & Member.account.email.is_not_null()
+            & Member.account.email_verified_at.is_not_null() & (Member.account.status == "active"))
+
+
+async def readers(accounts: list[int]) -> list[int]:
+    """Those of `accounts` who get the weekly mail, which carries a notice they have not read by Friday: the
+    composer's reach by mail."""
+    if not accounts:
+        return []
+    rows = await Member.select(Member.account).where(Member.account.is_in(accounts) & _gets_it())
+    return [row["account"] for row in rows]
+
+
 async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
     """Make this week's digest of each member who wants one and has none yet, up to BATCH of them."""
     now = now or clock.now()
@@ -148,8 +163,7 @@ async def run_due(out: Outgoing, now: datetime | None = None) -> DigestStats:
         Member.id, Member.account.as_alias("account"), Member.account.email.as_alias("email"),
         Member.account.display_name.as_alias("name"), Member.account.locale.as_alias("locale"),
     ).where(
-        Member.digest_since.is_not_null() & (Member.digest_since <= sending) & Member.account.email.is_not_null()
-        & Member.account.email_verified_at.is_not_null() & (Member.account.status == "active")
+        _gets_it() & (Member.digest_since <= sending)
         & Member.id.not_in(Digest.select(Digest.member).where(Digest.week == week))
     ).order_by(Member.id).limit(BATCH)
     if not waiting:

@@ -20,6 +20,7 @@ from piccolo.columns.combination import WhereRaw
 from app.i18n import current_locale, in_locale
 from app.i18n import gettext as _
 from app.services.membership.membership import chosen_locale
+from app.services.notify import digest
 from app.services.notify.push_subscriptions import Preferences, PushRefused
 from app.services.shared import clock
 from db.engine import atomic
@@ -112,13 +113,15 @@ class Reach(NamedTuple):
     people: int
     devices: int  # by push
     line: int  # linked LINE accounts
+    mail: int  # members who get the weekly mail (notify/digest.py), which carries it if still unread
 
 
 async def reach(target: Target) -> Reach:
     """Whom a notification would reach, and by which channel: the composer's preview."""
     people = await recipients(target)
     wanting = await _wanting(target, people)
-    return Reach(len(people), len(await _push_devices(wanting)), len(await _line_links(target, wanting)))
+    return Reach(len(people), len(await _push_devices(wanting)), len(await _line_links(target, wanting)),
+                 len(await digest.readers(people)))
 
 
 async def _wanting(target: Target, people: list[int]) -> list[int]:

@@ -11,8 +11,9 @@ import pytest
 
 from app.i18n import TOKYO
 from app.keyfile import new_signing_key
-from app.services.notify import digest, outbox
+from app.services.notify import digest, outbox, push_notifications
 from app.services.notify.digest import DigestRefused
+from app.services.notify.push_notifications import Target
 from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError, TokenSigner
 from app.settings import Smtp
@@ -193,3 +194,12 @@ async def test_a_broadcast_unread_in_the_inbox_reaches_a_mail_only_member_by_the
     body = (await OutboxMail.select(OutboxMail.body).first())["body"]
     assert "年末年始の窓口のお知らせ" in body and f"{BASE}/inbox" in body
     assert "読んだお知らせ" not in body and "先月のお知らせ" not in body
+
+
+async def test_the_composers_reach_counts_the_members_the_weekly_mail_reaches():
+    area_id = await factories.area()
+    await subscriber([area_id])
+    await factories.member("確認前の人", email="before@example.jp", verified=False, area_ids=[area_id], digest=True)
+    await factories.member("頼んでいない人", email="never@example.jp", verified=True, area_ids=[area_id])
+    reach = await push_notifications.reach(Target(topic="news"))
+    assert (reach.people, reach.mail) == (3, 1)  # only the one who asked, with a confirmed address

@@ -249,13 +249,13 @@ async def test_programs_reach_followers_of_the_area_and_those_who_chose_all(serv
     # The inbox gets it whatever the push preference; push goes to the devices of those who want it.
     assert sorted(await push_notifications.recipients(programs)) == sorted([follower.account_id, everything.account_id,
                                                                 muted.account_id])
-    assert await push_notifications.reach(programs) == (3, 3, 0)  # follower's 2 devices + everything's 1; muted: none
+    assert await push_notifications.reach(programs) == (3, 3, 0, 0)  # follower's 2 devices + everything's 1; muted: none
     # "All programs" is about programs: an event in the area still goes to its followers only.
     events = Target(topic="events", area_ids=[yufutsu])
     assert sorted(await push_notifications.recipients(events)) == sorted([follower.account_id, muted.account_id])
-    assert await push_notifications.reach(events) == (2, 3, 0)
+    assert await push_notifications.reach(events) == (2, 3, 0, 0)
     # No area: everyone active; programs then go to everyone not muted.
-    assert await push_notifications.reach(Target(topic="programs")) == (4, 4, 0)
+    assert await push_notifications.reach(Target(topic="programs")) == (4, 4, 0, 0)
 
 
 async def test_tier_and_home_prefecture_narrow_and_combine(service):
@@ -282,11 +282,11 @@ async def test_tier_and_home_prefecture_narrow_and_combine(service):
     assert await push_notifications.recipients(explicit) == [tokyo_basic.account_id, staff]
     assert await push_notifications.recipients(Target(account_ids=[staff], tiers=["basic"])) == []
     assert await push_notifications.recipients(Target(account_ids=[])) == []
-    assert await push_notifications.reach(Target(tiers=["premium"])) == (2, 2, 0)
+    assert await push_notifications.reach(Target(tiers=["premium"])) == (2, 2, 0, 0)
     # A topic someone turned off: still in the inbox, no push.
     await push_subscriptions.save_preferences(tokyo_premium.account_id, Preferences(news=False))
-    assert await push_notifications.reach(Target(topic="news", tiers=["premium"])) == (2, 1, 0)
-    assert await push_notifications.reach(Target(topic="events", tiers=["premium"])) == (2, 2, 0)
+    assert await push_notifications.reach(Target(topic="news", tiers=["premium"])) == (2, 1, 0, 0)
+    assert await push_notifications.reach(Target(topic="events", tiers=["premium"])) == (2, 2, 0, 0)
 
 
 # --- fan-out -------------------------------------------------------------------------------------
