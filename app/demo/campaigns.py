@@ -9,7 +9,6 @@ import random
 
 from app.demo.kpi import KPI_DEMO_MARK
 from app.i18n import to_tokyo
-from app.services.campaigns.figures import year_months
 from app.services.campaigns.page_views import month_key
 from app.services.programs.activities import fiscal_year_of
 from app.services.shared import clock
@@ -38,7 +37,7 @@ async def load_campaign_demo() -> dict[str, int]:
     now = clock.now()
     rng = random.Random(2611)
     staff = await Account.select(Account.id).where(Account.role == "staff").first()
-    months = [m for m in year_months(to_tokyo(now).date().replace(month=4, day=1, year=fiscal_year_of(now)))
+    months = [m for m in clock.year_months(to_tokyo(now).date().replace(month=4, day=1, year=fiscal_year_of(now)))
               if m <= to_tokyo(now).date()]
     members = await Member.select(Member.id).where(Member.account.webauthn_user_id.like(KPI_DEMO_MARK + "%")).order_by(
         Member.id)

@@ -50,11 +50,6 @@ class PortalMonth:
         return sum(self.views)
 
 
-def year_months(start: date) -> list[date]:
-    """The twelve months of the fiscal year starting at `start` (April 1)."""
-    return [date(start.year + (start.month + i - 1) // 12, (start.month + i - 1) % 12 + 1, 1) for i in range(12)]
-
-
 def _per_campaign(rows: list[dict]) -> Counter:
     return Counter(r["campaign"] for r in rows)
 

@@ -268,7 +268,7 @@ async def dashboard(fiscal_year: int, area_id: int | None) -> Dashboard:
         desk=await desk_figures(start, end),
         record=await year_record(start, end, as_of, area_id),
         budgets=tuple(await area_budgets(fiscal_year, [area_id] if area_id else None)),
-        sources=await campaign_figures.by_source(start, end, campaign_figures.year_months(period.start), as_of),
-        portal=await campaign_figures.portal_months(start, end, campaign_figures.year_months(period.start)),
+        sources=await campaign_figures.by_source(start, end, clock.year_months(period.start), as_of),
+        portal=await campaign_figures.portal_months(start, end, clock.year_months(period.start)),
         travel_claims=await subsidy_figures.figures(fiscal_year, area_id),
     )

@@ -25,6 +25,7 @@ from app.services.activities.activities import KINDS as ACTIVITY_KINDS
 from app.services.articles.articles import kind_label as article_kind
 from app.services.membership.membership import effective_tier
 from app.services.programs.programs import KIND_LABELS as PROGRAM_KINDS
+from app.services.shared import clock
 from app.services.wallet.analysis import Table
 from db.tables import Application, Article, CheckIn, Member, Offer, Program, Shop
 
@@ -132,15 +133,6 @@ async def _members(end: datetime, as_of: date) -> tuple[int, int]:
     return len(rows), sum(effective_tier(m, as_of) == "premium" for m in rows)
 
 
-def _months(start: datetime, end: datetime) -> list[date]:
-    first, months = to_tokyo(start).date(), []
-    month = first.replace(day=1)
-    while month < to_tokyo(end).date() and len(months) < 12:
-        months.append(month)
-        month = month.replace(year=month.year + (month.month == 12), month=month.month % 12 + 1)
-    return months
-
-
 def _month_of(day: date) -> date:
     return day.replace(day=1)
 
@@ -153,7 +145,7 @@ async def _pass_changes(start: datetime, end: datetime) -> tuple[MonthChanges, .
     first, last = to_tokyo(start).date(), to_tokyo(end).date()
     ended = Counter(_month_of(r["valid_to"]) for r in await Offer.select(Offer.valid_to).where(
         (Offer.valid_to >= first) & (Offer.valid_to < last)))
-    return tuple(MonthChanges(month, shops[month], added[month], ended[month]) for month in _months(start, end))
+    return tuple(MonthChanges(month, shops[month], added[month], ended[month]) for month in clock.year_months(first))
 
 
 async def year_record(start: datetime, end: datetime, as_of: date, area_id: int | None) -> YearRecord:

@@ -21,7 +21,7 @@ from app.i18n import TOKYO, current_locale, datetime_range, format_datetime, in_
 from app.i18n import gettext as _
 from app.services.articles.articles import article_path
 from app.services.membership.membership import chosen_locale
-from app.services.notify import outbox
+from app.services.notify import notices, outbox
 from app.services.programs.programs import program_path
 from app.services.shared import clock
 from app.services.shared.refusals import Refusal
@@ -310,5 +310,4 @@ def _article(article: dict, base_url: str) -> str:
 
 
 def _notice(notice: dict, base_url: str) -> str:
-    link = notice["url"] if notice["url"].startswith(("http://", "https://")) else base_url + (notice["url"] or INBOX_PATH)
-    return "\n".join([notice["title"], "  " + link])
+    return "\n".join([notice["title"], "  " + notices.absolute(base_url, notice["url"] or INBOX_PATH)])

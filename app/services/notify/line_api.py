@@ -47,7 +47,3 @@ async def issue_link_token(api: AsyncMessagingApi, user_id: str) -> str:
     response = await api.issue_link_token(user_id, _request_timeout=REQUEST_TIMEOUT_S)
     return response.link_token
 
-
-def absolute(base_url: str, url: str) -> str:
-    """A notification's link as LINE shows it: a page of this site with the site's origin, or as it is (https)."""
-    return f"{base_url}{url}" if url.startswith("/") else url

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from linebot.v3.messaging import ApiException, AsyncMessagingApi, PushMessageRequest
 
-from app.services.notify import line_api
+from app.services.notify import line_api, notices
 from app.services.notify.push_delivery import MAX_ATTEMPTS, ROUND_S, TTL_S, backoff, claim
 from app.services.notify.push_notifications import among
 from app.services.shared import clock
@@ -60,7 +60,7 @@ def retry_key(delivery_id: int, created_at: datetime, base_url: str) -> str:
 
 
 def message_text(row: dict, base_url: str) -> str:
-    parts = [row["title"], row["body"], line_api.absolute(base_url, row["url"]) if row["url"] else ""]
+    parts = [row["title"], row["body"], notices.absolute(base_url, row["url"]) if row["url"] else ""]
     return "\n\n".join(part for part in parts if part)
 
 

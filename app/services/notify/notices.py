@@ -24,3 +24,8 @@ async def unread_count(account_id: int) -> int:
 
 async def mark_all_read(account_id: int) -> None:
     await Notice.update({Notice.read_at: clock.now()}).where((Notice.account == account_id) & Notice.read_at.is_null())
+
+
+def absolute(base_url: str, url: str) -> str:
+    """A notice's link read outside the app (LINE, mail): a page of this site with the site's origin, or as it is."""
+    return f"{base_url}{url}" if url.startswith("/") else url

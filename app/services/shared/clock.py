@@ -24,3 +24,8 @@ def local_datetime(value: str) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=TOKYO) if parsed.tzinfo is None else parsed
+
+
+def year_months(start: date) -> list[date]:
+    """The first days of the twelve months of the fiscal year starting at `start` (April 1)."""
+    return [date(start.year + (start.month + i - 1) // 12, (start.month + i - 1) % 12 + 1, 1) for i in range(12)]

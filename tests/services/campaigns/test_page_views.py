@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from app.services.campaigns import campaigns, figures, page_views
 from app.services.programs.activities import fiscal_year_bounds
+from app.services.shared import clock
 from db.tables import Application, CampaignVisit, Member, PageView, PageViewSeen, WalletPass
 from tests import factories
 
@@ -116,7 +117,7 @@ async def test_the_year_by_source_adds_campaigns_of_one_source_and_keeps_those_w
     await factories.premium(member.member_id, date(2027, 6, 30))
     await Member.update({Member.campaign: poster}).where(Member.id == member.member_id)
 
-    rows = await figures.by_source(start, end, figures.year_months(date(2026, 4, 1)), date(2027, 3, 31))
+    rows = await figures.by_source(start, end, clock.year_months(date(2026, 4, 1)), date(2027, 3, 31))
     assert [(r.source, r.campaigns, r.visits, r.registrations, r.activations, r.applications, r.premium) for r in rows] == [
         ("JR苫小牧駅", 2, 8, 3, 2, 2, 1), ("移住フェア東京", 1, 4, 0, 0, 0, 0), (figures.DIRECT, 0, None, 0, 1, 1, 0)]
     assert await WalletPass.count() == 3
@@ -137,7 +138,7 @@ async def test_the_portal_months_count_what_was_published_changed_and_viewed():
     tally.view("article", PHONE, "/articles/1", april.timestamp())
     await page_views.flush(tally, today=date(2026, 4, 10))
     start, end = fiscal_year_bounds(2026)
-    months = await figures.portal_months(start, end, figures.year_months(date(2026, 4, 1)))
+    months = await figures.portal_months(start, end, clock.year_months(date(2026, 4, 1)))
     assert len(months) == 12 and months[0].month == date(2026, 4, 1) and months[-1].month == date(2027, 3, 1)
     assert (months[0].articles, months[0].programs, months[0].portal_edits, months[0].views) == (0, 1, 1, (1, 0, 1))
     assert (months[1].articles, months[1].total_views) == (1, 0)
