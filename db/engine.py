@@ -9,6 +9,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import datetime, timezone
@@ -273,6 +274,16 @@ ROW_ID_MAX = 2**31 - 1
 
 def is_row_id(number: int) -> bool:
     return 0 < number <= ROW_ID_MAX
+
+
+def row_ids(texts: Iterable[str]) -> list[int] | None:
+    """The ids a form names (ticked boxes), sorted, each once; None when one of them could not be a row's id."""
+    wanted = set()
+    for text in texts:
+        if not (text.isascii() and text.isdecimal() and is_row_id(int(text))):
+            return None
+        wanted.add(int(text))
+    return sorted(wanted)
 
 
 def is_unique_violation(exc: BaseException) -> bool:

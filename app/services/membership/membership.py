@@ -22,7 +22,7 @@ from app.services.shared import clock
 from app.services.shared.reference import INTERESTS, PREFECTURE_CODES, TIES
 from app.services.shared.refusals import FormInvalid
 from app.services.shared.text import KANA_PATTERN, contains_pattern
-from db.engine import atomic
+from db.engine import atomic, row_ids
 from db.tables import (
     Account,
     Area,
@@ -171,9 +171,8 @@ def _choice_errors(profile: Profile) -> dict[str, str]:
 async def _chosen_areas(value) -> tuple[list[int], bool]:
     """The areas ticked (ids sorted, each once) and whether every one is a known area. Something that is not
     an id chooses no area at all."""
-    try:
-        wanted = sorted({int(v) for v in _list(value)})
-    except ValueError:
+    wanted = row_ids(_list(value))
+    if wanted is None:
         return [], False
     if not wanted:
         return [], True

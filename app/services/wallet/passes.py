@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from app.i18n import gettext as _
 from app.services.shared.refusals import FormInvalid
 from app.services.wallet.admin_forms import LONG_TEXT_MAX, NAME_MAX, all_values, block, check_length, flag, line, whole_number
-from db.engine import atomic
+from db.engine import atomic, row_ids
 from db.tables import Offer, Pass, PassOffer, Shop, WalletPass
 
 VALIDITY_DAYS_MAX = 366
@@ -50,10 +50,7 @@ async def parse_pass(form: dict) -> PassValues:
     days = whole_number(days_text, 1, VALIDITY_DAYS_MAX)
     if days is None:
         errors["validity_days"] = _("Enter a number of days from %(low)d to %(high)d.", low=1, high=VALIDITY_DAYS_MAX)
-    try:
-        wanted = sorted({int(v) for v in all_values(form.get("offers"))})
-    except ValueError:
-        wanted = None
+    wanted = row_ids(all_values(form.get("offers")))
     if wanted is None:
         errors["offers"] = _("Choose from the list.")
     else:

@@ -35,6 +35,7 @@ async def test_valid_profile_is_normalised():
         ({"interests": ["golf-on-mars"]}, "interests"),
         ({"areas": ["not-a-number"]}, "areas"),
         ({"areas": ["424242"]}, "areas"),
+        ({"areas": ["2147483648"]}, "areas"),
         ({"family_name_kana": "Yamada"}, "family_name_kana"),
         ({"family_name": "山" * 51}, "family_name"),
         ({"consent": "2020-01-01"}, "consent"),

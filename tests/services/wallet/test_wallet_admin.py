@@ -129,6 +129,8 @@ def test_offer_form_keeps_a_daily_count_only_for_daily_offers():
         ({"validity_days": ""}, "validity_days"),
         ({"offers": ["abc"]}, "offers"),
         ({"offers": ["999999"]}, "offers"),
+        ({"offers": ["2147483648"]}, "offers"),
+        ({"offers": ["-1"]}, "offers"),
     ],
 )
 async def test_pass_form_names_the_bad_field(changes, field):
