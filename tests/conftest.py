@@ -30,7 +30,7 @@ from app.settings import Settings
 from db.engine import bind, make_engine
 from db.piccolo_app import APP_CONFIG
 from tests import factories
-from tests.loop_pools import LoopPools
+from tests.loop_pools import LoopPools, ResetLine
 
 ROOT = Path(__file__).resolve().parent.parent
 USE_POSTGRES = os.environ.get("TSUNAGU_TEST_DB", "sqlite") == "postgres"
@@ -111,12 +111,17 @@ def database_url(tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     migrate(url, var_dir)
     bind(pooled_engine(url))
+    if USE_POSTGRES:
+        RESET_LINES[url] = ResetLine(url)
     yield url
+    if USE_POSTGRES:
+        RESET_LINES.pop(url).close()
     if own_database:
         asyncio.run(_make_database(GIVEN_DATABASE_URL, url, drop_only=True))
 
 
 LOOP_POOLS: dict[str, LoopPools] = {}
+RESET_LINES: dict[str, ResetLine] = {}  # the test database's; another (a restore's) is emptied through a pool
 
 
 def pooled_engine(database_url: str):
@@ -147,10 +152,15 @@ async def reset_database() -> None:
     deletes = "".join(f'DELETE FROM "{name}";' for name in reversed(names))
     engine = tables[0]._meta.db
     if engine.engine_type == "postgres":
-        await _execute_script(engine, deletes + (
+        script = deletes + (
             "SELECT setval(seq, 1, false) FROM (SELECT to_regclass(name || '_id_seq') AS seq FROM unnest(ARRAY["
             + ", ".join(f"'{name}'" for name in names) + "]) AS name) AS sequences WHERE seq IS NOT NULL;"
-        ))
+        )
+        line = RESET_LINES.get(engine.config["dsn"])
+        if line is not None:
+            await line.execute(script)
+            return
+        await _execute_script(engine, script)
         await close_running_loops_pools()
     else:
         with closing(sqlite3.connect(engine.path)) as connection:
@@ -210,11 +220,15 @@ def pool_per_event_loop(monkeypatch):
 
 if USE_POSTGRES:  # only there: an async fixture around the sync browser tests (SQLite only) would clash with Playwright's loop
 
-    @pytest.fixture(autouse=True)
+    @pytest.fixture(autouse=True, scope="session")
     async def close_pytest_loops_pool():
-        """The test's own queries ran on pytest's loop; its pool goes before the loop does."""
+        """The tests' own queries run on pytest's one loop; its pool goes before the loop does."""
         yield
         await close_running_loops_pools()
+
+    @pytest.fixture(autouse=True)
+    def forget_closed_loops():
+        yield
         for pools in LOOP_POOLS.values():
             pools.forget_closed_loops()
 

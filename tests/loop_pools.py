@@ -10,6 +10,7 @@ again), which was most of the PostgreSQL half of the suite. Piccolo's engine onl
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import asyncpg
 
@@ -75,3 +76,31 @@ class _Acquisition:
 
     async def __aexit__(self, *exc_info) -> None:
         await self._pool.release(self._connection)
+
+
+class ResetLine:
+    """One connection kept open on a loop of its own (a thread) for emptying the tables before each test: made
+    afresh every time, on the test's new loop, the connection and its pool cost five times the DELETEs."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="reset-line", daemon=True)
+        self._thread.start()
+
+    async def execute(self, script: str) -> None:
+        """Runs `script` on the kept connection; awaitable from any loop."""
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._execute(script), self._loop))
+
+    async def _execute(self, script: str) -> None:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await asyncpg.connect(self._dsn)
+        await self._connection.execute(script)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            asyncio.run_coroutine_threadsafe(self._connection.close(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

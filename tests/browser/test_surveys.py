@@ -129,6 +129,7 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     # A second tab keeps the form open, as if on another device.
     second_tab = member.context.new_page()
     second_tab.goto(survey_url)
+    member.bring_to_front()  # back to the first tab, as a person would; a hidden tab gets no animation frames
 
     # Each answer is checked as it is given: unticking the only choice of a required question says so.
     question(member, 3).get_by_text("次のプログラムにも参加したい").click()
@@ -151,6 +152,7 @@ def test_staff_build_the_follow_up_a_participant_answers_once_on_a_phone_and_sta
     # Never twice: not on this phone, not from the tab that still had the form open.
     member.goto(survey_url)
     expect(member.get_by_test_id("survey-refused")).to_contain_text(ALREADY)
+    second_tab.bring_to_front()
     question(second_tab, 1).locator("label.survey-scale-point").nth(0).click()
     question(second_tab, 2).get_by_text("どちらともいえない").click()
     question(second_tab, 3).get_by_text("特に考えていない").click()
