@@ -1,15 +1,16 @@
-"""db/engine.py: on SQLite, reads outside a transaction run on connections kept open (ReadingSQLiteEngine);
-what a read sees must not change for it, on either database."""
+"""db/engine.py: on SQLite, statements outside a transaction run on connections kept open (ReadingSQLiteEngine);
+what a read sees, and what a write sent alone commits, must not change for it, on either database."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from contextlib import closing
 
 import pytest
 
 from db.engine import ReadingSQLiteEngine, atomic, close_pool
-from db.tables import Area
+from db.tables import Area, Shop
 
 
 async def test_a_read_sees_a_write_at_once_and_a_transaction_reads_its_own_writes():
@@ -38,12 +39,34 @@ async def test_on_sqlite_reads_reuse_their_connections_and_hold_no_lock_once_ans
     await Area.insert(Area(name="苫小牧", slug="tomakomai"))
     for _ in range(10):
         assert await Area.count() == 1
-    assert 1 <= len(engine._readers) <= 4  # kept open, one per read thread at most
+    assert 2 <= len(engine._kept) <= 5  # kept open: the writer's and one per read thread at most
     with closing(sqlite3.connect(engine.path, timeout=0)) as writer:  # would fail at once if a read held a lock
         writer.execute("BEGIN EXCLUSIVE")
         writer.execute("UPDATE area SET name = '苫小牧市'")
         writer.commit()
     assert (await Area.select(Area.name).first())["name"] == "苫小牧市"
     await close_pool(engine)
-    assert engine._readers == []
+    assert engine._kept == []
     assert await Area.count() == 1  # a read after closing opens a connection again
+
+
+async def test_on_sqlite_a_write_sent_alone_commits_at_once_checks_foreign_keys_and_waits_for_the_lock():
+    engine = Area._meta.db
+    if not isinstance(engine, ReadingSQLiteEngine):
+        pytest.skip("SQLite only: PostgreSQL writes come from the pool")
+    await Area.insert(Area(name="苫小牧", slug="tomakomai"))
+    with closing(sqlite3.connect(engine.path, timeout=0)) as other:  # committed: another connection sees it at once
+        assert other.execute("SELECT name FROM area").fetchall() == [("苫小牧",)]
+    with pytest.raises(sqlite3.IntegrityError):  # the kept writer checks foreign keys as Piccolo's connections do
+        await Shop.insert(Shop(name="どこにもない地区の店", area=424242))
+    holder = sqlite3.connect(engine.path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for a moment
+        waiting = asyncio.ensure_future(Area.update({Area.name: "苫小牧市"}).where(Area.slug == "tomakomai"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # waits on the busy timeout, neither failing nor skipping
+        holder.execute("COMMIT")
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        holder.close()
+    assert (await Area.select(Area.name).first())["name"] == "苫小牧市"
