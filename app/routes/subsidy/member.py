@@ -84,7 +84,7 @@ async def file_travel_claim(request: Request, program_id: FromPath[int]) -> obje
         claim_id = await claims.submit(program_id, member["id"], form, files, request.app.state.settings.var_dir,
                                        clock.now())
     except FormInvalid as invalid:
-        values = {**single_values(form), "transports": _transports(form)}
+        values = _typed(form)
         return await _new_page(request, program, member, values, invalid.errors, status_code=422)
     except ClaimRefused as refused:
         if refused.reason == "already_claimed":
@@ -94,6 +94,13 @@ async def file_travel_claim(request: Request, program_id: FromPath[int]) -> obje
         return await _new_page(request, program, member, problem=refused.message, status_code=409)
     request.session["flash"] = _("Your claim is sent. The secretariat checks it and tells you in News.")
     return see_other(request, request.app.route_reverse("get_my_travel_claim", claim_id=claim_id))
+
+
+def _typed(form: dict) -> dict:
+    """The claim as typed, to show again next to its errors (a field the request left out reads as "")."""
+    values = single_values(form)
+    values["transports"] = _transports(form)
+    return values
 
 
 def _transports(form: dict) -> list[str]:
@@ -142,7 +149,7 @@ async def resubmit_travel_claim(request: Request, claim_id: FromPath[int]) -> ob
     try:
         await claims.resubmit(claim_id, claim["member"], form, files, request.app.state.settings.var_dir, clock.now())
     except FormInvalid as invalid:
-        values = {**single_values(form), "transports": _transports(form)}
+        values = _typed(form)
         return await _claim_page(request, claim, values, invalid.errors, status_code=422)
     except ClaimRefused as refused:
         return await _claim_page(request, await _own(request, claim_id), problem=refused.message, status_code=409)

@@ -119,6 +119,20 @@ async def test_a_bad_claim_comes_back_with_its_message_and_what_was_typed(client
     assert "羽田空港→新千歳空港" in response.text and await TravelClaim.count() == 0
 
 
+async def test_a_claim_sent_without_its_fields_or_as_json_comes_back_with_messages_not_a_500(client):
+    held = await held_program()
+    await log_in(client, held["member"].account_id)
+    token = await client.ensure_csrf()
+    for url in (f"/programs/{held['program']}/claim", f"/account/claims/{2**31 - 1}"):
+        bare = await post_claim(client, url, {"program": "-1"})
+        assert bare.status_code in (404, 422), (url, bare.status_code)
+        sent = await client.post(url, content=b'{"program": -1}', headers={"content-type": "application/json",
+                                                                           "x-csrftoken": token})
+        assert sent.status_code < 500, (url, sent.status_code)
+    bare = await post_claim(client, f"/programs/{held['program']}/claim", {"program": "-1"})
+    assert 'data-testid="error-departure"' in bare.text and await TravelClaim.count() == 0
+
+
 @pytest.mark.parametrize("receipts", [[], [("receipt.exe", b"MZ\x90\x00" * 50, "application/octet-stream")],
                                       [("r.jpg", photo(), "image/jpeg")] * 4])
 async def test_receipts_are_required_checked_by_content_and_limited_to_three(client, receipts):
