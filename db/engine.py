@@ -282,14 +282,15 @@ def is_row_id(number: int) -> bool:
     return 0 < number <= ROW_ID_MAX
 
 
+def row_id(text: str) -> int | None:
+    """The id a form or an address names, or None when the text could not be a row's id."""
+    return int(text) if text.isascii() and text.isdecimal() and is_row_id(int(text)) else None
+
+
 def row_ids(texts: Iterable[str]) -> list[int] | None:
     """The ids a form names (ticked boxes), sorted, each once; None when one of them could not be a row's id."""
-    wanted = set()
-    for text in texts:
-        if not (text.isascii() and text.isdecimal() and is_row_id(int(text))):
-            return None
-        wanted.add(int(text))
-    return sorted(wanted)
+    wanted = [row_id(text) for text in texts]
+    return None if None in wanted else sorted(set(wanted))
 
 
 def is_unique_violation(exc: BaseException) -> bool:

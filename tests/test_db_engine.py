@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from db.engine import ReadingSQLiteEngine, atomic, close_pool
+from db.engine import ReadingSQLiteEngine, atomic, close_pool, row_id, row_ids
 from db.tables import Area, Shop
 
 
@@ -70,3 +70,12 @@ async def test_on_sqlite_a_write_sent_alone_commits_at_once_checks_foreign_keys_
     finally:
         holder.close()
     assert (await Area.select(Area.name).first())["name"] == "苫小牧市"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12", 12), ("2147483647", 2147483647), ("2147483648", None), ("0", None), ("-1", None), ("", None),
+    ("１２", None), ("1e3", None), (" 12", None),
+])
+def test_an_id_is_read_from_text_only_when_it_could_be_a_rows(text, expected):
+    assert row_id(text) == expected
+    assert row_ids([text, "3", text]) == (None if expected is None else sorted({3, expected}))

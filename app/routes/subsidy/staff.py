@@ -30,6 +30,7 @@ from app.services.subsidy import figures, review, rules
 from app.services.subsidy.claims import MAX_RECEIPTS
 from app.services.subsidy.review import PAGE_SIZE, TABS, ClaimFilter, ReviewRefused, status_label
 from app.services.subsidy.rules import TRANSPORTS, transport_label, transport_labels
+from db.engine import row_id
 
 STAFF = [guards.staff]
 Query = Annotated[str, QueryParameter()]
@@ -102,7 +103,7 @@ class ListView:
     @classmethod
     def read(cls, year: str, area: str, program: str, status: str, page_no: str) -> tuple[ListView, dict]:
         chosen, errors = fiscal_year(year, fiscal_year_of(clock.now()))
-        return cls(chosen, area if _row_id(area) else "", program if _row_id(program) else "",
+        return cls(chosen, area if row_id(area) else "", program if row_id(program) else "",
                    status if status in TABS or status == "all" else "submitted", page_number(page_no)), errors
 
     @property
@@ -113,10 +114,6 @@ class ListView:
     def address(self, base: str, **changes) -> str:
         chosen = vars(replace(self, **changes))
         return base + "?" + urlencode({k: v for k, v in chosen.items() if v not in ("", None) and (k, v) != ("page", 1)})
-
-
-def _row_id(text: str) -> bool:
-    return text.isascii() and text.isdecimal() and len(text) <= 9 and int(text) > 0
 
 
 @get("/staff/claims", name="list_travel_claims", guards=STAFF, cache_control=None)
