@@ -1,0 +1,180 @@
+"""Page versions: a number per account that changes whenever anything its member pages show changes, and one
+number for what every member's pages share (account 0). The front layer keeps a member's page (app/page_cache.py)
+with the two numbers it was rendered under and serves it again only while both are unchanged, which one indexed
+read tells (app/services/membership/login_sessions.py), so a kept page is never older than the data.
+
+The numbers are kept by triggers in the database, not by the services: a write that forgot to say what it changed
+would leave a page showing the old data, and a trigger cannot be forgotten. Every table is classified below; a table
+nobody classified fails tests/test_page_versions.py, and so does a kept page that reads an unclassified table.
+
+- ACCOUNT_PATHS: rows that belong to one account's pages. The path is the foreign keys to follow from the row to
+  the column holding the account's id (the last name), e.g. a redemption's wallet pass, its member, its account.
+- SHARED: rows every member's pages may show (programs, passes, shops, areas): a change moves account 0.
+- UNSEEN: rows no kept page reads (counters, logs, staff-only work): a change moves nothing.
+
+On PostgreSQL the triggers run once per statement with the rows it changed (transition tables), so a notification
+reaching 50,000 members adds one statement, and the accounts are counted in id order, the same order in every
+transaction, which two bulk writes cannot deadlock on. SQLite has only per-row triggers; it writes one
+statement at a time anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+TABLE = "page_version"
+SHARED_ACCOUNT = 0  # the row whose number moves with what every member's pages share
+
+ACCOUNT_PATHS: dict[str, tuple[str, ...]] = {
+    "account": ("id",),
+    "area_follow": ("member", "account"),
+    "application": ("member", "account"),
+    "check_in": ("member", "account"),
+    "conflict": ("wallet_pass", "member", "account"),
+    "desk_mail": ("inquiry", "account"),
+    "digest": ("member", "account"),
+    "inquiry": ("account",),
+    "inquiry_message": ("inquiry", "account"),
+    "journey_event": ("member", "account"),
+    "line_link": ("account",),
+    "line_link_nonce": ("account",),
+    "login_session": ("account",),
+    "member": ("account",),
+    "notice": ("account",),
+    "one_time_token": ("account",),
+    "passkey": ("account",),
+    "premium_application": ("member", "account"),
+    "push_preference": ("account",),
+    "push_subscription": ("account",),
+    "redemption": ("wallet_pass", "member", "account"),
+    "survey_answer": ("response", "account"),
+    "survey_invitation": ("account",),
+    "survey_response": ("account",),
+    "travel_claim": ("member", "account"),
+    "wallet_pass": ("member", "account"),
+}
+
+SHARED = frozenset({
+    "activity", "area", "article", "campaign", "notification", "offer", "pass", "pass_offer", "portal_block",
+    "program", "revision", "shop", "survey", "survey_question", "travel_subsidy", "upload",
+})
+
+UNSEEN = frozenset({
+    # counters and logs, written on every request or message
+    "audit_log", "auth_challenge", "campaign_visit", "delivery", "line_delivery", "outbox_mail", "page_view",
+    "page_view_seen", "rate_count",
+    # the secretariat's and editors' own work, on staff pages only
+    "budget", "diary_entry", "erased_identity", "incident", "invitation", "journey_rule", "kpi_target",
+    "reply_template", "report_section", "spending",
+})
+
+EVENTS = ("INSERT", "UPDATE", "DELETE")
+
+
+def classified() -> set[str]:
+    return set(ACCOUNT_PATHS) | SHARED | UNSEEN
+
+
+def accounts_of(row: str, path: tuple[str, ...], references: dict[tuple[str, str], str], table: str) -> str:
+    """A SELECT of the account ids `row`'s rows belong to, following `path` through `references`
+    ({(table, foreign key column): referenced table})."""
+    *hops, column = path
+    if not hops:
+        return f'SELECT {row}."{column}" AS account FROM {row}' if row.endswith("_rows") else f'SELECT {row}."{column}" AS account'
+    joins, source, alias = [], table, "r"
+    for step, hop in enumerate(hops):
+        target, previous = references[(source, hop)], alias
+        alias = f"j{step}"
+        joins.append((target, alias, f'{alias}.id = {previous}."{hop}"'))
+        source = target
+    first_target, first_alias, _on = joins[0]
+    sql = f'SELECT {alias}."{column}" AS account FROM '
+    if row.endswith("_rows"):  # a transition table: every changed row
+        sql += f'{row} AS r JOIN "{first_target}" AS {first_alias} ON {first_alias}.id = r."{hops[0]}"'
+    else:  # SQLite's NEW or OLD: one row
+        sql += f'"{first_target}" AS {first_alias}'
+    for target, join_alias, on in joins[1:]:
+        sql += f' JOIN "{target}" AS {join_alias} ON {on}'
+    if not row.endswith("_rows"):
+        sql += f' WHERE {first_alias}.id = {row}."{hops[0]}"'
+    return sql
+
+
+def _bump(accounts: str) -> str:
+    return (f"INSERT INTO {TABLE} (account_id, version) SELECT DISTINCT account, 1 FROM ({accounts}) AS changed "
+            f"WHERE account IS NOT NULL ORDER BY account "
+            f"ON CONFLICT (account_id) DO UPDATE SET version = {TABLE}.version + 1")
+
+
+def _bump_shared(rows: str) -> str:
+    return f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT} AND EXISTS (SELECT 1 FROM {rows})"
+
+
+def _sqlite_trigger(table: str, event: str, references: dict[tuple[str, str], str]) -> str:
+    rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
+    if table in SHARED:
+        body = f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT};"
+    else:
+        union = " UNION ".join(accounts_of(row, ACCOUNT_PATHS[table], references, table) for row in rows)
+        body = _bump(union) + ";"
+    return f'CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON "{table}" FOR EACH ROW BEGIN {body} END'
+
+
+def _postgres_function(table: str, references: dict[tuple[str, str], str]) -> str:
+    branches = []
+    for event in EVENTS:
+        rows = {"INSERT": ("new_rows",), "UPDATE": ("old_rows", "new_rows"), "DELETE": ("old_rows",)}[event]
+        if table in SHARED:
+            statement = _bump_shared(rows[-1])
+        else:
+            statement = _bump(" UNION ".join(accounts_of(row, ACCOUNT_PATHS[table], references, table) for row in rows))
+        branches.append(f"IF TG_OP = '{event}' THEN {statement}; END IF;")
+    return (f"CREATE OR REPLACE FUNCTION {TABLE}_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            + " ".join(branches) + " RETURN NULL; END $$")
+
+
+def _postgres_triggers(table: str) -> list[str]:
+    referencing = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+                   "DELETE": "OLD TABLE AS old_rows"}
+    return [f'CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON "{table}" REFERENCING {referencing[event]} '
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_{table}()" for event in EVENTS]
+
+
+def install(engine_type: str, tables: Iterable[str], references: dict[tuple[str, str], str]) -> list[str]:
+    """The statements that make the table and every trigger, after dropping any made before (so a later migration
+    runs this again when a table is added or its classification changes)."""
+    watched = sorted(set(tables) - UNSEEN)
+    statements = drop(engine_type, tables, keep_table=True)
+    statements += [
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (account_id INTEGER PRIMARY KEY, version BIGINT NOT NULL)",
+        f"INSERT INTO {TABLE} (account_id, version) VALUES ({SHARED_ACCOUNT}, 1) ON CONFLICT (account_id) DO NOTHING",
+    ]
+    for table in watched:
+        if engine_type == "postgres":
+            statements.append(_postgres_function(table, references))
+            statements += _postgres_triggers(table)
+        else:
+            statements += [_sqlite_trigger(table, event, references) for event in EVENTS]
+    return statements
+
+
+def drop(engine_type: str, tables: Iterable[str], keep_table: bool = False) -> list[str]:
+    statements = []
+    for table in sorted(tables):
+        statements += [f'DROP TRIGGER IF EXISTS {TABLE}_{table}_{event.lower()}'
+                       + (f' ON "{table}"' if engine_type == "postgres" else "") for event in EVENTS]
+        if engine_type == "postgres":
+            statements.append(f"DROP FUNCTION IF EXISTS {TABLE}_{table}()")
+    return statements if keep_table else statements + [f"DROP TABLE IF EXISTS {TABLE}"]
+
+
+def references_of(table_classes: Iterable) -> dict[tuple[str, str], str]:
+    """{(table, foreign key column): referenced table} of Piccolo's table classes."""
+    return {(table._meta.tablename, column._meta.db_column_name): column._foreign_key_meta.resolved_references._meta.tablename
+            for table in table_classes for column in table._meta.foreign_key_columns}
+
+
+EXISTING_TABLES = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table'",
+    "postgres": "SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema()",
+}
