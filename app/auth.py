@@ -38,9 +38,10 @@ class AuthMiddleware(ASGIMiddleware):
     )
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        token = _cookie(scope, cookie_name(AUTH_COOKIE, scope["app"].state.settings.secure_cookies))
-        account = await login_sessions.resolve(token) if token else None
-        scope.setdefault("state", {})["account"] = account
+        state = scope.setdefault("state", {})
+        if "account" not in state:  # the front layer may have looked the login up already (app/middleware.py)
+            token = _cookie(scope, cookie_name(AUTH_COOKIE, scope["app"].state.settings.secure_cookies))
+            state["account"] = await login_sessions.resolve(token) if token else None
         await next_app(scope, receive, send)
 
 

@@ -60,6 +60,7 @@ def make_state(settings: Settings, engine) -> dict:
         "signer": TokenSigner(settings.signing_key),
         "rate_limits": make_rate_limits(settings),
         "page_cache": PageCache(settings.page_cache_seconds),
+        "member_page_cache": PageCache(settings.member_page_cache_seconds),
         "page_views": page_views.Tally(settings.secret_key),  # this process's counts, written by the timer in lifespan
     }
 

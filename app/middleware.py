@@ -20,9 +20,10 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app import compression, i18n
-from app.page_cache import Key, PageCache
+from app.page_cache import KeptPage, Key, PageCache
 from app.services.campaigns import page_views
 from app.services.campaigns.campaigns import MATCHING_SITES, matching_site_of
+from app.services.membership import login_sessions
 from app.static_pages import STATIC_EXPORT
 
 access_log = logging.getLogger("tsunagu.access")
@@ -125,7 +126,7 @@ class Front:
         self.csrf = csrf
         # Either cookie means the page may differ for this visitor (a login, a pending notice).
         self.personal_cookies = (session_cookie, auth_cookie)
-        self.auth_cookie = auth_cookie
+        self.session_cookie, self.auth_cookie = session_cookie, auth_cookie
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,18 +159,13 @@ class Front:
         method = scope["method"]
         head = method == "HEAD"
         gzip = bool(accept_encoding) and compression.accepts_gzip(accept_encoding.decode("latin-1"))
-        cache: PageCache = scope["app"].state.page_cache
-        key: Key | None = None
-        # A page rendered for the static export has other links and no scripts: never kept, never served kept.
-        # A visitor a matching site sent gets a session noting it (routes/campaigns), which a kept page cannot give.
-        if (method in SAFE_METHODS and cache.enabled and STATIC_EXPORT not in scope and not noted_referrer(scope, referer)
-                and not any(jar.get(name) for name in self.personal_cookies)):
-            key = (scope["path"], scope.get("query_string", b""), locale, hx_request, hx_boosted, hx_restore)
+        login = jar.get(self.auth_cookie)
+        cache, key = self.kept_under(scope, jar, login, referer, (locale, hx_request, hx_boosted, hx_restore))
+        kept = await self.kept_page(scope, cache, key, login)
         inner = {**scope, "method": "GET"} if head else scope  # what the app sees; the log says what was asked
         answer = _Answer(self, send, inner, head=head, gzip=gzip, cache=cache, key=key,
                          is_file=scope["path"].startswith(FILE_PREFIXES))
         try:
-            kept = cache.get(key) if key is not None else None
             if kept is not None:
                 await answer.send_kept(kept, jar.get(self.csrf.cookie_name))
             else:
@@ -184,6 +180,36 @@ class Front:
             elapsed_ms = (time.perf_counter() - started) * 1000
             # The query string is left out: links sent by mail may carry one-time tokens.
             access_log.info("%s %s %d %.1fms", method, scope["path"], answer.status, elapsed_ms)
+
+    def kept_under(self, scope: Scope, jar: dict[str, str], login: str | None, referer: bytes,
+                   variant: tuple) -> tuple[PageCache, Key | None]:
+        """Where this request's page may be kept, and under which key (None: nowhere). `variant` is what else
+        chooses the page: the locale and the HTMX headers that ask for a fragment."""
+        state = scope["app"].state
+        # A page rendered for the static export has other links and no scripts: never kept, never served kept.
+        # A visitor a matching site sent gets a session noting it (routes/campaigns), which a kept page cannot give.
+        if scope["method"] not in SAFE_METHODS or STATIC_EXPORT in scope or noted_referrer(scope, referer):
+            return state.page_cache, None
+        page = (scope["path"], scope.get("query_string", b""), *variant)
+        if not any(jar.get(name) for name in self.personal_cookies):
+            return state.page_cache, (page if state.page_cache.enabled else None)
+        if login and not jar.get(self.session_cookie) and state.member_page_cache.enabled:
+            return state.member_page_cache, (*page, login_sessions.token_hash(login))
+        return state.page_cache, None
+
+    @staticmethod
+    async def kept_page(scope: Scope, cache: PageCache, key: Key | None, login: str | None) -> KeptPage | None:
+        """The page kept under `key`, if still good: a member's only under the page versions their login's lookup
+        reads now. That lookup is the one the app would make, so it is left in the scope for the app (app/auth.py)."""
+        if key is None:
+            return None
+        if not login:
+            return cache.get(key)
+        if not cache.peek(key):
+            return None
+        account = await login_sessions.resolve(login)
+        scope.setdefault("state", {})["account"] = account
+        return cache.get(key, account.page_versions) if account is not None else None
 
     def visitor_token(self, cookie: str | None) -> tuple[str, bytes | None]:
         """The visitor's CSRF token when their cookie holds one we signed; otherwise a new one and its cookie,
@@ -251,9 +277,10 @@ class _Answer:
         token = ScopeState.from_scope(self.scope).csrf_token if html else None
         secret = token.encode("latin-1") if isinstance(token, str) else b""
         vary_on_encoding(headers)
-        if html and self.key is not None and self._may_keep(headers):
+        versions = self._may_keep(headers) if html and self.key is not None else False
+        if versions is not False:
             kept = [(name, value) for name, value in headers if name not in (b"content-length", b"set-cookie")]
-            self.cache.keep(self.key, self.status, tuple(kept), body, secret, self.page_view)
+            self.cache.keep(self.key, self.status, tuple(kept), body, secret, self.page_view, versions)
         if self.gzip and len(body) >= compression.MIN_BYTES:
             body = compression.gzip_page(body, secret)
             headers.append((b"content-encoding", b"gzip"))
@@ -261,13 +288,21 @@ class _Answer:
         await self.downstream({**start, "headers": headers})
         await self.downstream({"type": "http.response.body", "body": b"" if self.head else body, "more_body": False})
 
-    def _may_keep(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Only an opted-in page, answered in full, that gave this visitor nothing of their own but a CSRF cookie."""
+    def _may_keep(self, headers: list[tuple[bytes, bytes]]) -> tuple[int, int] | None | bool:
+        """False, or the page versions to keep the page under (None for a public page): only an opted-in page,
+        answered in full, that gave this visitor nothing of their own but a CSRF cookie; a member's, only to the
+        logged-in account it was rendered for."""
         handler = self.scope.get("route_handler")
-        if self.status != 200 or handler is None or not handler.opt.get("public_page"):
+        member = self.cache is self.scope["app"].state.member_page_cache
+        if self.status != 200 or handler is None or not handler.opt.get("member_page" if member else "public_page"):
             return False
         csrf_cookie = self.front.csrf.cookie_name.encode() + b"="
-        return all(value.startswith(csrf_cookie) for name, value in headers if name == b"set-cookie")
+        if not all(value.startswith(csrf_cookie) for name, value in headers if name == b"set-cookie"):
+            return False
+        if not member:
+            return None
+        account = self.scope.get("state", {}).get("account")
+        return account.page_versions if account is not None else False
 
     async def send_kept(self, kept, cookie: str | None) -> None:
         token, set_cookie = self.front.visitor_token(cookie)

@@ -12,8 +12,15 @@ What differs between visitors is handled on the way out:
   without JavaScript;
 - the language: part of the key, with the path, the query and the HTMX headers that choose a fragment.
 
-Freshness: a logged-in person (every editor and staff member) never gets a kept page, so they see their
-change at once. Visitors see it when the copy expires (`PAGE_CACHE_SECONDS`, 5 s by default), and at once
+A member's own pages (card, wallet, account, applications, inbox) are kept too, with `opt=MEMBER_PAGE`, in a
+cache of their own: keyed by the login's token hash besides, so only that login is ever given them, and kept with
+the page versions they were rendered under (db/page_versions.py). The front layer serves one again only when the
+login's lookup, the one statement any logged-in page starts with, reads the same two versions: nothing the page
+shows has changed since, whoever changed it and in whichever process. `ttl_s` then bounds only what time alone
+changes. A member with anything in their session (a message to show once) gets the page afresh.
+
+Freshness of public pages: a logged-in person (every editor and staff member) never gets a kept public page, so
+they see their change at once. Visitors see it when the copy expires (`PAGE_CACHE_SECONDS`, 5 s by default), and at once
 from the process that handled the change: any successful change by a logged-in person clears that
 process's copies. Several processes each keep their own copies, bounded in count and bytes; none of
 them serves a copy older than `ttl_s`.
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 from app import compression
 
 PUBLIC_PAGE = {"public_page": True}  # route handler opt: its answer to an anonymous visitor may be kept
+MEMBER_PAGE = {"member_page": True}  # route handler opt: its answer to a logged-in member may be kept for them
 
 
 def counted_page(kind: str) -> dict:
@@ -39,7 +47,7 @@ def counted_page(kind: str) -> dict:
 MAX_ENTRIES = 512
 MAX_BYTES = 32 * 1024 * 1024
 
-Key = tuple[str, bytes, str, bytes, bytes, bytes]
+Key = tuple  # (path, query, locale, HX-Request, HX-Boosted, HX-History-Restore-Request[, login token hash])
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class KeptPage:
     pieces: tuple[bytes, ...]  # the body between the copies of the CSRF token
     deflated: tuple[bytes, ...]  # the same pieces, deflated once (app/compression.py)
     page_view: str = ""  # the kind its views are counted as, if they are
+    versions: tuple[int, int] | None = None  # a member page's: the page versions it was rendered under
 
     @property
     def size(self) -> int:
@@ -69,25 +78,27 @@ class PageCache:
         self.max_bytes = max_bytes
         self._pages: OrderedDict[Key, KeptPage] = OrderedDict()
         self._bytes = 0
+        self.served = 0  # how many answers came from here (bench/pages.py prints it)
 
     @property
     def enabled(self) -> bool:
         return self.ttl_s > 0
 
-    def get(self, key: Key) -> KeptPage | None:
+    def get(self, key: Key, versions: tuple[int, int] | None = None) -> KeptPage | None:
         page = self._pages.get(key)
         if page is None:
             return None
-        if time.monotonic() - page.stored_at >= self.ttl_s:
+        if time.monotonic() - page.stored_at >= self.ttl_s or page.versions != versions:
             self._drop(key)
             return None
         self._pages.move_to_end(key)
+        self.served += 1
         return page
 
     def keep(self, key: Key, status: int, headers: tuple[tuple[bytes, bytes], ...], body: bytes, token: bytes,
-             page_view: str = "") -> None:
+             page_view: str = "", versions: tuple[int, int] | None = None) -> None:
         pieces = compression.cut(body, token)
-        page = KeptPage(time.monotonic(), status, headers, pieces, compression.deflate_pieces(pieces), page_view)
+        page = KeptPage(time.monotonic(), status, headers, pieces, compression.deflate_pieces(pieces), page_view, versions)
         if page.size > self.max_bytes // 8:  # one huge page must not push out every other
             return
         self._drop(key)
@@ -95,6 +106,10 @@ class PageCache:
         self._bytes += page.size
         while len(self._pages) > self.max_entries or self._bytes > self.max_bytes:
             self._drop(next(iter(self._pages)))
+
+    def peek(self, key: Key) -> bool:
+        """Whether a copy is kept under `key`, fresh or not (what is worth a lookup of the versions)."""
+        return key in self._pages
 
     def clear(self) -> None:
         self._pages.clear()

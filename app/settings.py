@@ -210,6 +210,10 @@ class Settings:
     # How long a public page answered to visitors without a login is served again as it is (app/page_cache.py);
     # 0 turns the copies off.
     page_cache_seconds: float = 5.0
+    # How long a member's own page (card, wallet, account, applications, inbox) may be served again as it was
+    # rendered, while nothing it shows has changed (db/page_versions.py); it bounds only what time alone changes
+    # (a relative date, the card's day). 0 turns the copies off.
+    member_page_cache_seconds: float = 60.0
     log_level: str = "INFO"
     debug: bool = False
 
@@ -313,6 +317,7 @@ class Settings:
             region_municipality=env.get("REGION_MUNICIPALITY", "苫小牧市"),
             retention_days=retention_days_from(env.get("RETENTION_DAYS", str(RETENTION_DAYS_DEFAULT))),
             page_cache_seconds=float(env.get("PAGE_CACHE_SECONDS", "5")),
+            member_page_cache_seconds=float(env.get("MEMBER_PAGE_CACHE_SECONDS", "60")),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             debug=env.get("DEBUG", "").lower() in ("1", "true", "yes"),
         )

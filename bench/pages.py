@@ -76,6 +76,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the pages of a logged-in member against a bare page with one session lookup")
     parser.add_argument("--postgres", action="store_true",
                         help="with --member-pages: a fresh PostgreSQL database (made via --admin-url, dropped at the end)")
+    parser.add_argument("--afresh", action="store_true",
+                        help="with --member-pages: every page rendered afresh (MEMBER_PAGE_CACHE_SECONDS=0), none served kept")
     parser.add_argument("--admin-url", default=ADMIN_URL, help=f"PostgreSQL for --postgres (loopback only; default {ADMIN_URL})")
     add_rate_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -198,6 +200,8 @@ def bench_member_pages(args: argparse.Namespace, work_dir: Path) -> dict:
     load_at_start = os.getloadavg()
     name = f"tsunagu_bench_pages_{os.getpid()}"
     env = app_environment(work_dir)
+    if args.afresh:
+        env["MEMBER_PAGE_CACHE_SECONDS"] = "0"
     if args.postgres:
         env["DATABASE_URL"] = database_url(args.admin_url, name)
         log(f"creating database {name}")
@@ -208,7 +212,7 @@ def bench_member_pages(args: argparse.Namespace, work_dir: Path) -> dict:
         account, token = asyncio.run(log_in_demo_member(env["DATABASE_URL"], "bench/pages.py"))
         report = serve_member_pages(args, env, work_dir, token)
         report["config"].update(load_average_at_start=[round(x, 2) for x in load_at_start], account=account,
-                                database="postgresql" if args.postgres else "sqlite",
+                                database="postgresql" if args.postgres else "sqlite", afresh=args.afresh,
                                 rate_limit_rows=asyncio.run(count_rate_rows(env["DATABASE_URL"])))
         return report
     finally:
@@ -282,6 +286,8 @@ def print_member_table(report: dict) -> None:
     print(f"server: {config['server']}")
     print(f"member: account {config['account']} (a demo member with a live pass, the one with the most rows); rate limits: "
           f"{config['rate_limit_rows']} counter rows written")
+    print("app pages: " + ("rendered afresh for every request (--afresh)" if config.get("afresh") else
+                           "served kept while nothing they show changed, as a member opening them again gets them"))
     print("load average at start: " + " ".join(f"{x:.2f}" for x in config["load_average_at_start"])
           + "  (the client shares the machine; other load shifts both targets)")
     print()

@@ -11,6 +11,7 @@ from litestar.response import Response
 from app import guards
 from app.auth import cleared_auth_cookie, current_account
 from app.i18n import gettext as _
+from app.page_cache import MEMBER_PAGE
 from app.qr import qr_svg
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
@@ -30,7 +31,7 @@ def flash(request: Request, message: str) -> None:
     request.session["flash"] = message
 
 
-@get("/account", name="get_account", guards=[guards.logged_in], cache_control=None)
+@get("/account", name="get_account", guards=[guards.logged_in], cache_control=None, opt=MEMBER_PAGE)
 async def get_account(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id) if account.is_member else None

@@ -9,6 +9,7 @@ from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import to_tokyo
+from app.page_cache import MEMBER_PAGE
 from app.qr import signed_code_qr_svg
 from app.rendering import page
 from app.services.activities import progress
@@ -17,7 +18,7 @@ from app.services.shared import clock
 from app.services.shared.signed_tokens import TokenError
 
 
-@get("/card", name="get_card", guards=[guards.member], cache_control=None)
+@get("/card", name="get_card", guards=[guards.member], cache_control=None, opt=MEMBER_PAGE)
 async def get_card(request: Request) -> object:
     account = current_account(request)
     member = await membership.member_for_account(account.id)

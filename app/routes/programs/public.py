@@ -17,7 +17,7 @@ from app.auth import current_account
 from app.i18n import TOKYO, current_audience, current_locale, datetime_range, format_datetime, to_tokyo
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.page_cache import counted_page
+from app.page_cache import MEMBER_PAGE, counted_page
 from app.rendering import page, see_other
 from app.routes.forms import form_dict
 from app.routes.programs.calendars import google_calendar_url, month_calendar, program_ics
@@ -328,7 +328,7 @@ async def cancel_application(request: Request, program_id: FromPath[int]) -> obj
     return see_other(request, request.app.route_reverse("get_program", program_id=program_id))
 
 
-@get("/programs/mine", name="list_my_applications", guards=[guards.member], cache_control=None)
+@get("/programs/mine", name="list_my_applications", guards=[guards.member], cache_control=None, opt=MEMBER_PAGE)
 async def list_my_applications(request: Request) -> object:
     member_id = await member_id_of(request)
     rows = await reads.member_applications(member_id)

@@ -13,7 +13,7 @@ from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
-from app.page_cache import PUBLIC_PAGE
+from app.page_cache import MEMBER_PAGE, PUBLIC_PAGE
 from app.qr import signed_code_qr_svg
 from app.rendering import page, see_other, wants_fragment
 from app.routes.forms import form_dict
@@ -103,7 +103,7 @@ async def activate_pass(request: Request, pass_id: FromPath[int]) -> object:
     return see_other(request, request.app.route_reverse("get_wallet"))
 
 
-@get("/wallet", name="get_wallet", guards=[guards.member], cache_control=None)
+@get("/wallet", name="get_wallet", guards=[guards.member], cache_control=None, opt=MEMBER_PAGE)
 async def get_wallet(request: Request) -> object:
     account = current_account(request)
     now = clock.now()
