@@ -45,7 +45,6 @@ ACCOUNT_PATHS: dict[str, tuple[str, ...]] = {
     "passkey": ("account",),
     "premium_application": ("member", "account"),
     "push_preference": ("account",),
-    "push_subscription": ("account",),
     "redemption": ("wallet_pass", "member", "account"),
     "survey_answer": ("response", "account"),
     "survey_invitation": ("account",),
@@ -60,9 +59,9 @@ SHARED = frozenset({
 })
 
 UNSEEN = frozenset({
-    # counters and logs, written on every request or message
+    # counters and logs, written on every request or message (a device's last delivery too: no kept page lists devices)
     "audit_log", "auth_challenge", "campaign_visit", "delivery", "line_delivery", "outbox_mail", "page_view",
-    "page_view_seen", "rate_count",
+    "page_view_seen", "push_subscription", "rate_count",
     # the secretariat's and editors' own work, on staff pages only
     "budget", "diary_entry", "erased_identity", "incident", "invitation", "journey_rule", "kpi_target",
     "reply_template", "report_section", "spending",
@@ -76,28 +75,16 @@ def classified() -> set[str]:
 
 
 def accounts_of(row: str, path: tuple[str, ...], references: dict[tuple[str, str], str], table: str) -> str:
-    """A SELECT of the account ids `row`'s rows belong to, following `path` through `references`
-    ({(table, foreign key column): referenced table})."""
-    *hops, column = path
-    if not hops:
-        return f'SELECT {row}."{column}" AS account FROM {row}' if row.endswith("_rows") else f'SELECT {row}."{column}" AS account'
-    joins, source, alias = [], table, "r"
-    for step, hop in enumerate(hops):
-        target, previous = references[(source, hop)], alias
-        alias = f"j{step}"
-        joins.append((target, alias, f'{alias}.id = {previous}."{hop}"'))
-        source = target
-    first_target, first_alias, _on = joins[0]
-    sql = f'SELECT {alias}."{column}" AS account FROM '
-    if row.endswith("_rows"):  # a transition table: every changed row
-        sql += f'{row} AS r JOIN "{first_target}" AS {first_alias} ON {first_alias}.id = r."{hops[0]}"'
-    else:  # SQLite's NEW or OLD: one row
-        sql += f'"{first_target}" AS {first_alias}'
-    for target, join_alias, on in joins[1:]:
-        sql += f' JOIN "{target}" AS {join_alias} ON {on}'
-    if not row.endswith("_rows"):
-        sql += f' WHERE {first_alias}.id = {row}."{hops[0]}"'
-    return sql
+    """A SELECT of the account ids of `table`'s changed rows: `row` is a transition table (PostgreSQL) or SQLite's
+    NEW or OLD, and `path` is followed through `references` ({(table, foreign key column): referenced table})."""
+    first = path[0]
+    source = row if row.endswith("_rows") else f'(SELECT {row}."{first}" AS "{first}")'
+    joins, alias, source_table = "", "r", table
+    for step, hop in enumerate(path[:-1]):
+        target = references[(source_table, hop)]
+        joins += f' JOIN "{target}" AS j{step} ON j{step}.id = {alias}."{hop}"'
+        alias, source_table = f"j{step}", target
+    return f'SELECT {alias}."{path[-1]}" AS account FROM {source} AS r{joins}'
 
 
 def _bump(accounts: str) -> str:
