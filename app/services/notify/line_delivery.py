@@ -22,8 +22,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from linebot.v3.messaging import ApiException, AsyncMessagingApi, PushMessageRequest
+from typing import TYPE_CHECKING
 
 from app.services.notify import line_api, notices
 from app.services.notify.push_delivery import MAX_ATTEMPTS, ROUND_S, TTL_S, backoff, claim
@@ -31,6 +30,9 @@ from app.services.notify.push_notifications import among
 from app.services.shared import clock
 from app.settings import Line
 from db.tables import LineDelivery
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging import ApiException, AsyncMessagingApi
 
 CONCURRENCY = 20  # requests in flight; LINE takes 2,000 push requests a second per channel
 BATCH = 200
@@ -92,11 +94,12 @@ async def _attempt(api: AsyncMessagingApi, row: dict, base_url: str, now: dateti
         return _Outcome(row, "skipped", "blocked")
     if row["send_at"] < now - timedelta(seconds=TTL_S):
         return _Outcome(row, "skipped", "expired")
-    request = PushMessageRequest(to=row["line_user_id"], messages=[line_api.text_message(message_text(row, base_url))])
+    messaging = line_api.sdk()
+    request = messaging.PushMessageRequest(to=row["line_user_id"], messages=[line_api.text_message(message_text(row, base_url))])
     try:
         await api.push_message(request, x_line_retry_key=retry_key(row["id"], row["created_at"], base_url),
                                _request_timeout=line_api.REQUEST_TIMEOUT_S)
-    except ApiException as exc:
+    except messaging.ApiException as exc:
         if exc.status == 409 and exc.headers and exc.headers.get(ACCEPTED):
             return _Outcome(row, "sent")  # an earlier attempt got through; LINE did not send it again
         if exc.status == 429 or exc.status >= 500:
