@@ -12,6 +12,9 @@ nobody classified fails tests/test_page_versions.py, and so does a kept page tha
 - SHARED: rows every member's pages may show (programs, passes, shops, areas): a change moves account 0.
 - UNSEEN: rows no kept page reads (counters, logs, staff-only work): a change moves nothing.
 
+A migration installs the triggers with a frozen copy of the classification of its day, so changing it here without a
+migration that installs again fails tests/test_page_versions.py, which compares the database with this module.
+
 On PostgreSQL the triggers run once per statement with the rows it changed (transition tables), so a notification
 reaching 50,000 members adds one statement, and the accounts are counted in id order, the same order in every
 transaction, which two bulk writes cannot deadlock on. SQLite has only per-row triggers; it writes one
@@ -97,24 +100,24 @@ def _bump_shared(rows: str) -> str:
     return f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT} AND EXISTS (SELECT 1 FROM {rows})"
 
 
-def _sqlite_trigger(table: str, event: str, references: dict[tuple[str, str], str]) -> str:
+def _sqlite_trigger(table: str, path: tuple[str, ...] | None, event: str, references: dict[tuple[str, str], str]) -> str:
     rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
-    if table in SHARED:
+    if path is None:
         body = f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT};"
     else:
-        union = " UNION ".join(accounts_of(row, ACCOUNT_PATHS[table], references, table) for row in rows)
+        union = " UNION ".join(accounts_of(row, path, references, table) for row in rows)
         body = _bump(union) + ";"
     return f'CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON "{table}" FOR EACH ROW BEGIN {body} END'
 
 
-def _postgres_function(table: str, references: dict[tuple[str, str], str]) -> str:
+def _postgres_function(table: str, path: tuple[str, ...] | None, references: dict[tuple[str, str], str]) -> str:
     branches = []
     for event in EVENTS:
         rows = {"INSERT": ("new_rows",), "UPDATE": ("old_rows", "new_rows"), "DELETE": ("old_rows",)}[event]
-        if table in SHARED:
+        if path is None:
             statement = _bump_shared(rows[-1])
         else:
-            statement = _bump(" UNION ".join(accounts_of(row, ACCOUNT_PATHS[table], references, table) for row in rows))
+            statement = _bump(" UNION ".join(accounts_of(row, path, references, table) for row in rows))
         branches.append(f"IF TG_OP = '{event}' THEN {statement}; END IF;")
     return (f"CREATE OR REPLACE FUNCTION {TABLE}_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             + " ".join(branches) + " RETURN NULL; END $$")
@@ -127,21 +130,25 @@ def _postgres_triggers(table: str) -> list[str]:
             f"FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_{table}()" for event in EVENTS]
 
 
-def install(engine_type: str, tables: Iterable[str], references: dict[tuple[str, str], str]) -> list[str]:
-    """The statements that make the table and every trigger, after dropping any made before (so a later migration
-    runs this again when a table is added or its classification changes)."""
-    watched = sorted(set(tables) - UNSEEN)
+def install(engine_type: str, tables: Iterable[str], references: dict[tuple[str, str], str],
+            account_paths: dict[str, tuple[str, ...]] = ACCOUNT_PATHS, shared: Iterable[str] = SHARED) -> list[str]:
+    """The statements that make the table and the triggers of `tables` as classified (a migration passes the
+    classification of its day, frozen), after dropping any made before: a later migration runs this again when a
+    table is added or classified otherwise, and tests/test_page_versions.py compares the database with this."""
+    shared = set(shared)
+    watched = sorted(set(tables) & (set(account_paths) | shared))
     statements = drop(engine_type, tables, keep_table=True)
     statements += [
         f"CREATE TABLE IF NOT EXISTS {TABLE} (account_id INTEGER PRIMARY KEY, version BIGINT NOT NULL)",
         f"INSERT INTO {TABLE} (account_id, version) VALUES ({SHARED_ACCOUNT}, 1) ON CONFLICT (account_id) DO NOTHING",
     ]
     for table in watched:
+        path = None if table in shared else account_paths[table]
         if engine_type == "postgres":
-            statements.append(_postgres_function(table, references))
+            statements.append(_postgres_function(table, path, references))
             statements += _postgres_triggers(table)
         else:
-            statements += [_sqlite_trigger(table, event, references) for event in EVENTS]
+            statements += [_sqlite_trigger(table, path, event, references) for event in EVENTS]
     return statements
 
 

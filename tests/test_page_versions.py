@@ -42,17 +42,28 @@ def test_every_account_path_follows_foreign_keys_to_an_account():
         assert (source, last) == ("account", "id") or REFERENCES.get((source, last)) == "account", (table, path)
 
 
-async def test_the_database_has_the_triggers_the_classification_asks_for():
-    engine = Account._meta.db
-    if engine.engine_type == "postgres":
-        rows = await Account.raw("SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'page\\_version\\_%'")
+async def installed_definitions(engine_type: str) -> dict[str, str]:
+    """{trigger (SQLite) or trigger function (PostgreSQL): its SQL} of the page versions, as the database holds them."""
+    if engine_type == "postgres":
+        rows = await Account.raw(
+            "SELECT t.tgname AS name, p.prosrc AS sql FROM pg_trigger AS t JOIN pg_proc AS p ON p.oid = t.tgfoid "
+            "WHERE NOT t.tgisinternal AND t.tgname LIKE 'page\\_version\\_%'")
     else:
-        rows = await Account.raw("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'page\\_version\\_%' ESCAPE '\\'")
-    installed = {row["name"] for row in rows}
+        rows = await Account.raw("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'page\\_version\\_%' ESCAPE '\\'")
+    return {row["name"]: row["sql"] for row in rows}
+
+
+async def test_the_database_has_the_triggers_the_classification_asks_for():
+    """Names and bodies: a table added, or a path or class changed, without a migration that installs again fails."""
+    engine_type = Account._meta.db.engine_type
+    installed = await installed_definitions(engine_type)
     wanted = {f"{page_versions.TABLE}_{table}_{event.lower()}"
               for table in TABLES - page_versions.UNSEEN for event in page_versions.EVENTS}
-    assert installed == wanted, ("a migration must run page_versions.install again: "
-                                 f"missing {sorted(wanted - installed)}, extra {sorted(installed - wanted)}")
+    assert set(installed) == wanted, ("a migration must run page_versions.install again: "
+                                      f"missing {sorted(wanted - set(installed))}, extra {sorted(set(installed) - wanted)}")
+    statements = "\n".join(page_versions.install(engine_type, TABLES, REFERENCES))
+    stale = sorted(name for name, sql in installed.items() if sql.strip() not in statements)
+    assert not stale, f"a migration must run page_versions.install again: {stale}"
 
 
 async def test_a_members_own_rows_move_their_version_only():
