@@ -9,6 +9,7 @@ from litestar.response import Response
 from app import guards
 from app.auth import current_account
 from app.i18n import gettext as _
+from app.page_cache import MEMBER_PAGE
 from app.rendering import csv_download, page, print_stylesheet, see_other
 from app.routes.forms import form_dict
 from app.services.activities import progress
@@ -41,7 +42,7 @@ async def _context(member: dict, request_values: PremiumRequest | None = None, e
     }
 
 
-@get("/account/premium", name="get_premium", guards=[guards.member], cache_control=None)
+@get("/account/premium", name="get_premium", guards=[guards.member], cache_control=None, opt=MEMBER_PAGE)
 async def get_premium(request: Request) -> object:
     return page(request, "premium/member/index.html", await _context(await _member(request)))
 

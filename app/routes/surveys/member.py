@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from app import guards
 from app.auth import current_account
 from app.i18n import lazy_gettext as _l
+from app.page_cache import MEMBER_PAGE
 from app.rendering import page, see_other
 from app.services.shared import clock
 from app.services.surveys import responses
@@ -47,7 +48,7 @@ def _refused(request: Request, reason: str, survey_id: int, status_code: int | N
     return page(request, "surveys/refused.html", context, status_code=status_code or default_status)
 
 
-@get("/surveys", name="list_my_surveys", guards=MEMBERS, cache_control=None)
+@get("/surveys", name="list_my_surveys", guards=MEMBERS, cache_control=None, opt=MEMBER_PAGE)
 async def list_my_surveys(request: Request) -> object:
     account = current_account(request)
     context = {"open": await responses.open_for(account.id, clock.now()), "answered": await responses.answered_by(account.id)}

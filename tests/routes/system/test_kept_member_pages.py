@@ -55,7 +55,7 @@ async def member(client) -> Member:
 
 async def test_each_member_page_is_served_again_as_rendered_while_nothing_changed(app, client, member):
     kept = app.state.member_page_cache
-    for path in MEMBER_PAGES:
+    for path in kept_pages(app):
         first = await client.get(path)
         served = kept.served
         again = await client.get(path)
