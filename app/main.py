@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from app import errors, guards, middleware
 from app.auth import AUTH_COOKIE, AuthMiddleware, cookie_name
 from app.compression import CompressedFiles
-from app.page_cache import PageCache
+from app.page_cache import MEMBER_PAGE, PageCache
 from app.push_sender import make_sender
 from app.rate_limit import make_rate_limits
 from app.routes import ROUTE_HANDLERS
@@ -60,7 +60,7 @@ def make_state(settings: Settings, engine) -> dict:
         "signer": TokenSigner(settings.signing_key),
         "rate_limits": make_rate_limits(settings),
         "page_cache": PageCache(settings.page_cache_seconds),
-        "member_page_cache": PageCache(settings.member_page_cache_seconds),
+        "member_page_cache": PageCache(settings.member_page_cache_seconds, keeps=MEMBER_PAGE),
         "page_views": page_views.Tally(settings.secret_key),  # this process's counts, written by the timer in lifespan
     }
 

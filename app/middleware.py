@@ -277,10 +277,12 @@ class _Answer:
         token = ScopeState.from_scope(self.scope).csrf_token if html else None
         secret = token.encode("latin-1") if isinstance(token, str) else b""
         vary_on_encoding(headers)
-        versions = self._may_keep(headers) if html and self.key is not None else False
-        if versions is not False:
+        if html and self.key is not None and self._may_keep(headers):
             kept = [(name, value) for name, value in headers if name not in (b"content-length", b"set-cookie")]
-            self.cache.keep(self.key, self.status, tuple(kept), body, secret, self.page_view, versions)
+            # A member's page is kept under the page versions read with their login; a visitor's has none to read.
+            account = self.scope.get("state", {}).get("account")
+            self.cache.keep(self.key, self.status, tuple(kept), body, secret, self.page_view,
+                            account.page_versions if account is not None else None)
         if self.gzip and len(body) >= compression.MIN_BYTES:
             body = compression.gzip_page(body, secret)
             headers.append((b"content-encoding", b"gzip"))
@@ -288,21 +290,14 @@ class _Answer:
         await self.downstream({**start, "headers": headers})
         await self.downstream({"type": "http.response.body", "body": b"" if self.head else body, "more_body": False})
 
-    def _may_keep(self, headers: list[tuple[bytes, bytes]]) -> tuple[int, int] | None | bool:
-        """False, or the page versions to keep the page under (None for a public page): only an opted-in page,
-        answered in full, that gave this visitor nothing of their own but a CSRF cookie; a member's, only to the
-        logged-in account it was rendered for."""
+    def _may_keep(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Only a page opted in to this cache, answered in full, that gave this visitor nothing of their own but a
+        CSRF cookie."""
         handler = self.scope.get("route_handler")
-        member = self.cache is self.scope["app"].state.member_page_cache
-        if self.status != 200 or handler is None or not handler.opt.get("member_page" if member else "public_page"):
+        if self.status != 200 or handler is None or not handler.opt.get(self.cache.opt):
             return False
         csrf_cookie = self.front.csrf.cookie_name.encode() + b"="
-        if not all(value.startswith(csrf_cookie) for name, value in headers if name == b"set-cookie"):
-            return False
-        if not member:
-            return None
-        account = self.scope.get("state", {}).get("account")
-        return account.page_versions if account is not None else False
+        return all(value.startswith(csrf_cookie) for name, value in headers if name == b"set-cookie")
 
     async def send_kept(self, kept, cookie: str | None) -> None:
         token, set_cookie = self.front.visitor_token(cookie)

@@ -12,8 +12,8 @@ What differs between visitors is handled on the way out:
   without JavaScript;
 - the language: part of the key, with the path, the query and the HTMX headers that choose a fragment.
 
-A member's own pages (card, wallet, account, applications, inbox, surveys, premium) are kept too, with `opt=MEMBER_PAGE`, in a
-cache of their own: keyed by the login's token hash besides, so only that login is ever given them, and kept with
+A member's own pages (card, wallet, account, applications, inbox, surveys, premium) are kept too, with
+`opt=MEMBER_PAGE`, in a cache of their own: keyed by the login's token hash besides, so only that login is ever given them, and kept with
 the page versions they were rendered under (db/page_versions.py). The front layer serves one again only when the
 login's lookup, the one statement any logged-in page starts with, reads the same two versions: nothing the page
 shows has changed since, whoever changed it and in whichever process. `ttl_s` then bounds only what time alone
@@ -34,8 +34,9 @@ from dataclasses import dataclass
 
 from app import compression
 
-PUBLIC_PAGE = {"public_page": True}  # route handler opt: its answer to an anonymous visitor may be kept
-MEMBER_PAGE = {"member_page": True}  # route handler opt: its answer to a logged-in member may be kept for them
+# Route handler opts: the answer may be kept for an anonymous visitor, or for the logged-in member it was rendered for.
+PUBLIC_PAGE = {"public_page": True}
+MEMBER_PAGE = {"member_page": True}
 
 
 def counted_page(kind: str) -> dict:
@@ -72,13 +73,15 @@ class KeptPage:
 
 
 class PageCache:
-    def __init__(self, ttl_s: float, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, ttl_s: float, keeps: dict = PUBLIC_PAGE, max_entries: int = MAX_ENTRIES,
+                 max_bytes: int = MAX_BYTES) -> None:
         self.ttl_s = ttl_s
+        (self.opt,) = keeps  # the handler opt of the pages kept here
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._pages: OrderedDict[Key, KeptPage] = OrderedDict()
         self._bytes = 0
-        self.served = 0  # how many answers came from here (bench/pages.py prints it)
+        self.served = 0  # how many answers came from here (the tests count them)
 
     @property
     def enabled(self) -> bool:

@@ -210,9 +210,9 @@ class Settings:
     # How long a public page answered to visitors without a login is served again as it is (app/page_cache.py);
     # 0 turns the copies off.
     page_cache_seconds: float = 5.0
-    # How long a member's own page (card, wallet, account, applications, inbox, surveys, premium) may be served again as it was
-    # rendered, while nothing it shows has changed (db/page_versions.py); it bounds only what time alone changes
-    # (a relative date, the card's day). 0 turns the copies off.
+    # How long a member's own page (card, wallet, account, applications, inbox, surveys, premium) may be served
+    # again as it was rendered, while nothing it shows has changed (db/page_versions.py); it bounds only what time
+    # alone changes (a relative date, the card's day). 0 turns the copies off.
     member_page_cache_seconds: float = 60.0
     log_level: str = "INFO"
     debug: bool = False
