@@ -96,29 +96,26 @@ def _bump(accounts: str) -> str:
             f"ON CONFLICT (account_id) DO UPDATE SET version = {TABLE}.version + 1")
 
 
-def _bump_shared(rows: str) -> str:
-    return f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT} AND EXISTS (SELECT 1 FROM {rows})"
+# The rows a trigger sees for each event: SQLite's NEW and OLD, one row at a time; PostgreSQL's transition tables.
+CHANGED = {"INSERT": ("new",), "UPDATE": ("old", "new"), "DELETE": ("old",)}
+
+
+def _bump_for(table: str, path: tuple[str, ...] | None, rows: list[str], references: dict[tuple[str, str], str]) -> str:
+    if path is not None:
+        return _bump(" UNION ".join(accounts_of(row, path, references, table) for row in rows))
+    # A statement (PostgreSQL) may have changed no row of a shared table; a row trigger (SQLite) always has one.
+    changed = f" AND EXISTS (SELECT 1 FROM {rows[-1]})" if rows[-1].endswith("_rows") else ""
+    return f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT}{changed}"
 
 
 def _sqlite_trigger(table: str, path: tuple[str, ...] | None, event: str, references: dict[tuple[str, str], str]) -> str:
-    rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[event]
-    if path is None:
-        body = f"UPDATE {TABLE} SET version = version + 1 WHERE account_id = {SHARED_ACCOUNT};"
-    else:
-        union = " UNION ".join(accounts_of(row, path, references, table) for row in rows)
-        body = _bump(union) + ";"
-    return f'CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON "{table}" FOR EACH ROW BEGIN {body} END'
+    body = _bump_for(table, path, [row.upper() for row in CHANGED[event]], references)
+    return f'CREATE TRIGGER {TABLE}_{table}_{event.lower()} AFTER {event} ON "{table}" FOR EACH ROW BEGIN {body}; END'
 
 
 def _postgres_function(table: str, path: tuple[str, ...] | None, references: dict[tuple[str, str], str]) -> str:
-    branches = []
-    for event in EVENTS:
-        rows = {"INSERT": ("new_rows",), "UPDATE": ("old_rows", "new_rows"), "DELETE": ("old_rows",)}[event]
-        if path is None:
-            statement = _bump_shared(rows[-1])
-        else:
-            statement = _bump(" UNION ".join(accounts_of(row, path, references, table) for row in rows))
-        branches.append(f"IF TG_OP = '{event}' THEN {statement}; END IF;")
+    branches = [f"IF TG_OP = '{event}' THEN {_bump_for(table, path, [f'{row}_rows' for row in CHANGED[event]], references)}; END IF;"
+                for event in EVENTS]
     return (f"CREATE OR REPLACE FUNCTION {TABLE}_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
             + " ".join(branches) + " RETURN NULL; END $$")
 
