@@ -26,6 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from app.auth import AUTH_COOKIE
 from app.main import create_app
+from app.services.shared.pdf import HEADLESS_FLAGS
 from app.settings import Settings
 from tests.conftest import USE_POSTGRES, make_settings, reset_database
 from tests.line_platform import FakeLinePlatform
@@ -33,15 +34,7 @@ from tests.push_service import FakePushService
 
 BROWSER_TESTS = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = [*HEADLESS_FLAGS, "--disable-quic"]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,

@@ -123,3 +123,12 @@ def test_a_form_sent_after_the_session_cookies_are_lost_shows_the_403_page(page,
     error_page = page.get_by_test_id("error-page")
     expect(error_page).to_have_attribute("data-status", "403")
     expect(error_page.get_by_role("heading")).to_have_text("フォームの有効期限が切れました")
+
+
+def test_the_test_browser_runs_no_page_of_browser_chrome(browser, page):
+    """HEADLESS_FLAGS switch off the omnibox popup that Chromium loads even headless, a renderer of its own for
+    every profile: if a new Chromium renames the feature, this says so instead of the run growing slower."""
+    page.goto("/")
+    targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
+
+    assert [target["url"] for target in targets if target["type"] == "browser_ui"] == []
