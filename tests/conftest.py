@@ -12,6 +12,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from concurrent.futures import CancelledError
 from contextlib import ExitStack, closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,11 +287,17 @@ def reset_app(app: Litestar, settings: Settings, engine) -> None:
     bind(engine)
 
 
+# The settings create_app builds into the app itself: the cookies, CSRF, body limit, locale and logging of its
+# middleware (secure_cookies follows base_url). Every other one reaches it through app.state and the templates'
+# globals, which reset_app gives each test.
+BUILT_IN_SETTINGS = ("database_url", "base_url", "secret_key", "max_body_bytes", "default_locale", "log_level", "debug")
+
+
 @pytest.fixture
 def app(shared_app, settings) -> Litestar:
-    """The shared app, reset for this test. Settings that differ in more than var_dir shape the middleware
-    and templates too (rate limits, cookies, branding), so a test given such settings gets an app of its own."""
-    if settings.with_(var_dir=shared_app.settings.var_dir) != shared_app.settings:
+    """The shared app, reset for this test; a test whose settings change one built into the app (making one
+    costs 0.35 s of CPU) gets an app of its own."""
+    if any(getattr(settings, name) != getattr(shared_app.settings, name) for name in BUILT_IN_SETTINGS):
         return create_app(settings)
     return shared_app.for_test(settings)
 
@@ -337,12 +344,15 @@ class AppLoop:
         return self._loop is not None and self._loop is asyncio.get_running_loop()
 
     def close(self) -> None:
-        if self._portal is not None:
-            with suppress(RuntimeError):  # the portal already stopped: its pool's connections just drop
-                self._portal.call(close_running_loops_pools)
-        self._stack.close()
-        self._portal = self._loop = None
-        self._retire = False
+        # A retired loop's portal may have been cancelled already, or be cancelled while this runs: its pool's
+        # connections then just drop.
+        portal, self._portal, self._loop, self._retire = self._portal, None, None, False
+        stack, self._stack = self._stack, ExitStack()
+        with suppress(RuntimeError, CancelledError):
+            if portal is not None:
+                portal.call(close_running_loops_pools)
+        with suppress(RuntimeError, CancelledError):
+            stack.close()
 
 
 APP_LOOP = AppLoop()
