@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from datetime import datetime, timezone
+from functools import lru_cache
+from string import Formatter
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
@@ -20,6 +23,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
+from piccolo.table import Table
 
 log = logging.getLogger("tsunagu.db")
 
@@ -203,6 +207,32 @@ class ReadingSQLiteEngine(SQLiteEngine):
             return await super()._run_in_new_connection(query, args, query_type, table)
         threads = self._reads if query_type == "generic" and query.lstrip()[:6].upper() == "SELECT" else self._writes
         return await asyncio.get_running_loop().run_in_executor(threads, self._run_kept, query, args or [])
+
+
+@lru_cache(maxsize=64)
+def numbered(sql: str) -> str:
+    """A statement's `{}` placeholders, as `raw` takes them, numbered for PostgreSQL ($1, $2, …), once per text."""
+    number = itertools.count(1)
+    return "".join(literal + (f"${next(number)}" if field is not None else "")
+                   for literal, field, _, _ in Formatter().parse(sql))
+
+
+async def fetch(table: type[Table], sql: str, *args) -> list[dict]:
+    """`table.raw(sql, *args)`, for the statements that requests send most (a login's lookup, a rate count, a
+    redemption): on PostgreSQL straight to the connection, in the current transaction if there is one, else
+    through the pool as `_run_in_pool` sends (again on a new connection, if the old one had died). Piccolo's raw
+    query builds a QueryString, numbers its placeholders and runs its result hooks for every call: a sixth of a
+    redemption's CPU went there for its three statements. SQLite, and an engine without its pool (a command
+    outside the app), keep Piccolo's way."""
+    engine = table._meta.db
+    if not isinstance(engine, ResilientPostgresEngine) or not engine.pool:
+        return await table.raw(sql, *args)
+    transaction = engine.current_transaction.get()
+    if transaction is not None:
+        rows = await transaction.connection.fetch(numbered(sql), *args)
+    else:
+        rows = await engine._run_in_pool(numbered(sql), args)
+    return [dict(row) for row in rows]
 
 
 def make_engine(database_url: str) -> Engine:

@@ -9,7 +9,7 @@ from contextlib import closing
 
 import pytest
 
-from db.engine import ReadingSQLiteEngine, atomic, close_pool, row_id, row_ids
+from db.engine import ReadingSQLiteEngine, atomic, close_pool, fetch, numbered, row_id, row_ids
 from db.tables import Area, Shop
 
 
@@ -30,6 +30,26 @@ async def test_a_transaction_rolled_back_leaves_nothing_for_later_reads():
             await Area.insert(Area(name="安平", slug="abira"))
             raise RuntimeError("undo")
     assert await Area.count() == 0
+
+
+async def test_fetch_answers_as_raw_does_and_inside_a_transaction_sees_and_undoes_with_it():
+    await Area.insert(Area(name="苫小牧", slug="tomakomai"))
+    select = "SELECT name, slug FROM area WHERE slug = {} OR name = {} ORDER BY name"
+    assert await fetch(Area, select, "tomakomai", "白老") == await Area.raw(select, "tomakomai", "白老")
+    assert await fetch(Area, "SELECT name FROM area WHERE slug = {}", "nowhere") == []
+    with pytest.raises(RuntimeError):
+        async with atomic(Area._meta.db):
+            inserted = await fetch(Area, "INSERT INTO area (name, slug) VALUES ({}, {}) RETURNING slug", "白老", "shiraoi")
+            assert inserted == [{"slug": "shiraoi"}]
+            assert len(await fetch(Area, "SELECT id FROM area")) == 2  # the transaction's own connection
+            raise RuntimeError("undo")
+    assert await fetch(Area, "SELECT slug FROM area") == [{"slug": "tomakomai"}]
+
+
+def test_placeholders_are_numbered_in_order_and_a_doubled_brace_is_a_brace():
+    assert numbered("SELECT {} FROM t WHERE a = {} AND b = {}") == "SELECT $1 FROM t WHERE a = $2 AND b = $3"
+    assert numbered("SELECT '{{}}'::jsonb, {}") == "SELECT '{}'::jsonb, $1"
+    assert numbered("SELECT 1") == "SELECT 1"
 
 
 async def test_on_sqlite_reads_reuse_their_connections_and_hold_no_lock_once_answered():

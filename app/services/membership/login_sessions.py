@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.services.shared import clock
+from db.engine import fetch
 from db.tables import LoginSession
 
 SESSION_TTL = timedelta(days=30)
@@ -73,7 +74,7 @@ WHERE s.token_hash = {} AND s.expires_at > {}
 
 async def resolve(token: str) -> CurrentAccount | None:
     now = clock.now()
-    rows = await LoginSession.raw(RESOLVE_SQL, token_hash(token), now)
+    rows = await fetch(LoginSession, RESOLVE_SQL, token_hash(token), now)
     row = rows[0] if rows else None
     if row is None or row["status"] != "active":
         return None

@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.engine import fetch
 from db.tables import RateCount
 
 UPSERT = (
@@ -49,7 +50,7 @@ def window_ends(now: datetime, window_s: int) -> int:
 class InDatabase:
     async def hit(self, key: str, now: datetime, window_s: int) -> Hit:
         ends = window_ends(now, window_s)
-        rows = await RateCount.raw(UPSERT, key, ends)
+        rows = await fetch(RateCount, UPSERT, key, ends)
         count = rows[0]["hits"]
         if count == 1:
             await RateCount.delete().where(RateCount.window_ends <= math.floor(now.timestamp()))

@@ -32,6 +32,7 @@ from datetime import date, datetime
 
 from piccolo.engine.postgres import PostgresEngine
 
+from db.engine import fetch
 from db.tables import Redemption
 
 # One row per scan of a wallet pass: the pass and the member behind it, the offer asked for (NULL when there
@@ -141,15 +142,15 @@ async def redeem_once(*, by_short_code: bool, wallet_pass: int | str, offer_id: 
               "short_code" if by_short_code else "wallet_pass_id": wallet_pass}
     if isinstance(Redemption._meta.db, PostgresEngine):
         sql, args = _positional(_ONE_STATEMENT.replace("{wallet_pass}", where), values)
-        rows = await Redemption.raw(sql, *args)
+        rows = await fetch(Redemption, sql, *args)
         return rows[0] if rows else None
     sql, args = _positional(_FACTS_ONLY.replace("{wallet_pass}", where), values)
-    rows = await Redemption.raw(sql, *args)
+    rows = await fetch(Redemption, sql, *args)
     if not rows:
         return None
     facts = {**rows[0], "redemption_id": None}
     if facts["reason"] == "":
         sql, args = _positional(_INSERT_ONLY.replace("{wallet_pass}", where), values)
-        inserted = await Redemption.raw(sql, *args)
+        inserted = await fetch(Redemption, sql, *args)
         facts["redemption_id"] = inserted[0]["id"] if inserted else None
     return facts
