@@ -93,6 +93,8 @@ async def before_request(request) -> None:
     await load_attention(request)
 
 
+# The tests make one app and give it each test's settings through make_state and the templates' globals; a setting
+# read here besides belongs in BUILT_IN_SETTINGS (tests/conftest.py), or a test changing it would not see it.
 def create_app(settings: Settings) -> Litestar:
     engine = make_engine(settings.database_url)
     bind(engine)

@@ -15,7 +15,7 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 # A headless Chromium on a server (the PDFs here, the browser tests too): no sandbox (it runs as whatever user the
 # app runs as), no background connections (the machine may have no network, and the pages need none), and no
 # omnibox popup, a page of browser chrome that Chromium 156 loads in a renderer of its own even when headless: a
-# quarter less CPU for a PDF, a third less for the browser tests.
+# sixth less CPU for a PDF, a quarter less for the browser tests.
 HEADLESS_FLAGS = (
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
