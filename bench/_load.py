@@ -263,6 +263,52 @@ def report_and_status(report: dict | None, as_json: bool, print_table: Callable[
 
 
 # ---------------------------------------------------------------------------------------------------------
+# In process: the ASGI app called directly, no server and no client, so its CPU time can be read alone
+
+
+@dataclass
+class Answer:
+    status: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+    def cookie(self, name: str) -> str | None:
+        """`name=value` of a cookie this answer sets, as the browser would send it back."""
+        prefix = f"{name}=".encode("latin-1")
+        return next((value.split(b";", 1)[0].decode("latin-1") for key, value in self.headers
+                     if key.lower() == b"set-cookie" and value.startswith(prefix)), None)
+
+
+async def call_asgi(app, method: str, path: str, headers: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
+                    body: bytes = b"") -> Answer:
+    """One request through the whole ASGI stack, as uvicorn would send it."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers],
+        "client": (HOST, 50000), "server": (HOST, 80), "state": {},
+    }
+    answer = Answer()
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:  # the body was read: what follows would be the client going away, which it never does
+            await asyncio.Event().wait()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer.status, answer.headers = message["status"], list(message.get("headers", []))
+        else:
+            answer.body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer
+
+
+# ---------------------------------------------------------------------------------------------------------
 # HTTP/1.1 over raw asyncio streams: low client overhead, keep-alive, one cookie jar per connection
 
 

@@ -27,36 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._load import ROOT, app_environment, log, prepare_database, run_in_temp_dir  # noqa: E402
+from bench._load import ROOT, Answer, app_environment, call_asgi, log, prepare_database, run_in_temp_dir  # noqa: E402
 
 PAGES = ("/card", "/wallet", "/account", "/programs/mine", "/inbox", "/")
 
 
-async def call(app, path: str, cookie: str) -> tuple[int, bytes]:
-    """One GET through the whole ASGI stack, as uvicorn would send it."""
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"accept", b"text/html"), (b"accept-language", b"ja"),
-                    (b"cookie", cookie.encode("latin-1"))],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": {},
-    }
-    answer = {"status": 0, "body": b""}
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-            for name, value in message.get("headers", []):
-                if name.lower() == b"set-cookie" and value.startswith(b"tsunagu_csrf="):
-                    answer["csrf"] = value.split(b";", 1)[0].decode("latin-1")
-        else:
-            answer["body"] += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return answer
+async def call(app, path: str, cookie: str) -> Answer:
+    return await call_asgi(app, "GET", path, (("host", "127.0.0.1"), ("accept", "text/html"), ("accept-language", "ja"),
+                                              ("cookie", cookie)))
 
 
 async def measure(args: argparse.Namespace) -> dict:
@@ -73,17 +51,17 @@ async def measure(args: argparse.Namespace) -> dict:
         token = await login_sessions.start(account, "bench/page_cpu.py")
         cookie = f"tsunagu_auth={token}"
         first = await call(app, PAGES[0], cookie)
-        if first["status"] != 200:
-            raise RuntimeError(f"{PAGES[0]} answered {first['status']}: {first['body'][:300]!r}")
-        if "csrf" in first:  # a returning member's browser sends the CSRF cookie it was given
-            cookie += "; " + first["csrf"]
+        if first.status != 200:
+            raise RuntimeError(f"{PAGES[0]} answered {first.status}: {first.body[:300]!r}")
+        if csrf := first.cookie("tsunagu_csrf"):  # a returning member's browser sends the CSRF cookie it was given
+            cookie += "; " + csrf
         kept = app.state.member_page_cache
         ttl_s = kept.ttl_s
         pages = {}
         for path in PAGES:
             answer = await call(app, path, cookie)
-            if answer["status"] != 200:
-                raise RuntimeError(f"{path} answered {answer['status']}: {answer['body'][:300]!r}")
+            if answer.status != 200:
+                raise RuntimeError(f"{path} answered {answer.status}: {answer.body[:300]!r}")
             rounds: dict[str, list[float]] = {"afresh": [], "kept": []}
             for _ in range(args.rounds):
                 # Alternating, so that both see the same machine: rendered each time, then served kept.
@@ -95,11 +73,11 @@ async def measure(args: argparse.Namespace) -> dict:
                     for _ in range(args.requests):
                         await call(app, path, cookie)
                     rounds[mode].append((time.process_time() - started) / args.requests * 1000)
-            pages[path] = {"bytes": len(answer["body"]), "cpu_ms": statistics.median(rounds["afresh"]),
+            pages[path] = {"bytes": len(answer.body), "cpu_ms": statistics.median(rounds["afresh"]),
                            "kept_cpu_ms": statistics.median(rounds["kept"]),
                            "rounds_cpu_ms": [round(r, 3) for r in rounds["afresh"]],
                            "rounds_kept_cpu_ms": [round(r, 3) for r in rounds["kept"]]}
-            log(f"{path:15} {len(answer['body']):6} B  {pages[path]['cpu_ms']:6.2f} ms CPU rendered, "
+            log(f"{path:15} {len(answer.body):6} B  {pages[path]['cpu_ms']:6.2f} ms CPU rendered, "
                 f"{pages[path]['kept_cpu_ms']:6.3f} ms kept  (rounds: {' '.join(f'{r:.2f}' for r in rounds['afresh'])} | "
                 f"{' '.join(f'{r:.3f}' for r in rounds['kept'])})")
         kept.ttl_s = 0  # the profile is of rendering

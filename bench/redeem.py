@@ -12,6 +12,12 @@ and answers a small JSON object. A closed-loop keep-alive client keeps --concurr
 the targets alternate (bare, app, bare, app, ...) for --rounds rounds and the median round is reported.
 
     .venv/bin/python bench/redeem.py [--seconds 5] [--rounds 3] [--concurrency 16] [--members 10000] [--json]
+
+With --in-process N there are no servers and no load client: the app and the sql baseline are called as ASGI
+apps in this process, N scans per round each, alternating, and the figure is this process's CPU time per scan
+(asyncpg's work included, PostgreSQL's not). It moves far less on a shared machine than requests/s do.
+
+    .venv/bin/python bench/redeem.py --in-process 1000 [--rounds 5] [--members 10000] [--profile-in-process]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import os
 import re
 import secrets
 import signal
+import statistics
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -51,6 +58,7 @@ from bench._load import (  # noqa: E402
     add_rate_argument,
     alternate,
     app_environment,
+    call_asgi,
     fetch_once,
     free_port,
     host_figures,
@@ -244,10 +252,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", default="", metavar="FILE",
                         help="serve the app under cProfile (one worker) and write its statistics to FILE when it "
                              "stops (read them with python -m pstats FILE); the app's figures are then not comparable")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="no servers: CPU time per scan of the app and of the sql baseline called in this "
+                             "process, N scans per round each (1 to 100000)")
+    parser.add_argument("--profile-in-process", action="store_true",
+                        help="with --in-process: print a cProfile of N more scans of the app")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000):
-        parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000")
+    if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000 and 0 <= args.in_process <= 100_000):
+        parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000, 0<=in-process<=100000")
+    # Every second scan is a member's daily use, DAILY_LIMIT a day each: more scans than that would be refused.
+    if args.in_process and (args.rounds + 1) * (args.in_process + 20) > 2 * DAILY_LIMIT * args.members:
+        parser.error(f"--in-process: at least (rounds + 1) x (N + 20) / {2 * DAILY_LIMIT} members, so that no "
+                     "daily use is refused")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--admin-url must point at a loopback address")
     if args.profile and args.workers != 1:
@@ -327,6 +344,9 @@ def bench(args: argparse.Namespace, work_dir: Path) -> dict:
         asyncio.run(admin_execute(url, f"CREATE TABLE {SQL_TABLE} (LIKE redemption INCLUDING ALL)"))
         log(f"filled it: 1 shop, 2 offers, 1 pass, {args.members} members with it, 1 shop account "
             f"({time.monotonic() - started:.1f} s)")
+        if args.in_process:
+            os.environ.update(env)  # the app and the sql baseline read their settings from it, as servers would
+            return asyncio.run(measure_in_process(args, prepared))
         report = serve_and_measure(args, env, work_dir, prepared)
         report["config"]["load_average_at_start"] = [round(x, 2) for x in load_at_start]
         counts = asyncio.run(admin_execute(url, "select count(*) as n, coalesce(max(slot), 0) as max_slot, "
@@ -415,6 +435,61 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
     }
 
 
+async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> dict:
+    """CPU time per scan in this process: the app (made as the server makes it) and the sql baseline, N scans
+    each per round, alternating; every answer checked as the load rounds check it."""
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings.from_env())
+    async with app.lifespan(), sql_app.lifespan():
+        scanner = await call_asgi(app, "GET", "/shop/scan", (("accept", "text/html"), ("accept-language", "ja"),
+                                                            ("cookie", f"tsunagu_auth={prepared.auth_token}")))
+        match, csrf = CSRF_META.search(scanner.body), scanner.cookie("tsunagu_csrf")
+        if scanner.status != 200 or not match or not csrf:
+            raise RuntimeError(f"/shop/scan as the shop account: {scanner.status}: {scanner.body[:300]!r}")
+        cookie = f"tsunagu_auth={prepared.auth_token}; {csrf}"
+        targets = {"sql": (sql_app, Scans(prepared, cookie, match.group(1).decode("ascii"), "/redeem"), sql_ok),
+                   "app": (app, Scans(prepared, cookie, match.group(1).decode("ascii"), "/shop/redeem"), app_ok)}
+
+        async def scans(name: str, count: int) -> None:
+            target, spec, ok = targets[name]
+            for _ in range(count):
+                request = spec()
+                answer = await call_asgi(target, request.method, request.path, request.headers, request.body)
+                if not ok(answer.status, answer.body):
+                    raise RuntimeError(f"{name}: a scan answered {answer.status}: {answer.body[:500]!r}")
+
+        cpu_ms: dict[str, list[float]] = {"sql": [], "app": []}
+        for _ in range(args.rounds):
+            for name in cpu_ms:
+                await scans(name, 20)  # unmeasured: the pools and caches warm
+                started = time.process_time()
+                await scans(name, args.in_process)
+                cpu_ms[name].append((time.process_time() - started) / args.in_process * 1000)
+        profile = None
+        if args.profile_in_process:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
+            await scans("app", args.in_process)
+            profile.disable()
+    medians = {name: statistics.median(rounds) for name, rounds in cpu_ms.items()}
+    return {"in_process": True, "scans_per_round": args.in_process, "rounds": args.rounds, "members": args.members,
+            "cpu_ms": medians, "rounds_cpu_ms": {name: [round(r, 3) for r in rounds] for name, rounds in cpu_ms.items()},
+            "sql_per_app": medians["sql"] / medians["app"], "postgres": prepared.postgres, "profile": profile}
+
+
+def print_in_process(report: dict) -> None:
+    print(f"CPU time per scan in process ({report['rounds']} rounds x {report['scans_per_round']} scans each, "
+          f"alternating; medians), {report['members']} members, {report['postgres']}")
+    for name, label in (("sql", "sql POST /redeem (one INSERT)"), ("app", "app POST /shop/redeem")):
+        rounds = " ".join(f"{r:.3f}" for r in report["rounds_cpu_ms"][name])
+        print(f"{label:32} {report['cpu_ms'][name]:6.3f} ms   (rounds: {rounds})")
+    print(f"sql/app {report['sql_per_app']:.3f}  (the app's scans per CPU-second, as a share of the baseline's)")
+
+
 def check_database(report: dict) -> list[str]:
     """Every good app answer is one row, and no nonce was counted twice."""
     problems = []
@@ -471,6 +546,13 @@ def main(argv: list[str] | None = None) -> int:
     report = run_in_temp_dir(lambda work_dir: bench(args, work_dir), "interrupted; servers stopped, database dropped")
     if report is None:
         return 130
+    if report.get("in_process"):
+        profile = report.pop("profile")
+        if profile is not None:
+            import pstats
+
+            pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(60)
+        return report_and_status(report, args.json, print_in_process, lambda figures: False)
     problems = check_database(report)
     report["database"]["problems"] = problems
     return report_and_status(report, args.json, lambda figures: print_table(figures, problems),
