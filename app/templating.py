@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,21 @@ class CompiledTemplates(BytecodeCache):
 COMPILED_TEMPLATES = CompiledTemplates()
 
 
+class PageEnvironment(Environment):
+    """Jinja's environment, with each template reading the environment's globals directly.
+
+    Jinja gives every template a ChainMap of its own globals over the environment's, and copies it into a new
+    dict at every render (`new_context`): with our 28 globals that copy took 27 µs, against 0.6 µs from a
+    dict. No template here has globals of its own, so the ChainMap only ever had an empty map in front: the
+    environment's dict serves instead. (`get_template(name, globals=...)` on a template already loaded would
+    now add to every template's globals; nothing here calls it so.)"""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return super().make_globals(d) if d else self.globals
+
+
 def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
-    env = Environment(
+    env = PageEnvironment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         bytecode_cache=COMPILED_TEMPLATES,
         autoescape=select_autoescape(["html", "xml", "rss", "svg"]),
