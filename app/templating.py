@@ -106,6 +106,9 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=shown_in_page_language,
+        # A template is read again when its file changed only with DEBUG: checking costs a stat() of the file at
+        # every render, include and import (7 against 2 µs a lookup), for files that never change in a release.
+        auto_reload=settings.debug,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     hashes = static_hashes()
