@@ -20,7 +20,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from app import compression, i18n
-from app.page_cache import KeptPage, Key, PageCache
+from app.page_cache import KeptPage, Key, PageCache, leaves_public_pages
 from app.services.campaigns import page_views
 from app.services.campaigns.campaigns import MATCHING_SITES, matching_site_of
 from app.services.membership import login_sessions
@@ -170,7 +170,8 @@ class Front:
                 await answer.send_kept(kept, jar.get(self.csrf.cookie_name))
             else:
                 await self.app(inner, receive, answer.send)
-                if method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie):
+                if (method not in SAFE_METHODS and answer.status < 400 and jar.get(self.auth_cookie)
+                        and not leaves_public_pages(inner)):
                     cache.clear()  # someone logged in changed something: this process's copies may show the old
             if answer.page_view:
                 count_view(scope, answer, hx_request and not hx_boosted, user_agent)

@@ -22,7 +22,8 @@ changes. A member with anything in their session (a message to show once) gets t
 Freshness of public pages: a logged-in person (every editor and staff member) never gets a kept public page, so
 they see their change at once. Visitors see it when the copy expires (`PAGE_CACHE_SECONDS`, 5 s by default), and at once
 from the process that handled the change: any successful change by a logged-in person clears that
-process's copies. Several processes each keep their own copies, bounded in count and bytes; none of
+process's copies, unless its handler says with `opt=LEAVES_PUBLIC_PAGES` that no public page shows what it
+changes. Several processes each keep their own copies, bounded in count and bytes; none of
 them serves a copy older than `ttl_s`.
 """
 
@@ -32,11 +33,16 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from litestar.types import Scope
+
 from app import compression
 
 # Route handler opts: the answer may be kept for an anonymous visitor, or for the logged-in member it was rendered for.
 PUBLIC_PAGE = {"public_page": True}
 MEMBER_PAGE = {"member_page": True}
+# The opt of a change no public page shows: the shop counter's uses, which on a festival day come every few seconds
+# and would otherwise empty the public copies each time, just when the most visitors open the portal.
+LEAVES_PUBLIC_PAGES = {"leaves_public_pages": True}
 
 
 def counted_page(kind: str) -> dict:
@@ -125,3 +131,10 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._pages)
+
+
+def leaves_public_pages(scope: Scope) -> bool:
+    """The route that answered says that what it changed shows on no public page (Litestar put it in the scope)."""
+    handler = scope.get("route_handler")
+    return handler is not None and all(handler.opt.get(key) for key in LEAVES_PUBLIC_PAGES)
+

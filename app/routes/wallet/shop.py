@@ -14,6 +14,7 @@ from app.auth import current_account
 from app.i18n import format_datetime
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
+from app.page_cache import LEAVES_PUBLIC_PAGES
 from app.rate_limit import scan_rate_limit
 from app.rendering import page, see_other, wants_fragment
 from app.routes import queued
@@ -129,7 +130,7 @@ async def scan_wallet(request: Request, code: FromQuery[str] = "") -> object:
                 cache="no-store" if code else "no-cache")
 
 
-@post("/shop/redeem", name="redeem_offer", guards=[guards.shop_staff, scan_rate_limit])
+@post("/shop/redeem", name="redeem_offer", guards=[guards.shop_staff, scan_rate_limit], opt=LEAVES_PUBLIC_PAGES)
 async def redeem_offer(request: Request) -> object:
     # The answer names no shop, so the shop's row is not read: the account says which shop scans.
     account = current_account(request)
@@ -154,7 +155,8 @@ async def redeem_offer(request: Request) -> object:
     return response
 
 
-@post("/shop/redemptions/{redemption_id:int}/undo", name="undo_redemption", guards=[guards.shop_staff])
+@post("/shop/redemptions/{redemption_id:int}/undo", name="undo_redemption", guards=[guards.shop_staff],
+      opt=LEAVES_PUBLIC_PAGES)
 async def undo_redemption(request: Request, redemption_id: FromPath[int]) -> object:
     account = current_account(request)
     done = await redemption.undo(redemption_id, account.shop_id, account.id, clock.now())
@@ -183,7 +185,8 @@ async def get_counter_bundle(request: Request) -> Response:
     return Response(bundle, headers={"Cache-Control": "no-store"})
 
 
-@post("/shop/counter/uses", name="send_counter_use", guards=[guards.shop_staff, scan_rate_limit], status_code=200)
+@post("/shop/counter/uses", name="send_counter_use", guards=[guards.shop_staff, scan_rate_limit], status_code=200,
+      opt=LEAVES_PUBLIC_PAGES)
 async def send_counter_use(request: Request) -> Response:
     """A use the counter allowed offline: {code, offer, nonce, scanned_at, account}, sent by the counter's queue
     (offline_queue.js) from the page or the service worker. Answers {status: recorded | already | conflict}

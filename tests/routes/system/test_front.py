@@ -129,6 +129,26 @@ async def test_a_change_by_someone_logged_in_shows_at_once_to_visitors(app, clie
     assert "ほっき貝の浜" in (await client.get("/programs")).text
 
 
+async def test_the_shop_counters_uses_leave_the_visitors_copies(app, client):
+    """On a festival day the counters scan every few seconds: each use would otherwise empty the public copies."""
+    from tests.routes.wallet.test_counter_pages import SHOP, curry_id, shop_client
+    from tests.routes.wallet.test_wallet_pages import activated_member, shop_staff_for
+
+    _account, token = await activated_member(client)
+    async with Client(app=app, base_url=BASE_URL) as visitor:
+        await visitor.get("/programs")
+    async with shop_client(app, await shop_staff_for(SHOP)) as shop:
+        used = await shop.hx_post("/shop/redeem", {"code": token, "offer": str(await curry_id()), "nonce": "n-1"})
+        assert used.status_code == 200 and 'data-testid="redeem-ok"' in used.text
+        assert len(app.state.page_cache) == 1
+        undo = re.search(r'hx-post="(/shop/redemptions/\d+/undo)"', used.text).group(1)
+        assert (await shop.hx_post(undo, {"from": "scanner"})).status_code == 200
+        assert len(app.state.page_cache) == 1
+        # Any other change by a logged-in person still empties them.
+        assert (await shop.submit("/locale", {"lang": "ja", "next": "/"}, follow_redirects=False)).status_code == 303
+    assert len(app.state.page_cache) == 0
+
+
 async def test_a_kept_page_expires(app, client, scene):
     app.state.page_cache.ttl_s = 0.05
     await client.get("/programs")
