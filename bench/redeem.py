@@ -18,6 +18,12 @@ apps in this process, N scans per round each, alternating, and the figure is thi
 (asyncpg's work included, PostgreSQL's not). It moves far less on a shared machine than requests/s do.
 
     .venv/bin/python bench/redeem.py --in-process 1000 [--rounds 5] [--members 10000] [--profile-in-process]
+
+--without takes layers off the redemption route in that process only, to see what each costs (never a way the
+product runs): template (a plain answer of the same size instead of the rendered one), csrf, session, rate-limit,
+hooks (the app's before_request).
+
+    .venv/bin/python bench/redeem.py --in-process 1000 --without template,csrf,session,rate-limit,hooks
 """
 
 from __future__ import annotations
@@ -255,12 +261,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--in-process", type=int, default=0, metavar="N",
                         help="no servers: CPU time per scan of the app and of the sql baseline called in this "
                              "process, N scans per round each (1 to 100000)")
+    parser.add_argument("--without", default="", metavar="LAYERS",
+                        help=f"with --in-process: take these layers off the redemption route, comma-separated, to see "
+                             f"what they cost ({', '.join(LAYERS)})")
     parser.add_argument("--profile-in-process", action="store_true",
                         help="with --in-process: print a cProfile of N more scans of the app")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     if not (load_arguments_in_range(args) and 10 <= args.members <= 1_000_000 and 0 <= args.in_process <= 100_000):
         parser.error(f"out of range: {LOAD_RANGES}, 10<=members<=1000000, 0<=in-process<=100000")
+    if args.without and (not args.in_process or not set(args.without.split(",")) <= set(LAYERS)):
+        parser.error(f"--without needs --in-process and names layers among {', '.join(LAYERS)}")
     # Every second scan is a member's daily use, DAILY_LIMIT a day each: more scans than that would be refused.
     if args.in_process and (args.rounds + 1) * (args.in_process + 20) > 2 * DAILY_LIMIT * args.members:
         parser.error(f"--in-process: at least (rounds + 1) x (N + 20) / {2 * DAILY_LIMIT} members, so that no "
@@ -435,12 +446,50 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
     }
 
 
+LAYERS = ("template", "csrf", "session", "rate-limit", "hooks")
+
+
+def take_off(layers: set[str]) -> None:
+    """--without: the redemption route without these layers, before the app is made from it."""
+    from litestar.response import Response
+
+    from app.rate_limit import scan_rate_limit
+    from app.routes.wallet import shop
+
+    handler = shop.redeem_offer
+    if "csrf" in layers:
+        handler.opt["exclude_from_csrf"] = True  # CSRFConfig's exclude_from_csrf_key
+    if "session" in layers:
+        handler.opt["skip_session"] = True  # the session middleware's exclude_opt_key
+    if "rate-limit" in layers:
+        handler.guards = [guard for guard in handler.guards if guard is not scan_rate_limit]
+    if "hooks" in layers:
+        async def no_hooks(_request) -> None:
+            return None
+
+        handler.before_request = no_hooks  # the handler's own hook replaces the app's
+    if "template" in layers:
+        rendered = shop.page
+
+        def plain_answer(request, template, context=None, **options):
+            if template != "wallet/shop/result.html":
+                return rendered(request, template, context, **options)
+            return Response(PLAIN_ANSWER, media_type="text/html", status_code=options.get("status_code", 200),
+                            headers={"Cache-Control": "no-store"})
+
+        shop.page = plain_answer
+
+
+PLAIN_ANSWER = '<div id="scan-result" data-testid="redeem-ok">' + "x" * 1100 + "</div>"  # the rendered one's size
+
+
 async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> dict:
     """CPU time per scan in this process: the app (made as the server makes it) and the sql baseline, N scans
     each per round, alternating; every answer checked as the load rounds check it."""
     from app.main import create_app
     from app.settings import Settings
 
+    take_off(set(filter(None, args.without.split(","))))
     app = create_app(Settings.from_env())
     async with app.lifespan(), sql_app.lifespan():
         scanner = await call_asgi(app, "GET", "/shop/scan", (("accept", "text/html"), ("accept-language", "ja"),
@@ -477,13 +526,15 @@ async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> di
             profile.disable()
     medians = {name: statistics.median(rounds) for name, rounds in cpu_ms.items()}
     return {"in_process": True, "scans_per_round": args.in_process, "rounds": args.rounds, "members": args.members,
+            "without": args.without,
             "cpu_ms": medians, "rounds_cpu_ms": {name: [round(r, 3) for r in rounds] for name, rounds in cpu_ms.items()},
             "sql_per_app": medians["sql"] / medians["app"], "postgres": prepared.postgres, "profile": profile}
 
 
 def print_in_process(report: dict) -> None:
     print(f"CPU time per scan in process ({report['rounds']} rounds x {report['scans_per_round']} scans each, "
-          f"alternating; medians), {report['members']} members, {report['postgres']}")
+          f"alternating; medians), {report['members']} members, {report['postgres']}"
+          + (f"; the app without: {report['without']}" if report["without"] else ""))
     for name, label in (("sql", "sql POST /redeem (one INSERT)"), ("app", "app POST /shop/redeem")):
         rounds = " ".join(f"{r:.3f}" for r in report["rounds_cpu_ms"][name])
         print(f"{label:32} {report['cpu_ms'][name]:6.3f} ms   (rounds: {rounds})")
