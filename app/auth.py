@@ -8,6 +8,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.rate_limit import resolve_login
 from app.services.membership import login_sessions
 from app.services.membership.login_sessions import SESSION_TTL, CurrentAccount
 
@@ -41,7 +42,7 @@ class AuthMiddleware(ASGIMiddleware):
         state = scope.setdefault("state", {})
         if "account" not in state:  # the front layer may have looked the login up already (app/middleware.py)
             token = _cookie(scope, cookie_name(AUTH_COOKIE, scope["app"].state.settings.secure_cookies))
-            state["account"] = await login_sessions.resolve(token) if token else None
+            state["account"] = await resolve_login(scope, token) if token else None
         await next_app(scope, receive, send)
 
 

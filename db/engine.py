@@ -235,6 +235,12 @@ async def fetch(table: type[Table], sql: str, *args) -> list[dict]:
     return [dict(row) for row in rows]
 
 
+def writes_inside_with(table: type[Table]) -> bool:
+    """Whether a statement on `table`'s database may write inside WITH (`WITH … AS (INSERT … RETURNING …)`), so that
+    a read and a write are one round trip: PostgreSQL may; SQLite has no INSERT inside WITH."""
+    return isinstance(table._meta.db, PostgresEngine)
+
+
 def make_engine(database_url: str) -> Engine:
     parts = urlsplit(database_url)
     if parts.scheme == "sqlite":

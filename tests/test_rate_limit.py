@@ -16,10 +16,11 @@ from app import rate_limit
 from app.demo.wallet import load_wallet_demo
 from app.main import create_app
 from app.rate_limit import auth_rate_limit, scan_rate_limit
-from app.services.shared import clock
+from app.services.membership import login_sessions
+from app.services.shared import clock, rate_counts
 from db.tables import RateCount, Shop
 from tests import factories
-from tests.conftest import BASE_URL, Client, log_in, requires_redis
+from tests.conftest import BASE_URL, USE_POSTGRES, Client, log_in, requires_redis
 from tests.passkey_client import post_json
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -72,6 +73,20 @@ async def test_150_scans_at_once_from_one_shop_account_let_exactly_60_through(ma
         await log_in(shop, staff_id)
         responses = await asyncio.gather(*[shop.get("/shop/scan", params={"code": "ABCD-EFGH"}) for _ in range(150)])
     assert statuses(responses) == {200: 60, 429: 90}
+
+
+@pytest.mark.parametrize("store", STORES)
+async def test_30_uses_at_once_from_one_shop_account_let_exactly_10_through(make_app, store):
+    """A use is counted with the login's lookup on PostgreSQL (the database's counts), by the guard elsewhere:
+    the limit holds the same."""
+    staff_id = await shop_account()
+    app = make_app(store, scan_rate_limit_per_minute=10)
+    async with Client(app=app, base_url=BASE_URL, raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        await shop.ensure_csrf()
+        responses = await asyncio.gather(*[shop.hx_post("/shop/redeem", {"code": "ABCD-EFGH", "offer": "1", "nonce": f"n-{n}"})
+                                           for n in range(30)])
+    assert statuses(responses) == {409: 10, 429: 20}  # 409: no such pass, said only within the limit
 
 
 @pytest.mark.parametrize("store", STORES)
@@ -146,7 +161,46 @@ async def test_pages_without_a_limit_never_touch_the_counter(make_app, monkeypat
         assert (await client.get("/shop")).status_code == 200
         assert hits == [] and await RateCount.count() == 0
         assert (await client.get("/shop/scan")).status_code == 200
-    assert hits == [f"scan:account:{staff_id}"]
+    key = f"scan:account:{staff_id}"
+    assert hits == ([] if USE_POSTGRES else [key])  # PostgreSQL counts it with the login's lookup
+    assert await RateCount.select(RateCount.key, RateCount.hits) == [{"key": key, "hits": 1}]
+
+
+async def test_on_postgresql_a_use_is_counted_with_the_logins_lookup(make_app, monkeypatch):
+    app = make_app()
+    hits = []
+    counts = app.state.rate_limits.counts
+    original = counts.hit
+
+    async def counted(*args):
+        hits.append(args[0])
+        return await original(*args)
+
+    monkeypatch.setattr(counts, "hit", counted)
+    staff_id = await shop_account()
+    async with Client(app=app, base_url=BASE_URL, raise_server_exceptions=False) as shop:
+        await log_in(shop, staff_id)
+        await shop.ensure_csrf()
+        for n in range(2):
+            assert (await shop.hx_post("/shop/redeem", {"code": "ABCD-EFGH", "offer": "1", "nonce": f"n-{n}"})).status_code == 409
+    key = f"scan:account:{staff_id}"
+    assert hits == ([] if USE_POSTGRES else [key, key])  # SQLite has no INSERT inside WITH: the guard counts
+    assert [row["hits"] for row in await RateCount.select(RateCount.hits).where(RateCount.key == key)] == [2]
+
+
+@pytest.mark.skipif(not USE_POSTGRES, reason="SQLite has no INSERT inside WITH: there the guard counts a scan itself")
+async def test_a_login_looked_up_with_its_count_counts_under_the_guards_own_key(monkeypatch):
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 6, 3, 0, 5, tzinfo=timezone.utc))  # one window
+    staff_id = await shop_account()
+    token = await login_sessions.start(staff_id, "test")
+    assert login_sessions.counts_with_login()
+    first = await login_sessions.resolve_counting(token, "scan:account:", 60)
+    second = await login_sessions.resolve_counting(token, "scan:account:", 60)
+    assert first[0].id == second[0].id == staff_id and (first[1].count, second[1].count) == (1, 2)
+    now = clock.now()
+    assert (await rate_counts.InDatabase().hit(f"scan:account:{staff_id}", now, 60)).count == 3
+    assert first[1].window_ends == rate_counts.window_ends(now, 60)
+    assert await login_sessions.resolve_counting("no-such-login", "scan:account:", 60) == (None, None)
 
 
 # --- who the client is ----------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from app.services.shared import clock
-from db.engine import fetch
+from app.services.shared import clock, rate_counts
+from db.engine import fetch, writes_inside_with
 from db.tables import LoginSession
 
 SESSION_TTL = timedelta(days=30)
@@ -72,10 +72,37 @@ WHERE s.token_hash = {} AND s.expires_at > {}
 """
 
 
+# A scan at the shop counter is counted against its account's limit (app/rate_limit.py) in the same statement as
+# the login's lookup, where the database can write inside WITH: one round trip fewer for every scan and use.
+RESOLVE_AND_COUNT_SQL = (
+    f"WITH login AS ({RESOLVE_SQL}),\n"
+    f"counted AS ({rate_counts.upsert('SELECT CAST({} AS varchar) || login.id, CAST({} AS bigint), 1 FROM login')})\n"
+    "SELECT login.*, (SELECT hits FROM counted) AS hits FROM login"
+)
+
+
 async def resolve(token: str) -> CurrentAccount | None:
     now = clock.now()
     rows = await fetch(LoginSession, RESOLVE_SQL, token_hash(token), now)
+    return await _logged_in(rows[0] if rows else None, now)
+
+
+async def resolve_counting(token: str, key_prefix: str, window_s: int) -> tuple[CurrentAccount | None, rate_counts.Hit | None]:
+    """`resolve`, and one hit counted in the database's rate counts under `key_prefix` + the login's account id, in
+    the same statement. None for the hit when the token names no login. Only where `counts_with_login()`."""
+    now = clock.now()
+    ends = rate_counts.window_ends(now, window_s)
+    rows = await fetch(LoginSession, RESOLVE_AND_COUNT_SQL, token_hash(token), now, key_prefix, ends)
     row = rows[0] if rows else None
+    hit = await rate_counts.InDatabase.counted(row["hits"], ends, now) if row is not None else None
+    return await _logged_in(row, now), hit
+
+
+def counts_with_login() -> bool:
+    return writes_inside_with(LoginSession)
+
+
+async def _logged_in(row: dict | None, now: datetime) -> CurrentAccount | None:
     if row is None or row["status"] != "active":
         return None
     if now - row["last_seen_at"] > TOUCH_EVERY:

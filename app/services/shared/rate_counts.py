@@ -27,10 +27,15 @@ from datetime import datetime
 from db.engine import fetch
 from db.tables import RateCount
 
-UPSERT = (
-    'INSERT INTO "rate_count" ("key", "window_ends", "hits") VALUES ({}, {}, 1) '
-    'ON CONFLICT ("key", "window_ends") DO UPDATE SET "hits" = "rate_count"."hits" + 1 RETURNING "hits"'
-)
+
+def upsert(rows: str) -> str:
+    """The counting statement for `rows` (key, window_ends, 1): one `VALUES`, or a `SELECT` where the count is
+    part of a larger statement (app/services/membership/login_sessions.py counts a scan with the login's lookup)."""
+    return (f'INSERT INTO "rate_count" ("key", "window_ends", "hits") {rows} '
+            'ON CONFLICT ("key", "window_ends") DO UPDATE SET "hits" = "rate_count"."hits" + 1 RETURNING "hits"')
+
+
+UPSERT = upsert("VALUES ({}, {}, 1)")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,12 @@ class InDatabase:
     async def hit(self, key: str, now: datetime, window_s: int) -> Hit:
         ends = window_ends(now, window_s)
         rows = await fetch(RateCount, UPSERT, key, ends)
-        count = rows[0]["hits"]
+        return await self.counted(rows[0]["hits"], ends, now)
+
+    @staticmethod
+    async def counted(count: int, ends: int, now: datetime) -> Hit:
+        """A hit this store counted, here or inside another statement: the first of a window deletes the rows of
+        windows that have ended."""
         if count == 1:
             await RateCount.delete().where(RateCount.window_ends <= math.floor(now.timestamp()))
         return Hit(count, ends)

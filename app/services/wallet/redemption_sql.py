@@ -30,9 +30,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from piccolo.engine.postgres import PostgresEngine
-
-from db.engine import fetch
+from db.engine import fetch, writes_inside_with
 from db.tables import Redemption
 
 # One row per scan of a wallet pass: the pass and the member behind it, the offer asked for (NULL when there
@@ -140,7 +138,7 @@ async def redeem_once(*, by_short_code: bool, wallet_pass: int | str, offer_id: 
     values = {"today_key": today.isoformat(), "fresh_key": fresh_key, "now": now, "today": today, "shop": shop_id,
               "offer": offer_id, "account": account_id, "nonce": nonce, "offline": int(offline),
               "short_code" if by_short_code else "wallet_pass_id": wallet_pass}
-    if isinstance(Redemption._meta.db, PostgresEngine):
+    if writes_inside_with(Redemption):
         sql, args = _positional(_ONE_STATEMENT.replace("{wallet_pass}", where), values)
         rows = await fetch(Redemption, sql, *args)
         return rows[0] if rows else None
