@@ -296,3 +296,32 @@ async def test_head_answers_like_get_without_a_body(client, path):
 async def test_head_of_an_unknown_page_is_a_404_without_a_body(client):
     head = await client.head("/no-such-page")
     assert head.status_code == 404 and head.content == b""
+
+
+def test_templates_give_every_address_as_litestar_does(app):
+    """url_for fills in the path route_reverse would pick, chosen once per route and parameter names."""
+    from datetime import date
+    from pathlib import Path
+    from types import SimpleNamespace
+    from uuid import UUID
+
+    from litestar.exceptions import NoRouteMatchFoundException
+
+    from app.templating import Addresses
+
+    samples = {int: 7, str: "abc-1", UUID: UUID(int=5), date: date(2026, 12, 7), Path: Path("a/b")}
+    addresses, context = Addresses(), {"request": SimpleNamespace(app=app)}
+    named = {(handler.name, name): definition.type for route in app.routes for handler in getattr(route, "route_handlers", ())
+             if handler.name for name, definition in route.path_parameters.items()}
+    assert ("undo_redemption", "redemption_id") in named and len(named) > 50
+    for route_name in {route_name for route_name, _ in named}:
+        given = {name: samples[kind] for (other, name), kind in named.items() if other == route_name}
+        if "name" in given:  # route_reverse(name, **parameters) cannot be given a parameter called name
+            continue
+        for _ in range(2):  # the first call chooses the path, the second uses it
+            assert addresses(context, route_name, **given) == app.route_reverse(route_name, **given), route_name
+    assert addresses(context, "scan_wallet") == "/shop/scan"
+    with pytest.raises(NoRouteMatchFoundException):
+        addresses(context, "undo_redemption", redemption_id="not a number")
+    with pytest.raises(NoRouteMatchFoundException):
+        addresses(context, "no_such_route", redemption_id=1)
