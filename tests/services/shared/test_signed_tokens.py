@@ -68,3 +68,46 @@ def test_garbage_is_refused_as_damaged_never_crashes(signer, garbage):
     with pytest.raises(TokenError) as refused:
         signer.verify(garbage, "card", NOW)
     assert refused.value.reason in ("damaged", "forged")
+
+
+class CountingKey:
+    """The signer's public key, counting its signature checks."""
+
+    def __init__(self, key) -> None:
+        self.key, self.checks = key, 0
+
+    def verify(self, signature: bytes, body: bytes) -> None:
+        self.checks += 1
+        self.key.verify(signature, body)
+
+
+def test_a_code_checked_again_skips_only_the_signature_its_bytes_already_passed(signer):
+    key = signer._public[signer.key_id] = CountingKey(signer._public[signer.key_id])
+    token = signer.sign("wallet", 7, NOW + timedelta(minutes=5))
+    assert signer.verify(token, "wallet", NOW).subject_id == 7
+    assert signer.verify(token.lower(), "wallet", NOW).subject_id == 7  # the same bytes, typed
+    assert key.checks == 1
+    # What the code says is still read and checked every time.
+    for kind, now, reason in (("card", NOW, "wrong_kind"), ("wallet", NOW + timedelta(minutes=6), "expired")):
+        with pytest.raises(TokenError) as refused:
+            signer.verify(token, kind, now)
+        assert refused.value.reason == reason
+    # Other bytes are checked afresh: one changed character of the remembered code is a forgery.
+    tampered = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+    with pytest.raises(TokenError) as refused:
+        signer.verify(tampered, "wallet", NOW)
+    assert refused.value.reason in ("forged", "damaged") and key.checks == 2
+
+
+def test_the_codes_remembered_are_bounded(signer, monkeypatch):
+    from app.services.shared import signed_tokens
+
+    monkeypatch.setattr(signed_tokens, "REMEMBERED_SIGNATURES", 3)
+    key = signer._public[signer.key_id] = CountingKey(signer._public[signer.key_id])
+    tokens = [signer.sign("card", n, NOW + timedelta(days=1)) for n in range(5)]
+    for token in tokens:
+        signer.verify(token, "card", NOW)
+    assert len(signer._signed) == 3
+    signer.verify(tokens[4], "card", NOW)  # among the last three
+    signer.verify(tokens[0], "card", NOW)  # forgotten: checked again
+    assert key.checks == 6
