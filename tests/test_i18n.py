@@ -79,6 +79,21 @@ def test_dates_are_shown_in_tokyo_time():
         i18n.current_locale.reset(token)
 
 
+def test_a_japanese_time_is_written_as_babel_writes_it_at_every_minute_of_a_day():
+    from datetime import datetime, timedelta, timezone
+
+    from babel.dates import format_time
+
+    token = i18n.current_locale.set("ja")
+    try:
+        start = datetime(2026, 12, 6, 15, 0, tzinfo=timezone.utc)  # midnight in Tokyo
+        for minute in range(24 * 60):
+            moment = start + timedelta(minutes=minute, seconds=59)
+            assert i18n.format_time(moment) == format_time(i18n.to_tokyo(moment), "short", tzinfo=i18n.TOKYO, locale="ja")
+    finally:
+        i18n.current_locale.reset(token)
+
+
 @pytest.fixture
 def this_year_is_2026(monkeypatch):
     """A member's date names its year only when it is not this year."""

@@ -142,8 +142,8 @@ def test_the_limits_guard_exactly_the_logins_registrations_recoveries_contact_fo
     assert guarded == LIMITED
 
 
-async def test_pages_without_a_limit_never_touch_the_counter(make_app, monkeypatch):
-    app = make_app()
+def keys_counted(app, monkeypatch) -> list[str]:
+    """The keys the app's rate counts are asked to count, as they are asked (the counts still count them)."""
     hits = []
     counts = app.state.rate_limits.counts
     original = counts.hit
@@ -153,6 +153,12 @@ async def test_pages_without_a_limit_never_touch_the_counter(make_app, monkeypat
         return await original(*args)
 
     monkeypatch.setattr(counts, "hit", counted)
+    return hits
+
+
+async def test_pages_without_a_limit_never_touch_the_counter(make_app, monkeypatch):
+    app = make_app()
+    hits = keys_counted(app, monkeypatch)
     staff_id = await shop_account()
     async with Client(app=app, base_url=BASE_URL, raise_server_exceptions=False) as client:
         for path in ("/", "/login", "/register", "/contact", "/passes", "/healthz", "/sw.js"):
@@ -168,15 +174,7 @@ async def test_pages_without_a_limit_never_touch_the_counter(make_app, monkeypat
 
 async def test_on_postgresql_a_use_is_counted_with_the_logins_lookup(make_app, monkeypatch):
     app = make_app()
-    hits = []
-    counts = app.state.rate_limits.counts
-    original = counts.hit
-
-    async def counted(*args):
-        hits.append(args[0])
-        return await original(*args)
-
-    monkeypatch.setattr(counts, "hit", counted)
+    hits = keys_counted(app, monkeypatch)
     staff_id = await shop_account()
     async with Client(app=app, base_url=BASE_URL, raise_server_exceptions=False) as shop:
         await log_in(shop, staff_id)
