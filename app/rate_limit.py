@@ -40,6 +40,8 @@ WINDOW_S = 60
 REDIS_PREFIX = "tsunagu:rate"
 # Longer text in X-Forwarded-For is not an address a proxy of ours wrote.
 MAX_CLIENT_CHARS = 64
+SCAN_BY_ACCOUNT = "account:"  # a scan's client: the shop account, whose tablets may share one address
+SCAN_COUNTED = "rate_limit.scan_counted"  # scope state key: the scan's hit, counted with the login's lookup
 
 
 @dataclass(frozen=True)
@@ -135,17 +137,14 @@ async def scan_rate_limit(connection: ASGIConnection, _: BaseRouteHandler) -> No
     await limits.check("scan", client, limits.scan_per_minute)
 
 
-SCAN_BY_ACCOUNT = "account:"
-SCAN_COUNTED = "rate_limit.scan_counted"  # scope state key: the scan's hit, counted with the login's lookup
-
-
 async def resolve_login(scope: Scope, token: str) -> CurrentAccount | None:
     """The login behind `token`; on a route `scan_rate_limit` guards, its scan counted in the same statement
     where the counts are in a database that can (the guard then judges that hit instead of counting again)."""
     handler = scope.get("route_handler")
     limits: RateLimits = scope["app"].state.rate_limits
-    if (handler is None or scan_rate_limit not in (handler.guards or ()) or not isinstance(limits.counts, rate_counts.InDatabase)
-            or not login_sessions.counts_with_login()):
+    counted_here = (handler is not None and scan_rate_limit in (handler.guards or ())
+                    and isinstance(limits.counts, rate_counts.InDatabase) and login_sessions.counts_with_login())
+    if not counted_here:
         return await login_sessions.resolve(token)
     account, hit = await login_sessions.resolve_counting(token, f"scan:{SCAN_BY_ACCOUNT}", WINDOW_S)
     if hit is not None:
