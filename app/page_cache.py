@@ -40,8 +40,9 @@ from app import compression
 # Route handler opts: the answer may be kept for an anonymous visitor, or for the logged-in member it was rendered for.
 PUBLIC_PAGE = {"public_page": True}
 MEMBER_PAGE = {"member_page": True}
-# The opt of a change no public page shows: the shop counter's uses, which on a festival day come every few seconds
-# and would otherwise empty the public copies each time, just when the most visitors open the portal.
+# The opt of a change no public page shows: the shop counter's uses and the members' check-ins at a venue, which on a
+# festival day come every few seconds and would otherwise empty the public copies each time, just when the most
+# visitors open the portal. (An application is not one: the programs' pages show the seats left.)
 LEAVES_PUBLIC_PAGES = {"leaves_public_pages": True}
 
 

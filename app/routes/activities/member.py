@@ -10,6 +10,7 @@ from litestar.response import Response
 from app import guards
 from app.auth import current_account
 from app.i18n import lazy_gettext as _l
+from app.page_cache import LEAVES_PUBLIC_PAGES
 from app.rendering import page
 from app.routes import queued
 from app.services.activities import check_ins, progress
@@ -25,7 +26,7 @@ REFUSALS = {
 }
 
 
-@post("/activities/check-ins", name="create_check_in", guards=[guards.member], status_code=200)
+@post("/activities/check-ins", name="create_check_in", guards=[guards.member], status_code=200, opt=LEAVES_PUBLIC_PAGES)
 async def create_check_in(request: Request) -> Response:
     """A check-in the phone kept: {code, nonce, scanned_at, member_no?}, sent by offline_queue.js with the CSRF
     header, from the page or the service worker. Answers {status: recorded | already, title, day}, or

@@ -149,6 +149,14 @@ async def test_the_shop_counters_uses_leave_the_visitors_copies(app, client):
     assert len(app.state.page_cache) == 0
 
 
+def test_only_the_counters_uses_and_the_venues_check_ins_leave_the_visitors_copies(app):
+    from app.page_cache import leaves_public_pages
+
+    leaving = {handler.name for route in app.routes for handler in getattr(route, "route_handlers", ())
+               if leaves_public_pages({"route_handler": handler})}
+    assert leaving == {"redeem_offer", "undo_redemption", "send_counter_use", "create_check_in"}
+
+
 async def test_a_kept_page_expires(app, client, scene):
     app.state.page_cache.ttl_s = 0.05
     await client.get("/programs")
