@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import os
 import re
@@ -50,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from litestar import Litestar, MediaType, get, post  # noqa: E402
 from litestar.datastructures import State  # noqa: E402
 from litestar.enums import RequestEncodingType  # noqa: E402
-from litestar.params import Body  # noqa: E402
+from litestar.params import Body, Parameter  # noqa: E402
 
 from bench._load import (  # noqa: E402
     FIGURE_COLUMNS,
@@ -122,8 +123,13 @@ bare_app = Litestar(route_handlers=[bare_redeem, bare_healthz], openapi_config=N
 SQL_TABLE = "bench_redemption"
 SQL_INSERT = (
     f"INSERT INTO {SQL_TABLE} (wallet_pass, offer, shop, limit_key, slot, scanned_by, client_nonce, "
-    "home_prefecture, redeemed_at) VALUES ($1, $2, 1, $3, 1, 1, $4, '13', now()) ON CONFLICT DO NOTHING RETURNING id"
+    "home_prefecture, redeemed_at) VALUES ($1, $2, 1, $3, 1, $5, $4, '13', now()) ON CONFLICT DO NOTHING RETURNING id"
 )
+# `POST /redeem/login` (in process only, `--in-process`): the login looked up first, by the SHA-256 of the cookie's
+# token as the app keeps it, then the same INSERT by that account. Every redemption must know who scans; this is
+# the floor of an authenticated one.
+SQL_LOGIN = ("SELECT a.id FROM login_session AS s JOIN account AS a ON a.id = s.account "
+             "WHERE s.token_hash = $1 AND s.expires_at > now()")
 
 
 @asynccontextmanager
@@ -137,21 +143,34 @@ async def _sql_pool(app: Litestar):
         await app.state.pool.close()
 
 
-@post("/redeem", status_code=200)
-async def sql_redeem(
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], state: State,
-) -> dict[str, object]:
+async def _insert(pool, data: dict[str, str], scanned_by: int) -> dict[str, object]:
     nonce, code = data.get("nonce", ""), data.get("code", "")
     try:
         offer = int(data.get("offer", ""))
     except ValueError:
         offer = 0
     # The wallet pass: a number taken from the code, so rows vary as the app's do (no signature checked).
-    row_id = await state.pool.fetchval(SQL_INSERT, len(code) + sum(code.encode()[-8:]), offer, f"n:{nonce}", nonce)
+    row_id = await pool.fetchval(SQL_INSERT, len(code) + sum(code.encode()[-8:]), offer, f"n:{nonce}", nonce, scanned_by)
     return {"ok": row_id is not None, "id": row_id, "offer": offer, "nonce": nonce}
 
 
-sql_app = Litestar(route_handlers=[sql_redeem, bare_healthz], openapi_config=None, lifespan=[_sql_pool])
+@post("/redeem", status_code=200)
+async def sql_redeem(
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], state: State,
+) -> dict[str, object]:
+    return await _insert(state.pool, data, 1)
+
+
+@post("/redeem/login", status_code=200)
+async def sql_login_redeem(
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)], state: State,
+    token: Annotated[str, Parameter(cookie="tsunagu_auth")] = "",
+) -> dict[str, object]:
+    account = await state.pool.fetchval(SQL_LOGIN, hashlib.sha256(token.encode()).hexdigest())
+    return {"ok": False} if account is None else await _insert(state.pool, data, account)
+
+
+sql_app = Litestar(route_handlers=[sql_redeem, sql_login_redeem, bare_healthz], openapi_config=None, lifespan=[_sql_pool])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -498,8 +517,10 @@ async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> di
         if scanner.status != 200 or not match or not csrf:
             raise RuntimeError(f"/shop/scan as the shop account: {scanner.status}: {scanner.body[:300]!r}")
         cookie = f"tsunagu_auth={prepared.auth_token}; {csrf}"
-        targets = {"sql": (sql_app, Scans(prepared, cookie, match.group(1).decode("ascii"), "/redeem"), sql_ok),
-                   "app": (app, Scans(prepared, cookie, match.group(1).decode("ascii"), "/shop/redeem"), app_ok)}
+        token = match.group(1).decode("ascii")
+        targets = {"sql": (sql_app, Scans(prepared, cookie, token, "/redeem"), sql_ok),
+                   "sqllogin": (sql_app, Scans(prepared, cookie, token, "/redeem/login"), sql_ok),
+                   "app": (app, Scans(prepared, cookie, token, "/shop/redeem"), app_ok)}
 
         async def scans(name: str, count: int) -> None:
             target, spec, ok = targets[name]
@@ -509,7 +530,7 @@ async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> di
                 if not ok(answer.status, answer.body):
                     raise RuntimeError(f"{name}: a scan answered {answer.status}: {answer.body[:500]!r}")
 
-        cpu_ms: dict[str, list[float]] = {"sql": [], "app": []}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in targets}
         for _ in range(args.rounds):
             for name in cpu_ms:
                 await scans(name, 20)  # unmeasured: the pools and caches warm
@@ -528,17 +549,20 @@ async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> di
     return {"in_process": True, "scans_per_round": args.in_process, "rounds": args.rounds, "members": args.members,
             "without": args.without,
             "cpu_ms": medians, "rounds_cpu_ms": {name: [round(r, 3) for r in rounds] for name, rounds in cpu_ms.items()},
-            "sql_per_app": medians["sql"] / medians["app"], "postgres": prepared.postgres, "profile": profile}
+            "sql_per_app": medians["sql"] / medians["app"], "sqllogin_per_app": medians["sqllogin"] / medians["app"],
+            "postgres": prepared.postgres, "profile": profile}
 
 
 def print_in_process(report: dict) -> None:
     print(f"CPU time per scan in process ({report['rounds']} rounds x {report['scans_per_round']} scans each, "
           f"alternating; medians), {report['members']} members, {report['postgres']}"
           + (f"; the app without: {report['without']}" if report["without"] else ""))
-    for name, label in (("sql", "sql POST /redeem (one INSERT)"), ("app", "app POST /shop/redeem")):
+    for name, label in (("sql", "sql POST /redeem (one INSERT)"), ("sqllogin", "sql POST /redeem/login (+ login)"),
+                        ("app", "app POST /shop/redeem")):
         rounds = " ".join(f"{r:.3f}" for r in report["rounds_cpu_ms"][name])
         print(f"{label:32} {report['cpu_ms'][name]:6.3f} ms   (rounds: {rounds})")
     print(f"sql/app {report['sql_per_app']:.3f}  (the app's scans per CPU-second, as a share of the baseline's)")
+    print(f"sqllogin/app {report['sqllogin_per_app']:.3f}  (the same, against the baseline that looks the login up first)")
 
 
 def check_database(report: dict) -> list[str]:
