@@ -44,6 +44,7 @@ MEMBER_PAGE = {"member_page": True}
 # festival day come every few seconds and would otherwise empty the public copies each time, just when the most
 # visitors open the portal. (An application is not one: the programs' pages show the seats left.)
 LEAVES_PUBLIC_PAGES = {"leaves_public_pages": True}
+(LEAVES_KEY,) = LEAVES_PUBLIC_PAGES
 
 
 def counted_page(kind: str) -> dict:
@@ -137,5 +138,5 @@ class PageCache:
 def leaves_public_pages(scope: Scope) -> bool:
     """The route that answered says that what it changed shows on no public page (Litestar put it in the scope)."""
     handler = scope.get("route_handler")
-    return handler is not None and all(handler.opt.get(key) for key in LEAVES_PUBLIC_PAGES)
+    return handler is not None and handler.opt.get(LEAVES_KEY, False)
 

@@ -98,7 +98,7 @@ class Addresses:
     wrong."""
 
     def __init__(self) -> None:
-        self.plain: dict[str, str] = {}
+        self.plain: dict[str, str | None] = {}
         self.chosen: dict[tuple[str, frozenset[str]], list[str | PathParameterDefinition]] = {}
 
     def __call__(self, context: Mapping[str, Any], /, route_name: Any, **path_parameters: Any) -> str:
@@ -106,10 +106,8 @@ class Addresses:
         if not isinstance(route_name, str):
             return app.route_reverse(route_name, **path_parameters)
         if not path_parameters:
-            url = self.plain.get(route_name)
-            if url is None:
-                url = self.plain[route_name] = app.route_reverse(route_name)
-            return url
+            url = self.of(app, route_name)
+            return url if url is not None else app.route_reverse(route_name)  # no such route: Litestar's error
         key = (route_name, frozenset(path_parameters))
         path = self.chosen.get(key)
         if path is None:
@@ -123,6 +121,13 @@ class Addresses:
             else:
                 return app.route_reverse(route_name, **path_parameters)
         return join_paths(parts)
+
+    def of(self, app: Litestar, route_name: str) -> str | None:
+        """The address of a route without path parameters, looked up once; None when the app has no such route."""
+        if route_name not in self.plain:
+            known = app.get_handler_index_by_name(route_name) is not None
+            self.plain[route_name] = app.route_reverse(route_name) if known else None
+        return self.plain[route_name]
 
     @staticmethod
     def chosen_path(app: Litestar, route_name: str, names: frozenset[str]) -> list[str | PathParameterDefinition]:
@@ -177,6 +182,7 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     def has_route(context: Mapping[str, Any], name: str) -> bool:
         return context["request"].app.get_handler_index_by_name(name) is not None
 
+    addresses = Addresses()
     resolved_nav: dict[str, list[tuple[str, Any, str]]] = {}
 
     @pass_context
@@ -185,19 +191,16 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         app = request.app
         account = request.scope.get("state", {}).get("account")
         role = account.role if account else "member"
-        if role not in resolved_nav:  # routes are fixed once the app exists: look each role's up once
-            resolved_nav[role] = [
-                (app.route_reverse(name), label, icon)
-                for name, label, icon in NAV_BY_ROLE.get(role, MEMBER_NAV)
-                if app.get_handler_index_by_name(name) is not None
-            ]
+        if role not in resolved_nav:
+            resolved_nav[role] = [(href, label, icon) for name, label, icon in NAV_BY_ROLE.get(role, MEMBER_NAV)
+                                  if (href := addresses.of(app, name)) is not None]
         path = request.url.path
         # The tab whose address is the longest start of this page's is the current one (/shop/scan → Scan).
         matches = [href for href, _label, _icon in resolved_nav[role] if path == href or (href != "/" and path.startswith(href + "/"))]
         current = max(matches, key=len, default=None)
         # The inbox's tab carries the count of unread notices (routes/console/nav.py loads it with the page).
         unread = request.scope.get("state", {}).get(UNREAD, 0)
-        inbox = app.route_reverse("get_inbox") if app.get_handler_index_by_name("get_inbox") is not None else None
+        inbox = addresses.of(app, "get_inbox")
         return [
             {"href": href, "label": str(label), "icon": icon, "current": href == current,
              "count": unread if href == inbox else 0}
@@ -235,5 +238,5 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
     env.filters.update(date=i18n.format_date, datetime=i18n.format_datetime, fiscal_year=i18n.fiscal_year_label)
     env.globals.update(date_range=i18n.date_range, datetime_range=i18n.datetime_range, list_separator=i18n.list_separator)
     engine = JinjaTemplateEngine.from_environment(env)
-    engine.register_template_callable("url_for", Addresses())  # in place of Litestar's (above)
+    engine.register_template_callable("url_for", addresses)  # in place of Litestar's (above)
     return engine

@@ -337,17 +337,23 @@ def bare_ok(status: int, body: bytes) -> bool:
 sql_ok = bare_ok  # a row inserted: {"ok":true,"id":...}
 
 
-def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
-    """GET /shop/scan as the shop staff: the CSRF cookie and token a scanner page would hold."""
-    status, headers, body = fetch_once(port, RequestSpec(path="/shop/scan", headers=(
-        ("Accept", "text/html"), ("Accept-Language", "ja"), ("Cookie", f"tsunagu_auth={auth_token}"))), timeout=10.0)
+SCANNER_HEADERS = (("Accept", "text/html"), ("Accept-Language", "ja"))
+
+
+def counter_cookie(auth_token: str, status: int, body: bytes, csrf_cookie: str | None) -> tuple[str, str]:
+    """From the answer to GET /shop/scan as the shop staff: the cookies and CSRF token a scanner page would hold."""
     match = CSRF_META.search(body)
-    csrf_cookie = next((v.split(";", 1)[0].split("=", 1)[1] for n, v in headers
-                        if n == "set-cookie" and v.startswith("tsunagu_csrf=")), "")
     if status != 200 or not match or not csrf_cookie:
         raise RuntimeError(f"/shop/scan as the shop account: {status}, csrf cookie {bool(csrf_cookie)}, "
                            f"token {bool(match)}: {body[:300]!r}")
-    return f"tsunagu_auth={auth_token}; tsunagu_csrf={csrf_cookie}", match.group(1).decode("ascii")
+    return f"tsunagu_auth={auth_token}; {csrf_cookie}", match.group(1).decode("ascii")
+
+
+def log_in_at_the_counter(port: int, auth_token: str) -> tuple[str, str]:
+    status, headers, body = fetch_once(port, RequestSpec(path="/shop/scan", headers=(
+        *SCANNER_HEADERS, ("Cookie", f"tsunagu_auth={auth_token}"))), timeout=10.0)
+    csrf_cookie = next((v.split(";", 1)[0] for n, v in headers if n == "set-cookie" and v.startswith("tsunagu_csrf=")), None)
+    return counter_cookie(auth_token, status, body, csrf_cookie)
 
 
 def summarize_target(results: list[LoadResult]) -> dict:
@@ -511,16 +517,12 @@ async def measure_in_process(args: argparse.Namespace, prepared: Prepared) -> di
     take_off(set(filter(None, args.without.split(","))))
     app = create_app(Settings.from_env())
     async with app.lifespan(), sql_app.lifespan():
-        scanner = await call_asgi(app, "GET", "/shop/scan", (("accept", "text/html"), ("accept-language", "ja"),
-                                                            ("cookie", f"tsunagu_auth={prepared.auth_token}")))
-        match, csrf = CSRF_META.search(scanner.body), scanner.cookie("tsunagu_csrf")
-        if scanner.status != 200 or not match or not csrf:
-            raise RuntimeError(f"/shop/scan as the shop account: {scanner.status}: {scanner.body[:300]!r}")
-        cookie = f"tsunagu_auth={prepared.auth_token}; {csrf}"
-        token = match.group(1).decode("ascii")
-        targets = {"sql": (sql_app, Scans(prepared, cookie, token, "/redeem"), sql_ok),
-                   "sqllogin": (sql_app, Scans(prepared, cookie, token, "/redeem/login"), sql_ok),
-                   "app": (app, Scans(prepared, cookie, token, "/shop/redeem"), app_ok)}
+        scanner = await call_asgi(app, "GET", "/shop/scan", (*SCANNER_HEADERS, ("Cookie", f"tsunagu_auth={prepared.auth_token}")))
+        cookie, csrf_token = counter_cookie(prepared.auth_token, scanner.status, scanner.body,
+                                            scanner.cookie("tsunagu_csrf"))
+        targets = {"sql": (sql_app, Scans(prepared, cookie, csrf_token, "/redeem"), sql_ok),
+                   "sqllogin": (sql_app, Scans(prepared, cookie, csrf_token, "/redeem/login"), sql_ok),
+                   "app": (app, Scans(prepared, cookie, csrf_token, "/shop/redeem"), app_ok)}
 
         async def scans(name: str, count: int) -> None:
             target, spec, ok = targets[name]
