@@ -145,3 +145,37 @@ def test_english_keeps_english_formats():
         assert i18n.format_date(date(2026, 12, 6)) == "Dec 6, 2026"
         assert i18n.datetime_range(datetime(2026, 12, 6, 1, 0, tzinfo=timezone.utc),
                                    datetime(2026, 12, 6, 6, 0, tzinfo=timezone.utc)).replace("\u202f", " ") == "Sun, Dec 6, 2026 10:00 AM–3:00 PM"
+
+
+TEXTS = ('{{ _("Home") }}|{{ gettext("Save") }}|{{ _("%(count)d (%(percent)s%%)", count=3, percent=who) }}'
+         '|{{ _("50%% off") }}|{% set label = _("News") %}{{ label ~ who }}|{{ _("Home")|length }}'
+         '|{% macro field(title=_("Save")) %}{{ title }}{% endmacro %}{{ field() }}')
+
+
+def reference_environment(autoescape: bool):
+    """Jinja's own newstyle gettext, the call at render time that the page environments compile away."""
+    from jinja2 import Environment
+    environment = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)
+    environment.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    return environment
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+@pytest.mark.parametrize("locale", i18n.LOCALES)
+@pytest.mark.parametrize("source", [TEXTS, '{% macro box(_) %}{{ _("Home") }}{% endmacro %}{{ box(gettext) }}'])
+def test_texts_translated_as_a_template_is_compiled_read_as_the_call_at_render_time_gave_them(source, locale, autoescape):
+    """The second template names a parameter `_`, so its calls stay calls; both must read the same."""
+    from app.templating import PageEnvironment
+    compiled = PageEnvironment(locale, extensions=["jinja2.ext.i18n"], autoescape=autoescape)
+    compiled.globals = reference_environment(autoescape).globals
+    with i18n.in_locale(locale):
+        expected = reference_environment(autoescape).from_string(source).render(who="<i>")
+        assert compiled.from_string(source).render(who="<i>") == expected
+    assert ("ホーム" in expected) == (locale == "ja") and ("<i>" in expected) == (source == TEXTS and not autoescape)
+
+
+def test_a_literal_text_leaves_no_call_in_the_compiled_template():
+    from app.templating import PageEnvironment
+    code = PageEnvironment("ja", extensions=["jinja2.ext.i18n"], autoescape=True).compile(TEXTS, raw=True)
+    assert "ホーム" in code and "resolve('_')" not in code and "resolve('gettext')" not in code
+    assert "resolve('_')" in PageEnvironment("ja").compile('{{ _(name) }}', raw=True)

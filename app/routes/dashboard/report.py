@@ -136,8 +136,8 @@ async def download_report_zip(request: Request, year: Year = "") -> object:
     if isinstance(fiscal_year, Response):
         return fiscal_year
     figures = await kpi.dashboard(fiscal_year, None)
-    template = request.app.template_engine.get_template("dashboard/report/chart.svg")
     with exports.csv_language():  # the files go into the municipality's documents: Japanese, like the CSV
+        template = request.app.template_engine.get_template("dashboard/report/chart.svg")  # the locale's texts
         context = display.view(figures)
         charts = {key: template.render(request=request, chart_key=key, **context) for key in display.CHART_KEYS}
     data = report.build_zip(figures, await report.sections(fiscal_year), charts,
