@@ -210,6 +210,14 @@ def settings(secrets, tmp_path, database_url) -> Settings:
     return make_settings(secrets, tmp_path / "var", database_url)
 
 
+def server_environment(settings: Settings, database_url: str) -> dict[str, str]:
+    """The environment of a server process of its own (`uvicorn app.asgi:app`) on this test's database and keys."""
+    return {**os.environ, "DATABASE_URL": database_url, "TSUNAGU_VAR_DIR": str(settings.var_dir),
+            "SECRET_KEY": settings.secret_key, "SIGNING_KEY": settings.signing_key,
+            "VAPID_PRIVATE_KEY": settings.vapid_private_key, "VAPID_PUBLIC_KEY": settings.vapid_public_key,
+            "PUSH_SENDER": "off", "REDIS_URL": "", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "ERROR"}
+
+
 async def _no_pool(engine) -> None:
     """Pools are made per event loop when first needed (tests/loop_pools.py)."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import pytest
 
 from db.tables import Application, Program
 from tests import factories
-from tests.conftest import ROOT, USE_POSTGRES, log_in
+from tests.conftest import ROOT, USE_POSTGRES, log_in, server_environment
 
 pytestmark = pytest.mark.skipif(not USE_POSTGRES, reason="a SQLite database has no connection a server could end")
 
@@ -105,12 +104,8 @@ def free_port() -> int:
 
 
 def start_server(settings, database_url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": f"{database_url}?application_name={SERVER_APP}", "TSUNAGU_VAR_DIR": str(settings.var_dir),
-           "SECRET_KEY": settings.secret_key, "SIGNING_KEY": settings.signing_key,
-           "VAPID_PRIVATE_KEY": settings.vapid_private_key, "VAPID_PUBLIC_KEY": settings.vapid_public_key,
-           "PUSH_SENDER": "off", "REDIS_URL": "", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "ERROR",
-           # Every visit must reach the database: a kept public page (app/page_cache.py) would not.
-           "PAGE_CACHE_SECONDS": "0"}
+    # Every visit must reach the database: a kept public page (app/page_cache.py) would not.
+    env = {**server_environment(settings, f"{database_url}?application_name={SERVER_APP}"), "PAGE_CACHE_SECONDS": "0"}
     return subprocess.Popen([sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
                              "--no-access-log", "--log-level", "error"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

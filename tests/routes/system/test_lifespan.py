@@ -1,4 +1,8 @@
-"""The database pool is opened and closed with the app (PostgreSQL; SQLite has none)."""
+"""The database pool is opened and closed with the app (PostgreSQL; SQLite has none); a server process sets its
+startup heap aside from the cycle collector."""
+
+import subprocess
+import sys
 
 import pytest
 from piccolo.engine.postgres import PostgresEngine
@@ -6,7 +10,7 @@ from piccolo.engine.postgres import PostgresEngine
 from app import main
 from app.main import create_app
 from db import engine as db_engine
-from tests.conftest import USE_POSTGRES
+from tests.conftest import ROOT, USE_POSTGRES, server_environment
 
 
 async def test_the_lifespan_opens_and_closes_the_pool(settings, monkeypatch):
@@ -49,3 +53,22 @@ async def test_the_pool_rolls_back_a_connection_given_back_in_a_transaction_and_
         assert protocol.queries_count == sent + 1
     finally:
         await db_engine.close_pool(engine)
+
+
+SERVER_START = """
+import asyncio, gc
+from app.asgi import app
+async def main():
+    before = gc.get_freeze_count()
+    async with app.lifespan():
+        print(before, gc.get_freeze_count())
+asyncio.run(main())
+"""
+
+
+def test_a_server_process_sets_what_it_made_to_start_aside_from_the_cycle_collector(settings, database_url):
+    started = subprocess.run([sys.executable, "-c", SERVER_START], cwd=ROOT, env=server_environment(settings, database_url),
+                             capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    before, after = map(int, started.stdout.split())
+    assert before == 0 and after > 50_000
