@@ -1,19 +1,21 @@
-"""Redemptions/s and p99 on PostgreSQL: POST /shop/redeem against a bare Litestar JSON endpoint.
+"""Redemptions/s and p99 on PostgreSQL: POST /shop/redeem against three bare Litestar baselines.
 
-Both are served in this run by the same production command line
+All are served in this run by the same production command line
 (`uvicorn ... --host 127.0.0.1 --workers 1 --log-level warning --no-access-log`). The app runs on a fresh
 PostgreSQL database `tsunagu_bench_<pid>` (created here, migrated with `piccolo migrations forwards all`,
 dropped at the end, also on error), filled directly with a shop, an unlimited and a three-a-day offer, a
 pass, --members members each with the pass in their wallet, and one shop staff account with a login
 session. Every request is a real scan at the counter: the member's signed wallet QR token, an offer, a
 nonce never sent before and the CSRF token, posted as the scanner's HTMX form does; only an answer of 200
-with `data-testid="redeem-ok"` counts. The baseline (`bench.redeem:bare_app`) parses the same form body
-and answers a small JSON object. A closed-loop keep-alive client keeps --concurrency requests in flight;
-the targets alternate (bare, app, bare, app, ...) for --rounds rounds and the median round is reported.
+with `data-testid="redeem-ok"` counts. The baselines parse the same form body and answer a small JSON object:
+`bare` (`bench.redeem:bare_app`) nothing more; `sql` (`bench.redeem:sql_app`) after one INSERT, the issue's
+floor; `sqllogin` (the same server) after looking the scanning login up and then that INSERT. A closed-loop
+keep-alive client keeps --concurrency requests in flight; the targets alternate (bare, sql, sqllogin, app, ...)
+for --rounds rounds and the median round is reported.
 
     .venv/bin/python bench/redeem.py [--seconds 5] [--rounds 3] [--concurrency 16] [--members 10000] [--json]
 
-With --in-process N there are no servers and no load client: the app and the sql baseline are called as ASGI
+With --in-process N there are no servers and no load client: the app and the two sql baselines are called as ASGI
 apps in this process, N scans per round each, alternating, and the figure is this process's CPU time per scan
 (asyncpg's work included, PostgreSQL's not). It moves far less on a shared machine than requests/s do.
 
@@ -125,7 +127,7 @@ SQL_INSERT = (
     f"INSERT INTO {SQL_TABLE} (wallet_pass, offer, shop, limit_key, slot, scanned_by, client_nonce, "
     "home_prefecture, redeemed_at) VALUES ($1, $2, 1, $3, 1, $5, $4, '13', now()) ON CONFLICT DO NOTHING RETURNING id"
 )
-# `POST /redeem/login` (in process only, `--in-process`): the login looked up first, by the SHA-256 of the cookie's
+# `POST /redeem/login` (the fourth target, `sqllogin`): the login looked up first, by the SHA-256 of the cookie's
 # token as the app keeps it, then the same INSERT by that account. Every redemption must know who scans; this is
 # the floor of an authenticated one.
 SQL_LOGIN = ("SELECT a.id FROM login_session AS s JOIN account AS a ON a.id = s.account "
@@ -424,11 +426,13 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
                            "without the OK mark"),
             "sql": Target("sql", sql_port, Scans(prepared, cookie, csrf_token, "/redeem"), sql_server, sql_ok,
                           "without a row inserted"),
+            "sqllogin": Target("sqllogin", sql_port, Scans(prepared, cookie, csrf_token, "/redeem/login"), sql_server,
+                               sql_ok, "without a row inserted"),
             "app": Target("app", app_port, Scans(prepared, cookie, csrf_token, "/shop/redeem"), app_server, app_ok,
                           "without the OK mark"),
         }
         sizes = {}
-        for name in ("app", "sql", "bare"):  # one scan each, to fail early with the answer in view
+        for name in ("app", "sqllogin", "sql", "bare"):  # one scan each, to fail early with the answer in view
             target = targets[name]
             first = target.spec()
             status, _, body = fetch_once(target.port, first, timeout=10.0)
@@ -438,6 +442,7 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
             sizes[name] = f"{len(first.body)} B form -> {len(body)} B"
         log(f"app  POST /shop/redeem (port {app_port}): {sizes['app']} HTML fragment with the OK mark")
         log(f"sql  POST /redeem (port {sql_port}): {sizes['sql']} JSON after one INSERT")
+        log(f"sql  POST /redeem/login (port {sql_port}): {sizes['sqllogin']} JSON after the login's lookup and the INSERT")
         log(f"bare POST /redeem (port {bare_port}): {sizes['bare']} JSON")
 
         # keep_cookies=False: each scan carries the counter's cookies in its own Cookie header
@@ -450,9 +455,9 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
         for server in (bare_server, sql_server, app_server):
             server.stop()
 
-    summary = {name: summarize_target(results[name]) for name in ("bare", "sql", "app")}
-    summary["app"]["good_total"] += 1  # the first scan, sent before the rounds
-    summary["sql"]["good_total"] += 1
+    summary = {name: summarize_target(results[name]) for name in targets}
+    for name in ("app", "sql", "sqllogin"):
+        summary[name]["good_total"] += 1  # the first scan, sent before the rounds
     if paced is not None:
         summary["app"]["good_total"] += paced.pop("result").good_total
     return {
@@ -465,6 +470,7 @@ def serve_and_measure(args: argparse.Namespace, env: dict[str, str], work_dir: P
         },
         "targets": summary,
         "ratios": ratios(summary["app"], summary["sql"]),  # the target: against one INSERT on the same database
+        "ratios_to_login": ratios(summary["app"], summary["sqllogin"]),
         "ratios_to_json": ratios(summary["app"], summary["bare"]),  # the earlier baseline, no database
         "sql_to_json": ratios(summary["sql"], summary["bare"]),
         "paced": paced,
@@ -578,9 +584,9 @@ def check_database(report: dict) -> list[str]:
         problems.append(f"{database['redemption_rows']} rows but {database['distinct_nonces']} distinct nonces")
     if database["highest_daily_slot"] > DAILY_LIMIT:
         problems.append(f"a daily offer used {database['highest_daily_slot']} times in one day")
-    if database["sql_rows"] != report["targets"]["sql"]["good_total"]:
-        problems.append(f"{database['sql_rows']} {SQL_TABLE} rows for {report['targets']['sql']['good_total']} "
-                        "OK answers of the sql baseline")
+    sql_answers = report["targets"]["sql"]["good_total"] + report["targets"]["sqllogin"]["good_total"]
+    if database["sql_rows"] != sql_answers:
+        problems.append(f"{database['sql_rows']} {SQL_TABLE} rows for {sql_answers} OK answers of the sql baselines")
     errors = (report.get("paced") or {}).get("errors", 0)
     if errors:
         problems.append(f"{errors} errors in the paced run")
@@ -596,18 +602,19 @@ def print_table(report: dict, problems: list[str]) -> None:
         f"{config['workers']} worker(s), {config['cpus']} CPUs, Python {config['python']}, {config['postgres']}",
         [f"data: {config['members']} members with the pass; scans alternate an unlimited offer and a "
          f"{config['daily_limit']}-a-day offer, round robin over the members, a fresh nonce each"],
-        {"bare": "bare POST /redeem", "sql": "sql POST /redeem", "app": "app POST /shop/redeem"}, 20,
+        {"bare": "bare POST /redeem", "sql": "sql POST /redeem", "sqllogin": "sql POST /redeem/login",
+         "app": "app POST /shop/redeem"}, 22,
         [*FIGURE_COLUMNS, ("cpu ms", 7, ".3f", "cpu_ms"), ("bytes", 6, "", "mean_bytes")],
         "(req/s, p50, p99, cpu ms (the server's CPU per answer): median over rounds; errors, requests: summed over "
         "rounds; bytes: response body)",
         ratio_label="app/sql ",
     )
-    for label, key in (("app/bare", "ratios_to_json"), ("sql/bare", "sql_to_json")):
+    for label, key in (("app/sqllogin", "ratios_to_login"), ("app/bare", "ratios_to_json"), ("sql/bare", "sql_to_json")):
         r = report[key]
         print(f"{label}  req/s {r['rps']:.3f}   p50 {r['p50']:.2f}x   p99 {r['p99']:.2f}x")
     targets = report["targets"]
     print(f"server CPU per answer: app/sql {targets['app']['cpu_ms'] / targets['sql']['cpu_ms']:.2f}x, "
-          f"app/bare {targets['app']['cpu_ms'] / targets['bare']['cpu_ms']:.2f}x")
+          f"app/sqllogin {targets['app']['cpu_ms'] / targets['sqllogin']['cpu_ms']:.2f}x, app/bare {targets['app']['cpu_ms'] / targets['bare']['cpu_ms']:.2f}x")
     print_paced(report.get("paced"), "scans")
     print(f"database: {database['redemption_rows']} redemption rows = OK answers (warm-up included), "
           f"{database['distinct_nonces']} distinct nonces, highest daily slot {database['highest_daily_slot']}, "

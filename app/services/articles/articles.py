@@ -276,6 +276,11 @@ async def submitted_articles(kind: str = "", area_id: int | None = None) -> list
     return await query.order_by(Article.updated_at).order_by(Article.id)
 
 
+async def submitted_count() -> int:
+    """How many articles submitted_articles() lists, unfiltered."""
+    return await Article.count().where(Article.status == "submitted")
+
+
 async def get_article(article_id: int) -> dict | None:
     """One article in any status, with its area, author and program (for editing and for the staff preview)."""
     if not is_row_id(article_id):

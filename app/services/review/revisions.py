@@ -196,6 +196,11 @@ async def queue(kind: Kind, area_id: int | None = None) -> list[dict]:
     return out
 
 
+async def waiting_count(kind: Kind) -> int:
+    """How many revisions queue() lists for the kind without an area: each one's item exists (its foreign key)."""
+    return await Revision.count().where(kind.link.is_not_null())
+
+
 # The editor: propose (or replace) and withdraw ------------------------------------------------------------
 
 

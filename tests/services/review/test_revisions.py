@@ -364,3 +364,13 @@ async def test_an_editor_withdraws_an_article_change(scene):
     await articles.withdraw_revision(article_id, scene.editor)
     assert await articles.pending_revision(article_id) is None
     assert await revisions.pending_ids(articles.REVISIONS) == set()
+
+
+async def test_the_count_beside_the_staff_menu_is_the_length_of_the_queue(scene):
+    from app.demo import load_demo_data
+    await load_demo_data()  # submitted programs and a change to a public one
+    values = await articles.validate_article(GOOD, scene.editor)
+    await articles.transition(await articles.create_article(scene.editor, values), scene.editor, "submitted")
+    queued = [*await moderation.queue("program"), *await moderation.queue("article")]
+    assert {row["item_kind"] for row in queued} == {"program", "article"} and any("revision_id" in row for row in queued)
+    assert await moderation.pending_count() == len(queued)
