@@ -186,6 +186,9 @@ class TranslatedLiterals(NodeTransformer):
         return nodes.MarkSafeIfAutoescape(nodes.Const(text, lineno=lineno), lineno=lineno)
 
 
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class PageEnvironment(Environment):
     """Jinja's environment for one locale, its literal texts translated as it compiles them (TranslatedLiterals),
     and each template reading the environment's globals directly.
@@ -206,6 +209,17 @@ class PageEnvironment(Environment):
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return super().make_globals(d) if d else self.globals
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`row.title` on a dict, as Jinja reads it, without its AttributeError first: the services' rows are
+        dicts, and a staff list reads some 500 fields a page (1.66 against 0.21 µs a field). A dict has no
+        attribute of its own but its methods, so for any other name Jinja's answer is the item or Undefined."""
+        if obj.__class__ is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 class PageTemplates(JinjaTemplateEngine):

@@ -325,3 +325,22 @@ def test_templates_give_every_address_as_litestar_does(app):
         addresses(context, "undo_redemption", redemption_id="not a number")
     with pytest.raises(NoRouteMatchFoundException):
         addresses(context, "no_such_route", redemption_id=1)
+
+
+def test_templates_read_the_fields_of_a_row_as_jinja_reads_them():
+    """A dict's item by attribute, its methods still its methods (a row with an "items" field among them), an
+    absent field undefined, an object's attribute as before."""
+    from types import SimpleNamespace
+
+    from jinja2 import Environment, StrictUndefined, UndefinedError
+
+    from app.templating import PageEnvironment
+
+    source = ("{{ row.title }}|{{ row.items()|list|length }}|{{ row.get('id') }}|{{ row.missing is defined }}"
+              "|{{ row.__class__.__name__ }}|{{ thing.title }}|{{ thing.items }}")
+    context = {"row": {"title": "<b>", "id": 3, "items": "x"}, "thing": SimpleNamespace(title="t", items=[1])}
+    expected = Environment(undefined=StrictUndefined, autoescape=True).from_string(source).render(context)
+    ours = PageEnvironment("ja", undefined=StrictUndefined, autoescape=True)
+    assert ours.from_string(source).render(context) == expected == "&lt;b&gt;|3|3|False|dict|t|[1]"
+    with pytest.raises(UndefinedError):
+        ours.from_string("{{ row.missing }}").render(context)
