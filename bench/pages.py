@@ -12,9 +12,11 @@ per target is reported, with the app/bare ratios.
 With --member-pages, a demo member is logged in (a login session made directly with the app's service) and
 each member page (/card, /wallet, /account, /programs/mine, /inbox) is measured against bench.bare_member_app,
 a bare page that runs one indexed SELECT (the session lookup by token hash) on the same database and renders
-a page of the same size; --postgres runs it on a fresh PostgreSQL database, dropped at the end.
+a page of the same size; --postgres runs it on a fresh PostgreSQL database, dropped at the end. With --rate,
+each page is then requested at that rate (open loop; 'half': half the app's median req/s for that page) and its
+p50 and p99 are printed: issue #17's "p99 ≤ 4 × p50 at half the measured maximum".
 
-    .venv/bin/python bench/pages.py --member-pages [--postgres] [--seconds 3]
+    .venv/bin/python bench/pages.py --member-pages [--postgres] [--afresh] [--seconds 3] [--rate half]
 """
 
 from __future__ import annotations
@@ -86,8 +88,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"out of range: {LOAD_RANGES}")
     if not rate_argument_ok(args):
         parser.error("--rate is 'half' or a number of requests/s from 1 to 100000")
-    if args.rate and args.member_pages:
-        parser.error("--rate goes with the home page comparison")
     if args.postgres and not args.member_pages:
         parser.error("--postgres goes with --member-pages")
     if urlsplit(args.admin_url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -259,6 +259,10 @@ def serve_member_pages(args: argparse.Namespace, env: dict[str, str], work_dir: 
                                 seconds=args.seconds, keep_cookies=False)
             summary = {name: summarize(results[name], round_bytes=True) for name in ("bare", "app")}
             pages[path] = {"bytes": sizes[path], "targets": summary, "ratios": ratios(summary["app"], summary["bare"])}
+            paced = paced_after_rounds(args, app_port, member_spec(path, cookie), results["app"])
+            if paced is not None:
+                paced.pop("result")
+                pages[path]["paced"] = paced
     finally:
         for server in (bare_server, app_server):
             if server is not None:
@@ -274,7 +278,8 @@ def serve_member_pages(args: argparse.Namespace, env: dict[str, str], work_dir: 
 
 
 def member_errors(report: dict) -> int:
-    return sum(t["errors"] for page in report["pages"].values() for t in page["targets"].values())
+    return sum(t["errors"] for page in report["pages"].values() for t in page["targets"].values()) + sum(
+        page.get("paced", {}).get("errors", 0) for page in report["pages"].values())
 
 
 def print_member_table(report: dict) -> None:
@@ -300,6 +305,10 @@ def print_member_table(report: dict) -> None:
         print(f"{path:<15} {page['bytes']:>6} {bare['rps']:>10.1f} {app['rps']:>10.1f} {page['ratios']['rps']:>8.3f} "
               f"{bare['p50_ms']:>9.2f} {app['p50_ms']:>8.2f} {bare['errors'] + app['errors']:>6}   {per_round}")
     print("(req/s, p50 in ms: median over rounds; app/bare: of the median req/s; errors: summed over rounds)")
+    for path, page in report["pages"].items():
+        if "paced" in page:
+            print(f"{path:<15} ", end="")
+            print_paced(page["paced"])
     errors = member_errors(report)
     if errors:
         print(f"{errors} errors: these figures are not valid (exit status 1)")
