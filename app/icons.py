@@ -72,7 +72,8 @@ def inline_icons(environment: Environment) -> Callable[..., Markup]:
     A page calls icon() some 35 times, and each call of the Jinja macro ran its chain of eighteen name tests and
     built the markup again (≈ 0.3 ms of CPU a page). The macro (`drawn_icon`) stays the one place the drawings
     are kept; its output for each name and label is kept here, so the markup is the macro's, byte for byte. The
-    labels are texts of ours (translated), so the few pairs are all kept.
+    labels are texts of ours (translated), so the few pairs are all kept. The drawings have no words of their own
+    (tests/test_i18n.py), so the one environment given draws them for every language.
     """
     @lru_cache(maxsize=512)
     def icon(name: str, label: str | None = None) -> Markup:

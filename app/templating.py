@@ -148,10 +148,10 @@ class Addresses:
 class TranslatedLiterals(NodeTransformer):
     """`_("a literal")` in a template, translated when the template is compiled for a locale.
 
-    Every text of every page is such a call, and each call at render time went
-    through Jinja's context call, the catalogue and a `Markup % {}`: about 7 µs, dozens of times a page. The
-    translation of a literal depends only on the locale, so each locale's environment compiles it as the constant
-    it is, and a call with variables as the constant `%` its variables. What the template gets is what the call
+    Every text of every page is such a call, and each call at render time went through Jinja's context call, the
+    catalogue and a `Markup % {}`: about 7 µs, dozens of times a page. The translation of a literal depends only on
+    the locale, so each locale's environment compiles it as the constant it is, and a call with variables as the
+    constant `%` its variables. What the template gets is what the call
     gave (Jinja's newstyle gettext): the text marked safe where the template escapes, its variables escaped by
     the `%`, a literal `%%` written once. A text that cannot be formatted so is left to the call, which fails as
     it did. A template that names something else `_` or `gettext` keeps its calls."""

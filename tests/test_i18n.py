@@ -179,3 +179,10 @@ def test_a_literal_text_leaves_no_call_in_the_compiled_template():
     code = PageEnvironment("ja", extensions=["jinja2.ext.i18n"], autoescape=True).compile(TEXTS, raw=True)
     assert "ホーム" in code and "resolve('_')" not in code and "resolve('gettext')" not in code
     assert "resolve('_')" in PageEnvironment("ja").compile('{{ _(name) }}', raw=True)
+
+
+def test_the_icons_have_no_words_of_their_own():
+    """Their markup is drawn once by one language's environment and kept for every language (app/icons.py)."""
+    from app.icons import ICONS_TEMPLATE
+    from app.templating import TEMPLATE_DIR
+    assert "_(" not in (TEMPLATE_DIR / ICONS_TEMPLATE).read_text() and "gettext" not in (TEMPLATE_DIR / ICONS_TEMPLATE).read_text()
