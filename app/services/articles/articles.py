@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from piccolo.query import Count as CountQuery
+
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.programs.programs import PUBLIC_STATUSES as PROGRAM_PUBLIC_STATUSES
@@ -276,9 +278,9 @@ async def submitted_articles(kind: str = "", area_id: int | None = None) -> list
     return await query.order_by(Article.updated_at).order_by(Article.id)
 
 
-async def submitted_count() -> int:
-    """How many articles submitted_articles() lists, unfiltered."""
-    return await Article.count().where(Article.status == "submitted")
+def submitted_count() -> CountQuery:
+    """How many articles submitted_articles() lists, unfiltered. A query: awaited, the number."""
+    return Article.count().where(Article.status == "submitted")
 
 
 async def get_article(article_id: int) -> dict | None:

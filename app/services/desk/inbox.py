@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from piccolo.query import Count as CountQuery
 from piccolo.query.functions.aggregate import Count
 
 from app.services.desk.common import CATEGORY_LABELS, OPEN_STATUSES, STATUSES
@@ -116,6 +117,12 @@ async def status_counts() -> dict[str, int]:
         counts[row["status"]] = row["count"]
     counts["open"] = sum(counts[s] for s in OPEN_STATUSES)
     return counts
+
+
+def new_count() -> CountQuery:
+    """Inquiries nobody has opened yet (a query: awaited, the number; attention.counts sends it with the console's
+    other counts as one statement)."""
+    return Inquiry.count().where(Inquiry.status == "new")
 
 
 async def export_rows(filters: InboxFilter, me: int) -> list[dict]:

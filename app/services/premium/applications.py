@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from piccolo.query import Count as CountQuery
+
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.i18n import to_tokyo
@@ -249,8 +251,9 @@ async def waiting(limit: int = 200) -> list[dict]:
         load_json=True)
 
 
-async def waiting_count() -> int:
-    return await PremiumApplication.count().where(PremiumApplication.status == "submitted")
+def waiting_count() -> CountQuery:
+    """Applications waiting for a decision (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    return PremiumApplication.count().where(PremiumApplication.status == "submitted")
 
 
 async def of_member(member_id: int) -> list[dict]:

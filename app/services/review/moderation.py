@@ -3,6 +3,8 @@ to public ones (revisions, app/services/revisions.py), and members' premium appl
 
 from __future__ import annotations
 
+from piccolo.query import Count as CountQuery
+
 from app.services.articles import articles
 from app.services.premium import applications as premium_applications
 from app.services.programs import programs
@@ -64,13 +66,17 @@ async def published(kind: str = "", area_id: int | None = None) -> list[dict]:
     return sorted(items, key=lambda item: item["updated_at"], reverse=True)
 
 
+def pending_counts() -> list[CountQuery]:
+    """What waits for the workflow's decision, as many as queue() lists for its kinds, in parts to add up
+    (premium applications are counted by premium/ on their own). Counted by the database: every staff page shows
+    the figure beside its menu, and reading the queue to count it built each waiting change's list of
+    differences. Queries: attention.counts sends them with the console's other counts as one statement."""
+    return [Program.count().where(Program.status == "submitted"), articles.submitted_count(),
+            *[revisions.waiting_count(kind) for kind in REVISION_KINDS.values()]]
+
+
 async def pending_count() -> int:
-    """What waits for the workflow's decision, as many as queue() lists for its kinds (premium applications are
-    counted by premium/ on their own). Counted by the database: every staff page shows the figure beside its
-    menu, and reading the queue to count it built each waiting change's list of differences."""
-    counts = [await Program.count().where(Program.status == "submitted"), await articles.submitted_count(),
-              *[await revisions.waiting_count(kind) for kind in REVISION_KINDS.values()]]
-    return sum(counts)
+    return sum([await part for part in pending_counts()])
 
 
 async def decide(item_kind: str, item_id: int, decision: str, actor: Actor, reason: str = "") -> None:

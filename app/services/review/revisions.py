@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from piccolo.columns import ForeignKey, Timestamptz
+from piccolo.query import Count as CountQuery
 from piccolo.table import Table
 
 from app.i18n import gettext as _
@@ -196,9 +197,10 @@ async def queue(kind: Kind, area_id: int | None = None) -> list[dict]:
     return out
 
 
-async def waiting_count(kind: Kind) -> int:
-    """How many revisions queue() lists for the kind without an area: each one's item exists (its foreign key)."""
-    return await Revision.count().where(kind.link.is_not_null())
+def waiting_count(kind: Kind) -> CountQuery:
+    """How many revisions queue() lists for the kind without an area: each one's item exists (its foreign key).
+    A query: awaited, the number."""
+    return Revision.count().where(kind.link.is_not_null())
 
 
 # The editor: propose (or replace) and withdraw ------------------------------------------------------------

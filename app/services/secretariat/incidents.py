@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from piccolo.query import Count as CountQuery
+
 from app.i18n import gettext as _
 from app.i18n import lazy_gettext as _l
 from app.services.shared import clock
@@ -132,8 +134,9 @@ async def incidents(status: str, limit: int, offset: int = 0) -> list[dict]:
     return await query.order_by(Incident.id).limit(limit).offset(offset)
 
 
-async def open_count() -> int:
-    return await Incident.count().where(Incident.status == "open")
+def open_count() -> CountQuery:
+    """Incidents not yet closed (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    return Incident.count().where(Incident.status == "open")
 
 
 async def history(incident_id: int) -> list[dict]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from piccolo.query import Count as CountQuery
+
 from app.services.shared.signed_tokens import TokenSigner
 from app.services.wallet import redemption
 from app.services.wallet.redemption import Redeemed, Refused
@@ -127,8 +129,9 @@ async def conflicts(state: str, limit: int, offset: int = 0) -> list[dict]:
     return await query.order_by(Conflict.id).limit(limit).offset(offset)
 
 
-async def open_count() -> int:
-    return await Conflict.count().where(Conflict.reviewed_at.is_null())
+def open_count() -> CountQuery:
+    """Conflicts no one has settled (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    return Conflict.count().where(Conflict.reviewed_at.is_null())
 
 
 async def review(conflict_id: int, actor_id: int, now: datetime) -> bool:

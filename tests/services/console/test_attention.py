@@ -28,3 +28,13 @@ async def test_travel_subsidy_claims_waiting_for_a_check_are_counted_whatever_th
     await factories.travel_claim(await factories.program(scene.area, title="昨年度の回"),
                                  (await factories.member("申請 四郎")).member_id, fiscal_year=2020)
     assert (await attention.counts())["claims"] == 3
+
+
+async def test_the_one_statement_counts_as_each_queue_counted_on_its_own(scene):
+    from app.demo import load_demo_data
+    await load_demo_data()
+    alone = {}
+    for key, counter in attention.COUNTERS.items():
+        made = counter()
+        alone[key] = sum([await part for part in made]) if isinstance(made, list) else await made
+    assert await attention.counts() == alone and sum(value > 0 for value in alone.values()) >= 4, alone
