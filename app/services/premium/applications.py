@@ -252,7 +252,8 @@ async def waiting(limit: int = 200) -> list[dict]:
 
 
 def waiting_count() -> CountQuery:
-    """Applications waiting for a decision (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    """Applications waiting for a decision (a query: awaited, the number; attention.counts sends it with the
+    console's other counts as one statement)."""
     return PremiumApplication.count().where(PremiumApplication.status == "submitted")
 
 

@@ -135,7 +135,8 @@ async def incidents(status: str, limit: int, offset: int = 0) -> list[dict]:
 
 
 def open_count() -> CountQuery:
-    """Incidents not yet closed (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    """Incidents not yet closed (a query: awaited, the number; attention.counts sends it with the console's
+    other counts as one statement)."""
     return Incident.count().where(Incident.status == "open")
 
 

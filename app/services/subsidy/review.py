@@ -233,7 +233,8 @@ async def status_counts(view: ClaimFilter) -> dict[str, int]:
 
 
 def waiting_count() -> CountQuery:
-    """Claims waiting for a check, whatever their year (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    """Claims waiting for a check, whatever their year (a query: awaited, the number; attention.counts sends it
+    with the console's other counts as one statement)."""
     return TravelClaim.count().where(TravelClaim.status == "submitted")
 
 

@@ -130,7 +130,8 @@ async def conflicts(state: str, limit: int, offset: int = 0) -> list[dict]:
 
 
 def open_count() -> CountQuery:
-    """Conflicts no one has settled (a query: awaited, the number; attention.counts sends it with the console's other counts as one statement)."""
+    """Conflicts no one has settled (a query: awaited, the number; attention.counts sends it with the console's
+    other counts as one statement)."""
     return Conflict.count().where(Conflict.reviewed_at.is_null())
 
 
