@@ -12,9 +12,10 @@ What differs between visitors is handled on the way out:
   without JavaScript;
 - the language: part of the key, with the path, the query and the HTMX headers that choose a fragment.
 
-A member's own pages (card, wallet, account, applications, inbox, surveys, premium) are kept too, with
-`opt=MEMBER_PAGE`, in a cache of their own: keyed by the login's token hash besides, so only that login is ever given them, and kept with
-the page versions they were rendered under (db/page_versions.py). The front layer serves one again only when the
+A member's own pages (card, wallet, account, applications, inbox, surveys, premium, and the home page the
+installed app opens at) are kept too, with `opt=MEMBER_PAGE`, in a cache of their own: keyed by the login's
+token hash besides, so only that login is ever given them, and kept with the page versions they were rendered
+under (db/page_versions.py). The front layer serves one again only when the
 login's lookup, the one statement any logged-in page starts with, reads the same two versions: nothing the page
 shows has changed since, whoever changed it and in whichever process. `ttl_s` then bounds only what time alone
 changes. A member with anything in their session (a message to show once) gets the page afresh.

@@ -94,15 +94,18 @@ class PortalCache:
 
     def __init__(self, ttl_s: float = 10.0) -> None:
         self.ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, Portal]] = {}
+        self._entries: dict[str, tuple[float, int | None, Portal]] = {}
 
-    async def get(self, key: str, load: Callable[[], Awaitable[Portal]]) -> Portal:
+    async def get(self, key: str, load: Callable[[], Awaitable[Portal]], version: int | None = None) -> Portal:
+        """The copy kept for `key`, or a new one. With `version`, the shared page version a member's login read
+        (db/page_versions.py), only a copy loaded after that version was read: their home page is kept under it
+        (app/page_cache.py), so a copy older than it, from before another process's edit, would be kept too."""
         entry = self._entries.get(key)
         now = time.monotonic()
-        if entry and now - entry[0] < self.ttl_s:
-            return entry[1]
+        if entry and now - entry[0] < self.ttl_s and (version is None or entry[1] == version):
+            return entry[2]
         portal = await load()
-        self._entries[key] = (now, portal)
+        self._entries[key] = (now, version, portal)
         return portal
 
     def clear(self) -> None:

@@ -13,7 +13,7 @@ from app.services.membership import login_sessions
 from app.services.shared import clock
 from app.services.wallet import redemption
 from db import page_versions
-from db.tables import Account, Notice, Program
+from db.tables import Account, Notice, PortalBlock, Program
 from tests import factories
 from tests.conftest import BASE_URL, Client, log_in
 
@@ -79,6 +79,17 @@ async def test_staff_changing_a_program_shows_on_the_kept_applications_at_once(c
     assert "ほっき貝の浜で漁業体験" in (await client.get("/programs/mine")).text
     await Program.update({Program.title: "樽前山の森で間伐体験"}).where(Program.id == member.program_id)
     assert "樽前山の森で間伐体験" in (await client.get("/programs/mine")).text
+
+
+async def test_an_edit_of_the_portal_by_another_process_shows_on_the_kept_home_page_at_once(app, client, member):
+    """This process's copy of the portal is younger than its ten seconds, and only the process that made an edit
+    clears its own: the member's home is drawn again with the portal read anew."""
+    await PortalBlock.insert(PortalBlock(kind="hero", key="hero", title="海と森のまち", body="本文"))
+    assert "海と森のまち" in (await client.get("/")).text
+    served = app.state.member_page_cache.served
+    assert "海と森のまち" in (await client.get("/")).text and app.state.member_page_cache.served == served + 1
+    await PortalBlock.update({PortalBlock.title: "港と湿原のまち"}).where(PortalBlock.key == "hero")
+    assert "港と湿原のまち" in (await client.get("/")).text
 
 
 async def test_a_new_notice_shows_in_the_kept_inbox_and_its_count_on_every_kept_page(client, member):
