@@ -154,17 +154,21 @@ def service_worker(context: BrowserContext, live_server) -> Worker:
 
 
 def registration_id(page: Page, live_server) -> tuple[object, str]:
-    """A DevTools session on `page` and the id of the app's service worker registration."""
+    """A DevTools session on `page` and the id of the app's service worker registration, once a version of it is
+    activated: a push handed to a registration whose worker is still installing can be lost (a CI run on a loaded
+    machine showed no notification)."""
     cdp = page.context.new_cdp_session(page)
     seen: list[dict] = []
+    versions: list[dict] = []
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: seen.extend(event["registrations"]))
+    cdp.on("ServiceWorker.workerVersionUpdated", lambda event: versions.extend(event["versions"]))
     cdp.send("ServiceWorker.enable")
     deadline = time.monotonic() + ACTION_TIMEOUT_MS / 1000
     while True:
-        ours = [r for r in seen if r["scopeURL"] == live_server.url + "/" and not r.get("isDeleted")]
-        if ours:
-            return cdp, ours[-1]["registrationId"]
-        assert time.monotonic() < deadline, "no service worker registration reported"
+        ours = [r["registrationId"] for r in seen if r["scopeURL"] == live_server.url + "/" and not r.get("isDeleted")]
+        if ours and any(v["registrationId"] == ours[-1] and v["status"] == "activated" for v in versions):
+            return cdp, ours[-1]
+        assert time.monotonic() < deadline, "no activated service worker reported"
         page.wait_for_timeout(50)
 
 
