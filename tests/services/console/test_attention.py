@@ -31,8 +31,13 @@ async def test_travel_subsidy_claims_waiting_for_a_check_are_counted_whatever_th
 
 
 async def test_the_one_statement_counts_as_each_queue_counted_on_its_own(scene):
-    from app.demo import load_demo_data
-    await load_demo_data()
+    program = await factories.program(scene.area, title="審査待ちの回", status="submitted")
+    for name in ("申請 一郎", "申請 二郎"):
+        member_id = (await factories.member(name)).member_id
+        await factories.premium_application(member_id)
+        await factories.travel_claim(program, member_id, status="submitted")
+    for _ in range(3):
+        await factories.inquiry()
     alone = {}
     for key, counter in attention.COUNTERS.items():
         made = counter()

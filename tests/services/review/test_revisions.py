@@ -367,10 +367,11 @@ async def test_an_editor_withdraws_an_article_change(scene):
 
 
 async def test_the_count_beside_the_staff_menu_is_the_length_of_the_queue(scene):
-    from app.demo import load_demo_data
-    await load_demo_data()  # submitted programs and a change to a public one
+    await factories.program(scene.area, title="審査待ちの回", status="submitted")
     values = await articles.validate_article(GOOD, scene.editor)
     await articles.transition(await articles.create_article(scene.editor, values), scene.editor, "submitted")
+    changed = await articles.validate_article({**GOOD, "body": "書き直した本文"}, scene.editor)
+    assert await articles.update_article(await published_article(scene), scene.editor, changed) == revisions.PROPOSED
     queued = [*await moderation.queue("program"), *await moderation.queue("article")]
     assert {row["item_kind"] for row in queued} == {"program", "article"} and any("revision_id" in row for row in queued)
     assert await moderation.pending_count() == len(queued)
