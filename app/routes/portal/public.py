@@ -26,7 +26,7 @@ async def get_home(request: Request) -> object:
     portal = await request.app.state.portal_cache.get(
         current_locale.get(),
         lambda: load_portal(settings.branding.site_name, settings.branding.tagline, default_links(settings)),
-        version=account.page_versions[1] if account else None,
+        version=account.shared_version if account else None,
     )
     return page(request, "portal/home.html", {"portal": portal})
 

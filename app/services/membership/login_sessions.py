@@ -41,6 +41,11 @@ class CurrentAccount:
     def is_member(self) -> bool:
         return self.role == "member"
 
+    @property
+    def shared_version(self) -> int:
+        """The version of what every member's pages share (programs, articles, the portal) as this lookup read it."""
+        return self.page_versions[1]
+
 
 async def start(account_id: int, user_agent: str) -> str:
     token = secrets.token_urlsafe(32)

@@ -76,6 +76,7 @@ def pending_counts() -> list[CountQuery]:
 
 
 async def pending_count() -> int:
+    """The review count on its own (the console asks for it with the other counts, attention.counts)."""
     return sum([await part for part in pending_counts()])
 
 
