@@ -35,8 +35,8 @@ def shown_in_page_language(value: Any) -> Any:
         return str(STORED_NAMES[value])
     return value
 
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-UNREAD = "notify.unread"  # scope state key: the person's unread notices, for the inbox tab's count
 STATIC_DIR = Path(__file__).parent / "static"
 
 # The bottom navigation: (route name, label, icon) per role; visitors see the members' one. An item shows
@@ -283,8 +283,8 @@ def make_template_engine(settings: Settings) -> JinjaTemplateEngine:
         # The tab whose address is the longest start of this page's is the current one (/shop/scan → Scan).
         matches = [href for href, _label, _icon in resolved_nav[role] if path == href or (href != "/" and path.startswith(href + "/"))]
         current = max(matches, key=len, default=None)
-        # The inbox's tab carries the count of unread notices (routes/console/nav.py loads it with the page).
-        unread = request.scope.get("state", {}).get(UNREAD, 0)
+        # The inbox's tab carries the count of unread notices, read with the login (CurrentAccount.unread).
+        unread = account.unread if account else 0
         inbox = addresses.of(app, "get_inbox")
         return [
             {"href": href, "label": str(label), "icon": icon, "current": href == current,

@@ -17,8 +17,6 @@ from app.auth import current_account
 from app.i18n import lazy_gettext as _l
 from app.rendering import wants_fragment
 from app.services.console import attention
-from app.services.notify import notices
-from app.templating import UNREAD
 
 # (group, ((route, label, icon, what-waits key or None, test id), ...)) for the secretariat. A route may name a
 # query ("list_moderation?kind=premium"): one page's filtered view with a count of its own.
@@ -91,16 +89,12 @@ ATTENTION = "console.attention"  # scope state key: the counts, loaded once per 
 
 
 async def load_attention(request: Request) -> None:
-    """Before a page is rendered, what waits for this person, for the navigation's counts: the secretariat's
-    queues beside a staff page, unread notices on the inbox tab of everyone else's bottom bar. Fragments show
-    no navigation and anonymous visitors have nothing waiting, so neither costs a query."""
+    """Before a page is rendered, the secretariat's queues for the counts beside a staff page. Fragments show
+    no navigation, so they cost no query. (The unread notices on the inbox tab of everyone else's bottom bar
+    come with the login's lookup: CurrentAccount.unread.)"""
     account = current_account(request)
-    if account is None or wants_fragment(request):
-        return
-    if account.role == "staff":
+    if account is not None and account.role == "staff" and not wants_fragment(request):
         request.scope["state"][ATTENTION] = await attention.counts()
-    elif account.role in ("member", "editor"):
-        request.scope["state"][UNREAD] = await notices.unread_count(account.id)
 
 
 def menu_groups(app, role: str, path: str, counts: Mapping[str, int], query: Mapping[str, str] | None = None) -> list[dict[str, Any]]:

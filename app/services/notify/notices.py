@@ -18,13 +18,11 @@ async def inbox(account_id: int, limit: int = 50) -> list[dict]:
     return await Notice.select().where(Notice.account == account_id).order_by(Notice.created_at, ascending=False).limit(limit)
 
 
-# Every member page counts these for its bottom bar, so the statement is written out once (the same text on both
-# databases): Piccolo building its COUNT cost ≈ 0.25 ms of CPU a page, more than running it.
-UNREAD_SQL = "SELECT COUNT(*) AS unread FROM notice WHERE account = {} AND read_at IS NULL"
-
-
-async def unread_count(account_id: int) -> int:
-    return (await Notice.raw(UNREAD_SQL, account_id))[0]["unread"]
+def unread_of(account_id_column: str) -> str:
+    """The count of an account's unread notices as a subquery (the same text on both databases). Every member page
+    shows it on the inbox tab, so the login's lookup reads it (membership/login_sessions.py RESOLVE_SQL): one
+    statement a page fewer than counting apart, and Piccolo building its COUNT cost ≈ 0.25 ms of CPU a page."""
+    return f"(SELECT COUNT(*) FROM notice AS n WHERE n.account = {account_id_column} AND n.read_at IS NULL)"
 
 
 async def mark_all_read(account_id: int) -> None:
