@@ -7,7 +7,7 @@ PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
 export TEST_DATABASE_URL
 
-.PHONY: run test test-sqlite test-postgres install install-test chromium dovecot migrate demo messages bench admin clean
+.PHONY: run test test-sqlite test-postgres install install-test chromium dovecot wrk migrate demo messages bench admin clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ chromium:
 dovecot:
 	@test -x /usr/sbin/dovecot || { echo "installing Debian's dovecot-imapd (the desk's mailbox tests)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; }
+
+# bench/workers.py sends its load with wrk: a client in C leaves the second core to the second worker.
+wrk:
+	@test -x /usr/bin/wrk || { echo "installing Debian's wrk (bench/workers.py's load client)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 migrate: install
 	$(VENV)/bin/piccolo migrations forwards all
@@ -77,9 +82,10 @@ messages: install
 	$(VENV)/bin/pybabel update -i app/locale/messages.pot -d app/locale --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d app/locale --statistics
 
-bench: install-test
+bench: install-test wrk
 	$(PY) bench/pages.py
 	$(PY) bench/redeem.py
+	$(PY) bench/workers.py
 	$(PY) bench/push_fanout.py
 
 clean:
