@@ -75,7 +75,7 @@ def run_wrk(port: int, path: str, cookie: str, seconds: float, connections: int)
     their CPU seconds per second of the run.
 
     The workers share the listening socket, and one that is free to accept takes every connection waiting: one wrk
-    opening all its connections at once gave them all to one worker in about half the rounds, and two workers then
+    opening all its connections at once gave them all to one worker in a fifth of the rounds, and two workers then
     served what one does. Opened one by one, each connection goes to a worker that is free to take it, as
     connections from many phones do."""
     command = [WRK, "-t1", "-c1", f"-d{max(1, round(seconds))}s", "-H", "Accept: text/html",
