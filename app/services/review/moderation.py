@@ -75,11 +75,6 @@ def pending_counts() -> list[CountQuery]:
             *[revisions.waiting_count(kind) for kind in REVISION_KINDS.values()]]
 
 
-async def pending_count() -> int:
-    """The review count on its own (the console asks for it with the other counts, attention.counts)."""
-    return sum([await part for part in pending_counts()])
-
-
 async def decide(item_kind: str, item_id: int, decision: str, actor: Actor, reason: str = "") -> None:
     if item_kind not in KINDS or decision not in DECISIONS:
         raise WorkflowRefused("not_allowed")

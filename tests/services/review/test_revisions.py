@@ -13,6 +13,7 @@ import pytest
 
 from app.i18n import in_locale
 from app.services.articles import articles
+from app.services.console import attention
 from app.services.programs import programs
 from app.services.review import moderation, revisions
 from app.services.review.revisions import RevisionRefused
@@ -300,7 +301,7 @@ async def test_the_queue_lists_changes_next_to_submitted_items_with_the_fields_t
         "ほっき貝の浜で漁業体験", "新しい題", False)
     assert changes["body"]["long"] and changes["body"]["old"] == ""  # a long text only says it changed
     assert changes["starts_at"]["new"] == "令和8年12月12日 10:00"
-    assert await moderation.pending_count() == 2
+    assert (await attention.counts())["review"] == 2
     assert await moderation.queue(area_id=scene.other_area) == []
     assert len(await moderation.queue(kind="article")) == 0
 
@@ -374,4 +375,4 @@ async def test_the_count_beside_the_staff_menu_is_the_length_of_the_queue(scene)
     assert await articles.update_article(await published_article(scene), scene.editor, changed) == revisions.PROPOSED
     queued = [*await moderation.queue("program"), *await moderation.queue("article")]
     assert {row["item_kind"] for row in queued} == {"program", "article"} and any("revision_id" in row for row in queued)
-    assert await moderation.pending_count() == len(queued)
+    assert (await attention.counts())["review"] == len(queued)
